@@ -1,0 +1,135 @@
+/* The configuration model: what the YAML file and the command line both build.
+ *
+ * Theory of operation: vnetd never acts on text. The YAML loader (yaml.c) and
+ * the flag parser (flags.c) each fill a struct vn_config through the same
+ * setters (vn_conf_net_set / vn_conf_port_set, keyed by the documented key
+ * names), then vn_conf_validate() checks the whole model (references, ranges,
+ * conflicts) and fills defaults. Each item remembers where it came from
+ * (file and line, or "command line") so every error can name it. Only a model
+ * that validated is handed to the switch; --print-config prints it back as
+ * YAML (print.c). */
+#ifndef VN_CONF_CONFIG_H
+#define VN_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VN_NAME_MAX 32     /* network and port names, including the NUL */
+#define VN_PATH_MAX 108    /* unix socket paths (sun_path) */
+#define VN_IFNAME_MAX 16   /* IFNAMSIZ */
+#define VN_MAX_NETWORKS 64
+#define VN_MAX_PORTS 1024
+
+#define VN_DEFAULT_MTU 1500
+#define VN_MIN_MTU 68
+#define VN_MAX_MTU 65520
+#define VN_DEFAULT_FDB_MAX 4096
+#define VN_DEFAULT_FDB_AGING 300
+
+enum vn_net_mode { VN_MODE_NAT = 0, VN_MODE_HOST_ONLY, VN_MODE_ISOLATED, VN_MODE_BRIDGE };
+enum vn_port_type { VN_PORT_STREAM = 0, VN_PORT_DGRAM, VN_PORT_TAP, VN_PORT__COUNT };
+
+/* Where a config item was defined, for error messages. */
+struct vn_conf_src {
+    const char *file; /* NULL = command line */
+    int line;
+};
+
+struct vn_net_conf {
+    struct vn_conf_src src;
+    char name[VN_NAME_MAX];
+    enum vn_net_mode mode;
+    uint16_t vlan;            /* 0 = untagged everywhere */
+    uint32_t mtu;
+    uint32_t fdb_max;
+    uint32_t fdb_aging;       /* seconds; 0 = never */
+};
+
+struct vn_port_conf {
+    struct vn_conf_src src;
+    char name[VN_NAME_MAX];
+    enum vn_port_type type;
+    char network[VN_NAME_MAX];            /* access network ("" on a trunk) */
+    char trunk[VN_MAX_NETWORKS][VN_NAME_MAX];
+    unsigned ntrunk;
+    char native[VN_NAME_MAX];             /* untagged network of a trunk, "" = none */
+    char path[VN_PATH_MAX];               /* stream, dgram */
+    char netns[256];                      /* tap: /run/netns/NAME or any netns file */
+    char ifname[VN_IFNAME_MAX];           /* tap */
+    uint8_t mac[6];                       /* tap: MAC of the interface */
+    bool has_mac;
+    uint32_t mtu;                         /* tap: 0 = the network's MTU */
+};
+
+struct vn_config {
+    char control[VN_PATH_MAX];
+    uint32_t control_mode;                /* permission bits of the control socket */
+    char pidfile[256];
+    char state_dir[256];
+    int log_level;                        /* -1 = not set */
+    struct vn_net_conf nets[VN_MAX_NETWORKS];
+    unsigned nnets;
+    struct vn_port_conf *ports;           /* VN_MAX_PORTS entries */
+    unsigned nports;
+    char *source;                         /* file the model was loaded from, or NULL */
+};
+
+/* An error message buffer filled by the loaders: "FILE:LINE: what is wrong". */
+struct vn_conf_err {
+    char msg[512];
+};
+
+struct vn_config *vn_conf_new(void);
+void vn_conf_free(struct vn_config *c);
+
+/* Add an item with defaults; returns it, or NULL (message in err) if the table is full. */
+struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,
+                                    struct vn_conf_err *err);
+struct vn_port_conf *vn_conf_add_port(struct vn_config *c, struct vn_conf_src src,
+                                      struct vn_conf_err *err);
+
+/* Set one documented key from its text value; src is where the value was
+ * written. Nested keys use dots ("dhcp.range"). For list keys (trunk) the value
+ * is one element and the call appends; for lists of mappings, val == NULL
+ * starts a new element and "key.field" keys fill it. Returns 0, or -1 with a
+ * message that names the source and the key. */
+int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
+                    struct vn_conf_src src, struct vn_conf_err *err);
+int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
+                     struct vn_conf_src src, struct vn_conf_err *err);
+/* Global keys: control, control_mode, pid, state_dir, log. */
+int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err);
+
+/* Check references and conflicts, fill defaults that depend on other items.
+ * Returns 0, or -1 with a message naming the offending item. */
+int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err);
+
+/* When neither a file nor any network/port flag was given: the default model. */
+int vn_conf_apply_defaults(struct vn_config *c, struct vn_conf_err *err);
+
+/* Load a YAML file into c (yaml.c); returns 0 or -1 with err set. */
+int vn_conf_load_yaml(struct vn_config *c, const char *path, struct vn_conf_err *err);
+/* Load YAML from memory (tests, fuzzing); name is used in messages. */
+int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *text, size_t len,
+                             struct vn_conf_err *err);
+
+/* Print the effective model as YAML that vn_conf_load_yaml() accepts (print.c). */
+void vn_conf_print(const struct vn_config *c, FILE *out);
+
+/* Name tables. */
+const char *vn_net_mode_name(enum vn_net_mode m);
+const char *vn_port_type_name(enum vn_port_type t);
+/* Find by name; NULL if absent. */
+struct vn_net_conf *vn_conf_find_net(struct vn_config *c, const char *name);
+int vn_conf_net_index(const struct vn_config *c, const char *name);
+
+/* Format "FILE:LINE: " / "command line: " for src into buf. */
+const char *vn_conf_where(struct vn_conf_src src, char *buf, size_t n);
+/* printf into err prefixed by where src is. Returns -1 for convenience. */
+int vn_conf_fail(struct vn_conf_err *err, struct vn_conf_src src, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

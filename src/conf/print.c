@@ -1,0 +1,95 @@
+/* --print-config: the effective model as YAML that the loader reads back. */
+#include "config.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <string.h>
+
+/* Print s as a YAML double-quoted scalar (safe for any path). */
+static void qstr(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(o, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(o, "\\x%02x", ch);
+        else
+            fputc(ch, o);
+    }
+    fputc('"', o);
+}
+
+static void print_net(const struct vn_net_conf *n, FILE *o)
+{
+    fprintf(o, "  - name: %s\n", n->name);
+    fprintf(o, "    mode: %s\n", vn_net_mode_name(n->mode));
+    if (n->vlan)
+        fprintf(o, "    vlan: %u\n", n->vlan);
+    fprintf(o, "    mtu: %u\n", n->mtu);
+    fprintf(o, "    fdb_max: %u\n", n->fdb_max);
+    fprintf(o, "    fdb_aging: %u\n", n->fdb_aging);
+}
+
+static void print_port(const struct vn_port_conf *p, FILE *o)
+{
+    char mac[18];
+    fprintf(o, "  - name: %s\n", p->name);
+    fprintf(o, "    type: %s\n", vn_port_type_name(p->type));
+    if (p->network[0])
+        fprintf(o, "    network: %s\n", p->network);
+    if (p->ntrunk) {
+        fprintf(o, "    trunk: [");
+        for (unsigned i = 0; i < p->ntrunk; i++)
+            fprintf(o, "%s%s", i ? ", " : "", p->trunk[i]);
+        fprintf(o, "]\n");
+        if (p->native[0])
+            fprintf(o, "    native: %s\n", p->native);
+    }
+    if (p->path[0]) {
+        fprintf(o, "    path: ");
+        qstr(o, p->path);
+        fputc('\n', o);
+    }
+    if (p->netns[0]) {
+        fprintf(o, "    netns: ");
+        qstr(o, p->netns);
+        fputc('\n', o);
+    }
+    if (p->ifname[0]) {
+        fprintf(o, "    ifname: ");
+        qstr(o, p->ifname);
+        fputc('\n', o);
+    }
+    if (p->has_mac)
+        fprintf(o, "    mac: \"%s\"\n", vn_mac_str(p->mac, mac));
+    if (p->mtu)
+        fprintf(o, "    mtu: %u\n", p->mtu);
+}
+
+void vn_conf_print(const struct vn_config *c, FILE *o)
+{
+    static const char *const lv[] = { "error", "warn", "info", "debug" };
+    fprintf(o, "# effective vnetd configuration\n");
+    fprintf(o, "control: ");
+    qstr(o, c->control);
+    fprintf(o, "\ncontrol_mode: \"%04o\"\n", c->control_mode);
+    if (c->pidfile[0]) {
+        fprintf(o, "pid: ");
+        qstr(o, c->pidfile);
+        fputc('\n', o);
+    }
+    if (c->state_dir[0]) {
+        fprintf(o, "state_dir: ");
+        qstr(o, c->state_dir);
+        fputc('\n', o);
+    }
+    fprintf(o, "log: %s\n", lv[c->log_level < 0 ? VN_LOG_INFO : c->log_level]);
+    fprintf(o, "networks:%s\n", c->nnets ? "" : " []");
+    for (unsigned i = 0; i < c->nnets; i++)
+        print_net(&c->nets[i], o);
+    fprintf(o, "ports:%s\n", c->nports ? "" : " []");
+    for (unsigned i = 0; i < c->nports; i++)
+        print_port(&c->ports[i], o);
+}

@@ -1,0 +1,234 @@
+/* YAML loader (libfyaml): walks the document and feeds the config setters.
+ *
+ * Mappings nested under an item are flattened into dotted keys
+ * ("dhcp.range"); a sequence of scalars calls the setter once per element; a
+ * sequence of mappings calls it with val == NULL to start each element. Every
+ * error names the file and the line of the offending node. */
+#include "config.h"
+#include "core/util.h"
+
+#include <libfyaml.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct yctx {
+    struct vn_config *c;
+    const char *file;
+    struct vn_conf_err *err;
+};
+
+/* Line (1-based) where node starts, or 0 if unknown. */
+static int node_line(struct fy_node *n)
+{
+    if (!n)
+        return 0;
+    if (fy_node_is_scalar(n)) {
+        struct fy_token *t = fy_node_get_scalar_token(n);
+        const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+        return m ? m->line + 1 : 0;
+    }
+    void *it = NULL;
+    if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+        return p ? node_line(fy_node_pair_key(p)) : 0;
+    }
+    if (fy_node_is_sequence(n))
+        return node_line(fy_node_sequence_iterate(n, &it));
+    return 0;
+}
+
+static struct vn_conf_src src_of(struct yctx *y, struct fy_node *n)
+{
+    return (struct vn_conf_src){ .file = y->file, .line = node_line(n) };
+}
+
+/* Scalar text of n as a NUL-terminated string (into buf); NULL if not a scalar. */
+static const char *scalar(struct fy_node *n, char *buf, size_t sz)
+{
+    if (!n || !fy_node_is_scalar(n))
+        return NULL;
+    size_t len;
+    const char *s = fy_node_get_scalar(n, &len);
+    if (!s)
+        return NULL;
+    if (len >= sz)
+        len = sz - 1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (strlen(buf) != len) /* embedded NUL */
+        return NULL;
+    return buf;
+}
+
+typedef int (*setter_fn)(void *item, const char *key, const char *val, struct vn_conf_src src,
+                         struct vn_conf_err *err);
+
+static int net_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
+                      struct vn_conf_err *err)
+{
+    return vn_conf_net_set(item, key, val, src, err);
+}
+
+static int port_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
+                       struct vn_conf_err *err)
+{
+    return vn_conf_port_set(item, key, val, src, err);
+}
+
+/* Feed every key of mapping m (prefix "a.b." for nested levels) to set(). */
+static int load_item(struct yctx *y, struct fy_node *m, const char *prefix, void *item,
+                     setter_fn set)
+{
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(m, &it))) {
+        char kbuf[128], key[192], vbuf[1024];
+        struct fy_node *kn = fy_node_pair_key(p), *vn = fy_node_pair_value(p);
+        const char *k = scalar(kn, kbuf, sizeof kbuf);
+        if (!k)
+            return vn_conf_fail(y->err, src_of(y, kn), "keys must be plain words");
+        snprintf(key, sizeof key, "%s%s", prefix, k);
+        if (!vn) {
+            return vn_conf_fail(y->err, src_of(y, kn), "%s: missing value", key);
+        } else if (fy_node_is_scalar(vn)) {
+            const char *v = scalar(vn, vbuf, sizeof vbuf);
+            if (!v)
+                return vn_conf_fail(y->err, src_of(y, vn), "%s: invalid value", key);
+            if (set(item, key, v, src_of(y, vn), y->err))
+                return -1;
+        } else if (fy_node_is_mapping(vn)) {
+            char pre[200];
+            snprintf(pre, sizeof pre, "%s.", key);
+            if (load_item(y, vn, pre, item, set))
+                return -1;
+        } else {
+            void *sit = NULL;
+            struct fy_node *e;
+            while ((e = fy_node_sequence_iterate(vn, &sit))) {
+                if (fy_node_is_mapping(e)) {
+                    char pre[200];
+                    snprintf(pre, sizeof pre, "%s.", key);
+                    if (set(item, key, NULL, src_of(y, e), y->err) ||
+                        load_item(y, e, pre, item, set))
+                        return -1;
+                } else {
+                    const char *v = scalar(e, vbuf, sizeof vbuf);
+                    if (!v)
+                        return vn_conf_fail(y->err, src_of(y, e), "%s: invalid list element",
+                                            key);
+                    if (set(item, key, v, src_of(y, e), y->err))
+                        return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_list(struct yctx *y, struct fy_node *seq, const char *what)
+{
+    if (!fy_node_is_sequence(seq))
+        return vn_conf_fail(y->err, src_of(y, seq), "'%s' must be a list", what);
+    void *it = NULL;
+    struct fy_node *e;
+    while ((e = fy_node_sequence_iterate(seq, &it))) {
+        if (!fy_node_is_mapping(e))
+            return vn_conf_fail(y->err, src_of(y, e), "each entry of '%s' must be a mapping",
+                                what);
+        if (!strcmp(what, "networks")) {
+            struct vn_net_conf *n = vn_conf_add_net(y->c, src_of(y, e), y->err);
+            if (!n || load_item(y, e, "", n, net_setter))
+                return -1;
+        } else {
+            struct vn_port_conf *p = vn_conf_add_port(y->c, src_of(y, e), y->err);
+            if (!p || load_item(y, e, "", p, port_setter))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_doc(struct yctx *y, struct fy_document *doc)
+{
+    struct fy_node *root = fy_document_root(doc);
+    if (!root)
+        return vn_conf_fail(y->err, (struct vn_conf_src){ y->file, 1 }, "the file is empty");
+    if (!fy_node_is_mapping(root))
+        return vn_conf_fail(y->err, src_of(y, root), "the top level must be a mapping");
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(root, &it))) {
+        char kbuf[64], vbuf[512];
+        struct fy_node *kn = fy_node_pair_key(p), *vn = fy_node_pair_value(p);
+        const char *k = scalar(kn, kbuf, sizeof kbuf);
+        if (!k)
+            return vn_conf_fail(y->err, src_of(y, kn), "keys must be plain words");
+        if (!strcmp(k, "networks") || !strcmp(k, "ports")) {
+            if (!vn)
+                continue;
+            if (load_list(y, vn, k))
+                return -1;
+            continue;
+        }
+        const char *v = scalar(vn, vbuf, sizeof vbuf);
+        if (!v)
+            return vn_conf_fail(y->err, src_of(y, vn ? vn : kn), "%s: expected a single value", k);
+        if (vn_conf_global_set(y->c, k, v, src_of(y, vn), y->err))
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_with_diag(struct vn_config *c, const char *name, const char *path,
+                           const char *text, size_t len, struct vn_conf_err *err)
+{
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = NULL;
+    dcfg.level = FYET_ERROR;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    if (!diag)
+        return vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "out of memory");
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
+    struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
+                                   : fy_document_build_from_string(&pcfg, text, len);
+    int rc;
+    if (!doc) {
+        void *it = NULL;
+        struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+        if (e)
+            rc = vn_conf_fail(err, (struct vn_conf_src){ name, e->line + 1 },
+                              "YAML syntax error: %s", e->msg);
+        else if (path)
+            rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot read the file");
+        else
+            rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot parse the YAML");
+    } else {
+        struct yctx y = { .c = c, .file = name, .err = err };
+        rc = load_doc(&y, doc);
+        fy_document_destroy(doc);
+    }
+    fy_diag_destroy(diag);
+    return rc;
+}
+
+int vn_conf_load_yaml(struct vn_config *c, const char *path, struct vn_conf_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "cannot open: %m");
+    fclose(f);
+    free(c->source);
+    c->source = strdup(path);
+    if (!c->source)
+        return vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "out of memory");
+    return parse_with_diag(c, c->source, path, NULL, 0, err);
+}
+
+int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *text, size_t len,
+                             struct vn_conf_err *err)
+{
+    return parse_with_diag(c, name, NULL, text, len, err);
+}

@@ -1,0 +1,240 @@
+/* Event loop implementation: see loop.h for the theory of operation. */
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { MAX_EVENTS = 128 };
+
+struct vn_loop {
+    int epfd;
+    bool stop;
+    struct epoll_event ev[MAX_EVENTS];
+    int ev_n, ev_i; /* events of the round being dispatched */
+    struct vn_timer **heap;
+    int heap_n, heap_cap;
+    struct vn_defer *defer_head, **defer_tail;
+};
+
+struct vn_loop *vn_loop_new(void)
+{
+    struct vn_loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) {
+        free(l);
+        return NULL;
+    }
+    l->defer_tail = &l->defer_head;
+    return l;
+}
+
+void vn_loop_free(struct vn_loop *l)
+{
+    if (!l)
+        return;
+    close(l->epfd);
+    free(l->heap);
+    free(l);
+}
+
+int vn_io_add(struct vn_loop *l, struct vn_io *io, int fd, uint32_t events, vn_io_cb cb)
+{
+    io->fd = fd;
+    io->events = events;
+    io->cb = cb;
+    struct epoll_event e = { .events = events, .data.ptr = io };
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
+        return -1;
+    io->added = true;
+    return 0;
+}
+
+int vn_io_mod(struct vn_loop *l, struct vn_io *io, uint32_t events)
+{
+    if (!io->added || io->events == events)
+        return 0;
+    struct epoll_event e = { .events = events, .data.ptr = io };
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &e) < 0)
+        return -1;
+    io->events = events;
+    return 0;
+}
+
+void vn_io_del(struct vn_loop *l, struct vn_io *io)
+{
+    if (!io->added)
+        return;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    io->added = false;
+    for (int i = l->ev_i + 1; i < l->ev_n; i++)
+        if (l->ev[i].data.ptr == io)
+            l->ev[i].data.ptr = NULL;
+}
+
+/* ---- timers: binary min-heap on due_ns ---- */
+
+void vn_timer_init(struct vn_timer *t, void (*cb)(struct vn_timer *))
+{
+    t->cb = cb;
+    t->due_ns = 0;
+    t->heap_idx = -1;
+}
+
+static void heap_swap(struct vn_loop *l, int a, int b)
+{
+    struct vn_timer *t = l->heap[a];
+    l->heap[a] = l->heap[b];
+    l->heap[b] = t;
+    l->heap[a]->heap_idx = a;
+    l->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct vn_loop *l, int i)
+{
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (l->heap[p]->due_ns <= l->heap[i]->due_ns)
+            break;
+        heap_swap(l, p, i);
+        i = p;
+    }
+}
+
+static void heap_down(struct vn_loop *l, int i)
+{
+    for (;;) {
+        int c = 2 * i + 1, m = i;
+        if (c < l->heap_n && l->heap[c]->due_ns < l->heap[m]->due_ns)
+            m = c;
+        if (c + 1 < l->heap_n && l->heap[c + 1]->due_ns < l->heap[m]->due_ns)
+            m = c + 1;
+        if (m == i)
+            return;
+        heap_swap(l, i, m);
+        i = m;
+    }
+}
+
+void vn_timer_cancel(struct vn_loop *l, struct vn_timer *t)
+{
+    int i = t->heap_idx;
+    if (i < 0)
+        return;
+    t->heap_idx = -1;
+    l->heap_n--;
+    if (i == l->heap_n)
+        return;
+    l->heap[i] = l->heap[l->heap_n];
+    l->heap[i]->heap_idx = i;
+    heap_up(l, i);
+    heap_down(l, l->heap[i]->heap_idx);
+}
+
+void vn_timer_arm(struct vn_loop *l, struct vn_timer *t, uint64_t delay_ms)
+{
+    vn_timer_cancel(l, t);
+    if (l->heap_n == l->heap_cap) {
+        int cap = l->heap_cap ? l->heap_cap * 2 : 64;
+        struct vn_timer **h = realloc(l->heap, (size_t)cap * sizeof *h);
+        if (!h)
+            abort(); /* out of memory while arming a timer: nothing sane to do */
+        l->heap = h;
+        l->heap_cap = cap;
+    }
+    t->due_ns = vn_now_ns() + delay_ms * 1000000ull;
+    t->heap_idx = l->heap_n;
+    l->heap[l->heap_n++] = t;
+    heap_up(l, t->heap_idx);
+}
+
+static void run_timers(struct vn_loop *l)
+{
+    uint64_t now = vn_now_ns();
+    while (l->heap_n && l->heap[0]->due_ns <= now) {
+        struct vn_timer *t = l->heap[0];
+        vn_timer_cancel(l, t);
+        t->cb(t);
+    }
+}
+
+static int next_timeout_ms(struct vn_loop *l)
+{
+    if (l->defer_head)
+        return 0;
+    if (!l->heap_n)
+        return -1;
+    uint64_t now = vn_now_ns(), due = l->heap[0]->due_ns;
+    if (due <= now)
+        return 0;
+    uint64_t ms = (due - now + 999999) / 1000000;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* ---- deferred work ---- */
+
+void vn_defer(struct vn_loop *l, struct vn_defer *d)
+{
+    if (d->queued)
+        return;
+    d->queued = true;
+    d->next = NULL;
+    *l->defer_tail = d;
+    l->defer_tail = &d->next;
+}
+
+static void run_deferred(struct vn_loop *l)
+{
+    /* Deferred work may queue more deferred work; bound the rounds so a
+     * ping-pong between two services cannot starve the loop. */
+    for (int round = 0; round < 16 && l->defer_head; round++) {
+        struct vn_defer *d = l->defer_head;
+        l->defer_head = NULL;
+        l->defer_tail = &l->defer_head;
+        while (d) {
+            struct vn_defer *next = d->next;
+            d->queued = false;
+            d->cb(d);
+            d = next;
+        }
+    }
+}
+
+int vn_loop_once(struct vn_loop *l, int timeout_ms)
+{
+    int to = next_timeout_ms(l);
+    if (timeout_ms >= 0 && (to < 0 || timeout_ms < to))
+        to = timeout_ms;
+    int n = epoll_wait(l->epfd, l->ev, MAX_EVENTS, to);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        return -1;
+    }
+    l->ev_n = n;
+    for (l->ev_i = 0; l->ev_i < n; l->ev_i++) {
+        struct vn_io *io = l->ev[l->ev_i].data.ptr;
+        if (io)
+            io->cb(io, l->ev[l->ev_i].events);
+    }
+    l->ev_n = l->ev_i = 0;
+    run_deferred(l);
+    run_timers(l);
+    run_deferred(l);
+    return 0;
+}
+
+int vn_loop_run(struct vn_loop *l)
+{
+    l->stop = false;
+    while (!l->stop)
+        if (vn_loop_once(l, -1) < 0)
+            return -1;
+    return 0;
+}
+
+void vn_loop_stop(struct vn_loop *l) { l->stop = true; }

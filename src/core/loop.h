@@ -1,0 +1,67 @@
+/* The event loop: one epoll instance, min-heap timers and deferred work.
+ *
+ * Theory of operation: every file descriptor the daemon owns is a struct vn_io
+ * embedded in its owner; the loop calls io->cb(io, events) when epoll reports it.
+ * Timers live in a binary min-heap keyed by due time; the epoll timeout is the
+ * time to the earliest one. Deferred work (struct vn_defer) runs after all
+ * events of one epoll_wait() round were dispatched: the switch uses it to flush
+ * frames that services generated while handling a batch, so a batch is never
+ * re-entered from inside itself. Removing an io cancels any events of it that
+ * are still pending in the current round. Nothing here allocates after
+ * vn_loop_new() except the timer heap growing to its high-water mark. */
+#ifndef VN_CORE_LOOP_H
+#define VN_CORE_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+struct vn_loop;
+struct vn_io;
+typedef void (*vn_io_cb)(struct vn_io *io, uint32_t events);
+
+struct vn_io {
+    int fd;
+    uint32_t events;
+    vn_io_cb cb;
+    bool added;
+};
+
+struct vn_timer {
+    uint64_t due_ns;
+    void (*cb)(struct vn_timer *t);
+    int heap_idx; /* -1 when not armed */
+};
+
+struct vn_defer {
+    struct vn_defer *next;
+    void (*cb)(struct vn_defer *d);
+    bool queued;
+};
+
+struct vn_loop *vn_loop_new(void);
+void vn_loop_free(struct vn_loop *loop);
+
+/* Register fd for events (EPOLLIN, EPOLLOUT...); returns 0 or -1 with errno. */
+int vn_io_add(struct vn_loop *loop, struct vn_io *io, int fd, uint32_t events, vn_io_cb cb);
+/* Change the event mask; returns 0 or -1. A no-op when unchanged. */
+int vn_io_mod(struct vn_loop *loop, struct vn_io *io, uint32_t events);
+/* Unregister (does not close the fd). Safe from inside callbacks. */
+void vn_io_del(struct vn_loop *loop, struct vn_io *io);
+
+void vn_timer_init(struct vn_timer *t, void (*cb)(struct vn_timer *));
+/* (Re)arm t to fire once after delay_ms milliseconds. */
+void vn_timer_arm(struct vn_loop *loop, struct vn_timer *t, uint64_t delay_ms);
+void vn_timer_cancel(struct vn_loop *loop, struct vn_timer *t);
+static inline bool vn_timer_armed(const struct vn_timer *t) { return t->heap_idx >= 0; }
+
+/* Queue d to run once after the current round of events (idempotent). */
+void vn_defer(struct vn_loop *loop, struct vn_defer *d);
+
+/* Run until vn_loop_stop(); returns 0, or -1 if epoll_wait failed. */
+int vn_loop_run(struct vn_loop *loop);
+void vn_loop_stop(struct vn_loop *loop);
+/* Run one round (wait at most timeout_ms, -1 = timers decide); for tests. */
+int vn_loop_once(struct vn_loop *loop, int timeout_ms);
+
+#endif

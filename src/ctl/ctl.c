@@ -1,0 +1,256 @@
+/* Control socket server: see ctl.h. */
+#include "ctl.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "port/port.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { MAX_CMDS = 64, MAX_CLIENTS = 32, REQ_MAX = 64 * 1024 };
+
+struct ctl_cmd {
+    const char *name;
+    vn_ctl_fn fn;
+    void *ctx;
+};
+
+struct ctl_client {
+    struct vn_ctl *ctl;
+    int fd;
+    struct vn_io io;
+    char rbuf[REQ_MAX];
+    size_t rlen;
+    char *out;          /* pending reply bytes */
+    size_t olen, ooff;
+    bool closing;       /* close once out is flushed */
+};
+
+struct vn_ctl {
+    struct vn_loop *loop;
+    int lfd;
+    struct vn_io lio;
+    char path[VN_PATH_MAX];
+    struct ctl_cmd cmds[MAX_CMDS];
+    unsigned ncmds;
+    struct ctl_client *clients[MAX_CLIENTS];
+};
+
+int vn_ctl_register(struct vn_ctl *ctl, const char *cmd, vn_ctl_fn fn, void *ctx)
+{
+    if (ctl->ncmds >= MAX_CMDS)
+        return -1;
+    ctl->cmds[ctl->ncmds++] = (struct ctl_cmd){ cmd, fn, ctx };
+    return 0;
+}
+
+static char *reply_error(const char *msg)
+{
+    json_t *r = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+    char *s = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    return s;
+}
+
+char *vn_ctl_handle_line(struct vn_ctl *ctl, const char *line, size_t len)
+{
+    json_error_t je;
+    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    if (!req) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
+        return reply_error(msg);
+    }
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (!json_is_object(req) || !cmd) {
+        json_decref(req);
+        return reply_error("request must be an object with a string member \"cmd\"");
+    }
+    for (unsigned i = 0; i < ctl->ncmds; i++) {
+        if (strcmp(ctl->cmds[i].name, cmd))
+            continue;
+        char err[512] = "";
+        json_t *res = ctl->cmds[i].fn(ctl->cmds[i].ctx, req, err, sizeof err);
+        json_decref(req);
+        if (!res)
+            return reply_error(err[0] ? err : "failed");
+        json_t *r = json_pack("{s:b,s:o}", "ok", 1, "result", res);
+        char *s = json_dumps(r, JSON_COMPACT);
+        json_decref(r);
+        return s;
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "unknown command '%.64s'", cmd);
+    json_decref(req);
+    return reply_error(msg);
+}
+
+static void client_free(struct ctl_client *c)
+{
+    struct vn_ctl *ctl = c->ctl;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (ctl->clients[i] == c)
+            ctl->clients[i] = NULL;
+    vn_io_del(ctl->loop, &c->io);
+    close(c->fd);
+    free(c->out);
+    free(c);
+}
+
+/* Write pending output; returns -1 if the client went away (and was freed). */
+static int client_flush(struct ctl_client *c)
+{
+    while (c->ooff < c->olen) {
+        ssize_t w = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                vn_io_mod(c->ctl->loop, &c->io, EPOLLOUT);
+                return 0;
+            }
+            client_free(c);
+            return -1;
+        }
+        c->ooff += (size_t)w;
+    }
+    free(c->out);
+    c->out = NULL;
+    c->olen = c->ooff = 0;
+    if (c->closing) {
+        client_free(c);
+        return -1;
+    }
+    vn_io_mod(c->ctl->loop, &c->io, EPOLLIN);
+    return 0;
+}
+
+static void queue_reply(struct ctl_client *c, char *reply)
+{
+    size_t l = strlen(reply);
+    c->out = reply;
+    reply[l] = '\n'; /* json_dumps leaves the NUL; replace it (we track length) */
+    c->olen = l + 1;
+    c->ooff = 0;
+}
+
+static void client_event(struct vn_io *io, uint32_t ev)
+{
+    struct ctl_client *c = VN_CONTAINER_OF(io, struct ctl_client, io);
+    if (ev & EPOLLOUT) {
+        if (client_flush(c) < 0 || c->out)
+            return;
+    }
+    if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->out)
+        return;
+    ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        client_free(c);
+        return;
+    }
+    c->rlen += (size_t)n;
+    char *nl = memchr(c->rbuf, '\n', c->rlen);
+    if (!nl) {
+        if (c->rlen == sizeof c->rbuf) {
+            queue_reply(c, reply_error("request too long"));
+            c->closing = true;
+            client_flush(c);
+        }
+        return;
+    }
+    /* One request at a time: answer it, keep any following bytes. */
+    size_t ll = (size_t)(nl - c->rbuf);
+    char *reply = vn_ctl_handle_line(c->ctl, c->rbuf, ll);
+    memmove(c->rbuf, nl + 1, c->rlen - ll - 1);
+    c->rlen -= ll + 1;
+    if (!reply) {
+        client_free(c);
+        return;
+    }
+    queue_reply(c, reply);
+    client_flush(c);
+}
+
+static void listen_event(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct vn_ctl *ctl = VN_CONTAINER_OF(io, struct vn_ctl, lio);
+    int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    int slot = -1;
+    for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+        if (!ctl->clients[i])
+            slot = i;
+    struct ctl_client *c = slot < 0 ? NULL : calloc(1, sizeof *c);
+    if (!c) {
+        VN_LOG_RL(VN_LOG_WARN, "msg=\"control: too many clients\"");
+        close(fd);
+        return;
+    }
+    c->ctl = ctl;
+    c->fd = fd;
+    if (vn_io_add(ctl->loop, &c->io, fd, EPOLLIN, client_event) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    ctl->clients[slot] = c;
+}
+
+struct vn_ctl *vn_ctl_new_detached(void)
+{
+    struct vn_ctl *ctl = calloc(1, sizeof *ctl);
+    if (ctl)
+        ctl->lfd = -1;
+    return ctl;
+}
+
+struct vn_ctl *vn_ctl_open(struct vn_loop *loop, const char *path, unsigned mode, char *err,
+                           size_t errlen)
+{
+    struct vn_ctl *ctl = vn_ctl_new_detached();
+    if (!ctl) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ctl->loop = loop;
+    vn_strlcpy(ctl->path, path, sizeof ctl->path);
+    /* Create the socket with no access at all, then open it up to mode, so
+     * there is no window where it is wider than configured. */
+    mode_t old = umask(0777);
+    ctl->lfd = vn_unix_bind(path, SOCK_STREAM, err, errlen);
+    umask(old);
+    if (ctl->lfd < 0) {
+        free(ctl);
+        return NULL;
+    }
+    if (chmod(path, mode) < 0 || listen(ctl->lfd, 16) < 0 ||
+        vn_io_add(loop, &ctl->lio, ctl->lfd, EPOLLIN, listen_event) < 0) {
+        snprintf(err, errlen, "control socket '%s': %s", path, strerror(errno));
+        close(ctl->lfd);
+        unlink(path);
+        free(ctl);
+        return NULL;
+    }
+    return ctl;
+}
+
+void vn_ctl_close(struct vn_ctl *ctl)
+{
+    if (!ctl)
+        return;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (ctl->clients[i])
+            client_free(ctl->clients[i]);
+    if (ctl->lfd >= 0) {
+        vn_io_del(ctl->loop, &ctl->lio);
+        close(ctl->lfd);
+        unlink(ctl->path);
+    }
+    free(ctl);
+}

@@ -1,0 +1,37 @@
+/* The control socket: newline-delimited JSON requests and replies over a unix
+ * stream socket (protocol in docs/control-protocol.md).
+ *
+ * Each request is one JSON object on one line with a "cmd" member and
+ * command-specific members; each reply is one line:
+ *   {"ok":true,"result":...}   or   {"ok":false,"error":"..."}.
+ * Commands are registered by the modules that own the data, so the control
+ * server itself knows nothing about switches or gateways. */
+#ifndef VN_CTL_CTL_H
+#define VN_CTL_CTL_H
+
+#include "core/loop.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct vn_ctl;
+
+/* Handle one request; return a new JSON value (the result), or NULL with a
+ * message in err for the client. */
+typedef json_t *(*vn_ctl_fn)(void *ctx, json_t *req, char *err, size_t errlen);
+
+/* Listen on path with the given permission bits; returns NULL with err on failure. */
+struct vn_ctl *vn_ctl_open(struct vn_loop *loop, const char *path, unsigned mode, char *err,
+                           size_t errlen);
+/* Register handler fn for command name cmd (a static string). Returns 0 or -1. */
+int vn_ctl_register(struct vn_ctl *ctl, const char *cmd, vn_ctl_fn fn, void *ctx);
+/* Close all clients and the listener, remove the socket file. */
+void vn_ctl_close(struct vn_ctl *ctl);
+
+/* Run one request line (without newline) and return the reply line (malloc'd,
+ * without newline). Exposed for tests and the fuzz target. */
+char *vn_ctl_handle_line(struct vn_ctl *ctl, const char *line, size_t len);
+/* A control object without a socket (tests, fuzzing). */
+struct vn_ctl *vn_ctl_new_detached(void);
+
+#endif

@@ -1,0 +1,194 @@
+/* Control commands about the switch: status, network.list, port.list, fdb, stats. */
+#include "switch_cmds.h"
+#include "core/util.h"
+#include "pkt/eth.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#ifndef VN_VERSION
+#define VN_VERSION "dev"
+#endif
+
+static json_t *counters_json(const struct vn_counters *c)
+{
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I}", "rx_frames", (json_int_t)c->rx_frames, "rx_bytes",
+                          (json_int_t)c->rx_bytes, "tx_frames", (json_int_t)c->tx_frames,
+                          "tx_bytes", (json_int_t)c->tx_bytes);
+    json_t *rd = json_object(), *td = json_object();
+    for (int i = 0; i < VN_DROP__COUNT; i++) {
+        json_object_set_new(rd, vn_drop_name(i), json_integer((json_int_t)c->rx_drops[i]));
+        json_object_set_new(td, vn_drop_name(i), json_integer((json_int_t)c->tx_drops[i]));
+    }
+    json_object_set_new(o, "rx_drops", rd);
+    json_object_set_new(o, "tx_drops", td);
+    return o;
+}
+
+static json_t *port_json(struct vn_port *p)
+{
+    struct vn_switch *sw = p->sw;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", p->conf.name, "type", p->ops->type,
+                          "role", p->trunk ? "trunk" : "access", "connected", p->connected);
+    if (p->trunk) {
+        json_t *nets = json_array();
+        for (unsigned i = 0; i < sw->nnets; i++)
+            if (vn_port_carries(p, i))
+                json_array_append_new(nets, json_string(sw->nets[i]->conf.name));
+        json_object_set_new(o, "networks", nets);
+        if (p->native_net >= 0)
+            json_object_set_new(o, "native", json_string(sw->nets[p->native_net]->conf.name));
+    } else {
+        json_object_set_new(o, "network", json_string(sw->nets[p->access_net]->conf.name));
+    }
+    p->ops->describe(p, o);
+    json_object_set_new(o, "stats", counters_json(&p->stats));
+    return o;
+}
+
+static json_t *net_json(struct vn_network *n)
+{
+    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i}", "name", n->conf.name, "mode",
+                          vn_net_mode_name(n->conf.mode), "vlan", n->conf.vlan, "mtu",
+                          n->conf.mtu, "ports", n->nmembers);
+    json_object_set_new(o, "fdb", json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I}", "entries",
+                                            n->fdb.count, "max", n->fdb.max, "aging",
+                                            n->fdb.aging_s, "learned", (json_int_t)n->fdb.learned,
+                                            "moved", (json_int_t)n->fdb.moved, "aged",
+                                            (json_int_t)n->fdb.aged, "full",
+                                            (json_int_t)n->fdb.full));
+    json_object_set_new(o, "stats",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "frames", (json_int_t)n->stats.frames,
+                                  "bytes", (json_int_t)n->stats.bytes, "unicast",
+                                  (json_int_t)n->stats.unicast, "flooded",
+                                  (json_int_t)n->stats.flooded, "filtered",
+                                  (json_int_t)n->stats.filtered));
+    json_t *members = json_array();
+    for (unsigned i = 0; i < n->nmembers; i++)
+        json_array_append_new(members, json_string(n->members[i]->conf.name));
+    json_object_set_new(o, "members", members);
+    return o;
+}
+
+static json_t *cmd_status(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    (void)req, (void)err, (void)errlen;
+    struct vn_switch *sw = ctx;
+    unsigned nports = 0, connected = 0;
+    uint64_t rx = 0, tx = 0, drops = 0;
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *p = sw->ports[i];
+        if (!p)
+            continue;
+        nports++;
+        connected += p->connected;
+        rx += p->stats.rx_frames;
+        tx += p->stats.tx_frames;
+        for (int d = 0; d < VN_DROP__COUNT; d++)
+            drops += p->stats.rx_drops[d] + p->stats.tx_drops[d];
+    }
+    return json_pack("{s:s,s:i,s:I,s:i,s:i,s:i,s:I,s:I,s:I}", "version", VN_VERSION, "pid",
+                     (int)getpid(), "uptime_s",
+                     (json_int_t)((vn_now_ns() - sw->start_ns) / 1000000000ull), "networks",
+                     sw->nnets, "ports", nports, "ports_connected", connected, "rx_frames",
+                     (json_int_t)rx, "tx_frames", (json_int_t)tx, "drops", (json_int_t)drops);
+}
+
+static json_t *cmd_network_list(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *name = json_string_value(json_object_get(req, "network"));
+    json_t *a = json_array();
+    for (unsigned i = 0; i < sw->nnets; i++)
+        if (!name || !strcmp(name, sw->nets[i]->conf.name))
+            json_array_append_new(a, net_json(sw->nets[i]));
+    if (name && !json_array_size(a)) {
+        json_decref(a);
+        snprintf(err, errlen, "no network named '%s'", name);
+        return NULL;
+    }
+    return a;
+}
+
+static json_t *cmd_port_list(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *name = json_string_value(json_object_get(req, "port"));
+    json_t *a = json_array();
+    for (unsigned i = 0; i < sw->nports; i++)
+        if (sw->ports[i] && (!name || !strcmp(name, sw->ports[i]->conf.name)))
+            json_array_append_new(a, port_json(sw->ports[i]));
+    if (name && !json_array_size(a)) {
+        json_decref(a);
+        snprintf(err, errlen, "no port named '%s'", name);
+        return NULL;
+    }
+    return a;
+}
+
+static json_t *cmd_fdb(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *name = json_string_value(json_object_get(req, "network"));
+    if (name && !vn_switch_find_network(sw, name)) {
+        snprintf(err, errlen, "no network named '%s'", name);
+        return NULL;
+    }
+    json_t *a = json_array();
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        struct vn_network *n = sw->nets[i];
+        if (name && strcmp(name, n->conf.name))
+            continue;
+        uint32_t pos = 0;
+        const struct vn_fdb_entry *e;
+        while ((e = vn_fdb_next(&n->fdb, &pos))) {
+            uint8_t mac[6];
+            char ms[18];
+            vn_fdb_key_mac(e->key, mac);
+            struct vn_port *p = sw->ports[e->port];
+            json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:i}", "network", n->conf.name,
+                                               "mac", vn_mac_str(mac, ms), "port",
+                                               p ? p->conf.name : "?", "age_s",
+                                               (int)(sw->now_s - e->seen_s)));
+        }
+    }
+    return a;
+}
+
+static json_t *cmd_stats(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *name = json_string_value(json_object_get(req, "port"));
+    json_t *ports = json_array();
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *p = sw->ports[i];
+        if (!p || (name && strcmp(name, p->conf.name)))
+            continue;
+        json_t *o = json_pack("{s:s}", "name", p->conf.name), *c = counters_json(&p->stats);
+        json_object_update(o, c);
+        json_decref(c);
+        json_array_append_new(ports, o);
+    }
+    if (name && !json_array_size(ports)) {
+        json_decref(ports);
+        snprintf(err, errlen, "no port named '%s'", name);
+        return NULL;
+    }
+    json_t *res = json_pack("{s:o}", "ports", ports);
+    if (!name) {
+        json_t *nets = json_array();
+        for (unsigned i = 0; i < sw->nnets; i++)
+            json_array_append_new(nets, net_json(sw->nets[i]));
+        json_object_set_new(res, "networks", nets);
+    }
+    return res;
+}
+
+void vn_switch_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)
+{
+    vn_ctl_register(ctl, "status", cmd_status, sw);
+    vn_ctl_register(ctl, "network.list", cmd_network_list, sw);
+    vn_ctl_register(ctl, "port.list", cmd_port_list, sw);
+    vn_ctl_register(ctl, "fdb", cmd_fdb, sw);
+    vn_ctl_register(ctl, "stats", cmd_stats, sw);
+}

@@ -1,0 +1,317 @@
+/* The L2 switch: see switch.h for the theory of operation. */
+#include "switch.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "pkt/eth.h"
+#include "port/port.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const drop_names[VN_DROP__COUNT] = {
+    [VN_DROP_MALFORMED] = "malformed", [VN_DROP_MTU] = "mtu",
+    [VN_DROP_VLAN] = "vlan",           [VN_DROP_NO_PEER] = "no_peer",
+    [VN_DROP_TX_FULL] = "tx_full",     [VN_DROP_TX_ERROR] = "tx_error",
+};
+
+const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
+
+void vn_port_drop_rx(struct vn_port *p, enum vn_drop why) { p->stats.rx_drops[why]++; }
+void vn_port_drop_tx(struct vn_port *p, enum vn_drop why) { p->stats.tx_drops[why]++; }
+
+enum { AGE_INTERVAL_MS = 1000 };
+
+static uint32_t now_s(struct vn_switch *sw)
+{
+    return (uint32_t)((vn_now_ns() - sw->start_ns) / 1000000000ull);
+}
+
+static void age_tick(struct vn_timer *t)
+{
+    struct vn_switch *sw = VN_CONTAINER_OF(t, struct vn_switch, age_timer);
+    sw->now_s = now_s(sw);
+    for (unsigned i = 0; i < sw->nnets; i++)
+        vn_fdb_age(&sw->nets[i]->fdb, sw->now_s);
+    vn_timer_arm(sw->loop, &sw->age_timer, AGE_INTERVAL_MS);
+}
+
+struct vn_switch *vn_switch_new(struct vn_loop *loop)
+{
+    struct vn_switch *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return NULL;
+    sw->loop = loop;
+    sw->start_ns = vn_now_ns();
+    for (int i = 0; i < 4096; i++)
+        sw->vid_net[i] = -1;
+    for (int i = 0; i < VN_BATCH; i++) {
+        sw->rxbuf[i] = malloc(VN_HEADROOM + VN_FRAME_MAX);
+        if (!sw->rxbuf[i]) {
+            vn_switch_free(sw);
+            return NULL;
+        }
+    }
+    vn_timer_init(&sw->age_timer, age_tick);
+    vn_timer_arm(loop, &sw->age_timer, AGE_INTERVAL_MS);
+    return sw;
+}
+
+void vn_switch_free(struct vn_switch *sw)
+{
+    if (!sw)
+        return;
+    for (unsigned i = 0; i < sw->nports; i++)
+        if (sw->ports[i])
+            vn_switch_del_port(sw, sw->ports[i]);
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        vn_fdb_free(&sw->nets[i]->fdb);
+        free(sw->nets[i]->members);
+        free(sw->nets[i]);
+    }
+    for (int i = 0; i < VN_BATCH; i++)
+        free(sw->rxbuf[i]);
+    vn_timer_cancel(sw->loop, &sw->age_timer);
+    free(sw);
+}
+
+struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_net_conf *nc,
+                                         char *err, size_t errlen)
+{
+    if (sw->nnets >= VN_MAX_NETWORKS) {
+        snprintf(err, errlen, "too many networks");
+        return NULL;
+    }
+    if (nc->vlan && sw->vid_net[nc->vlan] >= 0) {
+        snprintf(err, errlen, "vlan %u already used", nc->vlan);
+        return NULL;
+    }
+    struct vn_network *n = calloc(1, sizeof *n);
+    if (!n || !(n->members = calloc(VN_MAX_PORTS, sizeof *n->members)) ||
+        vn_fdb_init(&n->fdb, nc->fdb_max, nc->fdb_aging)) {
+        if (n)
+            free(n->members);
+        free(n);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    n->sw = sw;
+    n->id = (uint16_t)sw->nnets;
+    n->conf = *nc;
+    if (nc->vlan)
+        sw->vid_net[nc->vlan] = (int16_t)n->id;
+    sw->nets[sw->nnets++] = n;
+    return n;
+}
+
+struct vn_network *vn_switch_find_network(struct vn_switch *sw, const char *name)
+{
+    for (unsigned i = 0; i < sw->nnets; i++)
+        if (!strcmp(sw->nets[i]->conf.name, name))
+            return sw->nets[i];
+    return NULL;
+}
+
+struct vn_port *vn_switch_find_port(struct vn_switch *sw, const char *name)
+{
+    for (unsigned i = 0; i < sw->nports; i++)
+        if (sw->ports[i] && !strcmp(sw->ports[i]->conf.name, name))
+            return sw->ports[i];
+    return NULL;
+}
+
+static void net_add_member(struct vn_network *n, struct vn_port *p)
+{
+    n->members[n->nmembers++] = p;
+}
+
+static void net_del_member(struct vn_network *n, struct vn_port *p)
+{
+    for (unsigned i = 0; i < n->nmembers; i++)
+        if (n->members[i] == p) {
+            n->members[i] = n->members[--n->nmembers];
+            return;
+        }
+}
+
+/* Resolve the port's VLAN role from its config; returns 0 or -1 with err. */
+static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, size_t errlen)
+{
+    const struct vn_port_conf *pc = &p->conf;
+    p->access_net = p->native_net = -1;
+    if (pc->network[0]) {
+        struct vn_network *n = vn_switch_find_network(sw, pc->network);
+        if (!n) {
+            snprintf(err, errlen, "network '%s' does not exist", pc->network);
+            return -1;
+        }
+        p->access_net = n->id;
+        p->nets[n->id / 64] |= 1ull << (n->id % 64);
+        return 0;
+    }
+    p->trunk = true;
+    for (unsigned i = 0; i < pc->ntrunk; i++) {
+        struct vn_network *n = vn_switch_find_network(sw, pc->trunk[i]);
+        if (!n) {
+            snprintf(err, errlen, "network '%s' does not exist", pc->trunk[i]);
+            return -1;
+        }
+        if (!strcmp(pc->trunk[i], pc->native))
+            p->native_net = n->id;
+        else if (!n->conf.vlan) {
+            snprintf(err, errlen, "network '%s' has no vlan id to tag it with", pc->trunk[i]);
+            return -1;
+        }
+        p->nets[n->id / 64] |= 1ull << (n->id % 64);
+    }
+    return 0;
+}
+
+struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
+                                   char *err, size_t errlen)
+{
+    if (vn_switch_find_port(sw, pc->name)) {
+        snprintf(err, errlen, "port '%s' already exists", pc->name);
+        return NULL;
+    }
+    const struct vn_port_ops *ops = vn_port_ops_for(pc->type);
+    if (!ops) {
+        snprintf(err, errlen, "port type not supported");
+        return NULL;
+    }
+    unsigned id = 0;
+    while (id < VN_MAX_PORTS && sw->ports[id])
+        id++;
+    if (id == VN_MAX_PORTS) {
+        snprintf(err, errlen, "too many ports (at most %d)", VN_MAX_PORTS);
+        return NULL;
+    }
+    struct vn_port *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->sw = sw;
+    p->id = (uint16_t)id;
+    p->ops = ops;
+    p->conf = *pc;
+    if (port_set_role(sw, p, err, errlen) || ops->open(p, err, errlen)) {
+        free(p);
+        return NULL;
+    }
+    sw->ports[id] = p;
+    if (id >= sw->nports)
+        sw->nports = id + 1;
+    for (unsigned i = 0; i < sw->nnets; i++)
+        if (vn_port_carries(p, i))
+            net_add_member(sw->nets[i], p);
+    return p;
+}
+
+void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
+{
+    for (unsigned i = 0; i < sw->nnets; i++)
+        if (vn_port_carries(p, i)) {
+            net_del_member(sw->nets[i], p);
+            vn_fdb_flush_port(&sw->nets[i]->fdb, p->id);
+        }
+    p->ops->close(p);
+    sw->ports[p->id] = NULL;
+    while (sw->nports && !sw->ports[sw->nports - 1])
+        sw->nports--;
+    free(p);
+}
+
+static inline void enqueue(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
+{
+    if (out->txn == 0)
+        sw->dirty[sw->ndirty++] = out;
+    out->txq[out->txn++] = f;
+}
+
+/* Classify f (arrived on in): set f->net and strip the tag. Returns 0, or -1
+ * after counting a drop. */
+static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f)
+{
+    struct vn_eth_info ei;
+    if (vn_eth_parse(f->data, f->len, &ei) != VN_ETH_OK) {
+        vn_port_drop_rx(in, VN_DROP_MALFORMED);
+        sw->malformed_total++;
+        return -1;
+    }
+    int net;
+    if (ei.tagged && ei.vid) {
+        net = in->trunk ? sw->vid_net[ei.vid] : -1;
+        if (net < 0 || !vn_port_carries(in, (unsigned)net) || net == in->native_net) {
+            vn_port_drop_rx(in, VN_DROP_VLAN);
+            return -1;
+        }
+    } else {
+        net = in->trunk ? in->native_net : in->access_net;
+        if (net < 0) {
+            vn_port_drop_rx(in, VN_DROP_VLAN);
+            return -1;
+        }
+    }
+    if (ei.tagged) { /* strip in place: move the MACs 4 bytes forward */
+        memmove(f->data + VN_VLAN_HLEN, f->data, 2 * VN_ETH_ALEN);
+        f->data += VN_VLAN_HLEN;
+        f->len -= VN_VLAN_HLEN;
+    }
+    struct vn_network *n = sw->nets[net];
+    if (f->len - VN_ETH_HLEN > n->conf.mtu) {
+        vn_port_drop_rx(in, VN_DROP_MTU);
+        return -1;
+    }
+    f->net = (uint16_t)net;
+    return 0;
+}
+
+/* Switch one batch of at most VN_BATCH frames (each port's txq holds that many). */
+static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
+                        unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct vn_frame *f = &frames[i];
+        in->stats.rx_frames++;
+        in->stats.rx_bytes += f->len;
+        if (classify(sw, in, f))
+            continue;
+        struct vn_network *net = sw->nets[f->net];
+        net->stats.frames++;
+        net->stats.bytes += f->len;
+        const uint8_t *dst = f->data, *src = f->data + VN_ETH_ALEN;
+        vn_fdb_learn(&net->fdb, src, in->id, sw->now_s);
+        if (!vn_mac_is_multicast(dst)) {
+            int out = vn_fdb_lookup(&net->fdb, dst, sw->now_s);
+            if (out == in->id) {
+                net->stats.filtered++;
+                continue;
+            }
+            if (out >= 0 && sw->ports[out]) {
+                net->stats.unicast++;
+                enqueue(sw, sw->ports[out], f);
+                continue;
+            }
+        }
+        net->stats.flooded++;
+        for (unsigned m = 0; m < net->nmembers; m++)
+            if (net->members[m] != in)
+                enqueue(sw, net->members[m], f);
+    }
+    /* One write per egress port for the whole batch. */
+    for (unsigned d = 0; d < sw->ndirty; d++) {
+        struct vn_port *p = sw->dirty[d];
+        unsigned k = p->txn;
+        p->txn = 0;
+        p->ops->send(p, p->txq, k);
+    }
+    sw->ndirty = 0;
+}
+
+void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
+                     unsigned n)
+{
+    sw->now_s = now_s(sw);
+    for (unsigned off = 0; off < n; off += VN_BATCH)
+        input_batch(sw, in, frames + off, VN_MIN(n - off, VN_BATCH));
+}

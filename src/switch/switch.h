@@ -1,0 +1,160 @@
+/* The L2 switch: networks (broadcast domains), ports, and the batch path.
+ *
+ * Theory of operation: a port backend reads up to VN_BATCH frames per wake-up
+ * into buffers that stay valid until vn_switch_input() returns, and hands them
+ * over in one call. For each frame the switch classifies the network (access
+ * port: its network; trunk: the 802.1Q tag, or the native network when
+ * untagged) and strips the tag in place, enforces the network's MTU, learns the
+ * source MAC in that network's fdb, and looks up the destination: a known
+ * unicast MAC goes to its one port, anything else is flooded to the network's
+ * other member ports. Frames are only queued (a pointer per egress port) while
+ * the batch is classified; afterwards every egress port that got frames is
+ * written once with its whole list (port ops send()). A frame never leaves by
+ * its ingress port and never crosses into another network. Egress backends
+ * add the tag for trunk ports themselves (vn_port_egress_vid()) so one
+ * buffer serves ports that want it tagged and ports that don't.
+ *
+ * Backends must not call vn_switch_input() from inside send(): services that
+ * answer (the gateway) queue their replies and inject them from deferred work
+ * (core/loop.h). */
+#ifndef VN_SWITCH_SWITCH_H
+#define VN_SWITCH_SWITCH_H
+
+#include "conf/config.h"
+#include "core/loop.h"
+#include "fdb.h"
+#include "frame.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Why a frame was dropped; counted per port and in total. */
+enum vn_drop {
+    VN_DROP_MALFORMED = 0, /* runt, bad source MAC, stacked tags, bad framing */
+    VN_DROP_MTU,           /* larger than the network's MTU */
+    VN_DROP_VLAN,          /* tag (or lack of one) not carried by the port */
+    VN_DROP_NO_PEER,       /* egress port has no peer connected */
+    VN_DROP_TX_FULL,       /* egress backlog full / peer not reading */
+    VN_DROP_TX_ERROR,      /* egress write failed */
+    VN_DROP__COUNT
+};
+const char *vn_drop_name(enum vn_drop d);
+
+struct vn_counters {
+    uint64_t rx_frames, rx_bytes;  /* received from the port's peer */
+    uint64_t tx_frames, tx_bytes;  /* delivered to the port's peer */
+    uint64_t rx_drops[VN_DROP__COUNT];
+    uint64_t tx_drops[VN_DROP__COUNT];
+};
+
+struct vn_switch;
+struct vn_port;
+
+struct vn_net_counters {
+    uint64_t frames, bytes;  /* accepted into the network */
+    uint64_t unicast;        /* forwarded to a single learned port */
+    uint64_t flooded;        /* flooded (broadcast, multicast, unknown unicast) */
+    uint64_t filtered;       /* destination learned on the ingress port itself */
+};
+
+struct vn_network {
+    struct vn_switch *sw;
+    uint16_t id;
+    struct vn_net_conf conf;
+    struct vn_fdb fdb;
+    struct vn_port **members;  /* ports carrying this network (VN_MAX_PORTS slots) */
+    unsigned nmembers;
+    struct vn_net_counters stats;
+};
+
+struct vn_port_ops;
+
+struct vn_port {
+    struct vn_switch *sw;
+    uint16_t id;
+    const struct vn_port_ops *ops;
+    struct vn_port_conf conf;
+    bool trunk;
+    int access_net;                 /* access port: its network; trunk: -1 */
+    int native_net;                 /* trunk: untagged network or -1 */
+    uint64_t nets[VN_MAX_NETWORKS / 64 > 0 ? VN_MAX_NETWORKS / 64 : 1]; /* carried networks */
+    bool connected;                 /* a peer is attached (stream/dgram) or link up (tap) */
+    struct vn_counters stats;
+    struct vn_frame *txq[VN_BATCH]; /* egress list of the batch being switched */
+    unsigned txn;
+    void *priv;                     /* backend state */
+};
+
+/* Backend interface: one file per type in src/port/. */
+struct vn_port_ops {
+    const char *type;
+    /* Create sockets/devices and register with the loop. Returns 0, or -1 with
+     * a reason in err (errlen bytes). */
+    int (*open)(struct vn_port *p, char *err, size_t errlen);
+    /* Write n frames (frames' net says which network; tag per vn_port_egress_vid).
+     * Must count tx_frames/tx_bytes or a tx drop for each frame. */
+    void (*send)(struct vn_port *p, struct vn_frame **frames, unsigned n);
+    /* Release everything, remove sockets it created. */
+    void (*close)(struct vn_port *p);
+    /* Add backend-specific fields (peer, path, ifname...) to a JSON object. */
+    void (*describe)(struct vn_port *p, json_t *obj);
+};
+
+struct vn_switch {
+    struct vn_loop *loop;
+    struct vn_network *nets[VN_MAX_NETWORKS];
+    unsigned nnets;
+    struct vn_port *ports[VN_MAX_PORTS]; /* by id; NULL = free slot */
+    unsigned nports;                     /* highest id + 1 */
+    int16_t vid_net[4096];               /* VLAN id -> network index, -1 none */
+    struct vn_port *dirty[VN_MAX_PORTS]; /* ports with queued egress frames */
+    unsigned ndirty;
+    uint32_t now_s;                      /* seconds since start, for the fdb */
+    uint64_t start_ns;
+    struct vn_timer age_timer;
+    /* Receive buffers shared by all ports: a port fills them, the switch
+     * consumes them before the next port reads. */
+    uint8_t *rxbuf[VN_BATCH];
+    struct vn_frame rxframes[VN_BATCH];
+    uint64_t malformed_total;
+};
+
+struct vn_switch *vn_switch_new(struct vn_loop *loop);
+/* Close every port and free everything. */
+void vn_switch_free(struct vn_switch *sw);
+
+/* Add a network from its config; returns it, or NULL (err) on failure. */
+struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_net_conf *nc,
+                                         char *err, size_t errlen);
+struct vn_network *vn_switch_find_network(struct vn_switch *sw, const char *name);
+
+/* Create and open a port from its (validated) config. Returns it, or NULL with
+ * a reason in err. The port is attached only if its backend opened. */
+struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
+                                   char *err, size_t errlen);
+struct vn_port *vn_switch_find_port(struct vn_switch *sw, const char *name);
+/* Close a port, forget its MACs and free it. */
+void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p);
+
+/* Switch n frames received on port in (see theory of operation). */
+void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
+                     unsigned n);
+
+/* VLAN id to tag frames of network net with when leaving port p (0 = untagged). */
+static inline uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
+{
+    if (!p->trunk || (int)net == p->native_net)
+        return 0;
+    return p->sw->nets[net]->conf.vlan;
+}
+static inline bool vn_port_carries(const struct vn_port *p, unsigned net)
+{
+    return p->nets[net / 64] >> (net % 64) & 1;
+}
+
+/* Count a drop of one frame on port p (rx: from its peer; tx: toward it). */
+void vn_port_drop_rx(struct vn_port *p, enum vn_drop why);
+void vn_port_drop_tx(struct vn_port *p, enum vn_drop why);
+
+#endif

@@ -1,0 +1,326 @@
+/* vnetctl: inspect and change a running vnetd over its control socket.
+ * Sends one JSON request line, reads one reply line, prints it as aligned
+ * columns (or raw JSON with -j). */
+#include "table.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int g_json;
+
+static void default_control(char *buf, size_t n)
+{
+    const char *env = getenv("VNET_CONTROL"), *xdg = getenv("XDG_RUNTIME_DIR");
+    if (env && *env)
+        snprintf(buf, n, "%s", env);
+    else if (geteuid() == 0)
+        snprintf(buf, n, "/run/vnet/vnetd.sock");
+    else if (xdg && *xdg)
+        snprintf(buf, n, "%s/vnet/vnetd.sock", xdg);
+    else
+        snprintf(buf, n, "/tmp/vnet-%u/vnetd.sock", (unsigned)geteuid());
+}
+
+/* Send req to the daemon and return its reply ("result" on success). Exits
+ * with status 1 and a message on any failure. */
+static json_t *call(const char *path, json_t *req)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "vnetctl: control path too long\n");
+        exit(1);
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "vnetctl: cannot connect to vnetd at %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    char *line = json_dumps(req, JSON_COMPACT);
+    size_t len = strlen(line);
+    line[len] = '\n';
+    for (size_t off = 0; off < len + 1;) {
+        ssize_t w = write(fd, line + off, len + 1 - off);
+        if (w < 0) {
+            fprintf(stderr, "vnetctl: write: %s\n", strerror(errno));
+            exit(1);
+        }
+        off += (size_t)w;
+    }
+    free(line);
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n == cap && !(buf = realloc(buf, cap *= 2))) {
+            fprintf(stderr, "vnetctl: out of memory\n");
+            exit(1);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (memchr(buf + n - (size_t)r, '\n', (size_t)r))
+            break;
+    }
+    close(fd);
+    json_error_t je;
+    json_t *rep = json_loadb(buf, n, 0, &je);
+    free(buf);
+    if (!rep) {
+        fprintf(stderr, "vnetctl: bad reply from vnetd: %s\n", je.text);
+        exit(1);
+    }
+    if (!json_is_true(json_object_get(rep, "ok"))) {
+        const char *e = json_string_value(json_object_get(rep, "error"));
+        fprintf(stderr, "vnetctl: %s\n", e ? e : "request failed");
+        exit(1);
+    }
+    json_t *res = json_incref(json_object_get(rep, "result"));
+    json_decref(rep);
+    return res;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+static long long jint(json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static long long drops_sum(json_t *o)
+{
+    long long s = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(o, "rx_drops"), k, v) s += json_integer_value(v);
+    json_object_foreach(json_object_get(o, "tx_drops"), k, v) s += json_integer_value(v);
+    return s;
+}
+
+static void print_status(json_t *r)
+{
+    long long up = jint(r, "uptime_s");
+    printf("vnetd %s, pid %lld, up %lldd %02lld:%02lld:%02lld\n", jstr(r, "version"),
+           jint(r, "pid"), up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
+    printf("networks: %lld   ports: %lld (%lld connected)\n", jint(r, "networks"),
+           jint(r, "ports"), jint(r, "ports_connected"));
+    printf("frames: rx %lld  tx %lld  dropped %lld\n", jint(r, "rx_frames"), jint(r, "tx_frames"),
+           jint(r, "drops"));
+}
+
+static void print_networks(json_t *r)
+{
+    struct table *t = table_new("NAME", "MODE", "VLAN", "MTU", "PORTS", "FDB", "FRAMES",
+                                "FLOODED", NULL);
+    size_t i;
+    json_t *n;
+    json_array_foreach(r, i, n) {
+        json_t *fdb = json_object_get(n, "fdb"), *st = json_object_get(n, "stats");
+        char vlan[8], fdbs[32];
+        snprintf(vlan, sizeof vlan, "%lld", jint(n, "vlan"));
+        snprintf(fdbs, sizeof fdbs, "%lld/%lld", jint(fdb, "entries"), jint(fdb, "max"));
+        table_row(t, jstr(n, "name"), jstr(n, "mode"), jint(n, "vlan") ? vlan : "-",
+                  table_int(t, jint(n, "mtu")), table_int(t, jint(n, "ports")), fdbs,
+                  table_int(t, jint(st, "frames")), table_int(t, jint(st, "flooded")), NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void port_net(json_t *p, char *buf, size_t n)
+{
+    if (!strcmp(jstr(p, "role"), "trunk")) {
+        size_t off = 0, i;
+        json_t *v;
+        json_array_foreach(json_object_get(p, "networks"), i, v) {
+            const char *name = json_string_value(v);
+            int native = !strcmp(name, jstr(p, "native"));
+            off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%s%s", i ? "," : "",
+                                    name, native ? "*" : "");
+        }
+    } else {
+        snprintf(buf, n, "%s", jstr(p, "network"));
+    }
+}
+
+static void print_ports(json_t *r)
+{
+    struct table *t = table_new("NAME", "TYPE", "NETWORK", "VLAN-ROLE", "STATE", "ENDPOINT",
+                                "RX", "TX", "DROPS", NULL);
+    size_t i;
+    json_t *p;
+    json_array_foreach(r, i, p) {
+        char net[256], ep[300];
+        port_net(p, net, sizeof net);
+        json_t *st = json_object_get(p, "stats");
+        if (json_object_get(p, "ifname"))
+            snprintf(ep, sizeof ep, "%s%s%s", jstr(p, "ifname"),
+                     json_object_get(p, "netns") ? "@" : "",
+                     json_object_get(p, "netns") ? jstr(p, "netns") : "");
+        else
+            snprintf(ep, sizeof ep, "%s", jstr(p, "path"));
+        table_row(t, jstr(p, "name"), jstr(p, "type"), net, jstr(p, "role"),
+                  json_is_true(json_object_get(p, "connected")) ? "up" : "waiting", ep,
+                  table_int(t, jint(st, "rx_frames")), table_int(t, jint(st, "tx_frames")),
+                  table_int(t, drops_sum(st)), NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_fdb(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "MAC", "PORT", "AGE", NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(r, i, e)
+        table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "port"),
+                  table_int(t, jint(e, "age_s")), NULL);
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_drops(json_t *st, const char *dir)
+{
+    char key[16];
+    snprintf(key, sizeof key, "%s_drops", dir);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(st, key), k, v)
+        if (json_integer_value(v))
+            printf("  %s dropped (%s): %lld\n", dir, k, (long long)json_integer_value(v));
+}
+
+static void print_stats(json_t *r, int one)
+{
+    json_t *ports = json_object_get(r, "ports");
+    size_t i;
+    json_t *p;
+    if (one) {
+        json_array_foreach(ports, i, p) {
+            printf("port %s\n", jstr(p, "name"));
+            printf("  rx: %lld frames, %lld bytes\n", jint(p, "rx_frames"), jint(p, "rx_bytes"));
+            printf("  tx: %lld frames, %lld bytes\n", jint(p, "tx_frames"), jint(p, "tx_bytes"));
+            print_drops(p, "rx");
+            print_drops(p, "tx");
+        }
+        return;
+    }
+    struct table *t = table_new("PORT", "RX-FRAMES", "RX-BYTES", "TX-FRAMES", "TX-BYTES",
+                                "RX-DROP", "TX-DROP", NULL);
+    json_array_foreach(ports, i, p) {
+        long long rd = 0, td = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(p, "rx_drops"), k, v) rd += json_integer_value(v);
+        json_object_foreach(json_object_get(p, "tx_drops"), k, v) td += json_integer_value(v);
+        table_row(t, jstr(p, "name"), table_int(t, jint(p, "rx_frames")),
+                  table_int(t, jint(p, "rx_bytes")), table_int(t, jint(p, "tx_frames")),
+                  table_int(t, jint(p, "tx_bytes")), table_int(t, rd), table_int(t, td), NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_t *nets = json_object_get(r, "networks");
+    if (json_array_size(nets)) {
+        printf("\n");
+        print_networks(nets);
+    }
+}
+
+static void usage(FILE *o)
+{
+    fprintf(o, "usage: vnetctl [--control PATH] [-j|--json] COMMAND\n"
+               "commands:\n"
+               "  status                 daemon summary\n"
+               "  network list|show [NAME]\n"
+               "  port list|show [NAME]\n"
+               "  fdb [NETWORK]          learned MAC addresses\n"
+               "  stats [PORT]           per-port counters and drops\n"
+               "The control socket defaults to $VNET_CONTROL, else /run/vnet/vnetd.sock (root)\n"
+               "or $XDG_RUNTIME_DIR/vnet/vnetd.sock.\n");
+}
+
+int main(int argc, char **argv)
+{
+    char control[256];
+    default_control(control, sizeof control);
+    static const struct option lo[] = { { "control", required_argument, 0, 'C' },
+                                        { "json", no_argument, 0, 'j' },
+                                        { "help", no_argument, 0, 'h' },
+                                        { 0, 0, 0, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "+C:jh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'C': snprintf(control, sizeof control, "%s", optarg); break;
+        case 'j': g_json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    int ac = argc - optind;
+    char **av = argv + optind;
+    if (ac < 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = av[0], *sub = ac > 1 ? av[1] : NULL, *arg = NULL;
+    json_t *req = NULL;
+    void (*printer)(json_t *) = NULL;
+    int stats_one = 0;
+    if (!strcmp(cmd, "status") && ac == 1) {
+        req = json_pack("{s:s}", "cmd", "status");
+        printer = print_status;
+    } else if ((!strcmp(cmd, "network") || !strcmp(cmd, "port")) &&
+               (!sub || !strcmp(sub, "list") || !strcmp(sub, "show")) && ac <= 3) {
+        int is_net = !strcmp(cmd, "network");
+        req = json_pack("{s:s}", "cmd", is_net ? "network.list" : "port.list");
+        arg = ac == 3 ? av[2] : NULL;
+        if (arg)
+            json_object_set_new(req, is_net ? "network" : "port", json_string(arg));
+        printer = is_net ? print_networks : print_ports;
+    } else if (!strcmp(cmd, "fdb") && ac <= 2) {
+        req = json_pack("{s:s}", "cmd", "fdb");
+        if (sub)
+            json_object_set_new(req, "network", json_string(sub));
+        printer = print_fdb;
+    } else if (!strcmp(cmd, "stats") && ac <= 2) {
+        req = json_pack("{s:s}", "cmd", "stats");
+        if (sub) {
+            json_object_set_new(req, "port", json_string(sub));
+            stats_one = 1;
+        }
+    } else {
+        fprintf(stderr, "vnetctl: unknown command or wrong arguments: ");
+        for (int i = 0; i < ac; i++)
+            fprintf(stderr, "%s%s", i ? " " : "", av[i]);
+        fprintf(stderr, "\n");
+        usage(stderr);
+        return 2;
+    }
+    json_t *res = call(control, req);
+    json_decref(req);
+    if (g_json) {
+        char *s = json_dumps(res, JSON_INDENT(2));
+        puts(s);
+        free(s);
+    } else if (printer) {
+        printer(res);
+    } else {
+        print_stats(res, stats_one);
+    }
+    json_decref(res);
+    return 0;
+}
