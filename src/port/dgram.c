@@ -36,7 +36,7 @@ static void dgram_event(struct vn_io *io, uint32_t ev)
     struct iovec iov[VN_BATCH];
     struct sockaddr_un from[VN_BATCH];
     for (int i = 0; i < VN_BATCH; i++) {
-        iov[i] = (struct iovec){ sw->rxbuf[i] + VN_HEADROOM, VN_FRAME_MAX };
+        iov[i] = (struct iovec){ sw->rxbuf[i] + VN_HEADROOM, VN_RXBUF_SIZE };
         mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
                                          .msg_iov = &iov[i], .msg_iovlen = 1 };
     }

@@ -28,6 +28,7 @@ int vn_stream_extract(uint8_t *buf, size_t len, struct vn_frame *out, unsigned m
         out[n].len = flen;
         out[n].net = 0;
         out[n].flags = 0;
+        out[n].off = (struct vn_offload){ 0 };
         n++;
         off += 4 + flen;
     }

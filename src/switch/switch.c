@@ -3,6 +3,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "pkt/eth.h"
+#include "pkt/gso.h"
+
+#include <linux/virtio_net.h>
 #include "port/port.h"
 
 #include <stdlib.h>
@@ -44,8 +47,15 @@ struct vn_switch *vn_switch_new(struct vn_loop *loop)
     sw->start_ns = vn_now_ns();
     for (int i = 0; i < 4096; i++)
         sw->vid_net[i] = -1;
+    sw->segbuf = malloc(VN_GSO_BUF_SIZE);
+    if (!sw->segbuf) {
+        free(sw);
+        return NULL;
+    }
+    for (int i = 0; i < VN_GSO_MAX_SEGS; i++)
+        sw->segptrs[i] = &sw->segframes[i];
     for (int i = 0; i < VN_BATCH; i++) {
-        sw->rxbuf[i] = malloc(VN_HEADROOM + VN_FRAME_MAX);
+        sw->rxbuf[i] = malloc(VN_HEADROOM + VN_RXBUF_SIZE);
         if (!sw->rxbuf[i]) {
             vn_switch_free(sw);
             return NULL;
@@ -70,6 +80,7 @@ void vn_switch_free(struct vn_switch *sw)
     }
     for (int i = 0; i < VN_BATCH; i++)
         free(sw->rxbuf[i]);
+    free(sw->segbuf);
     vn_timer_cancel(sw->loop, &sw->age_timer);
     free(sw);
 }
@@ -256,14 +267,69 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
         memmove(f->data + VN_VLAN_HLEN, f->data, 2 * VN_ETH_ALEN);
         f->data += VN_VLAN_HLEN;
         f->len -= VN_VLAN_HLEN;
+        if (f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+            if (f->off.csum_start < VN_ETH_HLEN + VN_VLAN_HLEN) {
+                vn_port_drop_rx(in, VN_DROP_MALFORMED);
+                return -1;
+            }
+            f->off.csum_start -= VN_VLAN_HLEN;
+        }
+        if (f->off.hdr_len >= VN_VLAN_HLEN)
+            f->off.hdr_len -= VN_VLAN_HLEN;
     }
     struct vn_network *n = sw->nets[net];
-    if (f->len - VN_ETH_HLEN > n->conf.mtu) {
+    /* A GSO frame is a train of segments: each must fit the MTU. */
+    uint32_t l3len = f->len - VN_ETH_HLEN;
+    if (f->off.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+        int hl = vn_gso_hdr_len(f);
+        if (hl < 0) {
+            vn_port_drop_rx(in, VN_DROP_MALFORMED);
+            return -1;
+        }
+        l3len = (uint32_t)hl - VN_ETH_HLEN + f->off.gso_size;
+    }
+    if (l3len > n->conf.mtu) {
         vn_port_drop_rx(in, VN_DROP_MTU);
         return -1;
     }
     f->net = (uint16_t)net;
     return 0;
+}
+
+/* Hand frames to p, converting offloaded frames p cannot take: checksums are
+ * completed in place (which is then valid for every later receiver too), GSO
+ * frames are segmented into scratch buffers and sent in their place. */
+static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n)
+{
+    if (p->caps & VN_CAP_GSO) {
+        p->ops->send(p, fr, n);
+        return;
+    }
+    unsigned start = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct vn_frame *f = fr[i];
+        if (f->off.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+            if ((f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(p->caps & VN_CAP_CSUM)) {
+                if (vn_csum_complete(f) == 0)
+                    sw->csum_completed++;
+            }
+            continue;
+        }
+        if (i > start)
+            p->ops->send(p, fr + start, i - start);
+        start = i + 1;
+        int k = vn_gso_segment(f, sw->segbuf, VN_GSO_BUF_SIZE, sw->segframes, VN_GSO_MAX_SEGS);
+        if (k < 0) {
+            sw->gso_failed++;
+            vn_port_drop_tx(p, VN_DROP_MALFORMED);
+            continue;
+        }
+        sw->gso_segmented++;
+        for (int off = 0; off < k; off += VN_BATCH)
+            p->ops->send(p, sw->segptrs + off, (unsigned)VN_MIN(k - off, VN_BATCH));
+    }
+    if (n > start)
+        p->ops->send(p, fr + start, n - start);
 }
 
 /* Switch one batch of at most VN_BATCH frames (each port's txq holds that many). */
@@ -303,7 +369,7 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         struct vn_port *p = sw->dirty[d];
         unsigned k = p->txn;
         p->txn = 0;
-        p->ops->send(p, p->txq, k);
+        emit(sw, p, p->txq, k);
     }
     sw->ndirty = 0;
 }

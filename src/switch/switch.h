@@ -14,6 +14,11 @@
  * add the tag for trunk ports themselves (vn_port_egress_vid()) so one
  * buffer serves ports that want it tagged and ports that don't.
  *
+ * Frames may carry virtio-net offload metadata (a partial checksum, or a
+ * TCP segment of up to 64 KiB to be cut into MSS-sized ones). They cross the
+ * switch whole; only when the egress port lacks the capability (port->caps)
+ * does the switch complete the checksum or segment the frame in software.
+ *
  * Backends must not call vn_switch_input() from inside send(): services that
  * answer (the gateway) queue their replies and inject them from deferred work
  * (core/loop.h). */
@@ -51,6 +56,9 @@ struct vn_counters {
 struct vn_switch;
 struct vn_port;
 
+#define VN_GSO_MAX_SEGS 256
+#define VN_GSO_BUF_SIZE (256 * 1024)
+
 struct vn_net_counters {
     uint64_t frames, bytes;  /* accepted into the network */
     uint64_t unicast;        /* forwarded to a single learned port */
@@ -80,6 +88,7 @@ struct vn_port {
     int native_net;                 /* trunk: untagged network or -1 */
     uint64_t nets[VN_MAX_NETWORKS / 64 > 0 ? VN_MAX_NETWORKS / 64 : 1]; /* carried networks */
     bool connected;                 /* a peer is attached (stream/dgram) or link up (tap) */
+    unsigned caps;                  /* VN_CAP_*: offloaded frames it accepts */
     struct vn_counters stats;
     struct vn_frame *txq[VN_BATCH]; /* egress list of the batch being switched */
     unsigned txn;
@@ -117,7 +126,12 @@ struct vn_switch {
      * consumes them before the next port reads. */
     uint8_t *rxbuf[VN_BATCH];
     struct vn_frame rxframes[VN_BATCH];
+    /* Scratch for segmenting a GSO frame toward a port without VN_CAP_GSO. */
+    uint8_t *segbuf;
+    struct vn_frame segframes[VN_GSO_MAX_SEGS];
+    struct vn_frame *segptrs[VN_GSO_MAX_SEGS];
     uint64_t malformed_total;
+    uint64_t gso_segmented, gso_failed, csum_completed;
 };
 
 struct vn_switch *vn_switch_new(struct vn_loop *loop);

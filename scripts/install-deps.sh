@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install the Debian 12 packages vnet needs to build, test, demo and benchmark.
+# Idempotent: only missing packages are installed (needs root to install).
+set -eu
+
+PKGS="
+build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+libfyaml-dev libjansson-dev libcmocka-dev libseccomp-dev libcap-ng-dev libpcap-dev
+iproute2 iputils-ping nftables procps psmisc util-linux kmod
+iperf3 busybox isc-dhcp-client dnsmasq-base tcpdump tshark curl socat
+python3 python3-pytest python3-scapy python3-prometheus-client
+qemu-system-x86 cpio gzip xz-utils zstd
+vde2 passt slirp4netns sockperf tmux
+"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+    exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
