@@ -8,7 +8,9 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "ctl/ctl.h"
+#include "ctl/gw_cmds.h"
 #include "ctl/switch_cmds.h"
+#include "gw/gateway.h"
 #include "switch/switch.h"
 
 #include <errno.h>
@@ -200,11 +202,25 @@ static int setup(struct daemon_state *d, const struct vn_config *c)
         vn_err("msg=\"out of memory\"");
         return -1;
     }
-    for (unsigned i = 0; i < c->nnets; i++)
-        if (!vn_switch_add_network(d->sw, &c->nets[i], err, sizeof err)) {
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_network *n = vn_switch_add_network(d->sw, &c->nets[i], err, sizeof err);
+        if (!n) {
             vn_err("msg=\"cannot create network\" network=%s reason=\"%s\"", c->nets[i].name, err);
             return -1;
         }
+        if (vn_net_has_gateway(&n->conf)) {
+            n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
+            if (!n->gw) {
+                vn_err("msg=\"cannot start gateway services\" network=%s reason=\"%s\"",
+                       n->conf.name, err);
+                return -1;
+            }
+            char a[16];
+            vn_info("msg=\"gateway ready\" network=%s mode=%s address=%s/%u", n->conf.name,
+                    vn_net_mode_name(n->conf.mode), vn_ip4_str(n->conf.gateway, a),
+                    n->conf.prefix);
+        }
+    }
     for (unsigned i = 0; i < c->nports; i++) {
         const struct vn_port_conf *pc = &c->ports[i];
         if (!vn_switch_add_port(d->sw, pc, err, sizeof err)) {
@@ -224,6 +240,7 @@ static int setup(struct daemon_state *d, const struct vn_config *c)
         return -1;
     }
     vn_switch_cmds_register(d->ctl, d->sw);
+    vn_gw_cmds_register(d->ctl, d->sw);
 
     sigset_t set;
     sigemptyset(&set);
@@ -242,6 +259,11 @@ static int setup(struct daemon_state *d, const struct vn_config *c)
 static void teardown(struct daemon_state *d)
 {
     vn_ctl_close(d->ctl);
+    if (d->sw)
+        for (unsigned i = 0; i < d->sw->nnets; i++) {
+            vn_gw_free(d->sw->nets[i]->gw);
+            d->sw->nets[i]->gw = NULL;
+        }
     vn_switch_free(d->sw);
     if (d->sigfd > 0)
         close(d->sigfd);

@@ -3,7 +3,9 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,11 @@ struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,
     n->mtu = VN_DEFAULT_MTU;
     n->fdb_max = VN_DEFAULT_FDB_MAX;
     n->fdb_aging = VN_DEFAULT_FDB_AGING;
+    n->lease_time = 3600;
+    n->map_host_loopback = true;
+    n->max_flows = 4096;
+    n->udp_timeout = 60;
+    n->tcp_timeout = 7440; /* RFC 5382 REQ-5: at least 2 h 4 min */
     return n;
 }
 
@@ -145,11 +152,324 @@ static int set_str(char *dst, size_t n, const char *key, const char *val, struct
     return 0;
 }
 
+char *vn_ip4_str(uint32_t ip, char *buf)
+{
+    struct in_addr a = { htonl(ip) };
+    inet_ntop(AF_INET, &a, buf, 16);
+    return buf;
+}
+
+int vn_ip4_parse(const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return -1;
+    *ip = ntohl(a.s_addr);
+    return 0;
+}
+
+int vn_sockaddr_parse(const char *s, uint16_t defport, struct vn_sockaddr *out)
+{
+    char host[128];
+    const char *port = NULL;
+    memset(out, 0, sizeof *out);
+    if (s[0] == '[') {
+        const char *e = strchr(s, ']');
+        if (!e || (size_t)(e - s - 1) >= sizeof host)
+            return -1;
+        memcpy(host, s + 1, (size_t)(e - s - 1));
+        host[e - s - 1] = 0;
+        if (e[1] == ':')
+            port = e + 2;
+        else if (e[1])
+            return -1;
+    } else {
+        const char *c = strchr(s, ':');
+        if (c && strchr(c + 1, ':')) { /* bare IPv6 without port */
+            if (vn_strlcpy(host, s, sizeof host) >= sizeof host)
+                return -1;
+        } else if (c) {
+            if ((size_t)(c - s) >= sizeof host)
+                return -1;
+            memcpy(host, s, (size_t)(c - s));
+            host[c - s] = 0;
+            port = c + 1;
+        } else if (vn_strlcpy(host, s, sizeof host) >= sizeof host) {
+            return -1;
+        }
+    }
+    uint64_t p = defport;
+    if (port && vn_parse_uint(port, 1, 65535, &p))
+        return -1;
+    if (!p)
+        return -1;
+    out->port = (uint16_t)p;
+    if (inet_pton(AF_INET, host, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, host, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return -1;
+    return 0;
+}
+
+char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n)
+{
+    char h[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->addr, h, sizeof h);
+    snprintf(buf, n, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, a->port);
+    return buf;
+}
+
+static int set_bool(bool *dst, const char *key, const char *val, struct vn_conf_src src,
+                    struct vn_conf_err *err)
+{
+    if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "on")) {
+        *dst = true;
+        return 0;
+    }
+    if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "off")) {
+        *dst = false;
+        return 0;
+    }
+    return vn_conf_fail(err, src, "%s: '%s' is not true or false", key, val);
+}
+
+static int set_ip4(uint32_t *dst, const char *key, const char *val, struct vn_conf_src src,
+                   struct vn_conf_err *err)
+{
+    if (vn_ip4_parse(val, dst))
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv4 address", key, val);
+    return 0;
+}
+
+/* A DNS name: labels of [A-Za-z0-9-], 1..63 each, 253 in all. */
+static bool valid_dns_name(const char *s)
+{
+    size_t n = strlen(s), lab = 0;
+    if (!n || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (!lab)
+                return false;
+            lab = 0;
+        } else if (isalnum((unsigned char)s[i]) || (s[i] == '-' && lab)) {
+            if (++lab > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return lab > 0;
+}
+
+static int set_forward_key(struct vn_forward_conf *f, const char *key, const char *val,
+                           struct vn_conf_src src, struct vn_conf_err *err)
+{
+    if (!strcmp(key, "proto")) {
+        if (!strcmp(val, "tcp"))
+            f->proto = IPPROTO_TCP;
+        else if (!strcmp(val, "udp"))
+            f->proto = IPPROTO_UDP;
+        else
+            return vn_conf_fail(err, src, "forwards.proto: '%s' is not tcp or udp", val);
+        return 0;
+    }
+    if (!strcmp(key, "host")) {
+        char buf[160];
+        const char *v = val;
+        if (!strchr(val, ':') || val[0] == ':') { /* "8080" or ":8080": loopback */
+            snprintf(buf, sizeof buf, "127.0.0.1:%s", val[0] == ':' ? val + 1 : val);
+            v = buf;
+        }
+        if (vn_sockaddr_parse(v, 0, &f->host))
+            return vn_conf_fail(err, src, "forwards.host: '%s' is not ADDR:PORT or PORT", val);
+        return 0;
+    }
+    if (!strcmp(key, "guest")) {
+        char ip[32];
+        const char *c = strrchr(val, ':');
+        uint64_t port;
+        const char *ps = c ? c + 1 : val;
+        if (vn_parse_uint(ps, 1, 65535, &port))
+            return vn_conf_fail(err, src, "forwards.guest: '%s' is not [IP:]PORT", val);
+        f->guest_port = (uint16_t)port;
+        f->guest_ip = 0;
+        if (c) {
+            if ((size_t)(c - val) >= sizeof ip)
+                return vn_conf_fail(err, src, "forwards.guest: '%s' is not [IP:]PORT", val);
+            memcpy(ip, val, (size_t)(c - val));
+            ip[c - val] = 0;
+            if (vn_ip4_parse(ip, &f->guest_ip))
+                return vn_conf_fail(err, src, "forwards.guest: '%s' is not an IPv4 address", ip);
+        }
+        return 0;
+    }
+    return vn_conf_fail(err, src, "unknown forward key '%s' (proto, host, guest)", key);
+}
+
+int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn_conf_src src,
+                          struct vn_conf_err *err)
+{
+    char buf[256], *parts[6];
+    int np = 0;
+    memset(f, 0, sizeof *f);
+    f->src = src;
+    if (vn_strlcpy(buf, spec, sizeof buf) >= sizeof buf)
+        return vn_conf_fail(err, src, "forward '%s': too long", spec);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ":", &save); t && np < 6; t = strtok_r(NULL, ":", &save))
+        parts[np++] = t;
+    if (np < 3 || np > 5)
+        return vn_conf_fail(err, src,
+                            "forward '%s': expected PROTO:HOSTPORT[:GUESTIP]:GUESTPORT or "
+                            "PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT",
+                            spec);
+    char host[160], guest[64];
+    if (np == 5) {
+        snprintf(host, sizeof host, "%s:%s", parts[1], parts[2]);
+        snprintf(guest, sizeof guest, "%s:%s", parts[3], parts[4]);
+    } else {
+        snprintf(host, sizeof host, "127.0.0.1:%s", parts[1]);
+        if (np == 4)
+            snprintf(guest, sizeof guest, "%s:%s", parts[2], parts[3]);
+        else
+            snprintf(guest, sizeof guest, "%s", parts[2]);
+    }
+    if (set_forward_key(f, "proto", parts[0], src, err) ||
+        set_forward_key(f, "host", host, src, err) || set_forward_key(f, "guest", guest, src, err))
+        return -1;
+    return 0;
+}
+
+static int set_dhcp_host_key(struct vn_dhcp_host *h, const char *key, const char *val,
+                             struct vn_conf_src src, struct vn_conf_err *err)
+{
+    if (!strcmp(key, "mac")) {
+        if (vn_mac_parse(val, h->mac) || vn_mac_is_multicast(h->mac) || vn_mac_is_zero(h->mac))
+            return vn_conf_fail(err, src, "dhcp.hosts.mac: '%s' is not a unicast MAC address",
+                                val);
+        h->has_mac = true;
+        return 0;
+    }
+    if (!strcmp(key, "ip"))
+        return set_ip4(&h->ip, "dhcp.hosts.ip", val, src, err);
+    if (!strcmp(key, "name")) {
+        if (!valid_dns_name(val) || strchr(val, '.') || strlen(val) >= sizeof h->name)
+            return vn_conf_fail(err, src, "dhcp.hosts.name: '%s' is not a valid host name", val);
+        vn_strlcpy(h->name, val, sizeof h->name);
+        return 0;
+    }
+    return vn_conf_fail(err, src, "unknown dhcp host key '%s' (mac, ip, name)", key);
+}
+
 int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
                     struct vn_conf_src src, struct vn_conf_err *err)
 {
+    if (!strcmp(key, "dhcp.hosts") && !val) {
+        if (n->nhosts >= VN_MAX_DHCP_HOSTS)
+            return vn_conf_fail(err, src, "dhcp.hosts: at most %d entries", VN_MAX_DHCP_HOSTS);
+        memset(&n->hosts[n->nhosts], 0, sizeof n->hosts[0]);
+        n->hosts[n->nhosts++].src = src;
+        return 0;
+    }
+    if (!strncmp(key, "dhcp.hosts.", 11)) {
+        if (!n->nhosts)
+            return vn_conf_fail(err, src, "dhcp.hosts must be a list of mappings");
+        return set_dhcp_host_key(&n->hosts[n->nhosts - 1], key + 11, val, src, err);
+    }
+    if (!strcmp(key, "forwards") && !val) {
+        if (n->nforwards >= VN_MAX_FORWARDS)
+            return vn_conf_fail(err, src, "forwards: at most %d entries", VN_MAX_FORWARDS);
+        memset(&n->forwards[n->nforwards], 0, sizeof n->forwards[0]);
+        n->forwards[n->nforwards++].src = src;
+        return 0;
+    }
+    if (!strncmp(key, "forwards.", 9)) {
+        if (!n->nforwards)
+            return vn_conf_fail(err, src, "forwards must be a list of mappings");
+        return set_forward_key(&n->forwards[n->nforwards - 1], key + 9, val, src, err);
+    }
+    if (!strcmp(key, "forward")) { /* command-line form: forward=tcp:8080:80 */
+        if (n->nforwards >= VN_MAX_FORWARDS)
+            return vn_conf_fail(err, src, "forwards: at most %d entries", VN_MAX_FORWARDS);
+        return vn_conf_parse_forward(val, &n->forwards[n->nforwards++], src, err);
+    }
     if (!val)
         return vn_conf_fail(err, src, "network key '%s' is not a list", key);
+    if (!strcmp(key, "subnet")) {
+        char ip[32];
+        const char *slash = strchr(val, '/');
+        uint64_t pfx;
+        if (!slash || (size_t)(slash - val) >= sizeof ip ||
+            vn_parse_uint(slash + 1, 8, 30, &pfx))
+            return vn_conf_fail(err, src, "subnet: '%s' is not an IPv4 prefix like 10.0.2.0/24 "
+                                          "(prefix length 8 to 30)", val);
+        memcpy(ip, val, (size_t)(slash - val));
+        ip[slash - val] = 0;
+        uint32_t a;
+        if (vn_ip4_parse(ip, &a))
+            return vn_conf_fail(err, src, "subnet: '%s' is not an IPv4 address", ip);
+        uint32_t mask = ~0u << (32 - pfx);
+        if (a & ~mask)
+            return vn_conf_fail(err, src, "subnet: '%s' has host bits set (did you mean %s/%u?)",
+                                val, vn_ip4_str(a & mask, ip), (unsigned)pfx);
+        n->subnet = a;
+        n->prefix = (uint8_t)pfx;
+        return 0;
+    }
+    if (!strcmp(key, "gateway"))
+        return set_ip4(&n->gateway, key, val, src, err);
+    if (!strcmp(key, "map_host_loopback"))
+        return set_bool(&n->map_host_loopback, key, val, src, err);
+    if (!strcmp(key, "dhcp.enabled")) {
+        n->dhcp_set = true;
+        return set_bool(&n->dhcp, key, val, src, err);
+    }
+    if (!strcmp(key, "dhcp.range")) {
+        char a[32], b[32];
+        const char *dash = strchr(val, '-');
+        if (!dash || (size_t)(dash - val) >= sizeof a || strlen(dash + 1) >= sizeof b)
+            return vn_conf_fail(err, src, "dhcp.range: '%s' is not FIRST-LAST", val);
+        memcpy(a, val, (size_t)(dash - val));
+        a[dash - val] = 0;
+        vn_strlcpy(b, dash + 1, sizeof b);
+        if (vn_ip4_parse(a, &n->dhcp_start) || vn_ip4_parse(b, &n->dhcp_end))
+            return vn_conf_fail(err, src, "dhcp.range: '%s' is not two IPv4 addresses", val);
+        if (n->dhcp_start > n->dhcp_end)
+            return vn_conf_fail(err, src, "dhcp.range: '%s' ends before it starts", val);
+        return 0;
+    }
+    if (!strcmp(key, "dhcp.lease_time"))
+        return set_u32(&n->lease_time, key, val, 60, 86400 * 365, src, err);
+    if (!strcmp(key, "dns.enabled")) {
+        n->dns_set = true;
+        return set_bool(&n->dns, key, val, src, err);
+    }
+    if (!strcmp(key, "dns.address"))
+        return set_ip4(&n->dns_addr, key, val, src, err);
+    if (!strcmp(key, "dns.domain")) {
+        if (!valid_dns_name(val) || strlen(val) >= sizeof n->domain)
+            return vn_conf_fail(err, src, "dns.domain: '%s' is not a valid domain name", val);
+        vn_strlcpy(n->domain, val, sizeof n->domain);
+        return 0;
+    }
+    if (!strcmp(key, "dns.upstream")) {
+        if (n->nupstream >= VN_MAX_UPSTREAMS)
+            return vn_conf_fail(err, src, "dns.upstream: at most %d servers", VN_MAX_UPSTREAMS);
+        if (vn_sockaddr_parse(val, 53, &n->upstream[n->nupstream]))
+            return vn_conf_fail(err, src,
+                                "dns.upstream: '%s' is not ADDR, ADDR:PORT or [V6ADDR]:PORT", val);
+        n->nupstream++;
+        return 0;
+    }
+    if (!strcmp(key, "nat.max_flows"))
+        return set_u32(&n->max_flows, key, val, 16, 1u << 20, src, err);
+    if (!strcmp(key, "nat.udp_timeout"))
+        return set_u32(&n->udp_timeout, key, val, 1, 86400, src, err);
+    if (!strcmp(key, "nat.tcp_timeout"))
+        return set_u32(&n->tcp_timeout, key, val, 10, 86400 * 7, src, err);
     if (!strcmp(key, "name"))
         return set_name(n->name, val, src, "network", err);
     if (!strcmp(key, "mode")) {
@@ -362,6 +682,103 @@ static int validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_
     return 0;
 }
 
+bool vn_net_has_gateway(const struct vn_net_conf *n)
+{
+    return n->mode == VN_MODE_NAT || n->mode == VN_MODE_HOST_ONLY ||
+           (n->mode == VN_MODE_ISOLATED && n->prefix);
+}
+
+/* Fill defaults of the gateway services and check that addresses agree. */
+static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    char a[16], b[16];
+    if (!vn_net_has_gateway(n)) {
+        if (n->gateway || n->nhosts || n->nforwards || n->nupstream || n->dhcp_start ||
+            n->dns_addr)
+            return vn_conf_fail(err, n->src,
+                                "network '%s': gateway services (gateway, dhcp, dns, forwards) "
+                                "need a 'subnet' on an %s network",
+                                n->name, vn_net_mode_name(n->mode));
+        return 0;
+    }
+    bool qemu_defaults = !n->prefix;
+    if (qemu_defaults) { /* what QEMU and VirtualBox users know */
+        n->subnet = 0x0a000200; /* 10.0.2.0 */
+        n->prefix = 24;
+    }
+    uint32_t mask = ~0u << (32 - n->prefix), bcast = n->subnet | ~mask;
+#define IN_SUBNET(ip) (((ip) & mask) == n->subnet && (ip) != n->subnet && (ip) != bcast)
+    if (!n->gateway)
+        n->gateway = n->subnet + (qemu_defaults ? 2 : 1);
+    if (!IN_SUBNET(n->gateway))
+        return vn_conf_fail(err, n->src, "network '%s': gateway %s is not a host address of %s/%u",
+                            n->name, vn_ip4_str(n->gateway, a), vn_ip4_str(n->subnet, b),
+                            n->prefix);
+    if (!n->dhcp_set)
+        n->dhcp = true;
+    if (!n->dns_set)
+        n->dns = true;
+    if (!n->dns_addr)
+        n->dns_addr = qemu_defaults ? n->subnet + 3 : n->gateway;
+    if (!IN_SUBNET(n->dns_addr))
+        return vn_conf_fail(err, n->src,
+                            "network '%s': dns.address %s is not a host address of the subnet",
+                            n->name, vn_ip4_str(n->dns_addr, a));
+    if (!n->domain[0])
+        vn_strlcpy(n->domain, "vnet.internal", sizeof n->domain);
+    uint32_t top = VN_MAX(n->gateway, n->dns_addr);
+    if (!n->dhcp_start) {
+        n->dhcp_start = n->subnet + 15;
+        if (n->dhcp_start <= top || n->dhcp_start >= bcast)
+            n->dhcp_start = top + 1;
+        n->dhcp_end = bcast - 1;
+        if (n->dhcp_start > n->dhcp_end)
+            return vn_conf_fail(err, n->src, "network '%s': no room for a DHCP range in %s/%u",
+                                n->name, vn_ip4_str(n->subnet, a), n->prefix);
+    }
+    if (!IN_SUBNET(n->dhcp_start) || !IN_SUBNET(n->dhcp_end))
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.range %s-%s is not inside %s/%u",
+                            n->name, vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b),
+                            vn_ip4_str(n->subnet, b), n->prefix);
+    if (n->dhcp_end - n->dhcp_start >= 65536)
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.range holds more than 65536 addresses",
+                            n->name);
+    for (unsigned i = 0; i < n->nhosts; i++) {
+        struct vn_dhcp_host *h = &n->hosts[i];
+        if (!h->has_mac && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp host: give a 'mac' (and 'ip'/'name')");
+        if (h->ip && !IN_SUBNET(h->ip))
+            return vn_conf_fail(err, h->src, "dhcp host: ip %s is not inside the subnet",
+                                vn_ip4_str(h->ip, a));
+        if (h->ip && (h->ip == n->gateway || h->ip == n->dns_addr))
+            return vn_conf_fail(err, h->src, "dhcp host: ip %s is the gateway's own address",
+                                vn_ip4_str(h->ip, a));
+        if (h->has_mac && !h->ip && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp host: give an 'ip' or a 'name' for the MAC");
+        for (unsigned j = 0; j < i; j++) {
+            if (h->has_mac && n->hosts[j].has_mac && !memcmp(h->mac, n->hosts[j].mac, 6))
+                return vn_conf_fail(err, h->src, "dhcp host: MAC listed twice");
+            if (h->ip && h->ip == n->hosts[j].ip)
+                return vn_conf_fail(err, h->src, "dhcp host: ip %s listed twice",
+                                    vn_ip4_str(h->ip, a));
+        }
+    }
+    for (unsigned i = 0; i < n->nforwards; i++) {
+        struct vn_forward_conf *f = &n->forwards[i];
+        if (n->mode != VN_MODE_NAT)
+            return vn_conf_fail(err, f->src, "forwards need a nat network");
+        if (!f->proto || !f->host.family || !f->guest_port)
+            return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
+        if (!f->guest_ip)
+            f->guest_ip = n->dhcp_start;
+        if (!IN_SUBNET(f->guest_ip))
+            return vn_conf_fail(err, f->src, "forward: guest %s is not inside the subnet",
+                                vn_ip4_str(f->guest_ip, a));
+    }
+#undef IN_SUBNET
+    return 0;
+}
+
 int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
 {
     for (unsigned i = 0; i < c->nnets; i++) {
@@ -375,12 +792,30 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
         }
-        if (n->mode != VN_MODE_ISOLATED)
+        if (n->mode == VN_MODE_HOST_ONLY || n->mode == VN_MODE_BRIDGE)
             return vn_conf_fail(err, n->src,
-                                "network '%s': mode '%s' is not available yet; this build "
-                                "switches frames only (mode: isolated)",
+                                "network '%s': mode '%s' is not available yet (nat and "
+                                "isolated are)",
                                 n->name, vn_net_mode_name(n->mode));
+        if (validate_services(n, err))
+            return -1;
     }
+    /* A host listener can serve one forward only. */
+    for (unsigned i = 0; i < c->nnets; i++)
+        for (unsigned f = 0; f < c->nets[i].nforwards; f++)
+            for (unsigned j = 0; j <= i; j++)
+                for (unsigned g = 0; g < (j == i ? f : c->nets[j].nforwards); g++) {
+                    const struct vn_forward_conf *a = &c->nets[i].forwards[f],
+                                                 *b = &c->nets[j].forwards[g];
+                    if (a->proto == b->proto && a->host.port == b->host.port &&
+                        a->host.family == b->host.family &&
+                        !memcmp(a->host.addr, b->host.addr, 16)) {
+                        char hs[64];
+                        return vn_conf_fail(err, a->src, "forward: %s %s is already forwarded",
+                                            a->proto == IPPROTO_TCP ? "tcp" : "udp",
+                                            vn_sockaddr_str(&a->host, hs, sizeof hs));
+                    }
+                }
     for (unsigned i = 0; i < c->nports; i++) {
         struct vn_port_conf *p = &c->ports[i];
         if (validate_port(c, p, err))
@@ -398,6 +833,15 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                     "port '%s': interface '%s' is already created by '%s'",
                                     p->name, p->ifname, q->name);
         }
+    }
+    if (!c->state_dir[0]) {
+        const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        if (geteuid() == 0)
+            snprintf(c->state_dir, sizeof c->state_dir, "/var/lib/vnet");
+        else if (xdg && *xdg)
+            snprintf(c->state_dir, sizeof c->state_dir, "%.200s/vnet", xdg);
+        else if (home && *home)
+            snprintf(c->state_dir, sizeof c->state_dir, "%.200s/.local/state/vnet", home);
     }
     if (!c->control[0]) {
         char rd[200];
@@ -417,7 +861,7 @@ int vn_conf_apply_defaults(struct vn_config *c, struct vn_conf_err *err)
     if (!n)
         return -1;
     vn_strlcpy(n->name, "default", sizeof n->name);
-    n->mode = VN_MODE_ISOLATED;
+    n->mode = VN_MODE_NAT;
     struct vn_port_conf *p = vn_conf_add_port(c, src, err);
     if (!p)
         return -1;

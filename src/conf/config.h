@@ -37,6 +37,36 @@ struct vn_conf_src {
     int line;
 };
 
+#define VN_MAX_DHCP_HOSTS 64
+#define VN_MAX_FORWARDS 32
+#define VN_MAX_UPSTREAMS 4
+#define VN_DOMAIN_MAX 64
+
+/* A host address as given in the config: IPv4 or IPv6 plus a port. */
+struct vn_sockaddr {
+    int family;               /* AF_INET or AF_INET6; 0 = unset */
+    uint8_t addr[16];         /* network byte order (4 bytes used for IPv4) */
+    uint16_t port;            /* host byte order */
+};
+
+/* A static DHCP reservation (dhcp.hosts). */
+struct vn_dhcp_host {
+    struct vn_conf_src src;
+    uint8_t mac[6];
+    bool has_mac;
+    uint32_t ip;              /* host byte order; 0 = none (name only) */
+    char name[64];
+};
+
+/* A port forward: host listener -> guest address (forwards). */
+struct vn_forward_conf {
+    struct vn_conf_src src;
+    int proto;                /* IPPROTO_TCP or IPPROTO_UDP; 0 = unset */
+    struct vn_sockaddr host;  /* where vnetd listens on the host */
+    uint32_t guest_ip;        /* host byte order; 0 = the first DHCP address */
+    uint16_t guest_port;
+};
+
 struct vn_net_conf {
     struct vn_conf_src src;
     char name[VN_NAME_MAX];
@@ -45,6 +75,29 @@ struct vn_net_conf {
     uint32_t mtu;
     uint32_t fdb_max;
     uint32_t fdb_aging;       /* seconds; 0 = never */
+
+    /* IPv4 services of the gateway (host byte order; 0 = default/unset). */
+    uint32_t subnet;          /* network address */
+    uint8_t prefix;           /* 0 = unset */
+    uint32_t gateway;
+    bool dhcp;                /* serve DHCP (default on for nat and host-only) */
+    bool dhcp_set;
+    uint32_t dhcp_start, dhcp_end;
+    uint32_t lease_time;      /* seconds */
+    struct vn_dhcp_host hosts[VN_MAX_DHCP_HOSTS];
+    unsigned nhosts;
+    bool dns;                 /* serve DNS on dns_addr */
+    bool dns_set;
+    uint32_t dns_addr;
+    char domain[VN_DOMAIN_MAX];
+    struct vn_sockaddr upstream[VN_MAX_UPSTREAMS];
+    unsigned nupstream;       /* 0 = the host's resolv.conf */
+    bool map_host_loopback;   /* the gateway address reaches the host's 127.0.0.1 */
+    struct vn_forward_conf forwards[VN_MAX_FORWARDS];
+    unsigned nforwards;
+    uint32_t max_flows;       /* NAT flow table size */
+    uint32_t udp_timeout;     /* idle seconds before a UDP flow is closed */
+    uint32_t tcp_timeout;     /* idle seconds before an established TCP flow is closed */
 };
 
 struct vn_port_conf {
@@ -118,6 +171,23 @@ int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *
 
 /* Print the effective model as YAML that vn_conf_load_yaml() accepts (print.c). */
 void vn_conf_print(const struct vn_config *c, FILE *out);
+
+/* Parse "PROTO:HOSTPORT[:GUESTIP]:GUESTPORT" or
+ * "PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT" (the --forward flag and
+ * vnetctl forward add) into f. Returns 0 or -1 with err. */
+int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn_conf_src src,
+                          struct vn_conf_err *err);
+/* Parse "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port defaults to defport). Returns 0 or -1. */
+int vn_sockaddr_parse(const char *s, uint16_t defport, struct vn_sockaddr *out);
+/* Format as "1.2.3.4:53" or "[::1]:53" into buf; returns buf. */
+char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n);
+/* Dotted IPv4 text of a host-order address into buf (16 bytes); returns buf. */
+char *vn_ip4_str(uint32_t ip, char *buf);
+/* Parse dotted IPv4 into host order; returns 0 or -1. */
+int vn_ip4_parse(const char *s, uint32_t *ip);
+
+/* Whether the network has a gateway port (nat, host-only, or isolated with a subnet). */
+bool vn_net_has_gateway(const struct vn_net_conf *n);
 
 /* Name tables. */
 const char *vn_net_mode_name(enum vn_net_mode m);

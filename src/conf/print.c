@@ -30,6 +30,50 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
     fprintf(o, "    mtu: %u\n", n->mtu);
     fprintf(o, "    fdb_max: %u\n", n->fdb_max);
     fprintf(o, "    fdb_aging: %u\n", n->fdb_aging);
+    if (!vn_net_has_gateway(n))
+        return;
+    char a[16], b[16], mac[18], hs[64];
+    fprintf(o, "    subnet: %s/%u\n", vn_ip4_str(n->subnet, a), n->prefix);
+    fprintf(o, "    gateway: %s\n", vn_ip4_str(n->gateway, a));
+    if (n->mode == VN_MODE_NAT)
+        fprintf(o, "    map_host_loopback: %s\n", n->map_host_loopback ? "true" : "false");
+    fprintf(o, "    dhcp:\n      enabled: %s\n      range: %s-%s\n      lease_time: %u\n",
+            n->dhcp ? "true" : "false", vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b),
+            n->lease_time);
+    if (n->nhosts)
+        fprintf(o, "      hosts:\n");
+    for (unsigned i = 0; i < n->nhosts; i++) {
+        const struct vn_dhcp_host *h = &n->hosts[i];
+        const char *sep = "        - ";
+        if (h->has_mac) {
+            fprintf(o, "%smac: \"%s\"\n", sep, vn_mac_str(h->mac, mac));
+            sep = "          ";
+        }
+        if (h->ip) {
+            fprintf(o, "%sip: %s\n", sep, vn_ip4_str(h->ip, a));
+            sep = "          ";
+        }
+        if (h->name[0])
+            fprintf(o, "%sname: %s\n", sep, h->name);
+    }
+    fprintf(o, "    dns:\n      enabled: %s\n      address: %s\n      domain: %s\n",
+            n->dns ? "true" : "false", vn_ip4_str(n->dns_addr, a), n->domain);
+    if (n->nupstream) {
+        fprintf(o, "      upstream:\n");
+        for (unsigned i = 0; i < n->nupstream; i++)
+            fprintf(o, "        - \"%s\"\n", vn_sockaddr_str(&n->upstream[i], hs, sizeof hs));
+    }
+    if (n->mode == VN_MODE_NAT)
+        fprintf(o, "    nat:\n      max_flows: %u\n      udp_timeout: %u\n      tcp_timeout: %u\n",
+                n->max_flows, n->udp_timeout, n->tcp_timeout);
+    if (n->nforwards)
+        fprintf(o, "    forwards:\n");
+    for (unsigned i = 0; i < n->nforwards; i++) {
+        const struct vn_forward_conf *f = &n->forwards[i];
+        fprintf(o, "      - { proto: %s, host: \"%s\", guest: \"%s:%u\" }\n",
+                f->proto == 6 ? "tcp" : "udp", vn_sockaddr_str(&f->host, hs, sizeof hs),
+                vn_ip4_str(f->guest_ip, a), f->guest_port);
+    }
 }
 
 static void print_port(const struct vn_port_conf *p, FILE *o)

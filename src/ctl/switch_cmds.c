@@ -1,6 +1,7 @@
 /* Control commands about the switch: status, network.list, port.list, fdb, stats. */
 #include "switch_cmds.h"
 #include "core/util.h"
+#include "gw/gateway.h"
 #include "pkt/eth.h"
 
 #include <string.h>
@@ -67,6 +68,8 @@ static json_t *net_json(struct vn_network *n)
     for (unsigned i = 0; i < n->nmembers; i++)
         json_array_append_new(members, json_string(n->members[i]->conf.name));
     json_object_set_new(o, "members", members);
+    if (n->gw)
+        json_object_set_new(o, "gateway", vn_gw_json(n->gw));
     return o;
 }
 

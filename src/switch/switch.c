@@ -180,13 +180,20 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
 struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
                                    char *err, size_t errlen)
 {
-    if (vn_switch_find_port(sw, pc->name)) {
-        snprintf(err, errlen, "port '%s' already exists", pc->name);
-        return NULL;
-    }
     const struct vn_port_ops *ops = vn_port_ops_for(pc->type);
     if (!ops) {
         snprintf(err, errlen, "port type not supported");
+        return NULL;
+    }
+    return vn_switch_add_port_ops(sw, pc, ops, NULL, err, errlen);
+}
+
+struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_port_conf *pc,
+                                       const struct vn_port_ops *ops, void *priv, char *err,
+                                       size_t errlen)
+{
+    if (vn_switch_find_port(sw, pc->name)) {
+        snprintf(err, errlen, "port '%s' already exists", pc->name);
         return NULL;
     }
     unsigned id = 0;
@@ -205,6 +212,7 @@ struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_co
     p->id = (uint16_t)id;
     p->ops = ops;
     p->conf = *pc;
+    p->priv = priv;
     if (port_set_role(sw, p, err, errlen) || ops->open(p, err, errlen)) {
         free(p);
         return NULL;
@@ -378,6 +386,8 @@ void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *
                      unsigned n)
 {
     sw->now_s = now_s(sw);
+    sw->depth++;
     for (unsigned off = 0; off < n; off += VN_BATCH)
         input_batch(sw, in, frames + off, VN_MIN(n - off, VN_BATCH));
+    sw->depth--;
 }

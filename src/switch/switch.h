@@ -55,6 +55,7 @@ struct vn_counters {
 
 struct vn_switch;
 struct vn_port;
+struct vn_gw;
 
 #define VN_GSO_MAX_SEGS 256
 #define VN_GSO_BUF_SIZE (256 * 1024)
@@ -74,6 +75,7 @@ struct vn_network {
     struct vn_port **members;  /* ports carrying this network (VN_MAX_PORTS slots) */
     unsigned nmembers;
     struct vn_net_counters stats;
+    struct vn_gw *gw;          /* gateway services, or NULL */
 };
 
 struct vn_port_ops;
@@ -120,6 +122,7 @@ struct vn_switch {
     struct vn_port *dirty[VN_MAX_PORTS]; /* ports with queued egress frames */
     unsigned ndirty;
     uint32_t now_s;                      /* seconds since start, for the fdb */
+    unsigned depth;                      /* >0 while vn_switch_input() runs */
     uint64_t start_ns;
     struct vn_timer age_timer;
     /* Receive buffers shared by all ports: a port fills them, the switch
@@ -147,6 +150,11 @@ struct vn_network *vn_switch_find_network(struct vn_switch *sw, const char *name
  * a reason in err. The port is attached only if its backend opened. */
 struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
                                    char *err, size_t errlen);
+/* Same with an explicit backend (services such as the gateway); priv is set
+ * before ops->open runs. */
+struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_port_conf *pc,
+                                       const struct vn_port_ops *ops, void *priv, char *err,
+                                       size_t errlen);
 struct vn_port *vn_switch_find_port(struct vn_switch *sw, const char *name);
 /* Close a port, forget its MACs and free it. */
 void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p);

@@ -1,0 +1,467 @@
+/* The gateway port: see gateway.h for the theory of operation. */
+#include "gateway.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "dhcp4.h"
+#include "dns.h"
+#include "nat/nat.h"
+#include "pkt/csum.h"
+#include "pkt/eth.h"
+#include "port/port.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- transmit arena ---- */
+
+uint8_t *vn_gw_frame_alloc(struct vn_gw *gw, size_t maxlen)
+{
+    maxlen = (maxlen + 7) & ~(size_t)7;
+    if (gw->ntx == VN_GW_TXMAX || gw->arena_used + maxlen > VN_GW_ARENA) {
+        if (gw->sw->depth) { /* inside the switch: cannot inject now */
+            gw->stats.tx_arena_full++;
+            return NULL;
+        }
+        vn_gw_flush(gw);
+        if (maxlen > VN_GW_ARENA)
+            return NULL;
+    }
+    return gw->arena + gw->arena_used;
+}
+
+void vn_gw_frame_commit(struct vn_gw *gw, size_t len, const struct vn_offload *off)
+{
+    struct vn_frame *f = &gw->tx[gw->ntx++];
+    *f = (struct vn_frame){ .data = gw->arena + gw->arena_used, .len = (uint32_t)len };
+    if (off)
+        f->off = *off;
+    gw->arena_used += (len + 7) & ~(size_t)7;
+    vn_defer(gw->loop, &gw->flush);
+}
+
+void vn_gw_flush(struct vn_gw *gw)
+{
+    if (!gw->ntx || gw->sw->depth)
+        return;
+    unsigned n = gw->ntx;
+    gw->stats.tx_frames += n;
+    gw->ntx = 0;
+    vn_switch_input(gw->sw, gw->port, gw->tx, n);
+    /* The switch consumed the frames synchronously: the arena is free again,
+     * unless a port's send (a service reacting) queued more meanwhile. */
+    if (!gw->ntx)
+        gw->arena_used = 0;
+}
+
+static void flush_deferred(struct vn_defer *d)
+{
+    struct vn_gw *gw = VN_CONTAINER_OF(d, struct vn_gw, flush);
+    vn_gw_flush(gw);
+}
+
+/* ---- building packets ---- */
+
+uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], uint32_t src,
+                          uint32_t dst, uint8_t proto, size_t l4len)
+{
+    static uint16_t ip_id;
+    memcpy(f, dmac, 6);
+    memcpy(f + 6, gw->mac, 6);
+    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
+    uint8_t *ip = f + VN_ETH_HLEN;
+    ip[0] = 0x45;
+    ip[1] = 0;
+    vn_put_be16(ip + 2, (uint16_t)(20 + l4len));
+    vn_put_be16(ip + 4, ip_id++);
+    vn_put_be16(ip + 6, 0x4000); /* DF */
+    ip[8] = 64;
+    ip[9] = proto;
+    vn_put_be16(ip + 10, 0);
+    vn_put_be32(ip + 12, src);
+    vn_put_be32(ip + 16, dst);
+    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    return ip + 20;
+}
+
+int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint16_t sport,
+                    uint32_t dst, uint16_t dport, const void *data, size_t len)
+{
+    size_t total = VN_ETH_HLEN + 20 + 8 + len;
+    if (len > 65535 - 28)
+        return -1;
+    uint8_t *f = vn_gw_frame_alloc(gw, total);
+    if (!f)
+        return -1;
+    uint8_t *u = vn_gw_ip4_header(gw, f, dmac, src, dst, VN_IPPROTO_UDP, 8 + len);
+    vn_put_be16(u, sport);
+    vn_put_be16(u + 2, dport);
+    vn_put_be16(u + 4, (uint16_t)(8 + len));
+    vn_put_be16(u + 6, 0);
+    memcpy(u + 8, data, len);
+    uint8_t s[4], d[4];
+    vn_put_be32(s, src);
+    vn_put_be32(d, dst);
+    uint16_t c = vn_csum_fold(vn_csum_add(vn_csum_pseudo4(s, d, VN_IPPROTO_UDP, (uint32_t)(8 + len)),
+                                          u, 8 + len));
+    vn_put_be16(u + 6, c ? c : 0xffff);
+    vn_gw_frame_commit(gw, total, NULL);
+    return 0;
+}
+
+void vn_gw_icmp4_error(struct vn_gw *gw, const uint8_t dmac[6], const uint8_t *orig, size_t len,
+                       uint8_t type, uint8_t code, uint16_t extra)
+{
+    struct vn_ip4 ip;
+    if (vn_ip4_parse_hdr(orig, len, false, &ip) != VN_IP_OK || ip.frag_off)
+        return;
+    if (ip.proto == VN_IPPROTO_ICMP && ip.l4_len >= 1) {
+        uint8_t t = ip.l4[0]; /* never answer an error with an error */
+        if (t != 0 && t != 8 && t != 13 && t != 14)
+            return;
+    }
+    /* RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes. */
+    size_t quote = VN_MIN((size_t)ip.tot_len, (size_t)(576 - 20 - 8));
+    size_t total = VN_ETH_HLEN + 20 + 8 + quote;
+    uint8_t *f = vn_gw_frame_alloc(gw, total);
+    if (!f)
+        return;
+    uint8_t *ic = vn_gw_ip4_header(gw, f, dmac, gw->addr, ip.src, VN_IPPROTO_ICMP, 8 + quote);
+    ic[0] = type;
+    ic[1] = code;
+    vn_put_be16(ic + 2, 0);
+    vn_put_be16(ic + 4, 0);
+    vn_put_be16(ic + 6, extra);
+    memcpy(ic + 8, orig, quote);
+    vn_put_be16(ic + 2, vn_csum_fold(vn_csum_add(0, ic, 8 + quote)));
+    vn_gw_frame_commit(gw, total, NULL);
+    gw->stats.icmp_errors_sent++;
+}
+
+/* ---- neighbour table (open addressing; entries are replaced, never deleted) ---- */
+
+static uint32_t neigh_slot(const struct vn_gw *gw, uint32_t ip)
+{
+    const uint32_t mask = VN_GW_NEIGH_MAX * 2 - 1;
+    uint32_t i = (uint32_t)vn_hash_u64(ip) & mask;
+    while (gw->neigh[i].ip && gw->neigh[i].ip != ip)
+        i = (i + 1) & mask;
+    return i;
+}
+
+void vn_gw_neigh_learn(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6])
+{
+    if (!vn_gw_in_subnet(gw, ip) || ip == gw->addr || ip == gw->dns_addr || ip == gw->subnet ||
+        ip == gw->bcast)
+        return;
+    struct vn_neigh *n = &gw->neigh[neigh_slot(gw, ip)];
+    if (!n->ip) {
+        if (gw->nneigh >= VN_GW_NEIGH_MAX) {
+            gw->stats.neigh_full++;
+            return;
+        }
+        gw->nneigh++;
+        n->ip = ip;
+    }
+    memcpy(n->mac, mac, 6);
+    n->seen_s = gw->sw->now_s;
+}
+
+/* Broadcast an ARP request for ip (host order). */
+static void arp_request(struct vn_gw *gw, uint32_t ip)
+{
+    uint8_t *f = vn_gw_frame_alloc(gw, 42);
+    if (!f)
+        return;
+    memset(f, 0xff, 6);
+    memcpy(f + 6, gw->mac, 6);
+    vn_put_be16(f + 12, VN_ETH_TYPE_ARP);
+    uint8_t *a = f + 14;
+    vn_put_be16(a, 1);
+    vn_put_be16(a + 2, VN_ETH_TYPE_IPV4);
+    a[4] = 6;
+    a[5] = 4;
+    vn_put_be16(a + 6, 1);
+    memcpy(a + 8, gw->mac, 6);
+    vn_put_be32(a + 14, gw->addr);
+    memset(a + 18, 0, 6);
+    vn_put_be32(a + 24, ip);
+    vn_gw_frame_commit(gw, 42, NULL);
+}
+
+const uint8_t *vn_gw_neigh_lookup(struct vn_gw *gw, uint32_t ip)
+{
+    struct vn_neigh *n = &gw->neigh[neigh_slot(gw, ip)];
+    if (n->ip)
+        return n->mac;
+    if (gw->dhcp) {
+        uint8_t mac[6];
+        if (vn_dhcp4_lookup_mac(gw->dhcp, ip, mac) == 0) {
+            vn_gw_neigh_learn(gw, ip, mac);
+            n = &gw->neigh[neigh_slot(gw, ip)];
+            if (n->ip)
+                return n->mac;
+        }
+    }
+    if (vn_gw_in_subnet(gw, ip))
+        arp_request(gw, ip);
+    return NULL;
+}
+
+/* ---- ARP ---- */
+
+static void arp_input(struct vn_gw *gw, const struct vn_frame *f)
+{
+    const uint8_t *a = f->data + VN_ETH_HLEN;
+    if (f->len < VN_ETH_HLEN + 28 || vn_get_be16(a) != 1 || vn_get_be16(a + 2) != VN_ETH_TYPE_IPV4 ||
+        a[4] != 6 || a[5] != 4) {
+        gw->stats.ip_bad++;
+        return;
+    }
+    uint16_t op = vn_get_be16(a + 6);
+    uint32_t sip = vn_get_be32(a + 14), tip = vn_get_be32(a + 24);
+    if (sip && !vn_mac_is_multicast(a + 8))
+        vn_gw_neigh_learn(gw, sip, a + 8);
+    if (op != 1 || (tip != gw->addr && tip != gw->dns_addr))
+        return;
+    gw->stats.arp_requests++;
+    uint8_t *r = vn_gw_frame_alloc(gw, 42);
+    if (!r)
+        return;
+    memcpy(r, a + 8, 6);
+    memcpy(r + 6, gw->mac, 6);
+    vn_put_be16(r + 12, VN_ETH_TYPE_ARP);
+    uint8_t *ra = r + 14;
+    memcpy(ra, a, 6); /* htype, ptype, hlen, plen */
+    vn_put_be16(ra + 6, 2);
+    memcpy(ra + 8, gw->mac, 6);
+    vn_put_be32(ra + 14, tip);
+    memcpy(ra + 18, a + 8, 6);
+    memcpy(ra + 24, a + 14, 4);
+    vn_gw_frame_commit(gw, 42, NULL);
+    gw->stats.arp_replies++;
+}
+
+/* ---- IPv4 ---- */
+
+static void icmp_echo(struct vn_gw *gw, const uint8_t *smac, const struct vn_ip4 *ip)
+{
+    struct vn_icmp ic;
+    if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != 8 || ic.code != 0)
+        return;
+    if (vn_csum_fold(vn_csum_add(0, ip->l4, ip->l4_len)) != 0) {
+        gw->stats.ip_bad++;
+        return;
+    }
+    size_t total = VN_ETH_HLEN + 20 + ip->l4_len;
+    uint8_t *f = vn_gw_frame_alloc(gw, total);
+    if (!f)
+        return;
+    uint8_t *r = vn_gw_ip4_header(gw, f, smac, ip->dst, ip->src, VN_IPPROTO_ICMP, ip->l4_len);
+    memcpy(r, ip->l4, ip->l4_len);
+    r[0] = 0;
+    vn_put_be16(r + 2, 0);
+    vn_put_be16(r + 2, vn_csum_fold(vn_csum_add(0, r, ip->l4_len)));
+    vn_gw_frame_commit(gw, total, NULL);
+    gw->stats.icmp_echo++;
+}
+
+static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
+{
+    const uint8_t *smac = f->data + 6, *dmac = f->data;
+    struct vn_ip4 ip;
+    if (vn_ip4_parse_hdr(f->data + VN_ETH_HLEN, f->len - VN_ETH_HLEN, true, &ip) != VN_IP_OK) {
+        gw->stats.ip_bad++;
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"malformed IPv4 packet dropped\" network=%s",
+                  gw->net->conf.name);
+        return;
+    }
+    if (ip.src && vn_gw_in_subnet(gw, ip.src))
+        vn_gw_neigh_learn(gw, ip.src, smac);
+    bool to_me = ip.dst == gw->addr || ip.dst == gw->dns_addr;
+    bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
+    if (ip.mf || ip.frag_off) {
+        gw->stats.ip_fragments++; /* no reassembly: guests use PMTU discovery */
+        return;
+    }
+    if (ip.proto == VN_IPPROTO_UDP) {
+        struct vn_udp u;
+        if (vn_udp_parse(ip.l4, ip.l4_len, &u)) {
+            gw->stats.ip_bad++;
+            return;
+        }
+        if (u.dport == 67 && (bcast || to_me)) {
+            if (gw->dhcp)
+                vn_dhcp4_input(gw->dhcp, smac, &ip, &u);
+            return;
+        }
+        if (u.dport == 53 && ip.dst == gw->dns_addr && gw->dns) {
+            vn_dns_input_udp(gw->dns, smac, &ip, &u);
+            return;
+        }
+    }
+    if (bcast || vn_mac_is_multicast(dmac))
+        return; /* not routed */
+    if (ip.dst == gw->dns_addr && ip.dst != gw->addr && !(ip.proto == VN_IPPROTO_TCP && gw->dns)) {
+        if (ip.proto == VN_IPPROTO_ICMP)
+            icmp_echo(gw, smac, &ip);
+        else if (ip.proto == VN_IPPROTO_UDP)
+            vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 3, 0);
+        return;
+    }
+    if (ip.dst == gw->addr && ip.proto == VN_IPPROTO_ICMP) {
+        icmp_echo(gw, smac, &ip);
+        return;
+    }
+    if (gw->nat) {
+        if (!to_me && ip.ttl <= 1) {
+            gw->stats.ip_ttl_expired++;
+            vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 11, 0, 0);
+            return;
+        }
+        vn_nat_input4(gw->nat, smac, &ip, f);
+        return;
+    }
+    /* No NAT on this network: the gateway is not a router. */
+    if (to_me && ip.proto == VN_IPPROTO_UDP)
+        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 3, 0);
+    else if (!to_me)
+        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 0, 0);
+}
+
+/* Port op: frames the switch delivers to the gateway. */
+static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
+{
+    struct vn_gw *gw = p->priv;
+    for (unsigned i = 0; i < n; i++) {
+        const struct vn_frame *f = fr[i];
+        vn_port_tx_ok(p, f->len);
+        const uint8_t *dst = f->data;
+        if (!vn_mac_is_multicast(dst) && memcmp(dst, gw->mac, 6))
+            continue; /* unknown unicast flooded to us: not ours */
+        uint16_t et = vn_get_be16(f->data + 12);
+        if (et == VN_ETH_TYPE_ARP)
+            arp_input(gw, f);
+        else if (et == VN_ETH_TYPE_IPV4)
+            ip4_input(gw, f);
+        else if (et == VN_ETH_TYPE_IPV6)
+            gw->stats.ip6_ignored++;
+        else
+            gw->stats.ip_other_proto++;
+    }
+}
+
+static int gw_open(struct vn_port *p, char *err, size_t errlen)
+{
+    (void)p, (void)err, (void)errlen;
+    return 0; /* the gateway object is attached by vn_gw_new */
+}
+
+static void gw_close(struct vn_port *p) { (void)p; }
+
+static void gw_describe(struct vn_port *p, json_t *o)
+{
+    struct vn_gw *gw = p->priv;
+    char ip[16], mac[18];
+    json_object_set_new(o, "address", json_string(vn_ip4_str(gw->addr, ip)));
+    json_object_set_new(o, "mac", json_string(vn_mac_str(gw->mac, mac)));
+}
+
+static const struct vn_port_ops gw_ops = {
+    .type = "gateway",
+    .open = gw_open,
+    .send = gw_send,
+    .close = gw_close,
+    .describe = gw_describe,
+};
+
+struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *state_dir,
+                        char *err, size_t errlen)
+{
+    struct vn_gw *gw = calloc(1, sizeof *gw);
+    if (!gw || !(gw->arena = malloc(VN_GW_ARENA))) {
+        free(gw);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    const struct vn_net_conf *c = &n->conf;
+    gw->sw = sw;
+    gw->net = n;
+    gw->loop = sw->loop;
+    gw->conf = c;
+    gw->addr = c->gateway;
+    gw->dns_addr = c->dns_addr;
+    gw->mask = ~0u << (32 - c->prefix);
+    gw->subnet = c->subnet;
+    gw->bcast = c->subnet | ~gw->mask;
+    gw->mtu = (uint16_t)VN_MIN(c->mtu, 65535u);
+    gw->flush.cb = flush_deferred;
+    /* A stable MAC per network: locally administered, derived from the name. */
+    uint64_t h = vn_hash(c->name, strlen(c->name));
+    gw->mac[0] = 0x52;
+    gw->mac[1] = 0x56;
+    for (int i = 2; i < 6; i++)
+        gw->mac[i] = (uint8_t)(h >> (8 * i));
+    (void)h;
+
+    struct vn_port_conf pc = { 0 };
+    snprintf(pc.name, sizeof pc.name, "gw-%.*s", VN_NAME_MAX - 4, c->name);
+    vn_strlcpy(pc.network, c->name, sizeof pc.network);
+    pc.type = VN_PORT__COUNT;
+    gw->port = vn_switch_add_port_ops(sw, &pc, &gw_ops, gw, err, errlen);
+    if (!gw->port)
+        goto fail;
+    gw->port->caps = VN_CAP_CSUM | VN_CAP_GSO;
+    gw->port->connected = true;
+    if (c->dhcp && !(gw->dhcp = vn_dhcp4_new(gw, state_dir, err, errlen)))
+        goto fail;
+    if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
+        goto fail;
+    if (c->mode == VN_MODE_NAT && !(gw->nat = vn_nat_new(gw, err, errlen)))
+        goto fail;
+    return gw;
+fail:
+    vn_gw_free(gw);
+    return NULL;
+}
+
+void vn_gw_free(struct vn_gw *gw)
+{
+    if (!gw)
+        return;
+    vn_nat_free(gw->nat);
+    vn_dns_free(gw->dns);
+    vn_dhcp4_free(gw->dhcp);
+    if (gw->port)
+        vn_switch_del_port(gw->sw, gw->port);
+    free(gw->arena);
+    free(gw);
+}
+
+json_t *vn_gw_json(struct vn_gw *gw)
+{
+    char a[16], mac[18];
+    const struct vn_gw_stats *s = &gw->stats;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i}", "address", vn_ip4_str(gw->addr, a), "mac",
+                          vn_mac_str(gw->mac, mac), "port", gw->port->conf.name, "neighbours",
+                          gw->nneigh);
+    json_object_set_new(o, "dns_address", json_string(vn_ip4_str(gw->dns_addr, a)));
+    json_object_set_new(
+        o, "stats",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "arp_requests",
+                  (json_int_t)s->arp_requests, "arp_replies", (json_int_t)s->arp_replies,
+                  "icmp_echo", (json_int_t)s->icmp_echo, "icmp_errors_sent",
+                  (json_int_t)s->icmp_errors_sent, "ip_malformed", (json_int_t)s->ip_bad,
+                  "ip_fragments_dropped", (json_int_t)s->ip_fragments, "ttl_expired",
+                  (json_int_t)s->ip_ttl_expired, "other_protocols", (json_int_t)s->ip_other_proto,
+                  "ipv6_ignored", (json_int_t)s->ip6_ignored, "tx_frames",
+                  (json_int_t)s->tx_frames, "tx_arena_full", (json_int_t)s->tx_arena_full,
+                  "neighbours_full", (json_int_t)s->neigh_full));
+    if (gw->dhcp)
+        json_object_set_new(o, "dhcp", vn_dhcp4_stats_json(gw->dhcp));
+    if (gw->dns)
+        json_object_set_new(o, "dns", vn_dns_stats_json(gw->dns));
+    if (gw->nat)
+        json_object_set_new(o, "nat", vn_nat_stats_json(gw->nat));
+    return o;
+}

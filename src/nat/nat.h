@@ -1,0 +1,35 @@
+/* User-mode NAT of a gateway: guest TCP, UDP and ICMP echo flows mapped onto
+ * ordinary host sockets (no privileges), plus port forwards from host
+ * listeners into guests. See nat/tcp.c for the TCP design. */
+#ifndef VN_NAT_NAT_H
+#define VN_NAT_NAT_H
+
+#include "conf/config.h"
+#include "pkt/ip.h"
+#include "switch/frame.h"
+
+#include <jansson.h>
+
+struct vn_gw;
+struct vn_nat;
+
+struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen);
+void vn_nat_free(struct vn_nat *nat);
+
+/* An IPv4 packet from a guest (src_mac) that the NAT handles: anything not
+ * addressed to the gateway's own services. f is the whole frame (offload
+ * metadata included). */
+void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ip4 *ip,
+                   const struct vn_frame *f);
+
+/* Port forwards at run time. Return 0, or -1 with err (e.g. port in use). */
+int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, char *err,
+                       size_t errlen);
+int vn_nat_forward_del(struct vn_nat *nat, int proto, const struct vn_sockaddr *host, char *err,
+                       size_t errlen);
+json_t *vn_nat_forwards_json(struct vn_nat *nat);
+/* Flows for vnetctl: proto, guest side, remote side, state, bytes each way, age. */
+json_t *vn_nat_flows_json(struct vn_nat *nat);
+json_t *vn_nat_stats_json(struct vn_nat *nat);
+
+#endif
