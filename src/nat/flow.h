@@ -1,0 +1,116 @@
+/* NAT flows: the state shared by TCP, UDP and ICMP echo translations, and
+ * the flow table that finds them.
+ *
+ * Theory of operation: every guest conversation with the outside world is a
+ * flow, keyed by (protocol, guest address and port, remote address and port)
+ * exactly as the guest sees it, and backed by one ordinary host socket. Flows
+ * come from a pool allocated once (nat.max_flows); when the pool is empty a
+ * new flow is refused (TCP: RST, UDP/ICMP: ICMP administratively prohibited)
+ * and counted, while existing flows keep working. The table is a chained hash
+ * on a keyed hash of the tuple. Addresses are stored dual-stack (family +
+ * 16 bytes) although the gateway feeds IPv4 only for now. */
+#ifndef VN_NAT_FLOW_H
+#define VN_NAT_FLOW_H
+
+#include "core/loop.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vn_nat;
+struct vn_fwd;
+
+/* An address as the guest sees it. */
+struct vn_addr {
+    uint8_t family;      /* AF_INET or AF_INET6 */
+    uint8_t a[16];       /* network byte order; IPv4 in a[0..3] */
+};
+
+static inline struct vn_addr vn_addr4(uint32_t host_order)
+{
+    struct vn_addr x = { .family = AF_INET };
+    x.a[0] = (uint8_t)(host_order >> 24);
+    x.a[1] = (uint8_t)(host_order >> 16);
+    x.a[2] = (uint8_t)(host_order >> 8);
+    x.a[3] = (uint8_t)host_order;
+    return x;
+}
+static inline uint32_t vn_addr_v4(const struct vn_addr *x)
+{
+    return (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
+}
+
+struct vn_flow_key {
+    uint8_t proto;
+    uint8_t family;
+    uint16_t gport, rport;   /* host byte order; ICMP: id in gport, 0 in rport */
+    uint8_t gaddr[16], raddr[16];
+};
+
+enum vn_tcp_state {
+    VN_TCP_CONNECTING = 0,   /* guest SYN seen, host connect() in progress */
+    VN_TCP_SYN_RCVD,         /* SYN-ACK sent to the guest, waiting for its ACK */
+    VN_TCP_SYN_SENT,         /* forwarded connection: SYN sent to the guest */
+    VN_TCP_ESTABLISHED,
+    VN_TCP_CLOSED,
+};
+
+/* Per-flow TCP state: see nat/tcp.c. Sequence numbers are the gateway's view
+ * of the guest connection. */
+struct vn_tcp_flow {
+    enum vn_tcp_state state;
+    /* guest -> host direction */
+    uint32_t rcv_nxt;        /* next sequence number expected from the guest */
+    uint32_t adv_wnd;        /* window we last advertised (bytes) */
+    uint8_t rcv_wscale;      /* shift we apply to windows we advertise */
+    /* host -> guest direction */
+    uint32_t iss;            /* our initial sequence number */
+    uint32_t snd_una;        /* oldest byte the guest has not acknowledged */
+    uint32_t snd_nxt;        /* next byte to send */
+    uint32_t snd_wnd;        /* the guest's window (bytes, scaled) */
+    uint8_t snd_wscale;      /* shift the guest applies to its windows */
+    uint16_t mss;            /* segment size toward the guest */
+    uint8_t dupacks;
+    uint8_t retries;
+    bool ws_ok;              /* both sides agreed on window scaling */
+    bool guest_fin;          /* guest sent FIN (and we accepted it) */
+    bool host_eof;           /* host socket reached end of stream */
+    bool fin_sent, fin_acked;
+    bool ack_pending;        /* an ACK to the guest is owed (or data to push) */
+    bool on_ack_list;        /* linked on the NAT's ack_list */
+    bool want_out;           /* waiting for EPOLLOUT on the host socket */
+    bool peek_off;           /* SO_PEEK_OFF works on this socket */
+    uint32_t rto_ms;
+    struct vn_timer timer;   /* retransmission / handshake timer */
+    struct vn_flow *ack_next;/* list of flows with ack_pending */
+};
+
+struct vn_flow {
+    struct vn_flow_key key;
+    struct vn_nat *nat;
+    struct vn_flow *hnext;   /* hash chain */
+    struct vn_flow *fnext;   /* free list / all-flows list link */
+    uint8_t gmac[6];         /* the guest's MAC */
+    bool inbound;            /* created by a port forward */
+    bool in_use;
+    int fd;
+    struct vn_io io;
+    uint64_t created_ms, last_ms;
+    uint64_t bytes_out, bytes_in;   /* guest->remote, remote->guest (payload) */
+    union {
+        struct vn_tcp_flow tcp;
+        struct {
+            struct vn_fwd *fwd;             /* inbound: replies leave by the listener */
+            struct sockaddr_storage peer;   /* inbound: the host client */
+            socklen_t peerlen;
+        } udp;
+        struct {
+            bool raw;                       /* raw socket (no ping socket permission) */
+            uint16_t host_id;               /* id the kernel gave the ping socket */
+        } icmp;
+    } u;
+};
+
+#endif

@@ -1,0 +1,169 @@
+/* Port forwards: host listeners whose connections (TCP) or datagrams (UDP)
+ * are carried to a guest address and port. Added from config, flags or at
+ * run time; removing one closes its listener while flows already carried
+ * continue until they end. */
+#include "core/log.h"
+#include "core/util.h"
+#include "nat_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static void tcp_accept(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct vn_fwd *fw = VN_CONTAINER_OF(io, struct vn_fwd, io);
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(fw->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (vn_nat_tcp_inbound(fw->nat, fw, fd, &peer) < 0) {
+            fw->refused++;
+            struct linger l = { 1, 0 };
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            close(fd);
+            continue;
+        }
+        fw->accepted++;
+    }
+}
+
+static void udp_readable(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    vn_nat_udp_forward_event(VN_CONTAINER_OF(io, struct vn_fwd, io));
+}
+
+static struct vn_fwd *find(struct vn_nat *nat, int proto, const struct vn_sockaddr *h)
+{
+    for (int i = 0; i < VN_NAT_MAX_FORWARDS; i++) {
+        struct vn_fwd *fw = &nat->fwds[i];
+        if (fw->in_use && fw->conf.proto == proto && fw->conf.host.family == h->family &&
+            fw->conf.host.port == h->port && !memcmp(fw->conf.host.addr, h->addr, 16))
+            return fw;
+    }
+    return NULL;
+}
+
+int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, char *err,
+                       size_t errlen)
+{
+    char hs[80];
+    const char *pn = fc->proto == IPPROTO_TCP ? "tcp" : "udp";
+    vn_sockaddr_str(&fc->host, hs, sizeof hs);
+    if (find(nat, fc->proto, &fc->host)) {
+        snprintf(err, errlen, "%s %s is already forwarded", pn, hs);
+        return -1;
+    }
+    struct vn_fwd *fw = NULL;
+    for (int i = 0; i < VN_NAT_MAX_FORWARDS && !fw; i++)
+        if (!nat->fwds[i].in_use)
+            fw = &nat->fwds[i];
+    if (!fw) {
+        snprintf(err, errlen, "too many forwards (at most %d)", VN_NAT_MAX_FORWARDS);
+        return -1;
+    }
+    struct sockaddr_storage ss = { 0 };
+    socklen_t sl;
+    if (fc->host.family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons(fc->host.port);
+        memcpy(&s->sin_addr, fc->host.addr, 4);
+        sl = sizeof *s;
+    } else {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons(fc->host.port);
+        memcpy(&s->sin6_addr, fc->host.addr, 16);
+        sl = sizeof *s;
+    }
+    int type = fc->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    int fd = socket(fc->host.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s %s: socket: %s", pn, hs, strerror(errno));
+        return -1;
+    }
+    if (type == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+        (type == SOCK_STREAM && listen(fd, 128) < 0)) {
+        snprintf(err, errlen, "%s %s: %s", pn, hs,
+                 errno == EADDRINUSE ? "address already in use" : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    memset(fw, 0, sizeof *fw);
+    fw->conf = *fc;
+    fw->fd = fd;
+    fw->nat = nat;
+    if (vn_io_add(nat->gw->loop, &fw->io, fd, EPOLLIN,
+                  type == SOCK_STREAM ? tcp_accept : udp_readable) < 0) {
+        snprintf(err, errlen, "%s %s: epoll: %s", pn, hs, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    fw->in_use = true;
+    char g[16];
+    vn_info("msg=\"forward added\" network=%s proto=%s host=%s guest=%s:%u", nat->conf->name, pn,
+            hs, vn_ip4_str(fc->guest_ip, g), fc->guest_port);
+    return 0;
+}
+
+static void fwd_close(struct vn_fwd *fw)
+{
+    /* UDP flows answer through the listener: they end with it. */
+    if (fw->conf.proto == IPPROTO_UDP)
+        for (unsigned i = 0; i < fw->nat->max; i++) {
+            struct vn_flow *f = &fw->nat->pool[i];
+            if (f->in_use && f->key.proto == IPPROTO_UDP && f->u.udp.fwd == fw)
+                vn_nat_flow_free(f);
+        }
+    vn_io_del(fw->nat->gw->loop, &fw->io);
+    close(fw->fd);
+    fw->in_use = false;
+}
+
+int vn_nat_forward_del(struct vn_nat *nat, int proto, const struct vn_sockaddr *host, char *err,
+                       size_t errlen)
+{
+    struct vn_fwd *fw = find(nat, proto, host);
+    if (!fw) {
+        char hs[80];
+        snprintf(err, errlen, "no %s forward on %s", proto == IPPROTO_TCP ? "tcp" : "udp",
+                 vn_sockaddr_str(host, hs, sizeof hs));
+        return -1;
+    }
+    fwd_close(fw);
+    return 0;
+}
+
+void vn_nat_forwards_close(struct vn_nat *nat)
+{
+    for (int i = 0; i < VN_NAT_MAX_FORWARDS; i++)
+        if (nat->fwds[i].in_use)
+            fwd_close(&nat->fwds[i]);
+}
+
+json_t *vn_nat_forwards_json(struct vn_nat *nat)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < VN_NAT_MAX_FORWARDS; i++) {
+        struct vn_fwd *fw = &nat->fwds[i];
+        if (!fw->in_use)
+            continue;
+        char hs[80], g[32];
+        snprintf(g, sizeof g, "%s:%u", vn_ip4_str(fw->conf.guest_ip, hs), fw->conf.guest_port);
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:I,s:I}", "proto",
+                         fw->conf.proto == IPPROTO_TCP ? "tcp" : "udp", "host",
+                         vn_sockaddr_str(&fw->conf.host, hs, sizeof hs), "guest", g, "accepted",
+                         (json_int_t)fw->accepted, "refused", (json_int_t)fw->refused));
+    }
+    return a;
+}

@@ -1,0 +1,307 @@
+/* NAT engine: flow table, dispatch, idle sweeping and reporting.
+ * See flow.h for the theory of operation of the table and nat/tcp.c for TCP. */
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "gw/dns.h"
+#include "nat_internal.h"
+#include "pkt/eth.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { SWEEP_MS = 1000, SCRATCH_SIZE = 65536 };
+
+static uint32_t key_hash(const struct vn_nat *nat, const struct vn_flow_key *k)
+{
+    return (uint32_t)vn_hash(k, sizeof *k) & nat->bmask;
+}
+
+struct vn_flow *vn_nat_flow_find(struct vn_nat *nat, const struct vn_flow_key *k)
+{
+    for (struct vn_flow *f = nat->buckets[key_hash(nat, k)]; f; f = f->hnext)
+        if (!memcmp(&f->key, k, sizeof *k))
+            return f;
+    return NULL;
+}
+
+struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
+                                const uint8_t gmac[6])
+{
+    struct vn_flow *f = nat->free_list;
+    if (!f) {
+        nat->stats.refused_full++;
+        VN_LOG_RL(VN_LOG_WARN, "msg=\"NAT flow table full, new flow refused\" network=%s max=%u",
+                  nat->conf->name, nat->max);
+        return NULL;
+    }
+    nat->free_list = f->fnext;
+    memset(f, 0, sizeof *f);
+    f->key = *k;
+    f->nat = nat;
+    f->fd = -1;
+    f->in_use = true;
+    memcpy(f->gmac, gmac, 6);
+    f->created_ms = f->last_ms = vn_now_ms();
+    uint32_t h = key_hash(nat, k);
+    f->hnext = nat->buckets[h];
+    nat->buckets[h] = f;
+    nat->active++;
+    return f;
+}
+
+void vn_nat_flow_free(struct vn_flow *f)
+{
+    struct vn_nat *nat = f->nat;
+    if (!f->in_use)
+        return;
+    if (f->key.proto == IPPROTO_TCP)
+        vn_nat_tcp_free(f);
+    if (f->fd >= 0) {
+        vn_io_del(nat->gw->loop, &f->io);
+        close(f->fd);
+        f->fd = -1;
+    }
+    struct vn_flow **pp = &nat->buckets[key_hash(nat, &f->key)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+    f->in_use = false;
+    f->fnext = nat->free_list;
+    nat->free_list = f;
+    nat->active--;
+}
+
+int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
+                         struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct vn_gw *gw = nat->gw;
+    memset(ss, 0, sizeof *ss);
+    if (k->family != AF_INET)
+        return -1;
+    struct vn_addr ra = { .family = AF_INET };
+    memcpy(ra.a, k->raddr, 4);
+    uint32_t dst = vn_addr_v4(&ra);
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(k->rport);
+    sin->sin_addr.s_addr = htonl(dst);
+    *len = sizeof *sin;
+    if (dst == gw->dns_addr && k->proto == IPPROTO_TCP && gw->dns && k->rport == 53) {
+        *sin = *vn_dns_tcp_addr(gw->dns);
+        return 0;
+    }
+    if (dst == gw->addr) {
+        if (!nat->conf->map_host_loopback)
+            return -1;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return 0;
+    }
+    if (dst == gw->dns_addr || vn_gw_in_subnet(gw, dst) || (dst >> 24) == 127 || dst == 0 ||
+        (dst >> 28) >= 0xe)
+        return -1; /* the guest's own subnet, loopback, multicast: not via NAT */
+    return 0;
+}
+
+struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_storage *ss,
+                                 uint16_t *port)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        uint32_t a = ntohl(sin->sin_addr.s_addr);
+        *port = ntohs(sin->sin_port);
+        /* Local clients (loopback, or the host's own addresses as seen on
+         * loopback) appear as the gateway: replies to it come back here. */
+        if ((a >> 24) == 127 || vn_gw_in_subnet(nat->gw, a))
+            return vn_addr4(nat->gw->addr);
+        return vn_addr4(a);
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        *port = ntohs(s6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            uint32_t a;
+            memcpy(&a, &s6->sin6_addr.s6_addr[12], 4);
+            a = ntohl(a);
+            if ((a >> 24) != 127)
+                return vn_addr4(a);
+        }
+    }
+    /* IPv6 clients cannot be shown to an IPv4-only guest: use the gateway. */
+    return vn_addr4(nat->gw->addr);
+}
+
+static void sweep(struct vn_timer *t)
+{
+    struct vn_nat *nat = VN_CONTAINER_OF(t, struct vn_nat, sweep);
+    uint64_t now = vn_now_ms();
+    for (unsigned i = 0; i < nat->max; i++) {
+        struct vn_flow *f = &nat->pool[i];
+        if (!f->in_use)
+            continue;
+        uint64_t idle = now - f->last_ms, limit;
+        if (f->key.proto == IPPROTO_TCP)
+            limit = f->u.tcp.state == VN_TCP_ESTABLISHED ? nat->conf->tcp_timeout * 1000ull
+                                                         : 75000; /* handshakes */
+        else if (f->key.proto == IPPROTO_UDP)
+            limit = nat->conf->udp_timeout * 1000ull;
+        else
+            limit = 30000; /* ICMP echo: RFC 5508 REQ-1 suggests 60 s; echo is short-lived */
+        if (idle > limit) {
+            nat->stats.timeouts++;
+            vn_nat_flow_free(f);
+        }
+    }
+    vn_timer_arm(nat->gw->loop, &nat->sweep, SWEEP_MS);
+}
+
+static void ack_deferred(struct vn_defer *d)
+{
+    vn_nat_tcp_flush_acks(VN_CONTAINER_OF(d, struct vn_nat, ack_defer));
+}
+
+struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
+{
+    struct vn_nat *nat = calloc(1, sizeof *nat);
+    if (!nat) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    nat->gw = gw;
+    nat->conf = gw->conf;
+    nat->max = gw->conf->max_flows;
+    uint32_t nb = 16;
+    while (nb < nat->max)
+        nb <<= 1;
+    nat->bmask = nb - 1;
+    nat->pool = calloc(nat->max, sizeof *nat->pool);
+    nat->buckets = calloc(nb, sizeof *nat->buckets);
+    nat->scratch = malloc(SCRATCH_SIZE);
+    if (!nat->pool || !nat->buckets || !nat->scratch) {
+        snprintf(err, errlen, "out of memory for %u NAT flows", nat->max);
+        vn_nat_free(nat);
+        return NULL;
+    }
+    for (unsigned i = nat->max; i-- > 0;) {
+        nat->pool[i].fd = -1;
+        nat->pool[i].fnext = nat->free_list;
+        nat->free_list = &nat->pool[i];
+    }
+    nat->ack_defer.cb = ack_deferred;
+    vn_timer_init(&nat->sweep, sweep);
+    vn_timer_arm(gw->loop, &nat->sweep, SWEEP_MS);
+    for (unsigned i = 0; i < nat->conf->nforwards; i++)
+        if (vn_nat_forward_add(nat, &nat->conf->forwards[i], err, errlen)) {
+            vn_nat_free(nat);
+            return NULL;
+        }
+    return nat;
+}
+
+void vn_nat_free(struct vn_nat *nat)
+{
+    if (!nat)
+        return;
+    vn_nat_forwards_close(nat);
+    if (nat->pool)
+        for (unsigned i = 0; i < nat->max; i++)
+            if (nat->pool[i].in_use)
+                vn_nat_flow_free(&nat->pool[i]);
+    vn_timer_cancel(nat->gw->loop, &nat->sweep);
+    free(nat->pool);
+    free(nat->buckets);
+    free(nat->scratch);
+    free(nat);
+}
+
+void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ip4 *ip,
+                   const struct vn_frame *f)
+{
+    switch (ip->proto) {
+    case VN_IPPROTO_TCP:
+        vn_nat_tcp_input(nat, src_mac, ip, f);
+        break;
+    case VN_IPPROTO_UDP:
+        vn_nat_udp_input(nat, src_mac, ip, f);
+        break;
+    case VN_IPPROTO_ICMP:
+        vn_nat_icmp_input(nat, src_mac, ip);
+        break;
+    default:
+        /* RFC 1812: protocol unreachable for what we cannot translate. */
+        vn_gw_icmp4_error(nat->gw, src_mac, ip->hdr, ip->tot_len, 3, 2, 0);
+        break;
+    }
+}
+
+static const char *proto_name(uint8_t p)
+{
+    return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "icmp";
+}
+
+static void addr_text(uint8_t family, const uint8_t *a, uint16_t port, bool with_port, char *buf,
+                      size_t n)
+{
+    char h[INET6_ADDRSTRLEN];
+    inet_ntop(family, a, h, sizeof h);
+    if (!with_port)
+        snprintf(buf, n, "%s", h);
+    else
+        snprintf(buf, n, family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, port);
+}
+
+json_t *vn_nat_flows_json(struct vn_nat *nat)
+{
+    json_t *a = json_array();
+    uint64_t now = vn_now_ms();
+    for (unsigned i = 0; i < nat->max; i++) {
+        struct vn_flow *f = &nat->pool[i];
+        if (!f->in_use)
+            continue;
+        char g[64], r[64];
+        bool ports = f->key.proto != IPPROTO_ICMP;
+        addr_text(f->key.family, f->key.gaddr, f->key.gport, ports, g, sizeof g);
+        addr_text(f->key.family, f->key.raddr, f->key.rport, ports, r, sizeof r);
+        const char *state = f->key.proto == IPPROTO_TCP ? vn_nat_tcp_state_name(f) : "active";
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "proto",
+                              proto_name(f->key.proto), "guest", g, "remote", r, "state", state,
+                              "direction", f->inbound ? "in" : "out", "bytes_out",
+                              (json_int_t)f->bytes_out, "bytes_in", (json_int_t)f->bytes_in,
+                              "age_s", (json_int_t)((now - f->created_ms) / 1000), "idle_s",
+                              (json_int_t)((now - f->last_ms) / 1000));
+        if (f->key.proto == IPPROTO_ICMP)
+            json_object_set_new(o, "id", json_integer(f->key.gport));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+json_t *vn_nat_stats_json(struct vn_nat *nat)
+{
+    const struct vn_nat_stats *s = &nat->stats;
+    unsigned by[3] = { 0 };
+    for (unsigned i = 0; i < nat->max; i++)
+        if (nat->pool[i].in_use)
+            by[nat->pool[i].key.proto == IPPROTO_TCP ? 0 : nat->pool[i].key.proto == IPPROTO_UDP ? 1 : 2]++;
+    json_t *o = json_pack("{s:i,s:i,s:i,s:i,s:i}", "flows_active", nat->active, "flows_max",
+                          nat->max, "tcp_active", by[0], "udp_active", by[1], "icmp_active", by[2]);
+    json_t *c = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "tcp_created",
+        (json_int_t)s->created[0], "udp_created", (json_int_t)s->created[1], "icmp_created",
+        (json_int_t)s->created[2], "refused_table_full", (json_int_t)s->refused_full,
+        "refused_policy", (json_int_t)s->refused_policy, "tcp_conn_refused",
+        (json_int_t)s->tcp_conn_refused, "tcp_unreachable", (json_int_t)s->tcp_unreachable,
+        "tcp_rst_to_guest", (json_int_t)s->tcp_rst_to_guest, "tcp_rst_from_guest",
+        (json_int_t)s->tcp_rst_from_guest, "tcp_retransmits", (json_int_t)s->tcp_retransmits,
+        "tcp_bad_segments", (json_int_t)s->tcp_bad_segments, "tcp_out_of_window",
+        (json_int_t)s->tcp_out_of_window, "tcp_bad_checksum", (json_int_t)s->tcp_csum_bad,
+        "udp_bad_checksum", (json_int_t)s->udp_csum_bad, "udp_send_errors",
+        (json_int_t)s->udp_send_errors, "icmp_send_errors", (json_int_t)s->icmp_send_errors,
+        "idle_timeouts", (json_int_t)s->timeouts);
+    json_object_update(o, c);
+    json_decref(c);
+    return o;
+}
