@@ -81,6 +81,7 @@ struct vn_tcp_flow {
     bool ack_pending;        /* an ACK to the guest is owed (or data to push) */
     bool on_ack_list;        /* linked on the NAT's ack_list */
     bool want_out;           /* waiting for EPOLLOUT on the host socket */
+    bool refused;            /* the host socket refused part of a segment */
     bool peek_off;           /* SO_PEEK_OFF works on this socket */
     uint32_t rto_ms;
     struct vn_timer timer;   /* retransmission / handshake timer */

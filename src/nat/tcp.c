@@ -59,6 +59,7 @@ enum {
 static void tcp_event(struct vn_io *io, uint32_t ev);
 static void tcp_timer(struct vn_timer *tm);
 static void tcp_push(struct vn_flow *f);
+static void set_events(struct vn_flow *f);
 
 static struct vn_tcp_flow *T(struct vn_flow *f) { return &f->u.tcp; }
 
@@ -133,6 +134,12 @@ static uint8_t *build_hdr(struct vn_flow *f, uint8_t *fr, uint32_t seq, uint8_t 
     vn_put_be32(th + 4, seq);
     uint32_t wnd = rcv_window(f);
     t->adv_wnd = wnd;
+    if (wnd < 65536 && !t->want_out && f->fd >= 0 && !t->guest_fin &&
+        t->state == VN_TCP_ESTABLISHED) {
+        /* A small window: announce it again as soon as the socket drains. */
+        t->want_out = true;
+        set_events(f);
+    }
     vn_put_be32(th + 8, (flags & VN_TCP_ACK) ? t->rcv_nxt : 0);
     th[12] = (uint8_t)(((20 + optlen) / 4) << 4);
     th[13] = flags;
@@ -457,9 +464,12 @@ static size_t write_host(struct vn_flow *f, const uint8_t *d, size_t len)
         else
             return (size_t)-1;
     }
-    if ((size_t)w < len && !t->want_out) {
-        t->want_out = true;
-        set_events(f);
+    if ((size_t)w < len) {
+        t->refused = true;
+        if (!t->want_out) {
+            t->want_out = true;
+            set_events(f);
+        }
     }
     return (size_t)w;
 }
@@ -709,10 +719,13 @@ static void tcp_event(struct vn_io *io, uint32_t ev)
     if ((ev & EPOLLOUT) && t->want_out) {
         t->want_out = false;
         set_events(f);
-        /* Space again: re-open the window. A window update followed by
-         * three identical duplicate ACKs makes the guest resend what the
-         * socket refused without waiting for its retransmission timer. */
-        for (int i = 0; i < 4 && t->state == VN_TCP_ESTABLISHED; i++)
+        /* Space again: re-open the window. After a refused write, a window
+         * update followed by three identical duplicate ACKs makes the guest
+         * resend what the socket refused without waiting for its
+         * retransmission timer. */
+        int n = t->refused ? 4 : 1;
+        t->refused = false;
+        for (int i = 0; i < n && t->state == VN_TCP_ESTABLISHED; i++)
             send_ctl(f, VN_TCP_ACK, t->snd_nxt);
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
