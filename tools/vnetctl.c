@@ -193,6 +193,61 @@ static void print_fdb(json_t *r)
     table_free(t);
 }
 
+static void print_leases(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE", NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(r, i, e) {
+        char exp[32] = "never";
+        json_t *x = json_object_get(e, "expires_in");
+        if (json_is_integer(x))
+            snprintf(exp, sizeof exp, "%llds", (long long)json_integer_value(x));
+        char state[40];
+        snprintf(state, sizeof state, "%s%s", jstr(e, "state"),
+                 json_is_true(json_object_get(e, "static")) ? ",static" : "");
+        table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "ip"), jstr(e, "hostname"), exp,
+                  state, NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_flows(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "PROTO", "GUEST", "REMOTE", "STATE", "DIR",
+                                "BYTES-OUT", "BYTES-IN", "AGE", NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(r, i, e) {
+        char age[24];
+        snprintf(age, sizeof age, "%llds", jint(e, "age_s"));
+        table_row(t, jstr(e, "network"), jstr(e, "proto"), jstr(e, "guest"), jstr(e, "remote"),
+                  jstr(e, "state"), jstr(e, "direction"), table_int(t, jint(e, "bytes_out")),
+                  table_int(t, jint(e, "bytes_in")), age, NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_forwards(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "PROTO", "HOST", "GUEST", "ACCEPTED", NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(r, i, e)
+        table_row(t, jstr(e, "network"), jstr(e, "proto"), jstr(e, "host"), jstr(e, "guest"),
+                  table_int(t, jint(e, "accepted")), NULL);
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_ok(json_t *r)
+{
+    (void)r;
+    printf("ok\n");
+}
+
 static void print_drops(json_t *st, const char *dir)
 {
     char key[16];
@@ -249,6 +304,12 @@ static void usage(FILE *o)
                "  port list|show [NAME]\n"
                "  fdb [NETWORK]          learned MAC addresses\n"
                "  stats [PORT]           per-port counters and drops\n"
+               "  leases [NETWORK]       DHCP leases\n"
+               "  flows [NETWORK]        NAT flows\n"
+               "  forward list [NETWORK]\n"
+               "  forward add PROTO:HOSTPORT[:GUESTIP]:GUESTPORT [NETWORK]\n"
+               "  forward add PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT [NETWORK]\n"
+               "  forward del PROTO [HOSTADDR:]HOSTPORT [NETWORK]\n"
                "The control socket defaults to $VNET_CONTROL, else /run/vnet/vnetd.sock (root)\n"
                "or $XDG_RUNTIME_DIR/vnet/vnetd.sock.\n");
 }
@@ -296,6 +357,26 @@ int main(int argc, char **argv)
         if (sub)
             json_object_set_new(req, "network", json_string(sub));
         printer = print_fdb;
+    } else if ((!strcmp(cmd, "leases") || !strcmp(cmd, "flows")) && ac <= 2) {
+        req = json_pack("{s:s}", "cmd", cmd);
+        if (sub)
+            json_object_set_new(req, "network", json_string(sub));
+        printer = !strcmp(cmd, "leases") ? print_leases : print_flows;
+    } else if (!strcmp(cmd, "forward") && (ac == 1 || (!strcmp(sub, "list") && ac <= 3))) {
+        req = json_pack("{s:s}", "cmd", "forward.list");
+        if (ac == 3)
+            json_object_set_new(req, "network", json_string(av[2]));
+        printer = print_forwards;
+    } else if (!strcmp(cmd, "forward") && !strcmp(sub, "add") && (ac == 3 || ac == 4)) {
+        req = json_pack("{s:s,s:s}", "cmd", "forward.add", "spec", av[2]);
+        if (ac == 4)
+            json_object_set_new(req, "network", json_string(av[3]));
+        printer = print_ok;
+    } else if (!strcmp(cmd, "forward") && !strcmp(sub, "del") && (ac == 4 || ac == 5)) {
+        req = json_pack("{s:s,s:s,s:s}", "cmd", "forward.del", "proto", av[2], "host", av[3]);
+        if (ac == 5)
+            json_object_set_new(req, "network", json_string(av[4]));
+        printer = print_ok;
     } else if (!strcmp(cmd, "stats") && ac <= 2) {
         req = json_pack("{s:s}", "cmd", "stats");
         if (sub) {

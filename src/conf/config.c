@@ -100,6 +100,7 @@ struct vn_port_conf *vn_conf_add_port(struct vn_config *c, struct vn_conf_src sr
     memset(p, 0, sizeof *p);
     p->src = src;
     p->type = VN_PORT__COUNT; /* must be set */
+    p->tap_fd = -1;
     return p;
 }
 
@@ -667,7 +668,7 @@ static int validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_
         if (p->path[0])
             return vn_conf_fail(err, p->src, "port '%s': 'path' applies to stream and dgram ports",
                                 p->name);
-        if (!p->ifname[0])
+        if (!p->ifname[0] && p->tap_fd < 0)
             vn_strlcpy(p->ifname, p->name, sizeof p->ifname);
         if (p->netns[0]) {
             struct stat st;

@@ -114,6 +114,7 @@ struct vn_port_conf {
     uint8_t mac[6];                       /* tap: MAC of the interface */
     bool has_mac;
     uint32_t mtu;                         /* tap: 0 = the network's MTU */
+    int tap_fd;                           /* internal (vnetd run): an open tap, or -1 */
 };
 
 struct vn_config {

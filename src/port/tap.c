@@ -195,6 +195,21 @@ static int tap_open(struct vn_port *p, char *err, size_t errlen)
         return -1;
     }
     t->port = p;
+    if (p->conf.tap_fd >= 0) { /* handed over already created (vnetd run) */
+        struct ifreq ifr = { 0 };
+        int hsz = sizeof(struct virtio_net_hdr);
+        t->fd = p->conf.tap_fd;
+        if (ioctl(t->fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR) ||
+            ioctl(t->fd, TUNSETVNETHDRSZ, &hsz) < 0 ||
+            ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0 ||
+            vn_set_nonblock(t->fd) < 0) {
+            snprintf(err, errlen, "the given tap fd is not a tap opened with IFF_VNET_HDR");
+            free(t);
+            return -1;
+        }
+        vn_strlcpy(t->ifname, ifr.ifr_name, sizeof t->ifname);
+        goto registered;
+    }
     int home = -1, target = -1;
     if (p->conf.netns[0]) {
         home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -224,6 +239,7 @@ static int tap_open(struct vn_port *p, char *err, size_t errlen)
         free(t);
         return -1;
     }
+registered:
     if (vn_io_add(p->sw->loop, &t->io, t->fd, EPOLLIN, tap_event) < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         close(t->fd);
