@@ -65,7 +65,6 @@ static void flush_deferred(struct vn_defer *d)
 uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], uint32_t src,
                           uint32_t dst, uint8_t proto, size_t l4len)
 {
-    static uint16_t ip_id;
     memcpy(f, dmac, 6);
     memcpy(f + 6, gw->mac, 6);
     vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
@@ -73,7 +72,7 @@ uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], u
     ip[0] = 0x45;
     ip[1] = 0;
     vn_put_be16(ip + 2, (uint16_t)(20 + l4len));
-    vn_put_be16(ip + 4, ip_id++);
+    vn_put_be16(ip + 4, gw->ip_id++);
     vn_put_be16(ip + 6, 0x4000); /* DF */
     ip[8] = 64;
     ip[9] = proto;
@@ -84,28 +83,55 @@ uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], u
     return ip + 20;
 }
 
+/* Copy bytes [off, off+n) of the datagram made of hdr[8] followed by data. */
+static void copy_span(uint8_t *dst, const uint8_t hdr[8], const uint8_t *data, size_t off, size_t n)
+{
+    while (n && off < 8) {
+        *dst++ = hdr[off++];
+        n--;
+    }
+    if (n)
+        memcpy(dst, data + (off - 8), n);
+}
+
 int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint16_t sport,
                     uint32_t dst, uint16_t dport, const void *data, size_t len)
 {
-    size_t total = VN_ETH_HLEN + 20 + 8 + len;
     if (len > 65535 - 28)
         return -1;
-    uint8_t *f = vn_gw_frame_alloc(gw, total);
-    if (!f)
-        return -1;
-    uint8_t *u = vn_gw_ip4_header(gw, f, dmac, src, dst, VN_IPPROTO_UDP, 8 + len);
-    vn_put_be16(u, sport);
-    vn_put_be16(u + 2, dport);
-    vn_put_be16(u + 4, (uint16_t)(8 + len));
-    vn_put_be16(u + 6, 0);
-    memcpy(u + 8, data, len);
-    uint8_t s[4], d[4];
+    size_t l4 = 8 + len;
+    uint8_t h[8], s[4], d[4];
+    vn_put_be16(h, sport);
+    vn_put_be16(h + 2, dport);
+    vn_put_be16(h + 4, (uint16_t)l4);
+    vn_put_be16(h + 6, 0);
     vn_put_be32(s, src);
     vn_put_be32(d, dst);
-    uint16_t c = vn_csum_fold(vn_csum_add(vn_csum_pseudo4(s, d, VN_IPPROTO_UDP, (uint32_t)(8 + len)),
-                                          u, 8 + len));
-    vn_put_be16(u + 6, c ? c : 0xffff);
-    vn_gw_frame_commit(gw, total, NULL);
+    uint32_t sum = vn_csum_add(vn_csum_pseudo4(s, d, VN_IPPROTO_UDP, (uint32_t)l4), h, 8);
+    uint16_t c = vn_csum_fold(vn_csum_add(sum, data, len));
+    vn_put_be16(h + 6, c ? c : 0xffff);
+    /* Larger than the MTU: IPv4 fragments (the guest reassembles). */
+    size_t per = 20 + l4 <= gw->mtu ? l4 : (size_t)((gw->mtu - 20) / 8 * 8);
+    size_t nfrag = (l4 + per - 1) / per;
+    if (nfrag > 1 && nfrag * (VN_ETH_HLEN + 20 + per) > VN_GW_ARENA / 4)
+        return -1;
+    uint16_t id = gw->ip_id++;
+    for (size_t off = 0; off < l4; off += per) {
+        size_t n = VN_MIN(per, l4 - off);
+        uint8_t *f = vn_gw_frame_alloc(gw, VN_ETH_HLEN + 20 + n);
+        if (!f)
+            return -1;
+        uint8_t *p = vn_gw_ip4_header(gw, f, dmac, src, dst, VN_IPPROTO_UDP, n);
+        if (nfrag > 1) {
+            uint8_t *ip = f + VN_ETH_HLEN;
+            vn_put_be16(ip + 4, id);
+            vn_put_be16(ip + 6, (uint16_t)((off + n < l4 ? 0x2000 : 0) | (off / 8)));
+            vn_put_be16(ip + 10, 0);
+            vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+        }
+        copy_span(p, h, data, off, n);
+        vn_gw_frame_commit(gw, VN_ETH_HLEN + 20 + n, NULL);
+    }
     return 0;
 }
 
@@ -281,8 +307,13 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
     bool to_me = ip.dst == gw->addr || ip.dst == gw->dns_addr;
     bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
     if (ip.mf || ip.frag_off) {
-        gw->stats.ip_fragments++; /* no reassembly: guests use PMTU discovery */
-        return;
+        gw->stats.ip_fragments++;
+        if (ip.proto == VN_IPPROTO_TCP) /* guests use path MTU discovery for TCP */
+            return;
+        struct vn_ip4 whole;
+        if (vn_reasm_add(&gw->reasm, &ip, vn_now_ms(), &whole) != 1)
+            return;
+        ip = whole;
     }
     if (ip.proto == VN_IPPROTO_UDP) {
         struct vn_udp u;
@@ -379,7 +410,11 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
                         char *err, size_t errlen)
 {
     struct vn_gw *gw = calloc(1, sizeof *gw);
-    if (!gw || !(gw->arena = malloc(VN_GW_ARENA))) {
+    if (!gw || !(gw->arena = malloc(VN_GW_ARENA)) || vn_reasm_init(&gw->reasm)) {
+        if (gw) {
+            vn_reasm_free(&gw->reasm);
+            free(gw->arena);
+        }
         free(gw);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -434,6 +469,7 @@ void vn_gw_free(struct vn_gw *gw)
     vn_dhcp4_free(gw->dhcp);
     if (gw->port)
         vn_switch_del_port(gw->sw, gw->port);
+    vn_reasm_free(&gw->reasm);
     free(gw->arena);
     free(gw);
 }
@@ -448,11 +484,11 @@ json_t *vn_gw_json(struct vn_gw *gw)
     json_object_set_new(o, "dns_address", json_string(vn_ip4_str(gw->dns_addr, a)));
     json_object_set_new(
         o, "stats",
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "arp_requests",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "arp_requests",
                   (json_int_t)s->arp_requests, "arp_replies", (json_int_t)s->arp_replies,
                   "icmp_echo", (json_int_t)s->icmp_echo, "icmp_errors_sent",
                   (json_int_t)s->icmp_errors_sent, "ip_malformed", (json_int_t)s->ip_bad,
-                  "ip_fragments_dropped", (json_int_t)s->ip_fragments, "ttl_expired",
+                  "ip_fragments", (json_int_t)s->ip_fragments, "reassembled", (json_int_t)gw->reasm.completed, "ttl_expired",
                   (json_int_t)s->ip_ttl_expired, "other_protocols", (json_int_t)s->ip_other_proto,
                   "ipv6_ignored", (json_int_t)s->ip6_ignored, "tx_frames",
                   (json_int_t)s->tx_frames, "tx_arena_full", (json_int_t)s->tx_arena_full,

@@ -19,6 +19,7 @@
 #include "conf/config.h"
 #include "core/loop.h"
 #include "pkt/ip.h"
+#include "reasm.h"
 #include "switch/switch.h"
 
 #include <jansson.h>
@@ -53,6 +54,7 @@ struct vn_gw {
     uint8_t mac[6];
     uint32_t addr, dns_addr, subnet, mask, bcast; /* host byte order */
     uint16_t mtu;
+    uint16_t ip_id;                 /* identification of packets we originate */
     /* neighbour table: open addressing on ip, never reallocated */
     struct vn_neigh neigh[VN_GW_NEIGH_MAX * 2];
     unsigned nneigh;
@@ -62,6 +64,7 @@ struct vn_gw {
     struct vn_frame tx[VN_GW_TXMAX];
     unsigned ntx;
     struct vn_defer flush;
+    struct vn_reasm reasm;          /* fragments of guest datagrams */
     /* services (NULL when off) */
     struct vn_dhcp4 *dhcp;
     struct vn_dns *dns;
@@ -87,7 +90,8 @@ void vn_gw_flush(struct vn_gw *gw);
  * src to dst (host order) toward dmac at f; returns the L4 header pointer. */
 uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], uint32_t src,
                           uint32_t dst, uint8_t proto, size_t l4len);
-/* Send a UDP datagram to a guest (checksummed). Returns 0, or -1 if no space. */
+/* Send a UDP datagram to a guest (checksummed; fragmented when larger than
+ * the MTU). Returns 0, or -1 if no space. */
 int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint16_t sport,
                     uint32_t dst, uint16_t dport, const void *data, size_t len);
 /* Send an ICMP error (type, code, extra = next-hop MTU for type 3 code 4)

@@ -1,0 +1,47 @@
+/* IPv4 reassembly for datagrams guests fragment (large UDP, ICMP).
+ *
+ * A fixed set of slots, each with a 64 KiB buffer and a bitmap of received
+ * 8-byte blocks, allocated once. A datagram is complete when the last
+ * fragment (MF clear) has fixed its length and every block up to it has
+ * arrived. Slots expire after a few seconds; when all are busy the oldest is
+ * recycled, so a guest sending endless fragments cannot hold memory. TCP is
+ * never reassembled (guests use path MTU discovery). */
+#ifndef VN_GW_REASM_H
+#define VN_GW_REASM_H
+
+#include "pkt/ip.h"
+
+#include <stdint.h>
+
+#define VN_REASM_SLOTS 16
+#define VN_REASM_TIMEOUT_MS 5000
+
+struct vn_reasm_slot {
+    bool used;
+    uint32_t src, dst;
+    uint16_t id;
+    uint8_t proto;
+    uint64_t first_ms;
+    uint32_t total;           /* payload length once the last fragment arrived, else 0 */
+    uint8_t hdr[60];          /* IP header of the first fragment */
+    uint8_t ihl;
+    uint8_t blocks[8192 / 8]; /* bitmap of received 8-byte blocks */
+    uint8_t *data;            /* 65536 bytes of payload */
+};
+
+struct vn_reasm {
+    struct vn_reasm_slot slot[VN_REASM_SLOTS];
+    uint8_t *out;             /* the last completed datagram (header + payload) */
+    uint64_t completed, timeouts, evicted, bad;
+};
+
+int vn_reasm_init(struct vn_reasm *r);
+void vn_reasm_free(struct vn_reasm *r);
+
+/* Add a fragment (ip parsed from it). Returns 1 and fills *whole (pointing
+ * into r->out) when the datagram is complete, 0 when more is needed, -1 if
+ * the fragment is invalid (counted). */
+int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
+                 struct vn_ip4 *whole);
+
+#endif
