@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static const char *const mode_names[] = { "nat", "host-only", "isolated", "bridge" };
-static const char *const type_names[] = { "stream", "dgram", "tap" };
+static const char *const type_names[] = { "stream", "dgram", "tap", "uplink" };
 
 const char *vn_net_mode_name(enum vn_net_mode m) { return mode_names[m]; }
 const char *vn_port_type_name(enum vn_port_type t) { return type_names[t]; }
@@ -422,6 +422,14 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
     }
     if (!strcmp(key, "gateway"))
         return set_ip4(&n->gateway, key, val, src, err);
+    if (!strcmp(key, "uplink")) {
+        if (set_str(n->uplink, sizeof n->uplink, key, val, src, err))
+            return -1;
+        for (const char *c = val; *c; c++)
+            if (*c == '/' || *c == ':' || isspace((unsigned char)*c))
+                return vn_conf_fail(err, src, "uplink: '%s' is not an interface name", val);
+        return 0;
+    }
     if (!strcmp(key, "map_host_loopback"))
         return set_bool(&n->map_host_loopback, key, val, src, err);
     if (!strcmp(key, "dhcp.enabled")) {
@@ -511,7 +519,7 @@ int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
                 p->type = (enum vn_port_type)i;
                 return 0;
             }
-        return vn_conf_fail(err, src, "type: '%s' is not one of stream, dgram, tap", val);
+        return vn_conf_fail(err, src, "type: '%s' is not one of stream, dgram, tap, uplink", val);
     }
     if (!strcmp(key, "network"))
         return set_name(p->network, val, src, "network", err);
@@ -677,14 +685,59 @@ static int validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_
                                     p->netns);
         }
         break;
+    case VN_PORT_UPLINK:
+        if (p->path[0] || p->netns[0] || p->has_mac)
+            return vn_conf_fail(err, p->src, "port '%s': an uplink takes 'ifname' only", p->name);
+        if (!p->ifname[0])
+            return vn_conf_fail(err, p->src,
+                                "port '%s': an uplink needs 'ifname' (the host interface)",
+                                p->name);
+        break;
     case VN_PORT__COUNT:
         break;
     }
     return 0;
 }
 
+/* Bridge networks name their uplink interface; make one trunk port per
+ * interface carrying all of them (the one without a VLAN id untagged). */
+static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
+{
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_net_conf *n = &c->nets[i];
+        if (!n->uplink[0])
+            continue;
+        if (n->mode != VN_MODE_BRIDGE)
+            return vn_conf_fail(err, n->src, "network '%s': 'uplink' needs mode: bridge",
+                                n->name);
+        struct vn_port_conf *p = NULL;
+        for (unsigned j = 0; j < c->nports; j++)
+            if (c->ports[j].implicit && !strcmp(c->ports[j].ifname, n->uplink))
+                p = &c->ports[j];
+        if (!p) {
+            if (!(p = vn_conf_add_port(c, n->src, err)))
+                return -1;
+            snprintf(p->name, sizeof p->name, "uplink-%.*s", VN_IFNAME_MAX, n->uplink);
+            p->type = VN_PORT_UPLINK;
+            p->implicit = true;
+            vn_strlcpy(p->ifname, n->uplink, sizeof p->ifname);
+        }
+        if (!n->vlan) {
+            if (p->native[0])
+                return vn_conf_fail(err, n->src,
+                                    "network '%s': uplink %s already carries '%s' untagged; "
+                                    "give one of them a 'vlan'",
+                                    n->name, n->uplink, p->native);
+            vn_strlcpy(p->native, n->name, sizeof p->native);
+        }
+        vn_strlcpy(p->trunk[p->ntrunk++], n->name, VN_NAME_MAX);
+    }
+    return 0;
+}
+
 bool vn_net_has_gateway(const struct vn_net_conf *n)
 {
+    /* Bridge networks use the LAN's own DHCP server and router. */
     return n->mode == VN_MODE_NAT || n->mode == VN_MODE_HOST_ONLY ||
            (n->mode == VN_MODE_ISOLATED && n->prefix);
 }
@@ -698,7 +751,8 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
             n->dns_addr)
             return vn_conf_fail(err, n->src,
                                 "network '%s': gateway services (gateway, dhcp, dns, forwards) "
-                                "need a 'subnet' on an %s network",
+                                "need a 'subnet' on an isolated network, and do not exist on a "
+                                "%s network",
                                 n->name, vn_net_mode_name(n->mode));
         return 0;
     }
@@ -793,10 +847,10 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
         }
-        if (n->mode == VN_MODE_HOST_ONLY || n->mode == VN_MODE_BRIDGE)
+        if (n->mode == VN_MODE_HOST_ONLY)
             return vn_conf_fail(err, n->src,
-                                "network '%s': mode '%s' is not available yet (nat and "
-                                "isolated are)",
+                                "network '%s': mode '%s' is not available yet (nat, isolated "
+                                "and bridge are)",
                                 n->name, vn_net_mode_name(n->mode));
         if (validate_services(n, err))
             return -1;
@@ -817,6 +871,8 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                             vn_sockaddr_str(&a->host, hs, sizeof hs));
                     }
                 }
+    if (add_uplink_ports(c, err))
+        return -1;
     for (unsigned i = 0; i < c->nports; i++) {
         struct vn_port_conf *p = &c->ports[i];
         if (validate_port(c, p, err))

@@ -29,7 +29,7 @@
 #define VN_DEFAULT_FDB_AGING 300
 
 enum vn_net_mode { VN_MODE_NAT = 0, VN_MODE_HOST_ONLY, VN_MODE_ISOLATED, VN_MODE_BRIDGE };
-enum vn_port_type { VN_PORT_STREAM = 0, VN_PORT_DGRAM, VN_PORT_TAP, VN_PORT__COUNT };
+enum vn_port_type { VN_PORT_STREAM = 0, VN_PORT_DGRAM, VN_PORT_TAP, VN_PORT_UPLINK, VN_PORT__COUNT };
 
 /* Where a config item was defined, for error messages. */
 struct vn_conf_src {
@@ -98,6 +98,7 @@ struct vn_net_conf {
     uint32_t max_flows;       /* NAT flow table size */
     uint32_t udp_timeout;     /* idle seconds before a UDP flow is closed */
     uint32_t tcp_timeout;     /* idle seconds before an established TCP flow is closed */
+    char uplink[VN_IFNAME_MAX]; /* bridge: host interface the network extends onto */
 };
 
 struct vn_port_conf {
@@ -115,6 +116,7 @@ struct vn_port_conf {
     bool has_mac;
     uint32_t mtu;                         /* tap: 0 = the network's MTU */
     int tap_fd;                           /* internal (vnetd run): an open tap, or -1 */
+    bool implicit;                        /* made by validation (network 'uplink'), not printed */
 };
 
 struct vn_config {

@@ -30,6 +30,11 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
     fprintf(o, "    mtu: %u\n", n->mtu);
     fprintf(o, "    fdb_max: %u\n", n->fdb_max);
     fprintf(o, "    fdb_aging: %u\n", n->fdb_aging);
+    if (n->uplink[0]) {
+        fprintf(o, "    uplink: ");
+        qstr(o, n->uplink);
+        fputc('\n', o);
+    }
     if (!vn_net_has_gateway(n))
         return;
     char a[16], b[16], mac[18], hs[64];
@@ -133,7 +138,11 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
     fprintf(o, "networks:%s\n", c->nnets ? "" : " []");
     for (unsigned i = 0; i < c->nnets; i++)
         print_net(&c->nets[i], o);
-    fprintf(o, "ports:%s\n", c->nports ? "" : " []");
+    unsigned explicit_ports = 0;
     for (unsigned i = 0; i < c->nports; i++)
-        print_port(&c->ports[i], o);
+        explicit_ports += !c->ports[i].implicit;
+    fprintf(o, "ports:%s\n", explicit_ports ? "" : " []");
+    for (unsigned i = 0; i < c->nports; i++)
+        if (!c->ports[i].implicit)
+            print_port(&c->ports[i], o);
 }

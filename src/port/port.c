@@ -20,6 +20,8 @@ const struct vn_port_ops *vn_port_ops_for(enum vn_port_type t)
         return &vn_port_dgram_ops;
     case VN_PORT_TAP:
         return &vn_port_tap_ops;
+    case VN_PORT_UPLINK:
+        return &vn_port_uplink_ops;
     default:
         return NULL;
     }

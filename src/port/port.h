@@ -12,6 +12,7 @@ const struct vn_port_ops *vn_port_ops_for(enum vn_port_type t);
 extern const struct vn_port_ops vn_port_stream_ops;
 extern const struct vn_port_ops vn_port_dgram_ops;
 extern const struct vn_port_ops vn_port_tap_ops;
+extern const struct vn_port_ops vn_port_uplink_ops;
 
 /* Describe frame f as it must leave port p: fills iov (3 entries at most),
  * inserting an 802.1Q tag (built in tag[4]) when p tags f's network.
