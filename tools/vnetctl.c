@@ -123,8 +123,8 @@ static void print_status(json_t *r)
 
 static void print_networks(json_t *r)
 {
-    struct table *t = table_new("NAME", "MODE", "VLAN", "MTU", "PORTS", "FDB", "FRAMES",
-                                "FLOODED", NULL);
+    struct table *t = table_new("NAME", "MODE", "VLAN", "MTU", "UPLINK", "GATEWAY", "PORTS",
+                                "FDB", "FRAMES", "FLOODED", NULL);
     size_t i;
     json_t *n;
     json_array_foreach(r, i, n) {
@@ -132,8 +132,10 @@ static void print_networks(json_t *r)
         char vlan[8], fdbs[32];
         snprintf(vlan, sizeof vlan, "%lld", jint(n, "vlan"));
         snprintf(fdbs, sizeof fdbs, "%lld/%lld", jint(fdb, "entries"), jint(fdb, "max"));
+        json_t *gw = json_object_get(n, "gateway");
         table_row(t, jstr(n, "name"), jstr(n, "mode"), jint(n, "vlan") ? vlan : "-",
-                  table_int(t, jint(n, "mtu")), table_int(t, jint(n, "ports")), fdbs,
+                  table_int(t, jint(n, "mtu")), jstr(n, "uplink"), gw ? jstr(gw, "address") : "-",
+                  table_int(t, jint(n, "ports")), fdbs,
                   table_int(t, jint(st, "frames")), table_int(t, jint(st, "flooded")), NULL);
     }
     table_print(t, stdout);

@@ -556,6 +556,10 @@ int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
     }
     if (!strcmp(key, "mtu"))
         return set_u32(&p->mtu, key, val, VN_MIN_MTU, VN_MAX_MTU, src, err);
+    if (!strcmp(key, "storm.broadcast"))
+        return set_u32(&p->storm_bcast, key, val, 0, 100000000, src, err);
+    if (!strcmp(key, "storm.multicast"))
+        return set_u32(&p->storm_mcast, key, val, 0, 100000000, src, err);
     return vn_conf_fail(err, src, "unknown port key '%s'", key);
 }
 

@@ -117,6 +117,8 @@ struct vn_port_conf {
     uint32_t mtu;                         /* tap: 0 = the network's MTU */
     int tap_fd;                           /* internal (vnetd run): an open tap, or -1 */
     bool implicit;                        /* made by validation (network 'uplink'), not printed */
+    uint32_t storm_bcast;                 /* broadcast frames/s accepted from the port; 0 = no limit */
+    uint32_t storm_mcast;                 /* multicast frames/s accepted from the port; 0 = no limit */
 };
 
 struct vn_config {

@@ -115,6 +115,8 @@ static void print_port(const struct vn_port_conf *p, FILE *o)
         fprintf(o, "    mac: \"%s\"\n", vn_mac_str(p->mac, mac));
     if (p->mtu)
         fprintf(o, "    mtu: %u\n", p->mtu);
+    if (p->storm_bcast || p->storm_mcast)
+        fprintf(o, "    storm: { broadcast: %u, multicast: %u }\n", p->storm_bcast, p->storm_mcast);
 }
 
 void vn_conf_print(const struct vn_config *c, FILE *o)

@@ -64,6 +64,8 @@ static json_t *net_json(struct vn_network *n)
                                   (json_int_t)n->stats.unicast, "flooded",
                                   (json_int_t)n->stats.flooded, "filtered",
                                   (json_int_t)n->stats.filtered));
+    if (n->conf.uplink[0])
+        json_object_set_new(o, "uplink", json_string(n->conf.uplink));
     json_t *members = json_array();
     for (unsigned i = 0; i < n->nmembers; i++)
         json_array_append_new(members, json_string(n->members[i]->conf.name));

@@ -15,6 +15,7 @@ static const char *const drop_names[VN_DROP__COUNT] = {
     [VN_DROP_MALFORMED] = "malformed", [VN_DROP_MTU] = "mtu",
     [VN_DROP_VLAN] = "vlan",           [VN_DROP_NO_PEER] = "no_peer",
     [VN_DROP_TX_FULL] = "tx_full",     [VN_DROP_TX_ERROR] = "tx_error",
+    [VN_DROP_STORM] = "storm",
 };
 
 const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
@@ -213,6 +214,9 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     p->ops = ops;
     p->conf = *pc;
     p->priv = priv;
+    /* Storm control: a fifth of a second's worth of burst. */
+    vn_bucket_init(&p->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
+    vn_bucket_init(&p->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
     if (port_set_role(sw, p, err, errlen) || ops->open(p, err, errlen)) {
         free(p);
         return NULL;
@@ -354,6 +358,13 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         net->stats.frames++;
         net->stats.bytes += f->len;
         const uint8_t *dst = f->data, *src = f->data + VN_ETH_ALEN;
+        if (vn_mac_is_multicast(dst) && (in->storm_bcast.rate || in->storm_mcast.rate)) {
+            bool bc = (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] & dst[5]) == 0xff;
+            if (!vn_bucket_take(bc ? &in->storm_bcast : &in->storm_mcast, 1, vn_now_ns())) {
+                vn_port_drop_rx(in, VN_DROP_STORM);
+                continue;
+            }
+        }
         vn_fdb_learn(&net->fdb, src, in->id, sw->now_s);
         if (!vn_mac_is_multicast(dst)) {
             int out = vn_fdb_lookup(&net->fdb, dst, sw->now_s);

@@ -27,6 +27,7 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "core/bucket.h"
 #include "fdb.h"
 #include "frame.h"
 
@@ -42,6 +43,7 @@ enum vn_drop {
     VN_DROP_NO_PEER,       /* egress port has no peer connected */
     VN_DROP_TX_FULL,       /* egress backlog full / peer not reading */
     VN_DROP_TX_ERROR,      /* egress write failed */
+    VN_DROP_STORM,         /* over the port's broadcast/multicast storm limit */
     VN_DROP__COUNT
 };
 const char *vn_drop_name(enum vn_drop d);
@@ -92,6 +94,7 @@ struct vn_port {
     bool connected;                 /* a peer is attached (stream/dgram) or link up (tap) */
     unsigned caps;                  /* VN_CAP_*: offloaded frames it accepts */
     struct vn_counters stats;
+    struct vn_bucket storm_bcast, storm_mcast; /* storm control (rate 0 = off) */
     struct vn_frame *txq[VN_BATCH]; /* egress list of the batch being switched */
     unsigned txn;
     void *priv;                     /* backend state */
