@@ -422,6 +422,14 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
     }
     if (!strcmp(key, "gateway"))
         return set_ip4(&n->gateway, key, val, src, err);
+    if (!strcmp(key, "host_interface")) {
+        if (set_str(n->host_interface, sizeof n->host_interface, key, val, src, err))
+            return -1;
+        for (const char *c = val; *c; c++)
+            if (*c == '/' || *c == ':' || isspace((unsigned char)*c))
+                return vn_conf_fail(err, src, "host_interface: '%s' is not an interface name", val);
+        return 0;
+    }
     if (!strcmp(key, "uplink")) {
         if (set_str(n->uplink, sizeof n->uplink, key, val, src, err))
             return -1;
@@ -709,6 +717,25 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
 {
     for (unsigned i = 0; i < c->nnets; i++) {
         struct vn_net_conf *n = &c->nets[i];
+        if (n->host_interface[0] && n->mode != VN_MODE_HOST_ONLY)
+            return vn_conf_fail(err, n->src, "network '%s': 'host_interface' needs mode: host-only",
+                                n->name);
+        if (n->mode != VN_MODE_HOST_ONLY)
+            continue;
+        /* The host's side of a host-only network: a tap holding the gateway address. */
+        struct vn_port_conf *p = vn_conf_add_port(c, n->src, err);
+        if (!p)
+            return -1;
+        snprintf(p->name, sizeof p->name, "host-%.*s", VN_NAME_MAX - 6, n->name);
+        p->type = VN_PORT_TAP;
+        p->implicit = true;
+        vn_strlcpy(p->network, n->name, sizeof p->network);
+        vn_strlcpy(p->ifname, n->host_interface, sizeof p->ifname);
+        p->host_addr = n->gateway;
+        p->host_prefix = n->prefix;
+    }
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_net_conf *n = &c->nets[i];
         if (!n->uplink[0])
             continue;
         if (n->mode != VN_MODE_BRIDGE)
@@ -760,9 +787,15 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
                                 n->name, vn_net_mode_name(n->mode));
         return 0;
     }
-    bool qemu_defaults = !n->prefix;
-    if (qemu_defaults) { /* what QEMU and VirtualBox users know */
-        n->subnet = 0x0a000200; /* 10.0.2.0 */
+    /* Without a subnet: what QEMU (nat) and VirtualBox (host-only) users know. */
+    bool qemu_defaults = !n->prefix && n->mode == VN_MODE_NAT;
+    bool vbox_defaults = !n->prefix && n->mode == VN_MODE_HOST_ONLY;
+    if (qemu_defaults) {
+        n->subnet = 0x0a000200; /* 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15 */
+        n->prefix = 24;
+    }
+    if (vbox_defaults) {
+        n->subnet = 0xc0a83800; /* 192.168.56.0/24: host .1, DHCP/DNS .2, DHCP from .101 */
         n->prefix = 24;
     }
     uint32_t mask = ~0u << (32 - n->prefix), bcast = n->subnet | ~mask;
@@ -778,7 +811,16 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
     if (!n->dns_set)
         n->dns = true;
     if (!n->dns_addr)
-        n->dns_addr = qemu_defaults ? n->subnet + 3 : n->gateway;
+        n->dns_addr = qemu_defaults                 ? n->subnet + 3
+                      : n->mode == VN_MODE_HOST_ONLY ? n->gateway + 1
+                                                    : n->gateway;
+    if (n->mode == VN_MODE_HOST_ONLY && n->dns_addr == n->gateway)
+        return vn_conf_fail(err, n->src,
+                            "network '%s': on a host-only network the gateway address belongs "
+                            "to the host; give dns.address another address",
+                            n->name);
+    if (n->mode == VN_MODE_HOST_ONLY && !n->host_interface[0])
+        snprintf(n->host_interface, sizeof n->host_interface, "vnet-%.10s", n->name);
     if (!IN_SUBNET(n->dns_addr))
         return vn_conf_fail(err, n->src,
                             "network '%s': dns.address %s is not a host address of the subnet",
@@ -787,7 +829,7 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
         vn_strlcpy(n->domain, "vnet.internal", sizeof n->domain);
     uint32_t top = VN_MAX(n->gateway, n->dns_addr);
     if (!n->dhcp_start) {
-        n->dhcp_start = n->subnet + 15;
+        n->dhcp_start = n->subnet + (vbox_defaults ? 101 : 15);
         if (n->dhcp_start <= top || n->dhcp_start >= bcast)
             n->dhcp_start = top + 1;
         n->dhcp_end = bcast - 1;
@@ -851,11 +893,6 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
         }
-        if (n->mode == VN_MODE_HOST_ONLY)
-            return vn_conf_fail(err, n->src,
-                                "network '%s': mode '%s' is not available yet (nat, isolated "
-                                "and bridge are)",
-                                n->name, vn_net_mode_name(n->mode));
         if (validate_services(n, err))
             return -1;
     }

@@ -99,6 +99,7 @@ struct vn_net_conf {
     uint32_t udp_timeout;     /* idle seconds before a UDP flow is closed */
     uint32_t tcp_timeout;     /* idle seconds before an established TCP flow is closed */
     char uplink[VN_IFNAME_MAX]; /* bridge: host interface the network extends onto */
+    char host_interface[VN_IFNAME_MAX]; /* host-only: the host's tap (default vnet-NAME) */
 };
 
 struct vn_port_conf {
@@ -117,6 +118,8 @@ struct vn_port_conf {
     uint32_t mtu;                         /* tap: 0 = the network's MTU */
     int tap_fd;                           /* internal (vnetd run): an open tap, or -1 */
     bool implicit;                        /* made by validation (network 'uplink'), not printed */
+    uint32_t host_addr;                   /* tap (host-only): IPv4 address to assign, 0 = none */
+    uint8_t host_prefix;
     uint32_t storm_bcast;                 /* broadcast frames/s accepted from the port; 0 = no limit */
     uint32_t storm_mcast;                 /* multicast frames/s accepted from the port; 0 = no limit */
 };

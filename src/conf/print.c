@@ -35,6 +35,11 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
         qstr(o, n->uplink);
         fputc('\n', o);
     }
+    if (n->host_interface[0]) {
+        fprintf(o, "    host_interface: ");
+        qstr(o, n->host_interface);
+        fputc('\n', o);
+    }
     if (!vn_net_has_gateway(n))
         return;
     char a[16], b[16], mac[18], hs[64];

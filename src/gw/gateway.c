@@ -424,8 +424,11 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
     gw->net = n;
     gw->loop = sw->loop;
     gw->conf = c;
-    gw->addr = c->gateway;
+    /* On host-only networks the host owns the gateway address; the services
+     * answer on the DNS address instead. Isolated networks have no router. */
+    gw->addr = c->mode == VN_MODE_HOST_ONLY ? c->dns_addr : c->gateway;
     gw->dns_addr = c->dns_addr;
+    gw->router = c->mode == VN_MODE_ISOLATED ? 0 : c->gateway;
     gw->mask = ~0u << (32 - c->prefix);
     gw->subnet = c->subnet;
     gw->bcast = c->subnet | ~gw->mask;

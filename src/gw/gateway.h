@@ -53,6 +53,7 @@ struct vn_gw {
     const struct vn_net_conf *conf;  /* the network's (validated) config */
     uint8_t mac[6];
     uint32_t addr, dns_addr, subnet, mask, bcast; /* host byte order */
+    uint32_t router;               /* router offered to guests (0 = none: isolated) */
     uint16_t mtu;
     uint16_t ip_id;                 /* identification of packets we originate */
     /* neighbour table: open addressing on ip, never reallocated */

@@ -23,7 +23,9 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <arpa/inet.h>
 #include <net/if_arp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,21 @@ static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_
     if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
         snprintf(err, errlen, "cannot set MTU %u on %s: %s", mtu, ifname, strerror(errno));
         goto out;
+    }
+    if (p->conf.host_addr) { /* host-only: the host's address on the network */
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+        memset(&ifr.ifr_addr, 0, sizeof ifr.ifr_addr);
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(p->conf.host_addr);
+        if (ioctl(s, SIOCSIFADDR, &ifr) < 0) {
+            snprintf(err, errlen, "cannot set the address of %s: %s", ifname, strerror(errno));
+            goto out;
+        }
+        sin->sin_addr.s_addr = htonl(~0u << (32 - p->conf.host_prefix));
+        if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0) {
+            snprintf(err, errlen, "cannot set the netmask of %s: %s", ifname, strerror(errno));
+            goto out;
+        }
     }
     if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
         snprintf(err, errlen, "cannot read flags of %s: %s", ifname, strerror(errno));
