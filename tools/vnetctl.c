@@ -4,6 +4,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -250,6 +251,125 @@ static void print_ok(json_t *r)
     printf("ok\n");
 }
 
+static void print_mirrors(json_t *r)
+{
+    struct table *t = table_new("NAME", "FROM", "DIRECTION", "TO", "FRAMES", "BYTES", NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(r, i, e) {
+        char from[256] = "";
+        size_t off = 0, k;
+        json_t *v;
+        json_array_foreach(json_object_get(e, "from"), k, v)
+            off += (size_t)snprintf(from + off, off < sizeof from ? sizeof from - off : 0, "%s%s",
+                                    k ? "," : "", json_string_value(v));
+        table_row(t, jstr(e, "name"), from, jstr(e, "direction"), jstr(e, "to"),
+                  table_int(t, jint(e, "frames")), table_int(t, jint(e, "bytes")), NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static volatile sig_atomic_t g_interrupted;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+/* vnetctl capture TARGET -w FILE [-c N] [--duration S] [--snaplen N]
+ * [--direction in|out|both]: start a capture in the daemon, wait for it to
+ * end (or Ctrl-C), print the result. */
+static int do_capture(const char *control, int ac, char **av)
+{
+    const char *target = NULL, *file = NULL, *dir = "both";
+    long long count = 0, dur = 0, snap = 0;
+    for (int i = 1; i < ac; i++) {
+        const char *a = av[i];
+        const char *v = i + 1 < ac ? av[i + 1] : NULL;
+        if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && v)
+            file = v, i++;
+        else if ((!strcmp(a, "-c") || !strcmp(a, "--count")) && v)
+            count = atoll(v), i++;
+        else if (!strcmp(a, "--duration") && v)
+            dur = atoll(v), i++;
+        else if ((!strcmp(a, "-s") || !strcmp(a, "--snaplen")) && v)
+            snap = atoll(v), i++;
+        else if (!strcmp(a, "--direction") && v)
+            dir = v, i++;
+        else if (a[0] != '-' && !target)
+            target = a;
+        else {
+            fprintf(stderr, "vnetctl: capture: unexpected '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!target || !file) {
+        fprintf(stderr, "usage: vnetctl capture PORT|NETWORK -w FILE [-c COUNT] [--duration S] "
+                        "[--snaplen N] [--direction in|out|both]\n");
+        return 2;
+    }
+    char abs[4096];
+    if (file[0] != '/') {
+        if (!getcwd(abs, sizeof abs - 1 - strlen(file) - 1)) {
+            fprintf(stderr, "vnetctl: getcwd failed\n");
+            return 1;
+        }
+        strcat(abs, "/");
+        strcat(abs, file);
+        file = abs;
+    }
+    json_t *req = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "cmd", "capture.start", "target",
+                            target, "file", file, "count", (json_int_t)count, "duration",
+                            (json_int_t)dur, "snaplen", (json_int_t)snap, "direction", dir);
+    json_t *res = call(control, req);
+    json_decref(req);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(res, "id"));
+    json_decref(res);
+    fprintf(stderr, "capturing on %s into %s (Ctrl-C to stop)\n", target, file);
+    signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
+    json_t *cap = NULL;
+    for (;;) {
+        if (g_interrupted) {
+            req = json_pack("{s:s,s:s}", "cmd", "capture.stop", "id", id);
+            cap = call(control, req);
+            json_decref(req);
+            break;
+        }
+        req = json_pack("{s:s}", "cmd", "capture.list");
+        json_t *l = call(control, req);
+        json_decref(req);
+        size_t i;
+        json_t *e;
+        json_array_foreach(l, i, e)
+            if (!strcmp(jstr(e, "name"), id))
+                cap = json_incref(json_object_get(e, "capture"));
+        json_decref(l);
+        if (!cap || strcmp(jstr(cap, "state"), "running"))
+            break;
+        json_decref(cap);
+        cap = NULL;
+        usleep(200000);
+    }
+    if (!cap) {
+        fprintf(stderr, "vnetctl: the capture disappeared\n");
+        return 1;
+    }
+    int failed = !strcmp(jstr(cap, "state"), "failed");
+    if (g_json) {
+        char *s = json_dumps(cap, JSON_INDENT(2));
+        puts(s);
+        free(s);
+    } else {
+        printf("%lld frames (%lld bytes) written to %s: %s\n", jint(cap, "frames"),
+               jint(cap, "bytes"), jstr(cap, "file"), jstr(cap, "reason"));
+    }
+    json_decref(cap);
+    return failed ? 1 : 0;
+}
+
 static void print_drops(json_t *st, const char *dir)
 {
     char key[16];
@@ -312,6 +432,11 @@ static void usage(FILE *o)
                "  forward add PROTO:HOSTPORT[:GUESTIP]:GUESTPORT [NETWORK]\n"
                "  forward add PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT [NETWORK]\n"
                "  forward del PROTO [HOSTADDR:]HOSTPORT [NETWORK]\n"
+               "  capture PORT|NETWORK -w FILE [-c COUNT] [--duration S] [--snaplen N]\n"
+               "          [--direction in|out|both]   write a pcap file\n"
+               "  mirror list\n"
+               "  mirror add NAME --from PORT[,PORT...] [--direction in|out|both] --to PORT\n"
+               "  mirror del NAME\n"
                "The control socket defaults to $VNET_CONTROL, else /run/vnet/vnetd.sock (root)\n"
                "or $XDG_RUNTIME_DIR/vnet/vnetd.sock.\n");
 }
@@ -378,6 +503,37 @@ int main(int argc, char **argv)
         req = json_pack("{s:s,s:s,s:s}", "cmd", "forward.del", "proto", av[2], "host", av[3]);
         if (ac == 5)
             json_object_set_new(req, "network", json_string(av[4]));
+        printer = print_ok;
+    } else if (!strcmp(cmd, "capture")) {
+        return do_capture(control, ac, av);
+    } else if (!strcmp(cmd, "mirror") && (ac == 1 || !strcmp(sub, "list"))) {
+        req = json_pack("{s:s}", "cmd", "mirror.list");
+        printer = print_mirrors;
+    } else if (!strcmp(cmd, "mirror") && !strcmp(sub, "del") && ac == 3) {
+        req = json_pack("{s:s,s:s}", "cmd", "mirror.del", "name", av[2]);
+        printer = print_ok;
+    } else if (!strcmp(cmd, "mirror") && !strcmp(sub, "add") && ac >= 3) {
+        const char *from = NULL, *to = NULL, *dir = "both";
+        for (int i = 3; i + 1 < ac; i += 2) {
+            if (!strcmp(av[i], "--from"))
+                from = av[i + 1];
+            else if (!strcmp(av[i], "--to"))
+                to = av[i + 1];
+            else if (!strcmp(av[i], "--direction"))
+                dir = av[i + 1];
+        }
+        if (!from || !to || (ac - 3) % 2) {
+            fprintf(stderr, "usage: vnetctl mirror add NAME --from PORT[,PORT] "
+                            "[--direction in|out|both] --to PORT\n");
+            return 2;
+        }
+        json_t *fa = json_array();
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", from);
+        for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv))
+            json_array_append_new(fa, json_string(t));
+        req = json_pack("{s:s,s:s,s:o,s:s,s:s}", "cmd", "mirror.add", "name", av[2], "from", fa,
+                        "to", to, "direction", dir);
         printer = print_ok;
     } else if (!strcmp(cmd, "stats") && ac <= 2) {
         req = json_pack("{s:s}", "cmd", "stats");

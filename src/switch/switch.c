@@ -4,6 +4,8 @@
 #include "core/util.h"
 #include "pkt/eth.h"
 #include "pkt/gso.h"
+#include "mirror.h"
+#include "obs/capture.h"
 
 #include <linux/virtio_net.h>
 #include "port/port.h"
@@ -49,7 +51,10 @@ struct vn_switch *vn_switch_new(struct vn_loop *loop)
     for (int i = 0; i < 4096; i++)
         sw->vid_net[i] = -1;
     sw->segbuf = malloc(VN_GSO_BUF_SIZE);
-    if (!sw->segbuf) {
+    sw->mirrors = calloc(VN_MIRROR_MAX, sizeof *sw->mirrors);
+    if (!sw->segbuf || !sw->mirrors) {
+        free(sw->segbuf);
+        free(sw->mirrors);
         free(sw);
         return NULL;
     }
@@ -71,6 +76,8 @@ void vn_switch_free(struct vn_switch *sw)
 {
     if (!sw)
         return;
+    for (int i = 0; i < VN_MIRROR_MAX; i++)
+        vn_mirror_del(sw, &sw->mirrors[i]);
     for (unsigned i = 0; i < sw->nports; i++)
         if (sw->ports[i])
             vn_switch_del_port(sw, sw->ports[i]);
@@ -82,6 +89,7 @@ void vn_switch_free(struct vn_switch *sw)
     for (int i = 0; i < VN_BATCH; i++)
         free(sw->rxbuf[i]);
     free(sw->segbuf);
+    free(sw->mirrors);
     vn_timer_cancel(sw->loop, &sw->age_timer);
     free(sw);
 }
@@ -232,6 +240,7 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
 
 void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
 {
+    vn_mirror_forget_port(sw, p);
     for (unsigned i = 0; i < sw->nnets; i++)
         if (vn_port_carries(p, i)) {
             net_del_member(sw->nets[i], p);
@@ -244,11 +253,33 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
     free(p);
 }
 
-static inline void enqueue(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
+static inline void enqueue_raw(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
 {
+    if (out->txn == VN_TXQ) {
+        vn_port_drop_tx(out, VN_DROP_TX_FULL);
+        return;
+    }
     if (out->txn == 0)
         sw->dirty[sw->ndirty++] = out;
     out->txq[out->txn++] = f;
+}
+
+void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame *f)
+{
+    m->frames++;
+    m->bytes += f->len;
+    if (m->to)
+        enqueue_raw(sw, m->to, f);
+    else if (m->cap)
+        vn_capture_frame(m->cap, f);
+}
+
+/* Queue f for port out (and for the sessions mirroring out's egress). */
+static inline void enqueue(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
+{
+    enqueue_raw(sw, out, f);
+    for (uint8_t i = 0; i < out->nmir_out; i++)
+        vn_mirror_frame(sw, out->mir_out[i], f);
 }
 
 /* Classify f (arrived on in): set f->net and strip the tag. Returns 0, or -1
@@ -355,6 +386,10 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         if (classify(sw, in, f))
             continue;
         struct vn_network *net = sw->nets[f->net];
+        for (uint8_t m = 0; m < in->nmir_in; m++)
+            vn_mirror_frame(sw, in->mir_in[m], f);
+        for (uint8_t m = 0; m < net->nmir; m++)
+            vn_mirror_frame(sw, net->mir[m], f);
         net->stats.frames++;
         net->stats.bytes += f->len;
         const uint8_t *dst = f->data, *src = f->data + VN_ETH_ALEN;

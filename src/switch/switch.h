@@ -58,6 +58,9 @@ struct vn_counters {
 struct vn_switch;
 struct vn_port;
 struct vn_gw;
+struct vn_mirror;
+#define VN_MIRROR_SLOTS 4 /* = VN_MIRROR_PER_PORT (mirror.h) */
+#define VN_TXQ (VN_BATCH * 4)  /* egress list: a batch plus mirror copies */
 
 #define VN_GSO_MAX_SEGS 256
 #define VN_GSO_BUF_SIZE (256 * 1024)
@@ -78,6 +81,8 @@ struct vn_network {
     unsigned nmembers;
     struct vn_net_counters stats;
     struct vn_gw *gw;          /* gateway services, or NULL */
+    struct vn_mirror *mir[VN_MIRROR_SLOTS]; /* sessions copying everything entering it */
+    uint8_t nmir;
 };
 
 struct vn_port_ops;
@@ -95,7 +100,9 @@ struct vn_port {
     unsigned caps;                  /* VN_CAP_*: offloaded frames it accepts */
     struct vn_counters stats;
     struct vn_bucket storm_bcast, storm_mcast; /* storm control (rate 0 = off) */
-    struct vn_frame *txq[VN_BATCH]; /* egress list of the batch being switched */
+    struct vn_mirror *mir_in[VN_MIRROR_SLOTS], *mir_out[VN_MIRROR_SLOTS];
+    uint8_t nmir_in, nmir_out;      /* mirror sessions this port is a source of */
+    struct vn_frame *txq[VN_TXQ];   /* egress list of the batch being switched */
     unsigned txn;
     void *priv;                     /* backend state */
 };
@@ -136,6 +143,7 @@ struct vn_switch {
     uint8_t *segbuf;
     struct vn_frame segframes[VN_GSO_MAX_SEGS];
     struct vn_frame *segptrs[VN_GSO_MAX_SEGS];
+    struct vn_mirror *mirrors;           /* VN_MIRROR_MAX sessions (mirror.h) */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;
 };

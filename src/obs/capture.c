@@ -1,0 +1,141 @@
+/* Packet capture: see capture.h. */
+#include "capture.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct vn_capture {
+    struct vn_loop *loop;
+    pcap_t *dead;
+    pcap_dumper_t *dump;
+    char path[256];
+    uint32_t snaplen;
+    uint64_t count, frames, bytes;
+    bool running;
+    char reason[160];
+    struct vn_timer flush, deadline;
+};
+
+static void flush_tick(struct vn_timer *t)
+{
+    struct vn_capture *c = VN_CONTAINER_OF(t, struct vn_capture, flush);
+    if (!c->running)
+        return;
+    if (pcap_dump_flush(c->dump) != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "write failed: %s", strerror(errno));
+        vn_capture_stop(c, why);
+        return;
+    }
+    vn_timer_arm(c->loop, &c->flush, 1000);
+}
+
+static void deadline_tick(struct vn_timer *t)
+{
+    vn_capture_stop(VN_CONTAINER_OF(t, struct vn_capture, deadline), "duration reached");
+}
+
+struct vn_capture *vn_capture_open(struct vn_loop *loop, const char *path, uint32_t snaplen,
+                                   uint64_t count, uint32_t duration_s, char *err, size_t errlen)
+{
+    struct vn_capture *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->snaplen = snaplen ? snaplen : 262144;
+    c->count = count;
+    vn_strlcpy(c->path, path, sizeof c->path);
+    c->dead = pcap_open_dead(DLT_EN10MB, (int)c->snaplen);
+    if (!c->dead || !(c->dump = pcap_dump_open(c->dead, path))) {
+        snprintf(err, errlen, "cannot write '%s': %s", path,
+                 c->dead ? pcap_geterr(c->dead) : "pcap_open_dead failed");
+        if (c->dead)
+            pcap_close(c->dead);
+        free(c);
+        return NULL;
+    }
+    c->running = true;
+    vn_timer_init(&c->flush, flush_tick);
+    vn_timer_init(&c->deadline, deadline_tick);
+    vn_timer_arm(loop, &c->flush, 1000);
+    if (duration_s)
+        vn_timer_arm(loop, &c->deadline, (uint64_t)duration_s * 1000);
+    return c;
+}
+
+void vn_capture_frame(struct vn_capture *c, const struct vn_frame *f)
+{
+    if (!c->running)
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct pcap_pkthdr h = { .ts = tv, .caplen = VN_MIN(f->len, c->snaplen), .len = f->len };
+    pcap_dump((u_char *)c->dump, &h, f->data);
+    c->frames++;
+    c->bytes += f->len;
+    if (ferror(pcap_dump_file(c->dump))) {
+        char why[200];
+        snprintf(why, sizeof why, "write failed: %s", strerror(errno));
+        vn_capture_stop(c, why);
+        return;
+    }
+    if (c->count && c->frames >= c->count)
+        vn_capture_stop(c, "frame count reached");
+}
+
+bool vn_capture_running(const struct vn_capture *c) { return c->running; }
+
+void vn_capture_stop(struct vn_capture *c, const char *why)
+{
+    if (!c->running)
+        return;
+    c->running = false;
+    vn_strlcpy(c->reason, why, sizeof c->reason);
+    vn_timer_cancel(c->loop, &c->flush);
+    vn_timer_cancel(c->loop, &c->deadline);
+    bool failed = !strncmp(why, "write failed", 12);
+    if (pcap_dump_flush(c->dump) != 0 && !failed) {
+        snprintf(c->reason, sizeof c->reason, "write failed: %s", strerror(errno));
+        failed = true;
+    }
+    FILE *fp = pcap_dump_file(c->dump);
+    if (fp && (ferror(fp) || fflush(fp) != 0) && !failed) {
+        snprintf(c->reason, sizeof c->reason, "write failed: %s", strerror(errno));
+        failed = true;
+    }
+    pcap_dump_close(c->dump);
+    c->dump = NULL;
+    pcap_close(c->dead);
+    c->dead = NULL;
+    if (failed)
+        vn_warn("msg=\"capture stopped\" file=%s reason=\"%s\" frames=%llu", c->path, c->reason,
+                (unsigned long long)c->frames);
+    else
+        vn_info("msg=\"capture finished\" file=%s reason=\"%s\" frames=%llu", c->path,
+                c->reason, (unsigned long long)c->frames);
+}
+
+void vn_capture_free(struct vn_capture *c)
+{
+    if (!c)
+        return;
+    vn_capture_stop(c, "stopped");
+    free(c);
+}
+
+json_t *vn_capture_json(const struct vn_capture *c)
+{
+    const char *state = c->running                           ? "running"
+                        : !strncmp(c->reason, "write failed", 12) ? "failed"
+                                                              : "done";
+    return json_pack("{s:s,s:I,s:I,s:s,s:s,s:i}", "file", c->path, "frames",
+                     (json_int_t)c->frames, "bytes", (json_int_t)c->bytes, "state", state,
+                     "reason", c->reason, "snaplen", (int)c->snaplen);
+}

@@ -1,0 +1,36 @@
+/* Packet capture to pcap files with libpcap's writer.
+ *
+ * A capture is the destination of a mirror session (switch/mirror.h). Frames
+ * are written with pcap_dump() as the switch sees them, cut to the snap
+ * length; the file is flushed every second and when the capture ends. The
+ * capture ends after its frame count or duration, when stopped, or on the
+ * first write error (disk full, directory removed): the error is kept for
+ * vnetctl and the daemon carries on. */
+#ifndef VN_OBS_CAPTURE_H
+#define VN_OBS_CAPTURE_H
+
+#include "core/loop.h"
+#include "switch/frame.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vn_capture;
+struct vn_switch;
+
+/* Open FILE for writing and arm the limits (count 0 / duration 0 = none).
+ * Returns NULL with err. */
+struct vn_capture *vn_capture_open(struct vn_loop *loop, const char *path, uint32_t snaplen,
+                                   uint64_t count, uint32_t duration_s, char *err, size_t errlen);
+/* Write one frame; stops the capture (not the caller) on error or limit. */
+void vn_capture_frame(struct vn_capture *c, const struct vn_frame *f);
+/* Whether it is still recording. */
+bool vn_capture_running(const struct vn_capture *c);
+/* End the capture (flush, close the file); idempotent. */
+void vn_capture_stop(struct vn_capture *c, const char *why);
+void vn_capture_free(struct vn_capture *c);
+/* {file, frames, bytes, state: running|done|failed, reason} */
+json_t *vn_capture_json(const struct vn_capture *c);
+
+#endif

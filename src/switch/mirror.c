@@ -1,0 +1,140 @@
+/* Port mirroring: see mirror.h. */
+#include "mirror.h"
+#include "core/util.h"
+#include "obs/capture.h"
+
+#include <string.h>
+
+static bool attach(struct vn_mirror **list, uint8_t *n, struct vn_mirror *m)
+{
+    if (*n >= VN_MIRROR_PER_PORT)
+        return false;
+    list[(*n)++] = m;
+    return true;
+}
+
+static void detach(struct vn_mirror **list, uint8_t *n, struct vn_mirror *m)
+{
+    for (uint8_t i = 0; i < *n; i++)
+        if (list[i] == m) {
+            list[i] = list[--*n];
+            return;
+        }
+}
+
+struct vn_mirror *vn_mirror_find(struct vn_switch *sw, const char *name)
+{
+    for (int i = 0; i < VN_MIRROR_MAX; i++)
+        if (sw->mirrors[i].in_use && !strcmp(sw->mirrors[i].name, name))
+            return &sw->mirrors[i];
+    return NULL;
+}
+
+void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m)
+{
+    if (!m->in_use)
+        return;
+    if (m->net >= 0) {
+        struct vn_network *n = sw->nets[m->net];
+        detach(n->mir, &n->nmir, m);
+    }
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *p = sw->ports[i];
+        if (!p)
+            continue;
+        detach(p->mir_in, &p->nmir_in, m);
+        detach(p->mir_out, &p->nmir_out, m);
+    }
+    vn_capture_free(m->cap);
+    memset(m, 0, sizeof *m);
+}
+
+struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct vn_port **from,
+                                unsigned nfrom, int net, unsigned dir, struct vn_port *to,
+                                struct vn_capture *cap, char *err, size_t errlen)
+{
+    if (vn_mirror_find(sw, name)) {
+        snprintf(err, errlen, "a mirror named '%s' exists", name);
+        return NULL;
+    }
+    struct vn_mirror *m = NULL;
+    for (int i = 0; i < VN_MIRROR_MAX && !m; i++)
+        if (!sw->mirrors[i].in_use)
+            m = &sw->mirrors[i];
+    if (!m) {
+        snprintf(err, errlen, "too many mirror and capture sessions (at most %d)", VN_MIRROR_MAX);
+        return NULL;
+    }
+    for (unsigned i = 0; i < nfrom; i++)
+        if (from[i] == to) {
+            snprintf(err, errlen, "port '%s' cannot mirror to itself", to->conf.name);
+            return NULL;
+        }
+    m->in_use = true;
+    vn_strlcpy(m->name, name, sizeof m->name);
+    m->dir = dir;
+    m->to = to;
+    m->cap = cap;
+    m->net = net;
+    bool ok = true;
+    if (net >= 0)
+        ok = attach(sw->nets[net]->mir, &sw->nets[net]->nmir, m);
+    for (unsigned i = 0; i < nfrom && ok; i++) {
+        if (dir & VN_MIRROR_IN)
+            ok = attach(from[i]->mir_in, &from[i]->nmir_in, m);
+        if (ok && (dir & VN_MIRROR_OUT))
+            ok = attach(from[i]->mir_out, &from[i]->nmir_out, m);
+    }
+    if (!ok) {
+        m->cap = NULL; /* the caller still owns it on failure */
+        vn_mirror_del(sw, m);
+        snprintf(err, errlen, "a source is already in %d sessions", VN_MIRROR_PER_PORT);
+        return NULL;
+    }
+    return m;
+}
+
+void vn_mirror_forget_port(struct vn_switch *sw, struct vn_port *p)
+{
+    for (int i = 0; i < VN_MIRROR_MAX; i++) {
+        struct vn_mirror *m = &sw->mirrors[i];
+        if (m->in_use && m->to == p)
+            vn_mirror_del(sw, m);
+    }
+    p->nmir_in = p->nmir_out = 0;
+}
+
+json_t *vn_mirror_list_json(struct vn_switch *sw)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < VN_MIRROR_MAX; i++) {
+        struct vn_mirror *m = &sw->mirrors[i];
+        if (!m->in_use)
+            continue;
+        static const char *const dn[] = { "", "in", "out", "both" };
+        json_t *from = json_array();
+        if (m->net >= 0)
+            json_array_append_new(from, json_string(sw->nets[m->net]->conf.name));
+        for (unsigned k = 0; k < sw->nports; k++) {
+            struct vn_port *p = sw->ports[k];
+            if (!p)
+                continue;
+            bool src = false;
+            for (uint8_t j = 0; j < p->nmir_in; j++)
+                src |= p->mir_in[j] == m;
+            for (uint8_t j = 0; j < p->nmir_out; j++)
+                src |= p->mir_out[j] == m;
+            if (src)
+                json_array_append_new(from, json_string(p->conf.name));
+        }
+        json_t *o = json_pack("{s:s,s:o,s:s,s:I,s:I}", "name", m->name, "from", from,
+                              "direction", dn[m->dir], "frames", (json_int_t)m->frames, "bytes",
+                              (json_int_t)m->bytes);
+        if (m->to)
+            json_object_set_new(o, "to", json_string(m->to->conf.name));
+        if (m->cap)
+            json_object_set_new(o, "capture", vn_capture_json(m->cap));
+        json_array_append_new(a, o);
+    }
+    return a;
+}

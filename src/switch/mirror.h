@@ -1,0 +1,50 @@
+/* Port mirroring (SPAN) and the hook captures use.
+ *
+ * A mirror session copies frames seen on its source ports (received from the
+ * peer: "in", sent to the peer: "out", or both) or everything entering a
+ * network, to a destination: another port (a monitoring VM) or a capture
+ * file (obs/capture.h). Copies are made while the batch is switched: a port
+ * destination gets the frame pointer queued like any egress frame (no copy
+ * until its backend writes it); a capture writes it to its file. Frames are
+ * mirrored as the network carries them (untagged, offload metadata kept). */
+#ifndef VN_SWITCH_MIRROR_H
+#define VN_SWITCH_MIRROR_H
+
+#include "switch.h"
+
+#include <jansson.h>
+
+#define VN_MIRROR_MAX 32          /* sessions per switch */
+#define VN_MIRROR_PER_PORT VN_MIRROR_SLOTS /* sessions a port can be a source of, per direction */
+
+struct vn_capture;
+
+enum vn_mirror_dir { VN_MIRROR_IN = 1, VN_MIRROR_OUT = 2, VN_MIRROR_BOTH = 3 };
+
+struct vn_mirror {
+    char name[VN_NAME_MAX];
+    bool in_use;
+    unsigned dir;
+    struct vn_port *to;          /* destination port, or NULL */
+    struct vn_capture *cap;      /* destination capture, or NULL */
+    int net;                     /* network source (-1 = port sources) */
+    bool reported;               /* a finished capture was shown to a client */
+    uint64_t frames, bytes;
+};
+
+/* Create a session from the named source ports (or one network when net >= 0)
+ * to a port or a capture. Returns it, or NULL with err. */
+struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct vn_port **from,
+                                unsigned nfrom, int net, unsigned dir, struct vn_port *to,
+                                struct vn_capture *cap, char *err, size_t errlen);
+/* Stop a session and detach it from its sources. */
+void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m);
+struct vn_mirror *vn_mirror_find(struct vn_switch *sw, const char *name);
+/* Remove every session that involves port p (the port is going away). */
+void vn_mirror_forget_port(struct vn_switch *sw, struct vn_port *p);
+json_t *vn_mirror_list_json(struct vn_switch *sw);
+
+/* Data path hooks (switch.c): a frame received on / sent to port p. */
+void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame *f);
+
+#endif
