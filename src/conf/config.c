@@ -590,6 +590,15 @@ int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
         return set_str(c->pidfile, sizeof c->pidfile, key, val, src, err);
     if (!strcmp(key, "state_dir"))
         return set_str(c->state_dir, sizeof c->state_dir, key, val, src, err);
+    if (!strcmp(key, "metrics")) {
+        struct vn_sockaddr sa;
+        char buf[160];
+        snprintf(buf, sizeof buf, "%s%s", val[0] == ':' ? "[::]" : "", val);
+        if (vn_sockaddr_parse(buf, 0, &sa) || !strchr(val, ':'))
+            return vn_conf_fail(err, src, "metrics: '%s' is not ADDR:PORT (e.g. 127.0.0.1:9464)",
+                                val);
+        return set_str(c->metrics, sizeof c->metrics, key, val, src, err);
+    }
     if (!strcmp(key, "log")) {
         int l = vn_log_parse_level(val);
         if (l < 0)

@@ -130,6 +130,7 @@ struct vn_config {
     char pidfile[256];
     char state_dir[256];
     int log_level;                        /* -1 = not set */
+    char metrics[128];                    /* Prometheus endpoint ADDR:PORT, "" = off */
     struct vn_net_conf nets[VN_MAX_NETWORKS];
     unsigned nnets;
     struct vn_port_conf *ports;           /* VN_MAX_PORTS entries */
@@ -160,7 +161,7 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
                     struct vn_conf_src src, struct vn_conf_err *err);
 int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
                      struct vn_conf_src src, struct vn_conf_err *err);
-/* Global keys: control, control_mode, pid, state_dir, log. */
+/* Global keys: control, control_mode, pid, state_dir, log, metrics. */
 int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
                        struct vn_conf_src src, struct vn_conf_err *err);
 

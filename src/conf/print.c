@@ -142,6 +142,11 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
         fputc('\n', o);
     }
     fprintf(o, "log: %s\n", lv[c->log_level < 0 ? VN_LOG_INFO : c->log_level]);
+    if (c->metrics[0]) {
+        fprintf(o, "metrics: ");
+        qstr(o, c->metrics);
+        fputc('\n', o);
+    }
     fprintf(o, "networks:%s\n", c->nnets ? "" : " []");
     for (unsigned i = 0; i < c->nnets; i++)
         print_net(&c->nets[i], o);

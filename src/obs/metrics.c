@@ -1,0 +1,345 @@
+/* Prometheus metrics: see metrics.h.
+ *
+ * The page is rendered from the same JSON the control socket serves (so the
+ * two never disagree): per-port counters and drops by reason, per-network
+ * switching and fdb figures, and every counter of the gateway services,
+ * flattened to vnet_<service>_<name>{network="..."}. Names ending in
+ * _active, _max, entries or neighbours are gauges; everything else counts up
+ * and gets the _total suffix. */
+#include "metrics.h"
+#include "conf/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "gw/gateway.h"
+#include "switch/switch.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vn_metrics {
+    struct vn_loop *loop;
+    struct vn_switch *sw;
+    struct MHD_Daemon *d;
+    struct vn_io io;
+    struct vn_timer timer;
+    uint64_t scrapes;
+};
+
+struct out {
+    char *buf;
+    size_t len, cap;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap * 2 + (size_t)n;
+        char *b = realloc(o->buf, cap);
+        if (!b)
+            return;
+        o->buf = b;
+        o->cap = cap;
+    }
+}
+
+/* Label values: escape backslash, quote and newline. */
+static const char *esc(const char *s, char *buf, size_t n)
+{
+    size_t j = 0;
+    for (; *s && j + 2 < n; s++) {
+        if (*s == '\\' || *s == '"') {
+            buf[j++] = '\\';
+            buf[j++] = *s;
+        } else if (*s == '\n') {
+            buf[j++] = '\\';
+            buf[j++] = 'n';
+        } else {
+            buf[j++] = *s;
+        }
+    }
+    buf[j] = 0;
+    return buf;
+}
+
+static void header(struct out *o, const char *name, const char *type, const char *help)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static bool is_gauge(const char *k)
+{
+    size_t n = strlen(k);
+    return (n > 7 && !strcmp(k + n - 7, "_active")) || (n > 4 && !strcmp(k + n - 4, "_max")) ||
+           !strcmp(k, "entries") || !strcmp(k, "neighbours") || !strcmp(k, "max") ||
+           !strcmp(k, "aging");
+}
+
+/* One family per service counter, one sample per network. */
+static void service_metrics(struct out *o, struct vn_switch *sw, const char *svc)
+{
+    json_t *first = NULL;
+    for (unsigned i = 0; i < sw->nnets && !first; i++) {
+        struct vn_gw *gw = sw->nets[i]->gw;
+        if (!gw)
+            continue;
+        json_t *g = vn_gw_json(gw);
+        json_t *s = !strcmp(svc, "gateway") ? json_object_get(g, "stats") : json_object_get(g, svc);
+        if (json_is_object(s) && json_object_size(s))
+            first = json_incref(s);
+        json_decref(g);
+    }
+    if (!first)
+        return;
+    const char *key;
+    json_t *v;
+    json_object_foreach(first, key, v) {
+        if (!json_is_integer(v))
+            continue;
+        bool gauge = is_gauge(key);
+        char name[160], lab[96];
+        snprintf(name, sizeof name, "vnet_%s_%s%s", svc, key, gauge ? "" : "_total");
+        header(o, name, gauge ? "gauge" : "counter", "vnet gateway service figure (see vnetctl network show)");
+        for (unsigned i = 0; i < sw->nnets; i++) {
+            struct vn_gw *gw = sw->nets[i]->gw;
+            if (!gw)
+                continue;
+            json_t *g = vn_gw_json(gw);
+            json_t *s = !strcmp(svc, "gateway") ? json_object_get(g, "stats")
+                                                : json_object_get(g, svc);
+            json_t *x = json_object_get(s, key);
+            if (json_is_integer(x))
+                emit(o, "%s{network=\"%s\"} %lld\n", name,
+                     esc(sw->nets[i]->conf.name, lab, sizeof lab),
+                     (long long)json_integer_value(x));
+            json_decref(g);
+        }
+    }
+    json_decref(first);
+}
+
+char *vn_metrics_render(struct vn_switch *sw, size_t *len)
+{
+    struct out o = { malloc(16384), 0, 16384 };
+    if (!o.buf)
+        return NULL;
+    o.buf[0] = 0;
+    char p[96], n[96];
+    header(&o, "vnet_up", "gauge", "1 while vnetd runs.");
+    emit(&o, "vnet_up 1\n");
+    header(&o, "vnet_uptime_seconds", "gauge", "Seconds since vnetd started.");
+    emit(&o, "vnet_uptime_seconds %llu\n",
+         (unsigned long long)((vn_now_ns() - sw->start_ns) / 1000000000ull));
+    header(&o, "vnet_log_lines_suppressed_total", "counter",
+           "Log lines dropped by rate limiting (guest-triggered floods).");
+    emit(&o, "vnet_log_lines_suppressed_total %llu\n",
+         (unsigned long long)vn_log_suppressed_total());
+
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } pc[] = {
+        { "vnet_port_rx_frames_total", "Frames received from the port's peer.",
+          offsetof(struct vn_counters, rx_frames) },
+        { "vnet_port_rx_bytes_total", "Bytes received from the port's peer.",
+          offsetof(struct vn_counters, rx_bytes) },
+        { "vnet_port_tx_frames_total", "Frames delivered to the port's peer.",
+          offsetof(struct vn_counters, tx_frames) },
+        { "vnet_port_tx_bytes_total", "Bytes delivered to the port's peer.",
+          offsetof(struct vn_counters, tx_bytes) },
+    };
+    for (size_t k = 0; k < VN_ARRAY_LEN(pc); k++) {
+        header(&o, pc[k].name, "counter", pc[k].help);
+        for (unsigned i = 0; i < sw->nports; i++) {
+            struct vn_port *pt = sw->ports[i];
+            if (!pt)
+                continue;
+            uint64_t v;
+            memcpy(&v, (const char *)&pt->stats + pc[k].off, sizeof v);
+            emit(&o, "%s{port=\"%s\",type=\"%s\"} %llu\n", pc[k].name,
+                 esc(pt->conf.name, p, sizeof p), pt->ops->type, (unsigned long long)v);
+        }
+    }
+    header(&o, "vnet_port_drops_total", "counter", "Frames dropped, by port, direction and reason.");
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *pt = sw->ports[i];
+        if (!pt)
+            continue;
+        for (int d = 0; d < VN_DROP__COUNT; d++) {
+            emit(&o, "vnet_port_drops_total{port=\"%s\",direction=\"rx\",reason=\"%s\"} %llu\n",
+                 esc(pt->conf.name, p, sizeof p), vn_drop_name(d),
+                 (unsigned long long)pt->stats.rx_drops[d]);
+            emit(&o, "vnet_port_drops_total{port=\"%s\",direction=\"tx\",reason=\"%s\"} %llu\n",
+                 p, vn_drop_name(d), (unsigned long long)pt->stats.tx_drops[d]);
+        }
+    }
+    header(&o, "vnet_port_up", "gauge", "1 when a peer is attached (link up).");
+    for (unsigned i = 0; i < sw->nports; i++)
+        if (sw->ports[i])
+            emit(&o, "vnet_port_up{port=\"%s\"} %d\n", esc(sw->ports[i]->conf.name, p, sizeof p),
+                 sw->ports[i]->connected ? 1 : 0);
+
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } nc[] = {
+        { "vnet_network_frames_total", "Frames accepted into the network.",
+          offsetof(struct vn_net_counters, frames) },
+        { "vnet_network_bytes_total", "Bytes accepted into the network.",
+          offsetof(struct vn_net_counters, bytes) },
+        { "vnet_network_unicast_total", "Frames forwarded to one learned port.",
+          offsetof(struct vn_net_counters, unicast) },
+        { "vnet_network_flooded_total", "Frames flooded (broadcast, multicast, unknown).",
+          offsetof(struct vn_net_counters, flooded) },
+    };
+    for (size_t k = 0; k < VN_ARRAY_LEN(nc); k++) {
+        header(&o, nc[k].name, "counter", nc[k].help);
+        for (unsigned i = 0; i < sw->nnets; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&sw->nets[i]->stats + nc[k].off, sizeof v);
+            emit(&o, "%s{network=\"%s\",mode=\"%s\"} %llu\n", nc[k].name,
+                 esc(sw->nets[i]->conf.name, n, sizeof n),
+                 vn_net_mode_name(sw->nets[i]->conf.mode), (unsigned long long)v);
+        }
+    }
+    header(&o, "vnet_fdb_entries", "gauge", "Learned MAC addresses.");
+    for (unsigned i = 0; i < sw->nnets; i++)
+        emit(&o, "vnet_fdb_entries{network=\"%s\"} %u\n",
+             esc(sw->nets[i]->conf.name, n, sizeof n), sw->nets[i]->fdb.count);
+    header(&o, "vnet_fdb_full_total", "counter", "MACs not learned because the table was full.");
+    for (unsigned i = 0; i < sw->nnets; i++)
+        emit(&o, "vnet_fdb_full_total{network=\"%s\"} %llu\n",
+             esc(sw->nets[i]->conf.name, n, sizeof n), (unsigned long long)sw->nets[i]->fdb.full);
+    service_metrics(&o, sw, "gateway");
+    service_metrics(&o, sw, "dhcp");
+    service_metrics(&o, sw, "dns");
+    service_metrics(&o, sw, "nat");
+    *len = o.len;
+    return o.buf;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    (void)version, (void)upload, (void)upload_size, (void)con_cls;
+    struct vn_metrics *m = cls;
+    struct MHD_Response *r;
+    unsigned status = MHD_HTTP_OK;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        static const char msg[] = "only GET\n";
+        r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (strcmp(url, "/metrics") && strcmp(url, "/")) {
+        static const char msg[] = "vnetd: metrics are at /metrics\n";
+        r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_NOT_FOUND;
+    } else {
+        size_t len;
+        char *body = vn_metrics_render(m->sw, &len);
+        if (!body)
+            return MHD_NO;
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        m->scrapes++;
+    }
+    if (!r)
+        return MHD_NO;
+    enum MHD_Result res = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return res;
+}
+
+/* Run MHD and re-arm its timeout. */
+static void service(struct vn_metrics *m)
+{
+    MHD_run(m->d);
+    MHD_UNSIGNED_LONG_LONG to;
+    if (MHD_get_timeout(m->d, &to) == MHD_YES)
+        vn_timer_arm(m->loop, &m->timer, to);
+    else
+        vn_timer_cancel(m->loop, &m->timer);
+}
+
+static void on_io(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    service(VN_CONTAINER_OF(io, struct vn_metrics, io));
+}
+
+static void on_timer(struct vn_timer *t) { service(VN_CONTAINER_OF(t, struct vn_metrics, timer)); }
+
+struct vn_metrics *vn_metrics_open(struct vn_loop *loop, struct vn_switch *sw, const char *addr,
+                                   char *err, size_t errlen)
+{
+    struct vn_sockaddr sa;
+    char buf[160];
+    if (addr[0] == ':') /* ":9464": every address */
+        snprintf(buf, sizeof buf, "[::]%s", addr);
+    else
+        snprintf(buf, sizeof buf, "%s", addr);
+    if (vn_sockaddr_parse(buf, 0, &sa)) {
+        snprintf(err, errlen, "metrics address '%s' is not ADDR:PORT", addr);
+        return NULL;
+    }
+    struct sockaddr_storage ss = { 0 };
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (sa.family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons(sa.port);
+        memcpy(&s->sin_addr, sa.addr, 4);
+    } else {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons(sa.port);
+        memcpy(&s->sin6_addr, sa.addr, 16);
+        flags |= MHD_USE_IPv6;
+    }
+    struct vn_metrics *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->loop = loop;
+    m->sw = sw;
+    m->d = MHD_start_daemon(flags, sa.port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, &ss,
+                            MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_END);
+    const union MHD_DaemonInfo *di = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD)
+                                          : NULL;
+    if (!di || vn_io_add(loop, &m->io, di->epoll_fd, EPOLLIN, on_io) < 0) {
+        snprintf(err, errlen, "cannot serve metrics on %s (address in use?)", addr);
+        if (m->d)
+            MHD_stop_daemon(m->d);
+        free(m);
+        return NULL;
+    }
+    vn_timer_init(&m->timer, on_timer);
+    return m;
+}
+
+void vn_metrics_close(struct vn_metrics *m)
+{
+    if (!m)
+        return;
+    vn_io_del(m->loop, &m->io);
+    vn_timer_cancel(m->loop, &m->timer);
+    MHD_stop_daemon(m->d);
+    free(m);
+}
