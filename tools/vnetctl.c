@@ -2,6 +2,7 @@
  * Sends one JSON request line, reads one reply line, prints it as aligned
  * columns (or raw JSON with -j). */
 #include "table.h"
+#include "top.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -370,6 +371,17 @@ static int do_capture(const char *control, int ac, char **av)
     return failed ? 1 : 0;
 }
 
+static const char *g_control;
+
+static json_t *fetch_stats(void *ctx)
+{
+    (void)ctx;
+    json_t *req = json_pack("{s:s}", "cmd", "stats");
+    json_t *r = call(g_control, req);
+    json_decref(req);
+    return r;
+}
+
 static void print_drops(json_t *st, const char *dir)
 {
     char key[16];
@@ -434,6 +446,7 @@ static void usage(FILE *o)
                "  forward del PROTO [HOSTADDR:]HOSTPORT [NETWORK]\n"
                "  capture PORT|NETWORK -w FILE [-c COUNT] [--duration S] [--snaplen N]\n"
                "          [--direction in|out|both]   write a pcap file\n"
+               "  top [-d SECONDS] [-n ITERATIONS]   live per-port rates (q quits)\n"
                "  mirror list\n"
                "  mirror add NAME --from PORT[,PORT...] [--direction in|out|both] --to PORT\n"
                "  mirror del NAME\n"
@@ -504,6 +517,19 @@ int main(int argc, char **argv)
         if (ac == 5)
             json_object_set_new(req, "network", json_string(av[4]));
         printer = print_ok;
+    } else if (!strcmp(cmd, "top")) {
+        double secs = 1;
+        unsigned iters = 0;
+        for (int i = 1; i + 1 < ac; i += 2) {
+            if (!strcmp(av[i], "-d"))
+                secs = atof(av[i + 1]);
+            else if (!strcmp(av[i], "-n"))
+                iters = (unsigned)atoi(av[i + 1]);
+        }
+        if (secs < 0.1)
+            secs = 0.1;
+        g_control = control;
+        return top_run(fetch_stats, NULL, (unsigned)(secs * 1000), iters);
     } else if (!strcmp(cmd, "capture")) {
         return do_capture(control, ac, av);
     } else if (!strcmp(cmd, "mirror") && (ac == 1 || !strcmp(sub, "list"))) {
