@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ struct vn_config *vn_conf_new(void)
     }
     c->log_level = -1;
     c->control_mode = 0600;
+    c->control_gid = -1;
     return c;
 }
 
@@ -588,6 +590,17 @@ int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
     }
     if (!strcmp(key, "pid"))
         return set_str(c->pidfile, sizeof c->pidfile, key, val, src, err);
+    if (!strcmp(key, "control_group")) {
+        struct group *g = getgrnam(val);
+        uint64_t gid;
+        if (g)
+            c->control_gid = g->gr_gid;
+        else if (vn_parse_uint(val, 0, 0x7fffffff, &gid) == 0)
+            c->control_gid = (int64_t)gid;
+        else
+            return vn_conf_fail(err, src, "control_group: no group named '%s'", val);
+        return set_str(c->control_group, sizeof c->control_group, key, val, src, err);
+    }
     if (!strcmp(key, "state_dir"))
         return set_str(c->state_dir, sizeof c->state_dir, key, val, src, err);
     if (!strcmp(key, "metrics")) {

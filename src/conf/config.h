@@ -127,6 +127,8 @@ struct vn_port_conf {
 struct vn_config {
     char control[VN_PATH_MAX];
     uint32_t control_mode;                /* permission bits of the control socket */
+    char control_group[64];               /* group whose members may use it, "" = none */
+    int64_t control_gid;                  /* resolved control_group, -1 = none */
     char pidfile[256];
     char state_dir[256];
     int log_level;                        /* -1 = not set */

@@ -131,6 +131,11 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
     fprintf(o, "control: ");
     qstr(o, c->control);
     fprintf(o, "\ncontrol_mode: \"%04o\"\n", c->control_mode);
+    if (c->control_group[0]) {
+        fprintf(o, "control_group: ");
+        qstr(o, c->control_group);
+        fputc('\n', o);
+    }
     if (c->pidfile[0]) {
         fprintf(o, "pid: ");
         qstr(o, c->pidfile);

@@ -38,7 +38,40 @@ struct vn_ctl {
     struct ctl_cmd cmds[MAX_CMDS];
     unsigned ncmds;
     struct ctl_client *clients[MAX_CLIENTS];
+    bool group_set;
+    gid_t group;
+    uint64_t refused;
 };
+
+int vn_ctl_allow_group(struct vn_ctl *ctl, gid_t gid)
+{
+    ctl->group_set = true;
+    ctl->group = gid;
+    if (ctl->lfd >= 0 && (chown(ctl->path, (uid_t)-1, gid) < 0 || chmod(ctl->path, 0660) < 0))
+        return -1;
+    return 0;
+}
+
+/* Whether the peer on fd may use the control socket (see ctl.h). */
+static bool peer_allowed(struct vn_ctl *ctl, int fd, struct ucred *cr)
+{
+    socklen_t l = sizeof *cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &l) < 0)
+        return false;
+    if (cr->uid == 0 || cr->uid == geteuid())
+        return true;
+    if (!ctl->group_set)
+        return false;
+    if (cr->gid == ctl->group)
+        return true;
+    gid_t groups[256];
+    socklen_t gl = sizeof groups;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
+        for (size_t i = 0; i < gl / sizeof groups[0]; i++)
+            if (groups[i] == ctl->group)
+                return true;
+    return false;
+}
 
 int vn_ctl_register(struct vn_ctl *ctl, const char *cmd, vn_ctl_fn fn, void *ctx)
 {
@@ -182,6 +215,16 @@ static void listen_event(struct vn_io *io, uint32_t ev)
     int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
+    struct ucred cr = { 0 };
+    if (!peer_allowed(ctl, fd, &cr)) {
+        ctl->refused++;
+        VN_LOG_RL(VN_LOG_WARN,
+                  "msg=\"control client refused: not root, not the daemon's user, not in "
+                  "the control group\" pid=%d uid=%u",
+                  (int)cr.pid, (unsigned)cr.uid);
+        close(fd);
+        return;
+    }
     int slot = -1;
     for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
         if (!ctl->clients[i])

@@ -5,7 +5,12 @@
  * command-specific members; each reply is one line:
  *   {"ok":true,"result":...}   or   {"ok":false,"error":"..."}.
  * Commands are registered by the modules that own the data, so the control
- * server itself knows nothing about switches or gateways. */
+ * server itself knows nothing about switches or gateways.
+ *
+ * Access: besides the socket file's permissions, every client is checked
+ * with SO_PEERCRED: root and the daemon's own user are accepted, and members
+ * of a configured group (control_group); anyone else is refused with a
+ * logged reason. */
 #ifndef VN_CTL_CTL_H
 #define VN_CTL_CTL_H
 
@@ -13,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct vn_ctl;
 
@@ -23,6 +29,10 @@ typedef json_t *(*vn_ctl_fn)(void *ctx, json_t *req, char *err, size_t errlen);
 /* Listen on path with the given permission bits; returns NULL with err on failure. */
 struct vn_ctl *vn_ctl_open(struct vn_loop *loop, const char *path, unsigned mode, char *err,
                            size_t errlen);
+/* Also accept clients whose primary or supplementary group is gid, and make
+ * the socket file group-owned by gid with mode 0660. Returns 0 or -1. */
+int vn_ctl_allow_group(struct vn_ctl *ctl, gid_t gid);
+
 /* Register handler fn for command name cmd (a static string). Returns 0 or -1. */
 int vn_ctl_register(struct vn_ctl *ctl, const char *cmd, vn_ctl_fn fn, void *ctx);
 /* Close all clients and the listener, remove the socket file. */
