@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -222,6 +223,26 @@ char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n)
     inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->addr, h, sizeof h);
     snprintf(buf, n, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, a->port);
     return buf;
+}
+
+int vn_parse_rate(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    double mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1e3, end++;
+    else if (*end == 'M')
+        mul = 1e6, end++;
+    else if (*end == 'G')
+        mul = 1e9, end++;
+    if (*end || v * mul > 1e15)
+        return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
 }
 
 static int set_bool(bool *dst, const char *key, const char *val, struct vn_conf_src src,
@@ -566,6 +587,46 @@ int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
     }
     if (!strcmp(key, "mtu"))
         return set_u32(&p->mtu, key, val, VN_MIN_MTU, VN_MAX_MTU, src, err);
+    if (!strcmp(key, "security.macs")) {
+        if (p->nsec_macs >= VN_SEC_MAX)
+            return vn_conf_fail(err, src, "security.macs: at most %d", VN_SEC_MAX);
+        uint8_t *m = p->sec_macs[p->nsec_macs];
+        if (vn_mac_parse(val, m) || vn_mac_is_multicast(m) || vn_mac_is_zero(m))
+            return vn_conf_fail(err, src, "security.macs: '%s' is not a unicast MAC", val);
+        p->nsec_macs++;
+        return 0;
+    }
+    if (!strcmp(key, "security.ips")) {
+        if (p->nsec_ips >= VN_SEC_MAX)
+            return vn_conf_fail(err, src, "security.ips: at most %d", VN_SEC_MAX);
+        if (vn_ip4_parse(val, &p->sec_ips[p->nsec_ips]))
+            return vn_conf_fail(err, src, "security.ips: '%s' is not an IPv4 address", val);
+        p->nsec_ips++;
+        p->ip_binding = true;
+        return 0;
+    }
+    if (!strcmp(key, "security.ip_binding"))
+        return set_bool(&p->ip_binding, key, val, src, err);
+    if (!strcmp(key, "security.max_macs"))
+        return set_u32(&p->max_macs, key, val, 0, VN_PORT_MAC_LIMIT_MAX, src, err);
+    if (!strcmp(key, "trusted"))
+        return set_bool(&p->trusted, key, val, src, err);
+    if (!strncmp(key, "rate.", 5)) {
+        uint64_t *dst = NULL;
+        const char *k = key + 5;
+        if (!strcmp(k, "in.bps")) dst = &p->rate_in_bps;
+        else if (!strcmp(k, "in.pps")) dst = &p->rate_in_pps;
+        else if (!strcmp(k, "in.burst")) dst = &p->rate_in_burst;
+        else if (!strcmp(k, "out.bps")) dst = &p->rate_out_bps;
+        else if (!strcmp(k, "out.pps")) dst = &p->rate_out_pps;
+        else if (!strcmp(k, "out.burst")) dst = &p->rate_out_burst;
+        if (!dst)
+            return vn_conf_fail(err, src, "unknown rate key '%s' (in|out . bps|pps|burst)", key);
+        if (vn_parse_rate(val, dst))
+            return vn_conf_fail(err, src, "%s: '%s' is not a number with an optional k, M or G "
+                                          "suffix", key, val);
+        return 0;
+    }
     if (!strcmp(key, "storm.broadcast"))
         return set_u32(&p->storm_bcast, key, val, 0, 100000000, src, err);
     if (!strcmp(key, "storm.multicast"))

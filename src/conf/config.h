@@ -37,6 +37,8 @@ struct vn_conf_src {
     int line;
 };
 
+#define VN_PORT_MAC_LIMIT_MAX 256
+#define VN_SEC_MAX 16   /* MACs / IPs a port's security config can list */
 #define VN_MAX_DHCP_HOSTS 64
 #define VN_MAX_FORWARDS 32
 #define VN_MAX_UPSTREAMS 4
@@ -122,6 +124,17 @@ struct vn_port_conf {
     uint8_t host_prefix;
     uint32_t storm_bcast;                 /* broadcast frames/s accepted from the port; 0 = no limit */
     uint32_t storm_mcast;                 /* multicast frames/s accepted from the port; 0 = no limit */
+    /* port security */
+    uint8_t sec_macs[VN_SEC_MAX][6];      /* allowed source MACs (none listed = any) */
+    unsigned nsec_macs;
+    uint32_t sec_ips[VN_SEC_MAX];         /* allowed source IPv4 addresses, host order */
+    unsigned nsec_ips;
+    bool ip_binding;                      /* sources limited to sec_ips + the port's DHCP leases */
+    uint32_t max_macs;                    /* distinct source MACs accepted; 0 = no limit */
+    bool trusted;                         /* may send DHCP server messages and RAs */
+    /* rate limits (0 = none): bits/s, packets/s, burst bytes */
+    uint64_t rate_in_bps, rate_in_pps, rate_in_burst;
+    uint64_t rate_out_bps, rate_out_pps, rate_out_burst;
 };
 
 struct vn_config {
@@ -196,6 +209,9 @@ char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n);
 char *vn_ip4_str(uint32_t ip, char *buf);
 /* Parse dotted IPv4 into host order; returns 0 or -1. */
 int vn_ip4_parse(const char *s, uint32_t *ip);
+
+/* Parse "100M", "1.5G", "64k", "1000" into *out; returns 0 or -1. */
+int vn_parse_rate(const char *s, uint64_t *out);
 
 /* Whether the network has a gateway port (nat, host-only, or isolated with a subnet). */
 bool vn_net_has_gateway(const struct vn_net_conf *n);

@@ -120,6 +120,33 @@ static void print_port(const struct vn_port_conf *p, FILE *o)
         fprintf(o, "    mac: \"%s\"\n", vn_mac_str(p->mac, mac));
     if (p->mtu)
         fprintf(o, "    mtu: %u\n", p->mtu);
+    if (p->trusted)
+        fprintf(o, "    trusted: true\n");
+    if (p->nsec_macs || p->nsec_ips || p->ip_binding || p->max_macs) {
+        fprintf(o, "    security:\n");
+        if (p->nsec_macs) {
+            fprintf(o, "      macs: [");
+            for (unsigned i = 0; i < p->nsec_macs; i++)
+                fprintf(o, "%s\"%s\"", i ? ", " : "", vn_mac_str(p->sec_macs[i], mac));
+            fprintf(o, "]\n");
+        }
+        if (p->nsec_ips) {
+            char ip[16];
+            fprintf(o, "      ips: [");
+            for (unsigned i = 0; i < p->nsec_ips; i++)
+                fprintf(o, "%s%s", i ? ", " : "", vn_ip4_str(p->sec_ips[i], ip));
+            fprintf(o, "]\n");
+        }
+        fprintf(o, "      ip_binding: %s\n", p->ip_binding ? "true" : "false");
+        if (p->max_macs)
+            fprintf(o, "      max_macs: %u\n", p->max_macs);
+    }
+    if (p->rate_in_bps || p->rate_in_pps || p->rate_out_bps || p->rate_out_pps)
+        fprintf(o, "    rate: { in: { bps: %llu, pps: %llu, burst: %llu }, "
+                   "out: { bps: %llu, pps: %llu, burst: %llu } }\n",
+                (unsigned long long)p->rate_in_bps, (unsigned long long)p->rate_in_pps,
+                (unsigned long long)p->rate_in_burst, (unsigned long long)p->rate_out_bps,
+                (unsigned long long)p->rate_out_pps, (unsigned long long)p->rate_out_burst);
     if (p->storm_bcast || p->storm_mcast)
         fprintf(o, "    storm: { broadcast: %u, multicast: %u }\n", p->storm_bcast, p->storm_mcast);
 }

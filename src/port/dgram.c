@@ -135,12 +135,14 @@ static int dgram_open(struct vn_port *p, char *err, size_t errlen)
         return -1;
     }
     p->priv = d;
+    p->rx_io = &d->io;
     return 0;
 }
 
 static void dgram_close(struct vn_port *p)
 {
     struct dgram_port *d = p->priv;
+    p->rx_io = NULL;
     vn_io_del(p->sw->loop, &d->io);
     close(d->fd);
     unlink(p->conf.path);

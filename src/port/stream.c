@@ -47,6 +47,7 @@ static void conn_close(struct stream_port *s, const char *why)
     vn_io_del(s->port->sw->loop, &s->cio);
     close(s->cfd);
     s->cfd = -1;
+    s->port->rx_io = NULL;
     s->rlen = s->wlen = s->woff = 0;
     s->port->connected = false;
     vn_info("msg=\"peer detached\" port=%s reason=\"%s\"", s->port->conf.name, why);
@@ -68,51 +69,72 @@ static int flush_backlog(struct stream_port *s)
     return 0;
 }
 
-static void conn_read(struct stream_port *s)
+/* Switch the complete frames waiting in rbuf (until a rate limit pauses the
+ * port); keep a trailing partial frame. Returns -1 if the connection closed. */
+static int drain_buffer(struct stream_port *s)
 {
     struct vn_port *p = s->port;
+    size_t off = 0;
+    int rc = 0;
+    while (!vn_port_rx_paused(p)) {
+        size_t used;
+        const char *why;
+        int k = vn_stream_extract(s->rbuf + off, s->rlen - off, s->frames, VN_BATCH, &used, &why);
+        if (k < 0) {
+            /* Deliver nothing more from this peer: it is out of sync. */
+            s->framing_errors++;
+            vn_port_drop_rx(p, VN_DROP_MALFORMED);
+            VN_LOG_RL(VN_LOG_WARN,
+                      "msg=\"bad stream framing, closing connection\" port=%s reason=\"%s\"",
+                      p->conf.name, why);
+            conn_close(s, why);
+            return -1;
+        }
+        if (k == 0)
+            break;
+        vn_switch_input(p->sw, p, s->frames, (unsigned)k);
+        off += used;
+        if (s->cfd < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (off && s->cfd >= 0) {
+        memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+        s->rlen -= off;
+    }
+    return rc;
+}
+
+static void conn_read(struct stream_port *s)
+{
     for (int r = 0; r < READS_PER_WAKE && s->cfd >= 0; r++) {
+        if (drain_buffer(s) < 0 || vn_port_rx_paused(s->port))
+            return;
         ssize_t n = read(s->cfd, s->rbuf + s->rlen, RBUF_SIZE - s->rlen);
         if (n == 0) {
             conn_close(s, s->rlen ? "peer closed mid-frame" : "peer closed the connection");
             return;
         }
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            conn_close(s, strerror(errno));
+            if (errno != EAGAIN && errno != EINTR)
+                conn_close(s, strerror(errno));
             return;
         }
         s->rlen += (size_t)n;
-        size_t off = 0;
-        for (;;) {
-            size_t used;
-            const char *why;
-            int k = vn_stream_extract(s->rbuf + off, s->rlen - off, s->frames, VN_BATCH, &used,
-                                      &why);
-            if (k < 0) {
-                /* Deliver nothing more from this peer: it is out of sync. */
-                s->framing_errors++;
-                vn_port_drop_rx(p, VN_DROP_MALFORMED);
-                VN_LOG_RL(VN_LOG_WARN, "msg=\"bad stream framing, closing connection\" port=%s reason=\"%s\"",
-                          p->conf.name, why);
-                conn_close(s, why);
-                return;
-            }
-            if (k == 0)
-                break;
-            vn_switch_input(p->sw, p, s->frames, (unsigned)k);
-            off += used;
-            if (s->cfd < 0) /* closed by an egress error on this very port */
-                return;
+        if ((size_t)n < RBUF_SIZE / 2) { /* drained the socket */
+            drain_buffer(s);
+            return;
         }
-        if (off) {
-            memmove(s->rbuf, s->rbuf + off, s->rlen - off);
-            s->rlen -= off;
-        }
-        if ((size_t)n < RBUF_SIZE / 2)
-            return; /* drained the socket */
     }
+}
+
+/* Reads resume after a rate-limit pause: frames may already wait in rbuf. */
+static void stream_rx_resume(struct vn_port *p)
+{
+    struct stream_port *s = p->priv;
+    if (s->cfd >= 0)
+        conn_read(s);
 }
 
 static void conn_event(struct vn_io *io, uint32_t ev)
@@ -156,6 +178,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
         return;
     }
     s->cfd = fd;
+    s->port->rx_io = &s->cio;
     s->peer_pid = cred.pid;
     s->connects++;
     s->port->connected = true;
@@ -319,4 +342,5 @@ const struct vn_port_ops vn_port_stream_ops = {
     .send = stream_send,
     .close = stream_close,
     .describe = stream_describe,
+    .rx_resume = stream_rx_resume,
 };

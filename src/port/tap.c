@@ -266,12 +266,14 @@ registered:
     p->priv = t;
     p->connected = true;
     p->caps = VN_CAP_CSUM | VN_CAP_GSO;
+    p->rx_io = &t->io;
     return 0;
 }
 
 static void tap_close(struct vn_port *p)
 {
     struct tap_port *t = p->priv;
+    p->rx_io = NULL;
     vn_io_del(p->sw->loop, &t->io);
     close(t->fd);
     free(t);

@@ -265,6 +265,7 @@ static int uplink_open(struct vn_port *p, char *err, size_t errlen)
     p->priv = u;
     p->connected = true;
     p->caps = VN_CAP_CSUM | VN_CAP_GSO;
+    p->rx_io = &u->io;
     vn_timer_init(&u->check, check_tick);
     vn_timer_arm(p->sw->loop, &u->check, CHECK_MS);
     return 0;
@@ -274,6 +275,7 @@ static void uplink_close(struct vn_port *p)
 {
     struct uplink *u = p->priv;
     vn_timer_cancel(p->sw->loop, &u->check);
+    p->rx_io = NULL;
     detach(u);
     free(u);
 }

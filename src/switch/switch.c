@@ -5,6 +5,7 @@
 #include "pkt/eth.h"
 #include "pkt/gso.h"
 #include "mirror.h"
+#include "policy.h"
 #include "obs/capture.h"
 
 #include <linux/virtio_net.h>
@@ -17,7 +18,9 @@ static const char *const drop_names[VN_DROP__COUNT] = {
     [VN_DROP_MALFORMED] = "malformed", [VN_DROP_MTU] = "mtu",
     [VN_DROP_VLAN] = "vlan",           [VN_DROP_NO_PEER] = "no_peer",
     [VN_DROP_TX_FULL] = "tx_full",     [VN_DROP_TX_ERROR] = "tx_error",
-    [VN_DROP_STORM] = "storm",
+    [VN_DROP_STORM] = "storm",         [VN_DROP_POLICER] = "policer",
+    [VN_DROP_SPOOF] = "spoof",         [VN_DROP_MAC_LIMIT] = "mac_limit",
+    [VN_DROP_GUARD] = "guard",
 };
 
 const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
@@ -201,6 +204,7 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
                                        const struct vn_port_ops *ops, void *priv, char *err,
                                        size_t errlen)
 {
+    err[0] = 0;
     if (vn_switch_find_port(sw, pc->name)) {
         snprintf(err, errlen, "port '%s' already exists", pc->name);
         return NULL;
@@ -225,7 +229,11 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     /* Storm control: a fifth of a second's worth of burst. */
     vn_bucket_init(&p->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
     vn_bucket_init(&p->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
-    if (port_set_role(sw, p, err, errlen) || ops->open(p, err, errlen)) {
+    if (port_set_role(sw, p, err, errlen) || vn_policy_init(p) ||
+        ops->open(p, err, errlen)) {
+        if (!err[0])
+            snprintf(err, errlen, "out of memory");
+        vn_policy_free(p);
         free(p);
         return NULL;
     }
@@ -247,6 +255,7 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
             vn_fdb_flush_port(&sw->nets[i]->fdb, p->id);
         }
     p->ops->close(p);
+    vn_policy_free(p);
     sw->ports[p->id] = NULL;
     while (sw->nports && !sw->ports[sw->nports - 1])
         sw->nports--;
@@ -339,10 +348,23 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
     return 0;
 }
 
-/* Hand frames to p, converting offloaded frames p cannot take: checksums are
+/* Hand frames to p (through its egress shaper, if it has one). */
+static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n);
+
+/* Hand frames to p now, converting offloaded frames p cannot take: checksums are
  * completed in place (which is then valid for every later receiver too), GSO
  * frames are segmented into scratch buffers and sent in their place. */
 static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n)
+{
+    if (p->policy.out_bits.rate || p->policy.out_pkts.rate) {
+        n = vn_policy_egress(sw, p, fr, n);
+        if (!n)
+            return;
+    }
+    vn_switch_emit_now(sw, p, fr, n);
+}
+
+void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n)
 {
     if (p->caps & VN_CAP_GSO) {
         p->ops->send(p, fr, n);
@@ -393,6 +415,11 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         net->stats.frames++;
         net->stats.bytes += f->len;
         const uint8_t *dst = f->data, *src = f->data + VN_ETH_ALEN;
+        enum vn_drop why = vn_policy_ingress(sw, in, f);
+        if (why != VN_DROP__COUNT) {
+            vn_port_drop_rx(in, why);
+            continue;
+        }
         if (vn_mac_is_multicast(dst) && (in->storm_bcast.rate || in->storm_mcast.rate)) {
             bool bc = (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] & dst[5]) == 0xff;
             if (!vn_bucket_take(bc ? &in->storm_bcast : &in->storm_mcast, 1, vn_now_ns())) {
@@ -436,4 +463,5 @@ void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *
     for (unsigned off = 0; off < n; off += VN_BATCH)
         input_batch(sw, in, frames + off, VN_MIN(n - off, VN_BATCH));
     sw->depth--;
+    vn_policy_after_rx(sw, in);
 }

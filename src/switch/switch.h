@@ -44,6 +44,10 @@ enum vn_drop {
     VN_DROP_TX_FULL,       /* egress backlog full / peer not reading */
     VN_DROP_TX_ERROR,      /* egress write failed */
     VN_DROP_STORM,         /* over the port's broadcast/multicast storm limit */
+    VN_DROP_POLICER,       /* over the port's rate limit */
+    VN_DROP_SPOOF,         /* source MAC/IP (or ARP claim) not allowed on the port */
+    VN_DROP_MAC_LIMIT,     /* more source MACs than the port may use */
+    VN_DROP_GUARD,         /* DHCP server message or router advertisement from a VM port */
     VN_DROP__COUNT
 };
 const char *vn_drop_name(enum vn_drop d);
@@ -86,6 +90,7 @@ struct vn_network {
 };
 
 struct vn_port_ops;
+#include "policy_types.h"
 
 struct vn_port {
     struct vn_switch *sw;
@@ -98,8 +103,10 @@ struct vn_port {
     uint64_t nets[VN_MAX_NETWORKS / 64 > 0 ? VN_MAX_NETWORKS / 64 : 1]; /* carried networks */
     bool connected;                 /* a peer is attached (stream/dgram) or link up (tap) */
     unsigned caps;                  /* VN_CAP_*: offloaded frames it accepts */
+    struct vn_io *rx_io;            /* the backend's receive fd, if reads can be paused */
     struct vn_counters stats;
     struct vn_bucket storm_bcast, storm_mcast; /* storm control (rate 0 = off) */
+    struct vn_port_policy policy;   /* rate limits, port security, guards (policy.h) */
     struct vn_mirror *mir_in[VN_MIRROR_SLOTS], *mir_out[VN_MIRROR_SLOTS];
     uint8_t nmir_in, nmir_out;      /* mirror sessions this port is a source of */
     struct vn_frame *txq[VN_TXQ];   /* egress list of the batch being switched */
@@ -120,6 +127,9 @@ struct vn_port_ops {
     void (*close)(struct vn_port *p);
     /* Add backend-specific fields (peer, path, ifname...) to a JSON object. */
     void (*describe)(struct vn_port *p, json_t *obj);
+    /* Optional: reads were resumed after a rate-limit pause (process what the
+     * backend buffered meanwhile). */
+    void (*rx_resume)(struct vn_port *p);
 };
 
 struct vn_switch {
@@ -174,6 +184,10 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p);
 void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
                      unsigned n);
 
+/* Deliver frames to port p now (offloads converted for its capabilities);
+ * the egress shaper uses it to release queued frames. */
+void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n);
+
 /* VLAN id to tag frames of network net with when leaving port p (0 = untagged). */
 static inline uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
 {
@@ -181,6 +195,10 @@ static inline uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
         return 0;
     return p->sw->nets[net]->conf.vlan;
 }
+/* Whether the port's reads are paused by its ingress rate limit: backends
+ * that read in a loop stop when this turns true. */
+static inline bool vn_port_rx_paused(const struct vn_port *p) { return p->policy.paused; }
+
 static inline bool vn_port_carries(const struct vn_port *p, unsigned net)
 {
     return p->nets[net / 64] >> (net % 64) & 1;
