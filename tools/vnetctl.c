@@ -382,6 +382,32 @@ static json_t *fetch_stats(void *ctx)
     return r;
 }
 
+static void print_acls(json_t *r)
+{
+    size_t i, k;
+    json_t *e, *rule;
+    json_array_foreach(json_object_get(r, "acls"), i, e) {
+        json_t *rules = json_object_get(e, "rules");
+        const char *def = json_string_value(json_object_get(e, "default"));
+        if (!json_array_size(rules) && (!def || !strcmp(def, "allow")) && !json_object_get(r, "one"))
+            continue;
+        printf("%s %s%s%s\n", jstr(e, "kind"), jstr(e, "target"), def ? ", default " : "",
+               def ? def : "");
+        struct table *t = table_new("  #", "RULE", "HITS", NULL);
+        json_array_foreach(rules, k, rule) {
+            char idx[16];
+            snprintf(idx, sizeof idx, "  %lld", jint(rule, "index"));
+            table_row(t, idx, jstr(rule, "rule"), table_int(t, jint(rule, "hits")), NULL);
+        }
+        if (json_array_size(rules))
+            table_print(t, stdout);
+        table_free(t);
+    }
+    json_t *ct = json_object_get(r, "conntrack");
+    printf("connections tracked: %lld of %lld (table full %lld times)\n", jint(ct, "entries"),
+           jint(ct, "max"), jint(ct, "table_full"));
+}
+
 static void print_drops(json_t *st, const char *dir)
 {
     char key[16];
@@ -447,6 +473,12 @@ static void usage(FILE *o)
                "  capture PORT|NETWORK -w FILE [-c COUNT] [--duration S] [--snaplen N]\n"
                "          [--direction in|out|both]   write a pcap file\n"
                "  top [-d SECONDS] [-n ITERATIONS]   live per-port rates (q quits)\n"
+               "  acl list [PORT|NETWORK]\n"
+               "  acl add PORT|NETWORK ACTION [DIR] [key=value...] [--position N]\n"
+               "          ACTION allow|drop|reject, DIR in|out|both; keys: state src dst proto\n"
+               "          sport dport icmp_type src_mac dst_mac ethertype\n"
+               "  acl del PORT|NETWORK INDEX\n"
+               "  acl default NETWORK allow|drop\n"
                "  mirror list\n"
                "  mirror add NAME --from PORT[,PORT...] [--direction in|out|both] --to PORT\n"
                "  mirror del NAME\n"
@@ -516,6 +548,34 @@ int main(int argc, char **argv)
         req = json_pack("{s:s,s:s,s:s}", "cmd", "forward.del", "proto", av[2], "host", av[3]);
         if (ac == 5)
             json_object_set_new(req, "network", json_string(av[4]));
+        printer = print_ok;
+    } else if (!strcmp(cmd, "acl") && (ac == 1 || (!strcmp(sub, "list") && ac <= 3))) {
+        req = json_pack("{s:s}", "cmd", "acl.list");
+        if (ac == 3) {
+            json_object_set_new(req, "target", json_string(av[2]));
+        }
+        printer = print_acls;
+    } else if (!strcmp(cmd, "acl") && !strcmp(sub, "add") && ac >= 4) {
+        char rule[1024] = "";
+        size_t off = 0;
+        int pos = -1;
+        for (int i = 3; i < ac; i++) {
+            if (!strcmp(av[i], "--position") && i + 1 < ac) {
+                pos = atoi(av[++i]);
+                continue;
+            }
+            off += (size_t)snprintf(rule + off, off < sizeof rule ? sizeof rule - off : 0, "%s%s",
+                                    off ? " " : "", av[i]);
+        }
+        req = json_pack("{s:s,s:s,s:s}", "cmd", "acl.add", "target", av[2], "rule", rule);
+        if (pos >= 0)
+            json_object_set_new(req, "position", json_integer(pos));
+        printer = print_ok;
+    } else if (!strcmp(cmd, "acl") && !strcmp(sub, "del") && ac == 4) {
+        req = json_pack("{s:s,s:s,s:i}", "cmd", "acl.del", "target", av[2], "index", atoi(av[3]));
+        printer = print_ok;
+    } else if (!strcmp(cmd, "acl") && !strcmp(sub, "default") && ac == 4) {
+        req = json_pack("{s:s,s:s,s:s}", "cmd", "acl.default", "target", av[2], "policy", av[3]);
         printer = print_ok;
     } else if (!strcmp(cmd, "top")) {
         double secs = 1;

@@ -58,6 +58,7 @@ struct vn_config *vn_conf_new(void)
     c->log_level = -1;
     c->control_mode = 0600;
     c->control_gid = -1;
+    c->conntrack_max = 65536;
     return c;
 }
 
@@ -65,6 +66,10 @@ void vn_conf_free(struct vn_config *c)
 {
     if (!c)
         return;
+    for (unsigned i = 0; i < c->nnets; i++)
+        vn_acl_free(&c->nets[i].acl);
+    for (unsigned i = 0; i < c->nports; i++)
+        vn_acl_free(&c->ports[i].acl);
     free(c->ports);
     free(c->source);
     free(c);
@@ -153,22 +158,6 @@ static int set_str(char *dst, size_t n, const char *key, const char *val, struct
     if (vn_strlcpy(dst, val, n) >= n)
         return vn_conf_fail(err, src, "%s: '%s' is too long (at most %zu characters)", key, val,
                             n - 1);
-    return 0;
-}
-
-char *vn_ip4_str(uint32_t ip, char *buf)
-{
-    struct in_addr a = { htonl(ip) };
-    inet_ntop(AF_INET, &a, buf, 16);
-    return buf;
-}
-
-int vn_ip4_parse(const char *s, uint32_t *ip)
-{
-    struct in_addr a;
-    if (inet_pton(AF_INET, s, &a) != 1)
-        return -1;
-    *ip = ntohl(a.s_addr);
     return 0;
 }
 
@@ -388,9 +377,44 @@ static int set_dhcp_host_key(struct vn_dhcp_host *h, const char *key, const char
     return vn_conf_fail(err, src, "unknown dhcp host key '%s' (mac, ip, name)", key);
 }
 
+/* ACL keys: "acl" (val NULL starts a rule) and "acl.FIELD" set it. For
+ * networks the list is "acl.rules" and there is "acl.default". */
+static int set_acl_key(struct vn_acl *a, const char *field, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err)
+{
+    char msg[200];
+    if (!val) {
+        struct vn_acl_rule r;
+        vn_acl_rule_init(&r);
+        if (vn_acl_insert(a, &r, -1, msg, sizeof msg))
+            return vn_conf_fail(err, src, "acl: %s", msg);
+        return 0;
+    }
+    if (!a->n)
+        return vn_conf_fail(err, src, "acl rules must be a list of mappings");
+    struct vn_acl_rule *r = &a->rules[a->n - 1];
+    if (vn_acl_rule_set(r, field, val, msg, sizeof msg))
+        return vn_conf_fail(err, src, "acl: %s", msg);
+    vn_acl_rule_format(r);
+    return 0;
+}
+
 int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
                     struct vn_conf_src src, struct vn_conf_err *err)
 {
+    if (!strcmp(key, "acl.rules"))
+        return set_acl_key(&n->acl, NULL, val, src, err);
+    if (!strncmp(key, "acl.rules.", 10))
+        return set_acl_key(&n->acl, key + 10, val, src, err);
+    if (!strcmp(key, "acl.default") && val) {
+        if (!strcmp(val, "drop"))
+            n->acl_default_drop = true;
+        else if (!strcmp(val, "allow"))
+            n->acl_default_drop = false;
+        else
+            return vn_conf_fail(err, src, "acl.default: '%s' is not allow or drop", val);
+        return 0;
+    }
     if (!strcmp(key, "dhcp.hosts") && !val) {
         if (n->nhosts >= VN_MAX_DHCP_HOSTS)
             return vn_conf_fail(err, src, "dhcp.hosts: at most %d entries", VN_MAX_DHCP_HOSTS);
@@ -540,6 +564,10 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
 int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
                      struct vn_conf_src src, struct vn_conf_err *err)
 {
+    if (!strcmp(key, "acl"))
+        return set_acl_key(&p->acl, NULL, val, src, err);
+    if (!strncmp(key, "acl.", 4))
+        return set_acl_key(&p->acl, key + 4, val, src, err);
     if (!val)
         return vn_conf_fail(err, src, "port key '%s' is not a list of mappings", key);
     if (!strcmp(key, "name"))
@@ -664,6 +692,8 @@ int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
     }
     if (!strcmp(key, "state_dir"))
         return set_str(c->state_dir, sizeof c->state_dir, key, val, src, err);
+    if (!strcmp(key, "conntrack_max"))
+        return set_u32(&c->conntrack_max, key, val, 64, 1u << 22, src, err);
     if (!strcmp(key, "metrics")) {
         struct vn_sockaddr sa;
         char buf[160];

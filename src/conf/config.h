@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/util.h"
+#include "fw/acl.h"
+
 #define VN_NAME_MAX 32     /* network and port names, including the NUL */
 #define VN_PATH_MAX 108    /* unix socket paths (sun_path) */
 #define VN_IFNAME_MAX 16   /* IFNAMSIZ */
@@ -102,6 +105,8 @@ struct vn_net_conf {
     uint32_t tcp_timeout;     /* idle seconds before an established TCP flow is closed */
     char uplink[VN_IFNAME_MAX]; /* bridge: host interface the network extends onto */
     char host_interface[VN_IFNAME_MAX]; /* host-only: the host's tap (default vnet-NAME) */
+    struct vn_acl acl;        /* network ACL rules (fw/acl.h); rules array owned here */
+    bool acl_default_drop;    /* policy when no rule matches */
 };
 
 struct vn_port_conf {
@@ -135,6 +140,7 @@ struct vn_port_conf {
     /* rate limits (0 = none): bits/s, packets/s, burst bytes */
     uint64_t rate_in_bps, rate_in_pps, rate_in_burst;
     uint64_t rate_out_bps, rate_out_pps, rate_out_burst;
+    struct vn_acl acl;                    /* port ACL rules; rules array owned here */
 };
 
 struct vn_config {
@@ -146,6 +152,7 @@ struct vn_config {
     char state_dir[256];
     int log_level;                        /* -1 = not set */
     char metrics[128];                    /* Prometheus endpoint ADDR:PORT, "" = off */
+    uint32_t conntrack_max;               /* connection tracking table size (ACL state) */
     struct vn_net_conf nets[VN_MAX_NETWORKS];
     unsigned nnets;
     struct vn_port_conf *ports;           /* VN_MAX_PORTS entries */
@@ -205,10 +212,6 @@ int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn
 int vn_sockaddr_parse(const char *s, uint16_t defport, struct vn_sockaddr *out);
 /* Format as "1.2.3.4:53" or "[::1]:53" into buf; returns buf. */
 char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n);
-/* Dotted IPv4 text of a host-order address into buf (16 bytes); returns buf. */
-char *vn_ip4_str(uint32_t ip, char *buf);
-/* Parse dotted IPv4 into host order; returns 0 or -1. */
-int vn_ip4_parse(const char *s, uint32_t *ip);
 
 /* Parse "100M", "1.5G", "64k", "1000" into *out; returns 0 or -1. */
 int vn_parse_rate(const char *s, uint64_t *out);

@@ -21,6 +21,28 @@ static void qstr(FILE *o, const char *s)
     fputc('"', o);
 }
 
+/* Rules in the YAML form (one flow mapping per rule). */
+static void print_rules(const struct vn_acl *a, const char *indent, FILE *o)
+{
+    for (unsigned i = 0; i < a->n; i++) {
+        /* "allow in k=v k=v" -> "{ action: allow, direction: in, k: v }" */
+        char buf[sizeof a->rules[i].text];
+        snprintf(buf, sizeof buf, "%s", a->rules[i].text);
+        char *save = NULL, *t = strtok_r(buf, " ", &save);
+        fprintf(o, "%s- { action: %s", indent, t);
+        t = strtok_r(NULL, " ", &save);
+        fprintf(o, ", direction: %s", t);
+        while ((t = strtok_r(NULL, " ", &save))) {
+            char *eq = strchr(t, '=');
+            if (!eq)
+                continue;
+            *eq = 0;
+            fprintf(o, ", %s: \"%s\"", t, eq + 1);
+        }
+        fprintf(o, " }\n");
+    }
+}
+
 static void print_net(const struct vn_net_conf *n, FILE *o)
 {
     fprintf(o, "  - name: %s\n", n->name);
@@ -30,6 +52,13 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
     fprintf(o, "    mtu: %u\n", n->mtu);
     fprintf(o, "    fdb_max: %u\n", n->fdb_max);
     fprintf(o, "    fdb_aging: %u\n", n->fdb_aging);
+    if (n->acl.n || n->acl_default_drop) {
+        fprintf(o, "    acl:\n      default: %s\n", n->acl_default_drop ? "drop" : "allow");
+        if (n->acl.n) {
+            fprintf(o, "      rules:\n");
+            print_rules(&n->acl, "        ", o);
+        }
+    }
     if (n->uplink[0]) {
         fprintf(o, "    uplink: ");
         qstr(o, n->uplink);
@@ -147,6 +176,10 @@ static void print_port(const struct vn_port_conf *p, FILE *o)
                 (unsigned long long)p->rate_in_bps, (unsigned long long)p->rate_in_pps,
                 (unsigned long long)p->rate_in_burst, (unsigned long long)p->rate_out_bps,
                 (unsigned long long)p->rate_out_pps, (unsigned long long)p->rate_out_burst);
+    if (p->acl.n) {
+        fprintf(o, "    acl:\n");
+        print_rules(&p->acl, "      ", o);
+    }
     if (p->storm_bcast || p->storm_mcast)
         fprintf(o, "    storm: { broadcast: %u, multicast: %u }\n", p->storm_bcast, p->storm_mcast);
 }
@@ -174,6 +207,7 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
         fputc('\n', o);
     }
     fprintf(o, "log: %s\n", lv[c->log_level < 0 ? VN_LOG_INFO : c->log_level]);
+    fprintf(o, "conntrack_max: %u\n", c->conntrack_max);
     if (c->metrics[0]) {
         fprintf(o, "metrics: ");
         qstr(o, c->metrics);

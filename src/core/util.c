@@ -1,6 +1,7 @@
 /* Small shared helpers: see util.h. */
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -129,3 +130,20 @@ uint32_t vn_random_u32(void)
     vn_random_bytes(&v, sizeof v);
     return v;
 }
+
+char *vn_ip4_str(uint32_t ip, char *buf)
+{
+    struct in_addr a = { htonl(ip) };
+    inet_ntop(AF_INET, &a, buf, 16);
+    return buf;
+}
+
+int vn_ip4_parse(const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return -1;
+    *ip = ntohl(a.s_addr);
+    return 0;
+}
+

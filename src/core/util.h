@@ -30,6 +30,11 @@ static inline bool vn_mac_is_zero(const uint8_t *mac)
 /* Random locally administered unicast MAC with the given first two bytes. */
 void vn_mac_random(uint8_t mac[6]);
 
+/* Dotted IPv4 text of a host-order address into buf (16 bytes); returns buf. */
+char *vn_ip4_str(uint32_t ip, char *buf);
+/* Parse dotted IPv4 into host order; returns 0 or -1. */
+int vn_ip4_parse(const char *s, uint32_t *ip);
+
 /* Copy a NUL-terminated string into dst of size n, always terminating.
  * Returns the length of src (truncation happened if >= n). */
 size_t vn_strlcpy(char *dst, const char *src, size_t n);

@@ -2,6 +2,7 @@
 #include "switch_cmds.h"
 #include "core/util.h"
 #include "gw/gateway.h"
+#include "acl_cmds.h"
 #include "obs_cmds.h"
 #include "pkt/eth.h"
 
@@ -198,4 +199,5 @@ void vn_switch_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)
     vn_ctl_register(ctl, "fdb", cmd_fdb, sw);
     vn_ctl_register(ctl, "stats", cmd_stats, sw);
     vn_obs_cmds_register(ctl, sw);
+    vn_acl_cmds_register(ctl, sw);
 }

@@ -6,6 +6,7 @@
 #include "pkt/gso.h"
 #include "mirror.h"
 #include "policy.h"
+#include "fw/reject.h"
 #include "obs/capture.h"
 
 #include <linux/virtio_net.h>
@@ -20,7 +21,7 @@ static const char *const drop_names[VN_DROP__COUNT] = {
     [VN_DROP_TX_FULL] = "tx_full",     [VN_DROP_TX_ERROR] = "tx_error",
     [VN_DROP_STORM] = "storm",         [VN_DROP_POLICER] = "policer",
     [VN_DROP_SPOOF] = "spoof",         [VN_DROP_MAC_LIMIT] = "mac_limit",
-    [VN_DROP_GUARD] = "guard",
+    [VN_DROP_GUARD] = "guard",         [VN_DROP_ACL] = "acl",
 };
 
 const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
@@ -84,7 +85,9 @@ void vn_switch_free(struct vn_switch *sw)
     for (unsigned i = 0; i < sw->nports; i++)
         if (sw->ports[i])
             vn_switch_del_port(sw, sw->ports[i]);
+    vn_ct_free(&sw->ct);
     for (unsigned i = 0; i < sw->nnets; i++) {
+        vn_acl_free(&sw->nets[i]->acl);
         vn_fdb_free(&sw->nets[i]->fdb);
         free(sw->nets[i]->members);
         free(sw->nets[i]);
@@ -95,6 +98,31 @@ void vn_switch_free(struct vn_switch *sw)
     free(sw->mirrors);
     vn_timer_cancel(sw->loop, &sw->age_timer);
     free(sw);
+}
+
+/* Copy the rules of a config ACL into a runtime one. Returns 0 or -1. */
+static int acl_copy(struct vn_acl *dst, const struct vn_acl *src)
+{
+    char err[64];
+    dst->rules = NULL;
+    dst->n = 0;
+    for (unsigned i = 0; i < src->n; i++)
+        if (vn_acl_insert(dst, &src->rules[i], -1, err, sizeof err))
+            return -1;
+    return 0;
+}
+
+int vn_switch_acl_changed(struct vn_switch *sw)
+{
+    bool active = false;
+    for (unsigned i = 0; i < sw->nnets; i++)
+        active |= sw->nets[i]->acl.n || sw->nets[i]->acl_default_drop;
+    for (unsigned i = 0; i < sw->nports; i++)
+        active |= sw->ports[i] && sw->ports[i]->acl.n;
+    if (active && !sw->ct.e && vn_ct_init(&sw->ct, sw->ct_max ? sw->ct_max : 65536))
+        return -1;
+    sw->acl_active = active;
+    return 0;
 }
 
 struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_net_conf *nc,
@@ -120,9 +148,22 @@ struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_n
     n->sw = sw;
     n->id = (uint16_t)sw->nnets;
     n->conf = *nc;
+    n->conf.acl = (struct vn_acl){ 0 };
+    n->acl_default_drop = nc->acl_default_drop;
+    if (acl_copy(&n->acl, &nc->acl)) {
+        vn_fdb_free(&n->fdb);
+        free(n->members);
+        free(n);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     if (nc->vlan)
         sw->vid_net[nc->vlan] = (int16_t)n->id;
     sw->nets[sw->nnets++] = n;
+    if (vn_switch_acl_changed(sw)) {
+        snprintf(err, errlen, "out of memory for the connection table");
+        return NULL;
+    }
     return n;
 }
 
@@ -225,7 +266,14 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     p->id = (uint16_t)id;
     p->ops = ops;
     p->conf = *pc;
+    p->conf.acl = (struct vn_acl){ 0 };
     p->priv = priv;
+    if (acl_copy(&p->acl, &pc->acl)) {
+        vn_acl_free(&p->acl);
+        free(p);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     /* Storm control: a fifth of a second's worth of burst. */
     vn_bucket_init(&p->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
     vn_bucket_init(&p->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
@@ -234,6 +282,7 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
         if (!err[0])
             snprintf(err, errlen, "out of memory");
         vn_policy_free(p);
+        vn_acl_free(&p->acl);
         free(p);
         return NULL;
     }
@@ -243,6 +292,7 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     for (unsigned i = 0; i < sw->nnets; i++)
         if (vn_port_carries(p, i))
             net_add_member(sw->nets[i], p);
+    vn_switch_acl_changed(sw);
     return p;
 }
 
@@ -256,6 +306,7 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
         }
     p->ops->close(p);
     vn_policy_free(p);
+    vn_acl_free(&p->acl);
     sw->ports[p->id] = NULL;
     while (sw->nports && !sw->ports[sw->nports - 1])
         sw->nports--;
@@ -397,6 +448,41 @@ void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame
         p->ops->send(p, fr + start, n - start);
 }
 
+/* ACL verdict for frame f from port in to port out (see fw/acl.h): rules of
+ * the sender (direction in), then of the receiver (direction out), then of
+ * the network; first match wins, else the network default. pkt is filled on
+ * first use. Returns true to forward. */
+static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port *out,
+                       struct vn_frame *f, struct vn_acl_pkt *pkt, bool *have_pkt)
+{
+    struct vn_network *net = sw->nets[f->net];
+    uint64_t now = vn_now_ms();
+    if (!*have_pkt) {
+        vn_acl_classify(f, pkt);
+        pkt->established = vn_ct_lookup(&sw->ct, f->net, pkt, now);
+        *have_pkt = true;
+    }
+    struct vn_acl_rule *r = vn_acl_match(&in->acl, 1, pkt);
+    if (!r && out)
+        r = vn_acl_match(&out->acl, 2, pkt);
+    if (!r)
+        r = vn_acl_match(&net->acl, 3, pkt);
+    bool allow = r ? r->action == VN_ACL_ALLOW : !net->acl_default_drop;
+    if (r)
+        r->hits++;
+    if (allow && !pkt->established)
+        vn_ct_add(&sw->ct, f->net, pkt, now);
+    if (!allow && r && r->action == VN_ACL_REJECT) {
+        size_t n = vn_reject_build(f->data, f->len, sw->rejbuf, sizeof sw->rejbuf);
+        if (n) {
+            struct vn_frame rf = { .data = sw->rejbuf, .len = (uint32_t)n, .net = f->net };
+            struct vn_frame *rp = &rf;
+            in->ops->send(in, &rp, 1);
+        }
+    }
+    return allow;
+}
+
 /* Switch one batch of at most VN_BATCH frames (each port's txq holds that many). */
 static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
                         unsigned n)
@@ -428,6 +514,8 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
             }
         }
         vn_fdb_learn(&net->fdb, src, in->id, sw->now_s);
+        struct vn_acl_pkt pkt;
+        bool have_pkt = false;
         if (!vn_mac_is_multicast(dst)) {
             int out = vn_fdb_lookup(&net->fdb, dst, sw->now_s);
             if (out == in->id) {
@@ -435,15 +523,26 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
                 continue;
             }
             if (out >= 0 && sw->ports[out]) {
+                if (sw->acl_active && !acl_permit(sw, in, sw->ports[out], f, &pkt, &have_pkt)) {
+                    vn_port_drop_rx(in, VN_DROP_ACL);
+                    continue;
+                }
                 net->stats.unicast++;
                 enqueue(sw, sw->ports[out], f);
                 continue;
             }
         }
         net->stats.flooded++;
-        for (unsigned m = 0; m < net->nmembers; m++)
-            if (net->members[m] != in)
-                enqueue(sw, net->members[m], f);
+        for (unsigned m = 0; m < net->nmembers; m++) {
+            struct vn_port *o = net->members[m];
+            if (o == in)
+                continue;
+            if (sw->acl_active && !acl_permit(sw, in, o, f, &pkt, &have_pkt)) {
+                vn_port_drop_tx(o, VN_DROP_ACL);
+                continue;
+            }
+            enqueue(sw, o, f);
+        }
     }
     /* One write per egress port for the whole batch. */
     for (unsigned d = 0; d < sw->ndirty; d++) {

@@ -29,6 +29,7 @@
 #include "core/loop.h"
 #include "core/bucket.h"
 #include "fdb.h"
+#include "fw/conntrack.h"
 #include "frame.h"
 
 #include <jansson.h>
@@ -48,6 +49,7 @@ enum vn_drop {
     VN_DROP_SPOOF,         /* source MAC/IP (or ARP claim) not allowed on the port */
     VN_DROP_MAC_LIMIT,     /* more source MACs than the port may use */
     VN_DROP_GUARD,         /* DHCP server message or router advertisement from a VM port */
+    VN_DROP_ACL,           /* denied by an ACL rule or the network's default policy */
     VN_DROP__COUNT
 };
 const char *vn_drop_name(enum vn_drop d);
@@ -86,6 +88,8 @@ struct vn_network {
     struct vn_net_counters stats;
     struct vn_gw *gw;          /* gateway services, or NULL */
     struct vn_mirror *mir[VN_MIRROR_SLOTS]; /* sessions copying everything entering it */
+    struct vn_acl acl;         /* network rules (fw/acl.h) */
+    bool acl_default_drop;
     uint8_t nmir;
 };
 
@@ -107,6 +111,7 @@ struct vn_port {
     struct vn_counters stats;
     struct vn_bucket storm_bcast, storm_mcast; /* storm control (rate 0 = off) */
     struct vn_port_policy policy;   /* rate limits, port security, guards (policy.h) */
+    struct vn_acl acl;              /* port rules (fw/acl.h) */
     struct vn_mirror *mir_in[VN_MIRROR_SLOTS], *mir_out[VN_MIRROR_SLOTS];
     uint8_t nmir_in, nmir_out;      /* mirror sessions this port is a source of */
     struct vn_frame *txq[VN_TXQ];   /* egress list of the batch being switched */
@@ -154,6 +159,10 @@ struct vn_switch {
     struct vn_frame segframes[VN_GSO_MAX_SEGS];
     struct vn_frame *segptrs[VN_GSO_MAX_SEGS];
     struct vn_mirror *mirrors;           /* VN_MIRROR_MAX sessions (mirror.h) */
+    struct vn_conntrack ct;              /* connections allowed by ACLs */
+    uint32_t ct_max;
+    bool acl_active;                     /* any rule or default-drop anywhere */
+    uint8_t rejbuf[640];                 /* scratch for reject answers */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;
 };
@@ -183,6 +192,10 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p);
 /* Switch n frames received on port in (see theory of operation). */
 void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
                      unsigned n);
+
+/* Recompute whether ACLs are in use (after rules change); allocates the
+ * connection table the first time. Returns 0 or -1 (ENOMEM). */
+int vn_switch_acl_changed(struct vn_switch *sw);
 
 /* Deliver frames to port p now (offloads converted for its capabilities);
  * the egress shaper uses it to release queued frames. */
