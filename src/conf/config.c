@@ -59,6 +59,7 @@ struct vn_config *vn_conf_new(void)
     c->control_mode = 0600;
     c->control_gid = -1;
     c->conntrack_max = 65536;
+    c->sandbox = true;
     return c;
 }
 
@@ -692,6 +693,8 @@ int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
     }
     if (!strcmp(key, "state_dir"))
         return set_str(c->state_dir, sizeof c->state_dir, key, val, src, err);
+    if (!strcmp(key, "sandbox"))
+        return set_bool(&c->sandbox, key, val, src, err);
     if (!strcmp(key, "conntrack_max"))
         return set_u32(&c->conntrack_max, key, val, 64, 1u << 22, src, err);
     if (!strcmp(key, "metrics")) {

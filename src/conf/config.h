@@ -153,6 +153,7 @@ struct vn_config {
     int log_level;                        /* -1 = not set */
     char metrics[128];                    /* Prometheus endpoint ADDR:PORT, "" = off */
     uint32_t conntrack_max;               /* connection tracking table size (ACL state) */
+    bool sandbox;                         /* drop capabilities + seccomp after setup */
     struct vn_net_conf nets[VN_MAX_NETWORKS];
     unsigned nnets;
     struct vn_port_conf *ports;           /* VN_MAX_PORTS entries */

@@ -208,6 +208,7 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
     }
     fprintf(o, "log: %s\n", lv[c->log_level < 0 ? VN_LOG_INFO : c->log_level]);
     fprintf(o, "conntrack_max: %u\n", c->conntrack_max);
+    fprintf(o, "sandbox: %s\n", c->sandbox ? "true" : "false");
     if (c->metrics[0]) {
         fprintf(o, "metrics: ");
         qstr(o, c->metrics);
