@@ -663,6 +663,48 @@ int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
     return vn_conf_fail(err, src, "unknown port key '%s'", key);
 }
 
+struct vn_mirror_conf *vn_conf_add_mirror(struct vn_config *c, struct vn_conf_src src,
+                                          struct vn_conf_err *err)
+{
+    if (c->nmirrors >= VN_MAX_CONF_MIRRORS) {
+        vn_conf_fail(err, src, "too many mirrors (at most %d)", VN_MAX_CONF_MIRRORS);
+        return NULL;
+    }
+    struct vn_mirror_conf *m = &c->mirrors[c->nmirrors++];
+    memset(m, 0, sizeof *m);
+    m->src = src;
+    m->dir = 3;
+    return m;
+}
+
+int vn_conf_mirror_set(struct vn_mirror_conf *m, const char *key, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err)
+{
+    if (!val)
+        return vn_conf_fail(err, src, "mirror key '%s' is not a list of mappings", key);
+    if (!strcmp(key, "name"))
+        return set_name(m->name, val, src, "mirror", err);
+    if (!strcmp(key, "to"))
+        return set_name(m->to, val, src, "port", err);
+    if (!strcmp(key, "from")) {
+        if (m->nfrom >= 16)
+            return vn_conf_fail(err, src, "from: at most 16 ports");
+        return set_name(m->from[m->nfrom++], val, src, "port", err);
+    }
+    if (!strcmp(key, "direction")) {
+        if (!strcmp(val, "in"))
+            m->dir = 1;
+        else if (!strcmp(val, "out"))
+            m->dir = 2;
+        else if (!strcmp(val, "both"))
+            m->dir = 3;
+        else
+            return vn_conf_fail(err, src, "direction: '%s' is not in, out or both", val);
+        return 0;
+    }
+    return vn_conf_fail(err, src, "unknown mirror key '%s' (name, from, to, direction)", key);
+}
+
 int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
                        struct vn_conf_src src, struct vn_conf_err *err)
 {
@@ -1047,6 +1089,31 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                     "port '%s': interface '%s' is already created by '%s'",
                                     p->name, p->ifname, q->name);
         }
+    }
+    for (unsigned i = 0; i < c->nmirrors; i++) {
+        struct vn_mirror_conf *m = &c->mirrors[i];
+        bool to_ok = false;
+        if (!m->name[0] || !m->to[0] || !m->nfrom)
+            return vn_conf_fail(err, m->src, "mirror: needs name, from and to");
+        for (unsigned j = 0; j < c->nports; j++)
+            to_ok |= !strcmp(c->ports[j].name, m->to);
+        if (!to_ok)
+            return vn_conf_fail(err, m->src, "mirror '%s': port '%s' is not defined", m->name,
+                                m->to);
+        for (unsigned k = 0; k < m->nfrom; k++) {
+            bool ok = false;
+            for (unsigned j = 0; j < c->nports; j++)
+                ok |= !strcmp(c->ports[j].name, m->from[k]);
+            if (!ok)
+                return vn_conf_fail(err, m->src, "mirror '%s': port '%s' is not defined",
+                                    m->name, m->from[k]);
+            if (!strcmp(m->from[k], m->to))
+                return vn_conf_fail(err, m->src, "mirror '%s': port '%s' cannot mirror to itself",
+                                    m->name, m->to);
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (!strcmp(c->mirrors[j].name, m->name))
+                return vn_conf_fail(err, m->src, "mirror '%s' is defined twice", m->name);
     }
     if (!c->state_dir[0]) {
         const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");

@@ -143,6 +143,18 @@ struct vn_port_conf {
     struct vn_acl acl;                    /* port ACL rules; rules array owned here */
 };
 
+#define VN_MAX_CONF_MIRRORS 16
+
+/* A mirror session from config (switch/mirror.h). */
+struct vn_mirror_conf {
+    struct vn_conf_src src;
+    char name[VN_NAME_MAX];
+    char from[16][VN_NAME_MAX];
+    unsigned nfrom;
+    char to[VN_NAME_MAX];
+    unsigned dir;                         /* 1 in, 2 out, 3 both */
+};
+
 struct vn_config {
     char control[VN_PATH_MAX];
     uint32_t control_mode;                /* permission bits of the control socket */
@@ -158,6 +170,8 @@ struct vn_config {
     unsigned nnets;
     struct vn_port_conf *ports;           /* VN_MAX_PORTS entries */
     unsigned nports;
+    struct vn_mirror_conf mirrors[VN_MAX_CONF_MIRRORS];
+    unsigned nmirrors;
     char *source;                         /* file the model was loaded from, or NULL */
 };
 
@@ -184,6 +198,11 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
                     struct vn_conf_src src, struct vn_conf_err *err);
 int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
                      struct vn_conf_src src, struct vn_conf_err *err);
+struct vn_mirror_conf *vn_conf_add_mirror(struct vn_config *c, struct vn_conf_src src,
+                                          struct vn_conf_err *err);
+int vn_conf_mirror_set(struct vn_mirror_conf *m, const char *key, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err);
+
 /* Global keys: control, control_mode, pid, state_dir, log, metrics. */
 int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
                        struct vn_conf_src src, struct vn_conf_err *err);

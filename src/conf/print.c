@@ -224,4 +224,14 @@ void vn_conf_print(const struct vn_config *c, FILE *o)
     for (unsigned i = 0; i < c->nports; i++)
         if (!c->ports[i].implicit)
             print_port(&c->ports[i], o);
+    if (c->nmirrors)
+        fprintf(o, "mirrors:\n");
+    for (unsigned i = 0; i < c->nmirrors; i++) {
+        static const char *const dn[] = { "", "in", "out", "both" };
+        const struct vn_mirror_conf *m = &c->mirrors[i];
+        fprintf(o, "  - { name: %s, from: [", m->name);
+        for (unsigned k = 0; k < m->nfrom; k++)
+            fprintf(o, "%s%s", k ? ", " : "", m->from[k]);
+        fprintf(o, "], direction: %s, to: %s }\n", dn[m->dir], m->to);
+    }
 }

@@ -69,6 +69,12 @@ static int net_setter(void *item, const char *key, const char *val, struct vn_co
     return vn_conf_net_set(item, key, val, src, err);
 }
 
+static int mirror_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
+                         struct vn_conf_err *err)
+{
+    return vn_conf_mirror_set(item, key, val, src, err);
+}
+
 static int port_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
                        struct vn_conf_err *err)
 {
@@ -139,6 +145,10 @@ static int load_list(struct yctx *y, struct fy_node *seq, const char *what)
             struct vn_net_conf *n = vn_conf_add_net(y->c, src_of(y, e), y->err);
             if (!n || load_item(y, e, "", n, net_setter))
                 return -1;
+        } else if (!strcmp(what, "mirrors")) {
+            struct vn_mirror_conf *m = vn_conf_add_mirror(y->c, src_of(y, e), y->err);
+            if (!m || load_item(y, e, "", m, mirror_setter))
+                return -1;
         } else {
             struct vn_port_conf *p = vn_conf_add_port(y->c, src_of(y, e), y->err);
             if (!p || load_item(y, e, "", p, port_setter))
@@ -163,7 +173,7 @@ static int load_doc(struct yctx *y, struct fy_document *doc)
         const char *k = scalar(kn, kbuf, sizeof kbuf);
         if (!k)
             return vn_conf_fail(y->err, src_of(y, kn), "keys must be plain words");
-        if (!strcmp(k, "networks") || !strcmp(k, "ports")) {
+        if (!strcmp(k, "networks") || !strcmp(k, "ports") || !strcmp(k, "mirrors")) {
             if (!vn)
                 continue;
             if (load_list(y, vn, k))
