@@ -120,7 +120,7 @@ static uint32_t rcv_window(struct vn_flow *f)
 /* Write Ethernet/IPv4/TCP headers for a segment toward the guest into fr.
  * Returns the TCP header. optlen bytes of options follow it (caller fills). */
 static uint8_t *build_hdr(struct vn_flow *f, uint8_t *fr, uint32_t seq, uint8_t flags,
-                          size_t optlen, size_t dlen)
+                          size_t optlen, size_t dlen, uint32_t wnd)
 {
     struct vn_tcp_flow *t = T(f);
     struct vn_addr g = { AF_INET, { 0 } }, r = { AF_INET, { 0 } };
@@ -132,7 +132,6 @@ static uint8_t *build_hdr(struct vn_flow *f, uint8_t *fr, uint32_t seq, uint8_t 
     vn_put_be16(th, f->key.rport);
     vn_put_be16(th + 2, f->key.gport);
     vn_put_be32(th + 4, seq);
-    uint32_t wnd = rcv_window(f);
     t->adv_wnd = wnd;
     if (wnd < 65536 && !t->want_out && f->fd >= 0 && !t->guest_fin &&
         t->state == VN_TCP_ESTABLISHED) {
@@ -193,7 +192,7 @@ static void send_ctl(struct vn_flow *f, uint8_t flags, uint32_t seq)
     uint8_t *fr = vn_gw_frame_alloc(f->nat->gw, len);
     if (!fr)
         return;
-    uint8_t *th = build_hdr(f, fr, seq, flags, optlen, 0);
+    uint8_t *th = build_hdr(f, fr, seq, flags, optlen, 0, rcv_window(f));
     memcpy(th + 20, opt, optlen);
     tcp_csum(f, th, 20 + optlen, NULL);
     vn_gw_frame_commit(f->nat->gw, len, NULL);
@@ -358,6 +357,7 @@ static void tcp_push(struct vn_flow *f)
         return;
     uint32_t mss = VN_MIN((uint32_t)t->mss, gw->mtu - 40u);
     uint32_t maxseg = MAX_PAYLOAD4 / mss * mss;
+    uint32_t wnd = UINT32_MAX;
     for (int budget = PUSH_BUDGET; budget > 0; budget--) {
         uint32_t inflight = t->snd_nxt - t->snd_una;
         if (t->snd_wnd <= inflight) {
@@ -390,7 +390,9 @@ static void tcp_push(struct vn_flow *f)
             tcp_abort(f, true);
             return;
         }
-        uint8_t *th = build_hdr(f, fr, t->snd_nxt, VN_TCP_ACK | VN_TCP_PSH, 0, (size_t)n);
+        if (wnd == UINT32_MAX) /* once per push: it costs a system call */
+            wnd = rcv_window(f);
+        uint8_t *th = build_hdr(f, fr, t->snd_nxt, VN_TCP_ACK | VN_TCP_PSH, 0, (size_t)n, wnd);
         struct vn_offload off = { 0 };
         tcp_csum(f, th, 20 + (size_t)n, &off);
         if ((uint32_t)n > mss) {
