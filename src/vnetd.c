@@ -1,26 +1,23 @@
 /* vnetd: the vnet daemon. Loads the configuration, builds the switch and its
  * ports, serves the control socket and runs the event loop until SIGINT or
- * SIGTERM, then removes every socket and interface it created. */
+ * SIGTERM, then removes every socket and interface it created (daemon.c).
+ * `vnetd run ...` runs a command in its own network namespace (run/run.c). */
 #include "conf/config.h"
 #include "conf/flags.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "core/loop.h"
 #include "core/util.h"
-#include "ctl/ctl.h"
-#include "ctl/gw_cmds.h"
-#include "ctl/switch_cmds.h"
-#include "gw/gateway.h"
-#include "switch/switch.h"
+#include "daemon.h"
+#include "run/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,27 +28,43 @@
 struct opts {
     const char *config;
     const char *control, *pidfile, *log;
-    bool daemon, print_config, check, use_syslog;
+    bool daemon, print_config, check, use_syslog, nat;
+    const char *listen;
     const char *nets[VN_MAX_NETWORKS];
     unsigned nnets;
     const char **ports;
     unsigned nports;
+    const char **forwards;
+    unsigned nforwards;
 };
 
 static void usage(FILE *o)
 {
     fprintf(o,
             "usage: vnetd [-c FILE] [--control PATH] [--foreground|--daemon] [--pid FILE]\n"
-            "             [--log LEVEL] [--syslog] [--network SPEC]... [--port SPEC]...\n"
-            "             [--print-config] [--check]\n"
+            "             [--log LEVEL] [--syslog] [--nat] [--listen SOCKPATH]\n"
+            "             [--forward PROTO:HOSTPORT[:GUESTIP]:GUESTPORT]...\n"
+            "             [--network SPEC]... [--port SPEC]... [--print-config] [--check]\n"
+            "       vnetd run [OPTIONS] [--] CMD [ARGS...]\n"
             "\n"
-            "  -c, --config FILE    YAML configuration (see vnetd.conf(5))\n"
-            "      --control PATH   control socket (default /run/vnet/vnetd.sock as root)\n"
+            "  -c, --config FILE    YAML configuration (see docs/vnetd.conf.md)\n"
+            "      --control PATH   control socket (default /run/vnet/vnetd.sock as root,\n"
+            "                       $XDG_RUNTIME_DIR/vnet/vnetd.sock or /tmp/vnet-UID/ otherwise)\n"
             "  -f, --foreground     stay in the foreground (default)\n"
             "  -d, --daemon         detach once everything is set up\n"
             "      --pid FILE       write the daemon's PID to FILE\n"
             "      --log LEVEL      error, warn, info (default) or debug\n"
             "      --syslog         log to syslog instead of stderr\n"
+            "      --nat            the default NAT network 'default' (10.0.2.0/24, gateway .2,\n"
+            "                       DNS .3, DHCP from .15) with a stream port 'vm' for QEMU; this\n"
+            "                       is also what vnetd runs with no -c, --network or --port at all\n"
+            "      --listen PATH    the unix socket QEMU connects to (the stream port 'vm' of the\n"
+            "                       default network; with -c: a stream port on its nat network)\n"
+            "      --forward SPEC   forward a host port into the guest, repeatable:\n"
+            "                       PROTO:HOSTPORT[:GUESTIP]:GUESTPORT (host side 127.0.0.1) or\n"
+            "                       PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT; the guest address\n"
+            "                       defaults to the first DHCP address; goes to the default\n"
+            "                       network, or the only nat network of the configuration\n"
             "      --network SPEC   add a network: NAME[,mode=M][,vlan=N][,mtu=N]...\n"
             "      --port SPEC      add a port: NAME,type=stream|dgram|tap,network=NET[,key=value]...\n"
             "                       (trunk ports: trunk=NET1+NET2[,native=NET1])\n"
@@ -59,13 +72,21 @@ static void usage(FILE *o)
             "      --check          validate the configuration and exit\n"
             "  -V, --version        print the version and exit\n"
             "\n"
-            "With no configuration at all, vnetd runs one network 'default' with a stream port\n"
-            "'vm' for QEMU (-netdev stream,server=off,addr.type=unix,addr.path=PATH).\n");
+            "With no configuration at all, vnetd runs one NAT network 'default' with a stream\n"
+            "port 'vm' and logs the QEMU option that attaches to it:\n"
+            "  qemu-system-x86_64 ... -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH \\\n"
+            "                         -device virtio-net-pci,netdev=n0\n"
+            "\n"
+            "vnetd run [OPTIONS] [--] CMD [ARGS...] runs CMD in a new network namespace (and a\n"
+            "user namespace when not root) whose interface eth0 sits on a NAT network, like\n"
+            "pasta or slirp4netns, and exits with CMD's status. 'vnetd run --help' lists its\n"
+            "options; see docs/vnetd-run.md.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    enum { O_CONTROL = 256, O_PID, O_LOG, O_SYSLOG, O_NETWORK, O_PORT, O_PRINT, O_CHECK };
+    enum { O_CONTROL = 256, O_PID, O_LOG, O_SYSLOG, O_NETWORK, O_PORT, O_PRINT, O_CHECK, O_NAT,
+           O_LISTEN, O_FORWARD };
     static const struct option lo[] = {
         { "config", required_argument, 0, 'c' },  { "control", required_argument, 0, O_CONTROL },
         { "foreground", no_argument, 0, 'f' },    { "daemon", no_argument, 0, 'd' },
@@ -73,10 +94,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "syslog", no_argument, 0, O_SYSLOG },   { "network", required_argument, 0, O_NETWORK },
         { "port", required_argument, 0, O_PORT }, { "print-config", no_argument, 0, O_PRINT },
         { "check", no_argument, 0, O_CHECK },     { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, 'V' },       { 0, 0, 0, 0 },
+        { "version", no_argument, 0, 'V' },       { "nat", no_argument, 0, O_NAT },
+        { "listen", required_argument, 0, O_LISTEN },
+        { "forward", required_argument, 0, O_FORWARD },
+        { 0, 0, 0, 0 },
     };
     o->ports = calloc((size_t)argc, sizeof *o->ports);
-    if (!o->ports)
+    o->forwards = calloc((size_t)argc, sizeof *o->forwards);
+    if (!o->ports || !o->forwards)
         return -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:fdhV", lo, NULL)) != -1) {
@@ -98,25 +123,85 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case O_PORT: o->ports[o->nports++] = optarg; break;
         case O_PRINT: o->print_config = true; break;
         case O_CHECK: o->check = true; break;
+        case O_NAT: o->nat = true; break;
+        case O_LISTEN:
+            if (o->listen) {
+                fprintf(stderr, "vnetd: --listen given twice\n");
+                return -1;
+            }
+            o->listen = optarg;
+            break;
+        case O_FORWARD: o->forwards[o->nforwards++] = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("vnetd %s\n", VN_VERSION); exit(0);
         default: usage(stderr); return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "vnetd: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "vnetd: unexpected argument '%s'%s\n", argv[optind],
+                !strcmp(argv[optind], "run") ? " ('run' must come first: vnetd run ...)" : "");
         return -1;
     }
     return 0;
 }
 
+/* The nat network --listen and --forward apply to: "default" when the
+ * defaults or --nat made it, else the only nat network there is. */
+static struct vn_net_conf *target_net(struct vn_config *c, const struct opts *o, bool made_default,
+                                      struct vn_conf_err *err)
+{
+    const struct vn_conf_src cl = { NULL, 0 };
+    const char *what = o->listen && o->nforwards ? "--listen and --forward"
+                       : o->listen               ? "--listen"
+                                                 : "--forward";
+    const char *from = o->config ? o->config : "the --network flags";
+    if (made_default)
+        return vn_conf_find_net(c, "default");
+    struct vn_net_conf *found = NULL;
+    char names[200] = "";
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->nnets; i++) {
+        if (c->nets[i].mode != VN_MODE_NAT)
+            continue;
+        found = &c->nets[i];
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", n ? ", " : "", c->nets[i].name);
+        n++;
+    }
+    if (n == 1)
+        return found;
+    if (!n)
+        vn_conf_fail(err, cl,
+                     "%s %s a nat network, and %s defines none (add one, or give --nat for "
+                     "the default network 10.0.2.0/24)",
+                     what, o->listen && o->nforwards ? "need" : "needs", from);
+    else
+        vn_conf_fail(err, cl,
+                     "%s: %s defines %u nat networks (%s), so it is ambiguous which one is "
+                     "meant; put the port or forward into the configuration instead",
+                     what, from, n, names);
+    return NULL;
+}
+
+/* An absolute version of a relative --listen path (the daemon may chdir). */
+static int absolute_path(const char *p, char *buf, size_t n)
+{
+    if (p[0] == '/')
+        return vn_strlcpy(buf, p, n) < n ? 0 : -1;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    return (size_t)snprintf(buf, n, "%s/%s", cwd, p) < n ? 0 : -1;
+}
+
 /* Build and validate the model from file and flags; returns NULL after
- * printing the error. */
-static struct vn_config *build_config(const struct opts *o)
+ * printing the error. *qemu_port is set to the stream port to advertise. */
+static struct vn_config *build_config(const struct opts *o, int *qemu_port)
 {
     struct vn_config *c = vn_conf_new();
     struct vn_conf_err err = { "" };
     const struct vn_conf_src cl = { NULL, 0 };
+    *qemu_port = -1;
     if (!c) {
         fprintf(stderr, "vnetd: out of memory\n");
         return NULL;
@@ -133,8 +218,67 @@ static struct vn_config *build_config(const struct opts *o)
         (o->pidfile && vn_conf_global_set(c, "pid", o->pidfile, cl, &err)) ||
         (o->log && vn_conf_global_set(c, "log", o->log, cl, &err)))
         goto fail;
-    if (!o->config && !o->nnets && !o->nports && vn_conf_apply_defaults(c, &err))
-        goto fail;
+    bool bare = !o->config && !o->nnets && !o->nports;
+    if (bare || o->nat) {
+        if (!bare && vn_conf_find_net(c, "default")) {
+            vn_conf_fail(&err, cl, "--nat adds the network 'default', but %s already defines one",
+                         o->config ? o->config : "a --network flag");
+            goto fail;
+        }
+        for (unsigned i = 0; i < c->nports; i++)
+            if (!strcmp(c->ports[i].name, "vm")) {
+                vn_conf_fail(&err, cl, "--nat adds the stream port 'vm', but %s already defines "
+                                       "a port with that name",
+                             o->config ? o->config : "a --port flag");
+                goto fail;
+            }
+        if (vn_conf_apply_defaults(c, &err))
+            goto fail;
+        *qemu_port = (int)c->nports - 1;
+    }
+    if (o->listen || o->nforwards) {
+        struct vn_net_conf *n = target_net(c, o, bare || o->nat, &err);
+        if (!n)
+            goto fail;
+        if (o->listen) {
+            char path[VN_PATH_MAX];
+            if (absolute_path(o->listen, path, sizeof path) < 0) {
+                vn_conf_fail(&err, cl, "--listen: '%s' is too long for a unix socket path "
+                                       "(at most %d characters)",
+                             o->listen, VN_PATH_MAX - 1);
+                goto fail;
+            }
+            struct vn_port_conf *p = NULL;
+            if (*qemu_port >= 0) {
+                p = &c->ports[*qemu_port];
+            } else {
+                const char *names[] = { "vm", "listen", "qemu" };
+                const char *name = NULL;
+                for (unsigned k = 0; k < 3 && !name; k++) {
+                    name = names[k];
+                    for (unsigned i = 0; i < c->nports; i++)
+                        if (!strcmp(c->ports[i].name, names[k]))
+                            name = NULL;
+                }
+                if (!name) {
+                    vn_conf_fail(&err, cl, "--listen: ports 'vm', 'listen' and 'qemu' all exist; "
+                                           "add the stream port to the configuration instead");
+                    goto fail;
+                }
+                if (!(p = vn_conf_add_port(c, cl, &err)) ||
+                    vn_conf_port_set(p, "name", name, cl, &err) ||
+                    vn_conf_port_set(p, "type", "stream", cl, &err) ||
+                    vn_conf_port_set(p, "network", n->name, cl, &err))
+                    goto fail;
+                *qemu_port = (int)c->nports - 1;
+            }
+            if (vn_conf_port_set(p, "path", path, cl, &err))
+                goto fail;
+        }
+        for (unsigned i = 0; i < o->nforwards; i++)
+            if (vn_conf_net_set(n, "forward", o->forwards[i], cl, &err))
+                goto fail;
+    }
     if (vn_conf_validate(c, &err))
         goto fail;
     return c;
@@ -168,108 +312,6 @@ static int write_pidfile(const char *path)
     return 0;
 }
 
-struct daemon_state {
-    struct vn_loop *loop;
-    struct vn_switch *sw;
-    struct vn_ctl *ctl;
-    struct vn_io sigio;
-    int sigfd;
-    int signal_seen;
-};
-
-static void signal_event(struct vn_io *io, uint32_t ev)
-{
-    (void)ev;
-    struct daemon_state *d = VN_CONTAINER_OF(io, struct daemon_state, sigio);
-    struct signalfd_siginfo si;
-    while (read(d->sigfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-            vn_info("msg=\"SIGHUP ignored: use 'vnetctl' to change the running network\"");
-            continue;
-        }
-        d->signal_seen = (int)si.ssi_signo;
-        vn_loop_stop(d->loop);
-    }
-}
-
-/* Create everything the config describes; returns 0 or -1 after logging. */
-static int setup(struct daemon_state *d, const struct vn_config *c)
-{
-    char err[512];
-    d->loop = vn_loop_new();
-    d->sw = d->loop ? vn_switch_new(d->loop) : NULL;
-    if (!d->sw) {
-        vn_err("msg=\"out of memory\"");
-        return -1;
-    }
-    for (unsigned i = 0; i < c->nnets; i++) {
-        struct vn_network *n = vn_switch_add_network(d->sw, &c->nets[i], err, sizeof err);
-        if (!n) {
-            vn_err("msg=\"cannot create network\" network=%s reason=\"%s\"", c->nets[i].name, err);
-            return -1;
-        }
-        if (vn_net_has_gateway(&n->conf)) {
-            n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
-            if (!n->gw) {
-                vn_err("msg=\"cannot start gateway services\" network=%s reason=\"%s\"",
-                       n->conf.name, err);
-                return -1;
-            }
-            char a[16];
-            vn_info("msg=\"gateway ready\" network=%s mode=%s address=%s/%u", n->conf.name,
-                    vn_net_mode_name(n->conf.mode), vn_ip4_str(n->conf.gateway, a),
-                    n->conf.prefix);
-        }
-    }
-    for (unsigned i = 0; i < c->nports; i++) {
-        const struct vn_port_conf *pc = &c->ports[i];
-        if (!vn_switch_add_port(d->sw, pc, err, sizeof err)) {
-            vn_err("msg=\"cannot open port\" port=%s reason=\"%s\"", pc->name, err);
-            return -1;
-        }
-        if (pc->type == VN_PORT_TAP)
-            vn_info("msg=\"port ready\" port=%s type=tap ifname=%s%s%s", pc->name, pc->ifname,
-                    pc->netns[0] ? " netns=" : "", pc->netns);
-        else
-            vn_info("msg=\"port ready\" port=%s type=%s path=%s", pc->name,
-                    vn_port_type_name(pc->type), pc->path);
-    }
-    d->ctl = vn_ctl_open(d->loop, c->control, c->control_mode, err, sizeof err);
-    if (!d->ctl) {
-        vn_err("msg=\"cannot open control socket\" reason=\"%s\"", err);
-        return -1;
-    }
-    vn_switch_cmds_register(d->ctl, d->sw);
-    vn_gw_cmds_register(d->ctl, d->sw);
-
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->sigfd < 0 || vn_io_add(d->loop, &d->sigio, d->sigfd, EPOLLIN, signal_event) < 0) {
-        vn_err("msg=\"signalfd failed\" error=\"%s\"", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static void teardown(struct daemon_state *d)
-{
-    vn_ctl_close(d->ctl);
-    if (d->sw)
-        for (unsigned i = 0; i < d->sw->nnets; i++) {
-            vn_gw_free(d->sw->nets[i]->gw);
-            d->sw->nets[i]->gw = NULL;
-        }
-    vn_switch_free(d->sw);
-    if (d->sigfd > 0)
-        close(d->sigfd);
-    vn_loop_free(d->loop);
-}
-
 /* Fork; the parent waits until the child reports setup success (exit 0) or
  * failure (exit 1) over a pipe. Returns the write end in the child. */
 static int daemonize(void)
@@ -295,11 +337,18 @@ static int daemonize(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "run"))
+        return vn_run_main(argc - 1, argv + 1);
     struct opts o = { 0 };
-    if (parse_opts(argc, argv, &o) < 0)
+    if (parse_opts(argc, argv, &o) < 0) {
+        free(o.ports);
+        free(o.forwards);
         return 2;
-    struct vn_config *c = build_config(&o);
+    }
+    int qemu_port;
+    struct vn_config *c = build_config(&o, &qemu_port);
     free(o.ports);
+    free(o.forwards);
     if (!c)
         return 2;
     if (o.print_config) {
@@ -324,11 +373,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "vnetd: cannot daemonize: %s\n", strerror(errno));
         return 1;
     }
-    struct daemon_state d = { .sigfd = -1 };
+    struct vn_daemon d;
+    vn_daemon_init(&d);
     int rc = 1;
-    if (setup(&d, c) == 0 && (!c->pidfile[0] || write_pidfile(c->pidfile) == 0)) {
-        vn_info("msg=ready version=%s control=%s networks=%u ports=%u", VN_VERSION, c->control,
-                c->nnets, c->nports);
+    bool pid_written = false;
+    if (vn_daemon_setup(&d, c) == 0 &&
+        (!c->pidfile[0] || (pid_written = write_pidfile(c->pidfile) == 0)) &&
+        vn_daemon_sandbox(&d, c) == 0) {
+        char q[VN_PATH_MAX + 96];
+        if (qemu_port >= 0)
+            vn_info("msg=ready version=%s control=%s networks=%u ports=%u qemu=\"%s "
+                    "-device virtio-net-pci,netdev=n0\"",
+                    VN_VERSION, c->control, c->nnets, c->nports,
+                    vn_daemon_qemu_netdev(c->ports[qemu_port].path, q, sizeof q));
+        else
+            vn_info("msg=ready version=%s control=%s networks=%u ports=%u", VN_VERSION,
+                    c->control, c->nnets, c->nports);
         if (notify >= 0) {
             char ok = 0;
             if (write(notify, &ok, 1) != 1)
@@ -345,12 +405,12 @@ int main(int argc, char **argv)
                 close(nul);
             }
         }
-        rc = vn_loop_run(d.loop) == 0 ? 0 : 1;
+        rc = vn_daemon_run(&d) == 0 ? 0 : 1;
         vn_info("msg=\"shutting down\" signal=%d", d.signal_seen);
-        if (c->pidfile[0])
-            unlink(c->pidfile);
     }
-    teardown(&d);
+    if (pid_written)
+        unlink(c->pidfile);
+    vn_daemon_teardown(&d);
     vn_conf_free(c);
     if (notify >= 0)
         close(notify); /* parent reads EOF: failure */

@@ -36,6 +36,11 @@ static const char *const allowed[] = {
     "getrlimit", "sigaltstack", "set_robust_list", "rseq", "wait4",
     /* what the sanitizer runtime needs when a report is written */
     "sched_getaffinity", "prctl", "personality", "getcwd",
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer builds: LeakSanitizer's exit check runs a tracer
+     * thread that stops the process with ptrace. */
+    "clone", "clone3", "ptrace", "waitid", "getdents", "sched_getparam", "sched_setparam",
+#endif
 };
 
 int vn_sandbox_enter(const struct vn_sandbox_needs *needs, char *err, size_t errlen)
