@@ -462,6 +462,8 @@ static void usage(FILE *o)
                "  status                 daemon summary\n"
                "  network list|show [NAME]\n"
                "  port list|show [NAME]\n"
+               "  port add NAME,type=stream|dgram|tap,network=NET[,key=value...]\n"
+               "  port del NAME\n"
                "  fdb [NETWORK]          learned MAC addresses\n"
                "  stats [PORT]           per-port counters and drops\n"
                "  leases [NETWORK]       DHCP leases\n"
@@ -516,6 +518,12 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "status") && ac == 1) {
         req = json_pack("{s:s}", "cmd", "status");
         printer = print_status;
+    } else if (!strcmp(cmd, "port") && sub && !strcmp(sub, "add") && ac == 3) {
+        req = json_pack("{s:s,s:s}", "cmd", "port.add", "spec", av[2]);
+        printer = print_ok;
+    } else if (!strcmp(cmd, "port") && sub && !strcmp(sub, "del") && ac == 3) {
+        req = json_pack("{s:s,s:s}", "cmd", "port.del", "port", av[2]);
+        printer = print_ok;
     } else if ((!strcmp(cmd, "network") || !strcmp(cmd, "port")) &&
                (!sub || !strcmp(sub, "list") || !strcmp(sub, "show")) && ac <= 3) {
         int is_net = !strcmp(cmd, "network");

@@ -785,7 +785,7 @@ static void runtime_dir(char *buf, size_t n)
         snprintf(buf, n, "/tmp/vnet-%u", (unsigned)geteuid());
 }
 
-static int validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err)
+int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err)
 {
     char rd[200];
     if (!p->name[0])
@@ -1074,7 +1074,7 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
         return -1;
     for (unsigned i = 0; i < c->nports; i++) {
         struct vn_port_conf *p = &c->ports[i];
-        if (validate_port(c, p, err))
+        if (vn_conf_validate_port(c, p, err))
             return -1;
         for (unsigned j = 0; j < i; j++) {
             struct vn_port_conf *q = &c->ports[j];

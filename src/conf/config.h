@@ -211,6 +211,10 @@ int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
  * Returns 0, or -1 with a message naming the offending item. */
 int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err);
 
+/* Validate one port against c's networks and fill its defaults (used by
+ * vn_conf_validate and by run-time "port add"). Returns 0 or -1 with err. */
+int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err);
+
 /* When neither a file nor any network/port flag was given: the default model. */
 int vn_conf_apply_defaults(struct vn_config *c, struct vn_conf_err *err);
 

@@ -1,6 +1,7 @@
 /* Control commands about the switch: status, network.list, port.list, fdb, stats. */
 #include "switch_cmds.h"
 #include "core/util.h"
+#include "conf/flags.h"
 #include "gw/gateway.h"
 #include "acl_cmds.h"
 #include "obs_cmds.h"
@@ -191,8 +192,73 @@ static json_t *cmd_stats(void *ctx, json_t *req, char *err, size_t errlen)
     return res;
 }
 
+/* port.add {spec: "NAME,type=T,network=N,..."}: the --port syntax, checked
+ * like the configuration, then opened. */
+static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *spec = json_string_value(json_object_get(req, "spec"));
+    if (!spec) {
+        snprintf(err, errlen, "need \"spec\": NAME,type=stream|dgram|tap|uplink,network=NET,...");
+        return NULL;
+    }
+    struct vn_config *c = vn_conf_new();
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        c->nets[i] = sw->nets[i]->conf;
+        c->nets[i].acl = (struct vn_acl){ 0 }; /* the switch owns those rules */
+    }
+    c->nnets = sw->nnets;
+    struct vn_conf_err ce;
+    json_t *res = NULL;
+    if (vn_conf_flag_port(c, spec, &ce) ||
+        vn_conf_validate_port(c, &c->ports[c->nports - 1], &ce)) {
+        snprintf(err, errlen, "%s", ce.msg + (strncmp(ce.msg, "command line: ", 14) ? 0 : 14));
+        goto out;
+    }
+    struct vn_port_conf *pc = &c->ports[c->nports - 1];
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *q = sw->ports[i];
+        if (!q)
+            continue;
+        if (pc->path[0] && !strcmp(q->conf.path, pc->path)) {
+            snprintf(err, errlen, "path '%s' is used by port '%s'", pc->path, q->conf.name);
+            goto out;
+        }
+    }
+    struct vn_port *p = vn_switch_add_port(sw, pc, err, errlen);
+    if (p)
+        res = port_json(p);
+out:
+    vn_conf_free(c);
+    return res;
+}
+
+static json_t *cmd_port_del(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_switch *sw = ctx;
+    const char *name = json_string_value(json_object_get(req, "port"));
+    struct vn_port *p = name ? vn_switch_find_port(sw, name) : NULL;
+    if (!p) {
+        snprintf(err, errlen, "no port named '%s'", name ? name : "");
+        return NULL;
+    }
+    if (!strcmp(p->ops->type, "gateway") || p->conf.implicit) {
+        snprintf(err, errlen, "port '%s' belongs to its network (gateway, uplink or host side)",
+                 name);
+        return NULL;
+    }
+    vn_switch_del_port(sw, p);
+    return json_object();
+}
+
 void vn_switch_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)
 {
+    vn_ctl_register(ctl, "port.add", cmd_port_add, sw);
+    vn_ctl_register(ctl, "port.del", cmd_port_del, sw);
     vn_ctl_register(ctl, "status", cmd_status, sw);
     vn_ctl_register(ctl, "network.list", cmd_network_list, sw);
     vn_ctl_register(ctl, "port.list", cmd_port_list, sw);
