@@ -15,7 +15,7 @@ static int apply_spec(const char *spec, void *item, int is_port, struct vn_conf_
 {
     char buf[1024];
     if (vn_strlcpy(buf, spec, sizeof buf) >= sizeof buf)
-        return vn_conf_fail(err, CMDLINE, "'%s': too long", spec);
+        return vn_conf_fail(err, CMDLINE, "'%.40s...': too long (at most %zu bytes)", spec, sizeof buf - 1);
     char *save = NULL;
     int first = 1;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {

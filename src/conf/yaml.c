@@ -209,7 +209,7 @@ static int parse_with_diag(struct vn_config *c, const char *name, const char *pa
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e)
-            rc = vn_conf_fail(err, (struct vn_conf_src){ name, e->line + 1 },
+            rc = vn_conf_fail(err, (struct vn_conf_src){ name, e->line }, /* 1-based */
                               "YAML syntax error: %s", e->msg);
         else if (path)
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot read the file");
