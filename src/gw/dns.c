@@ -1,9 +1,901 @@
-/* TEMPORARY placeholder so the tree links while the DNS forwarder is written. */
+/* DNS forwarder of a gateway.
+ *
+ * Theory of operation. Guests reach the service two ways:
+ *  - UDP datagrams to DNS_ADDR:53 arrive from the gateway (vn_dns_input_udp);
+ *    answers go back with vn_gw_send_udp4 from DNS_ADDR:53;
+ *  - TCP connections to DNS_ADDR:53 are spliced by the NAT onto a listener on
+ *    127.0.0.1 (ephemeral port, vn_dns_tcp_addr); each connection carries
+ *    length-prefixed messages both ways (RFC 1035 4.2.2, RFC 7766).
+ * A query under the local domain (NAME.DOMAIN, host.DOMAIN, and reverse names
+ * of the subnet) is answered here from the DHCP leases / static hosts and is
+ * never forwarded. Anything else becomes a pending query (a fixed table of
+ * VN_DNS_PENDING slots; excess is dropped and counted): it gets a fresh random
+ * id and its own new host socket (so a fresh kernel-chosen random source port,
+ * and a connected socket only accepts the upstream's address), UDP if the
+ * guest asked over UDP, TCP if it asked over TCP. A reply counts only when its
+ * id and question match; it is then relayed with the guest's id, truncated
+ * (TC=1, question only) when it is larger than the guest's UDP buffer (512, or
+ * its EDNS0 size) so the guest retries over TCP. Each upstream gets
+ * DNS_TRY_MS; then the next upstream is tried, and when all failed the guest
+ * gets SERVFAIL. Guest TCP connections are bounded in number, in queries in
+ * flight each (reading pauses beyond it), in buffered output, and closed after
+ * an idle period. */
 #include "dns.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "dhcp4.h"
+#include "dns_msg.h"
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
-struct vn_dns { struct sockaddr_in a; };
-struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen) { (void)gw; (void)err; (void)errlen; return calloc(1, sizeof(struct vn_dns)); }
-void vn_dns_free(struct vn_dns *d) { free(d); }
-void vn_dns_input_udp(struct vn_dns *d, const uint8_t m[6], const struct vn_ip4 *ip, const struct vn_udp *u) { (void)d; (void)m; (void)ip; (void)u; }
-const struct sockaddr_in *vn_dns_tcp_addr(struct vn_dns *d) { return &d->a; }
-json_t *vn_dns_stats_json(struct vn_dns *d) { (void)d; return json_object(); }
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum {
+    DNS_PENDING = 256,       /* queries in flight to upstreams, all guests */
+    DNS_CONNS = 32,          /* guest TCP connections */
+    DNS_CONN_INFLIGHT = 8,   /* forwarded queries in flight per TCP connection */
+    DNS_QMAX = 1500,         /* largest query accepted */
+    DNS_TRY_MS = 2000,       /* per upstream */
+    DNS_IDLE_MS = 10000,     /* guest TCP connection without traffic */
+    DNS_OUT_MAX = 256 << 10, /* buffered answers per TCP connection */
+    DNS_OUT_PAUSE = 64 << 10,/* stop reading queries above this much output */
+    DNS_LOCAL_TTL = 10,
+    DNS_LOCAL_EDNS = 1232,
+    UDP_READ_BUDGET = 16,
+};
+
+struct upstream {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[64];
+};
+
+struct conn;
+
+/* A query forwarded to the upstreams. */
+struct pend {
+    struct vn_dns *d;
+    bool used;
+    bool tcp;                      /* guest asked over TCP: upstream over TCP */
+    uint16_t gid, uid;             /* the guest's id, ours on the wire */
+    uint8_t gmac[6];
+    uint32_t gip;
+    uint16_t gport, gmax;          /* UDP guest: address, port, buffer size */
+    struct conn *conn;             /* TCP guest */
+    struct vn_dns_question q;
+    uint8_t query[2 + DNS_QMAX];   /* length prefix + message */
+    uint16_t qlen;
+    unsigned tried;                /* upstreams tried so far */
+    int fd;                        /* -1 when no attempt is running */
+    struct vn_io io;
+    struct vn_timer timer;
+    /* TCP upstream */
+    bool connected;
+    size_t wdone;
+    uint8_t *rbuf;
+    size_t rlen;
+};
+
+/* A guest TCP connection (via the NAT). */
+struct conn {
+    struct vn_dns *d;
+    bool used, eof, dead, in_cb;
+    int fd;
+    struct vn_io io;
+    struct vn_timer idle;
+    uint8_t in[2 + DNS_QMAX];
+    size_t inlen;
+    uint8_t *out;
+    size_t outlen, outoff, outcap;
+    unsigned npending;
+};
+
+struct dns_stats {
+    uint64_t queries_udp, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
+        timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
+        tcp_connections;
+};
+
+struct vn_dns {
+    struct vn_gw *gw;
+    struct upstream up[VN_MAX_UPSTREAMS];
+    unsigned nup;
+    uint8_t domain[VN_DNS_NAME_MAX + 1]; /* wire form */
+    int lfd;
+    struct vn_io lio;
+    struct sockaddr_in taddr;
+    struct pend *pend;
+    unsigned npend;
+    struct conn *conns;
+    unsigned nconns;
+    struct dns_stats st;
+    uint8_t buf[65536];
+};
+
+/* Where an answer goes. */
+struct dest {
+    struct conn *conn; /* NULL: UDP */
+    const uint8_t *mac;
+    uint32_t ip;
+    uint16_t port;
+};
+
+static void send_attempt(struct pend *p);
+static void conn_update(struct conn *c);
+
+/* ---------------------------------------------------------------- upstreams */
+
+static int add_upstream(struct vn_dns *d, int family, const void *addr, uint16_t port,
+                        uint32_t scope)
+{
+    if (d->nup >= VN_MAX_UPSTREAMS)
+        return -1;
+    struct upstream *u = &d->up[d->nup];
+    memset(u, 0, sizeof *u);
+    char a[INET6_ADDRSTRLEN];
+    if (family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&u->ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons(port);
+        memcpy(&s->sin_addr, addr, 4);
+        u->len = sizeof *s;
+        inet_ntop(AF_INET, addr, a, sizeof a);
+        snprintf(u->text, sizeof u->text, "%s:%u", a, port);
+    } else {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&u->ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons(port);
+        memcpy(&s->sin6_addr, addr, 16);
+        s->sin6_scope_id = scope;
+        u->len = sizeof *s;
+        inet_ntop(AF_INET6, addr, a, sizeof a);
+        snprintf(u->text, sizeof u->text, "[%s]:%u", a, port);
+    }
+    d->nup++;
+    return 0;
+}
+
+/* The nameservers of /etc/resolv.conf (at most VN_MAX_UPSTREAMS). */
+static void upstreams_from_resolv_conf(struct vn_dns *d)
+{
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char kw[16], addr[128];
+        if (sscanf(line, "%15s %127s", kw, addr) != 2 || strcmp(kw, "nameserver"))
+            continue;
+        uint32_t scope = 0;
+        char *pct = strchr(addr, '%');
+        if (pct) {
+            *pct++ = 0;
+            scope = if_nametoindex(pct);
+            if (!scope)
+                scope = (uint32_t)strtoul(pct, NULL, 10);
+        }
+        uint8_t a[16];
+        if (inet_pton(AF_INET, addr, a) == 1)
+            add_upstream(d, AF_INET, a, 53, 0);
+        else if (inet_pton(AF_INET6, addr, a) == 1)
+            add_upstream(d, AF_INET6, a, 53, scope);
+    }
+    fclose(f);
+}
+
+/* ---------------------------------------------------------------- answers */
+
+static void count_reply(struct vn_dns *d, const uint8_t *m, size_t len)
+{
+    if (len < 4)
+        return;
+    unsigned rcode = m[3] & 0xf;
+    if (rcode == VN_DNS_R_NXDOMAIN)
+        d->st.nxdomain++;
+    else if (rcode == VN_DNS_R_SERVFAIL)
+        d->st.servfail++;
+}
+
+/* Append a length-prefixed message to a guest connection's output. */
+static void conn_write(struct conn *c, const uint8_t *m, size_t len)
+{
+    if (c->dead)
+        return;
+    size_t need = c->outlen - c->outoff + 2 + len;
+    if (need > DNS_OUT_MAX) {
+        VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: guest TCP connection does not read its answers, closed\" "
+                  "network=%s", c->d->gw->conf->name);
+        c->dead = true;
+        return;
+    }
+    if (c->outoff) {
+        memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+        c->outlen -= c->outoff;
+        c->outoff = 0;
+    }
+    if (need > c->outcap) {
+        size_t cap = VN_MAX(need, c->outcap * 2);
+        cap = VN_MIN(cap, (size_t)DNS_OUT_MAX);
+        uint8_t *o = realloc(c->out, cap);
+        if (!o) {
+            c->dead = true;
+            return;
+        }
+        c->out = o;
+        c->outcap = cap;
+    }
+    vn_dns_put16(c->out + c->outlen, (uint16_t)len);
+    memcpy(c->out + c->outlen + 2, m, len);
+    c->outlen += 2 + len;
+}
+
+static void deliver(struct vn_dns *d, const struct dest *to, const uint8_t *m, size_t len)
+{
+    count_reply(d, m, len);
+    if (to->conn) { /* flushed by conn_update() when the caller is done */
+        conn_write(to->conn, m, len);
+        return;
+    }
+    if (vn_gw_send_udp4(d->gw, to->mac, d->gw->dns_addr, 53, to->ip, to->port, m, len))
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: no room to send an answer\" network=%s",
+                  d->gw->conf->name);
+}
+
+/* An answer with no records (errors, NODATA) to query q. */
+static void reply_empty(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q,
+                        uint16_t flags, unsigned rcode)
+{
+    uint8_t out[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4 + 11];
+    size_t n = vn_dns_reply_init(out, sizeof out, q, flags, rcode);
+    if (n && q->edns && rcode != VN_DNS_R_FORMERR)
+        n = vn_dns_add_opt(out, sizeof out, n, DNS_LOCAL_EDNS);
+    if (n)
+        deliver(d, to, out, n);
+}
+
+/* Answer q if it is a local name; returns false if it must be forwarded. */
+static bool answer_local(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q)
+{
+    struct vn_gw *gw = d->gw;
+    uint16_t qt = q->q.qtype;
+    uint32_t ip = 0;
+    uint8_t rdata[VN_DNS_NAME_MAX + 1];
+    int rdlen = -1;
+    uint16_t rtype = 0;
+    bool found = false;
+
+    int under = vn_dns_name_under(q->q.name, d->domain);
+    if (under >= 0) {
+        if (under == 0) {
+            found = true; /* the domain itself exists, with no records we serve */
+        } else if (q->q.name[0] + 1 == under) { /* exactly one label */
+            uint8_t w[65];
+            char label[64];
+            memcpy(w, q->q.name, (size_t)under);
+            w[under] = 0;
+            if (vn_dns_name_to_text(w, label, sizeof label) > 0) {
+                if (!strcmp(label, "host")) {
+                    ip = gw->addr;
+                    found = true;
+                } else if (gw->dhcp && vn_dhcp4_lookup_name(gw->dhcp, label, &ip) == 0) {
+                    found = true;
+                }
+            }
+            if (found) {
+                rtype = VN_DNS_T_A;
+                vn_dns_put16(rdata, (uint16_t)(ip >> 16));
+                vn_dns_put16(rdata + 2, (uint16_t)ip);
+                rdlen = 4;
+            }
+        }
+    } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && vn_gw_in_subnet(gw, ip)) {
+        char name[64 + 1 + VN_DOMAIN_MAX], host[64];
+        if (ip == gw->addr) {
+            snprintf(name, sizeof name, "host.%s", gw->conf->domain);
+            found = true;
+        } else if (gw->dhcp && vn_dhcp4_lookup_addr(gw->dhcp, ip, host, sizeof host) == 0) {
+            snprintf(name, sizeof name, "%s.%s", host, gw->conf->domain);
+            found = true;
+        }
+        if (found) {
+            rtype = VN_DNS_T_PTR;
+            rdlen = vn_dns_name_from_text(name, rdata, sizeof rdata);
+            if (rdlen < 0)
+                found = false;
+        }
+    } else {
+        return false;
+    }
+    d->st.local_answers++;
+    if (!found) {
+        reply_empty(d, to, q, VN_DNS_F_AA, VN_DNS_R_NXDOMAIN);
+        return true;
+    }
+    bool cls_ok = q->q.qclass == VN_DNS_C_IN || q->q.qclass == VN_DNS_T_ANY;
+    if (rdlen < 0 || !cls_ok || (qt != rtype && qt != VN_DNS_T_ANY)) {
+        reply_empty(d, to, q, VN_DNS_F_AA, VN_DNS_R_NOERROR); /* NODATA */
+        return true;
+    }
+    uint8_t out[VN_DNS_HLEN + 2 * (VN_DNS_NAME_MAX + 1) + 4 + 12 + 11];
+    size_t n = vn_dns_reply_init(out, sizeof out, q, VN_DNS_F_AA, VN_DNS_R_NOERROR);
+    if (n)
+        n = vn_dns_add_answer(out, sizeof out, n, rtype, DNS_LOCAL_TTL, rdata, (uint16_t)rdlen);
+    if (n && q->edns)
+        n = vn_dns_add_opt(out, sizeof out, n, DNS_LOCAL_EDNS);
+    if (n)
+        deliver(d, to, out, n);
+    return true;
+}
+
+/* ---------------------------------------------------------------- pending queries */
+
+static struct dest pend_dest(struct pend *p)
+{
+    return (struct dest){ .conn = p->conn, .mac = p->gmac, .ip = p->gip, .port = p->gport };
+}
+
+/* Stop the running attempt (socket, timer, TCP buffers). */
+static void attempt_close(struct pend *p)
+{
+    struct vn_dns *d = p->d;
+    if (p->fd >= 0) {
+        vn_io_del(d->gw->loop, &p->io);
+        close(p->fd);
+        p->fd = -1;
+    }
+    vn_timer_cancel(d->gw->loop, &p->timer);
+    free(p->rbuf);
+    p->rbuf = NULL;
+    p->rlen = 0;
+    p->wdone = 0;
+    p->connected = false;
+}
+
+static void pend_release(struct pend *p)
+{
+    attempt_close(p);
+    p->used = false;
+    p->d->npend--;
+    struct conn *c = p->conn;
+    p->conn = NULL;
+    if (c) {
+        c->npending--;
+        conn_update(c);
+    }
+}
+
+/* All upstreams failed: SERVFAIL to the guest. */
+static void pend_give_up(struct pend *p)
+{
+    struct vn_dns *d = p->d;
+    struct vn_dns_msg q;
+    if (vn_dns_msg_parse(p->query + 2, p->qlen, &q) == 0) {
+        q.h.id = p->gid;
+        struct dest to = pend_dest(p);
+        reply_empty(d, &to, &q, 0, VN_DNS_R_SERVFAIL);
+    }
+    pend_release(p);
+}
+
+/* The current attempt failed: try the next upstream. */
+static void attempt_next(struct pend *p)
+{
+    attempt_close(p);
+    p->tried++;
+    send_attempt(p);
+}
+
+/* A complete reply m (len bytes) arrived for p: check and relay it. */
+static void pend_reply(struct pend *p, uint8_t *m, size_t len)
+{
+    struct vn_dns *d = p->d;
+    struct vn_dns_msg r;
+    if (vn_dns_msg_parse(m, len, &r) || !(r.h.flags & VN_DNS_F_QR) || r.h.id != p->uid ||
+        !r.has_q || !vn_dns_question_eq(&r.q, &p->q)) {
+        d->st.upstream_bad++;
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: unmatched or malformed reply from upstream\" "
+                  "network=%s upstream=%s", d->gw->conf->name,
+                  d->up[p->tried % d->nup].text);
+        if (p->tcp) /* the stream is out of sync: next upstream */
+            attempt_next(p);
+        return;
+    }
+    vn_dns_put16(m, p->gid);
+    d->st.answers++;
+    struct dest to = pend_dest(p);
+    if (!p->tcp && len > p->gmax) {
+        uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
+        size_t n = vn_dns_truncate(t, sizeof t, m, &r);
+        d->st.truncated++;
+        if (n)
+            deliver(d, &to, t, n);
+    } else {
+        deliver(d, &to, m, len);
+    }
+    pend_release(p);
+}
+
+static void pend_timeout(struct vn_timer *t)
+{
+    struct pend *p = VN_CONTAINER_OF(t, struct pend, timer);
+    struct vn_dns *d = p->d;
+    d->st.timeouts++;
+    VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: upstream did not answer in time\" network=%s upstream=%s",
+              d->gw->conf->name, d->up[p->tried % d->nup].text);
+    attempt_next(p);
+}
+
+static void udp_upstream_event(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct pend *p = VN_CONTAINER_OF(io, struct pend, io);
+    struct vn_dns *d = p->d;
+    for (int i = 0; i < UDP_READ_BUDGET && p->used && p->fd >= 0; i++) {
+        ssize_t n = recv(p->fd, d->buf, sizeof d->buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return;
+            d->st.upstream_errors++;
+            VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: upstream error\" network=%s upstream=%s err=\"%s\"",
+                      d->gw->conf->name, d->up[p->tried % d->nup].text, strerror(errno));
+            attempt_next(p);
+            return;
+        }
+        unsigned tried = p->tried;
+        pend_reply(p, d->buf, (size_t)n);
+        if (!p->used || p->tried != tried)
+            return;
+    }
+}
+
+static void tcp_upstream_event(struct vn_io *io, uint32_t ev)
+{
+    struct pend *p = VN_CONTAINER_OF(io, struct pend, io);
+    struct vn_dns *d = p->d;
+    struct vn_loop *loop = d->gw->loop;
+    if (!p->connected) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el) || err)
+            goto fail;
+        if (!(ev & EPOLLOUT))
+            return;
+        p->connected = true;
+    }
+    size_t total = 2u + p->qlen;
+    if (p->wdone < total) {
+        ssize_t n = send(p->fd, p->query + p->wdone, total - p->wdone, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            goto fail;
+        }
+        p->wdone += (size_t)n;
+        if (p->wdone < total)
+            return;
+        vn_io_mod(loop, &p->io, EPOLLIN);
+        return;
+    }
+    if (!p->rbuf && !(p->rbuf = malloc(2 + 65535)))
+        goto fail;
+    for (;;) {
+        size_t want = p->rlen < 2 ? 2 : 2u + vn_dns_get16(p->rbuf);
+        if (p->rlen >= 2 && want == 2)
+            goto fail; /* zero-length message */
+        if (p->rlen == want) {
+            unsigned tried = p->tried;
+            pend_reply(p, p->rbuf + 2, want - 2);
+            if (p->used && p->tried == tried) /* ignored: keep reading */
+                p->rlen = 0;
+            return;
+        }
+        ssize_t n = recv(p->fd, p->rbuf + p->rlen, want - p->rlen, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0)
+            goto fail;
+        p->rlen += (size_t)n;
+    }
+fail:
+    d->st.upstream_errors++;
+    VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: TCP upstream failed\" network=%s upstream=%s",
+              d->gw->conf->name, d->up[p->tried % d->nup].text);
+    attempt_next(p);
+}
+
+/* Send p to upstream number p->tried (then the next ones on immediate
+ * failure); SERVFAIL when none is left. */
+static void send_attempt(struct pend *p)
+{
+    struct vn_dns *d = p->d;
+    struct vn_loop *loop = d->gw->loop;
+    for (; p->tried < d->nup; p->tried++) {
+        const struct upstream *u = &d->up[p->tried];
+        int type = (p->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+        int fd = socket(u->ss.ss_family, type, 0);
+        if (fd < 0) {
+            d->st.upstream_errors++;
+            VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: no socket for an upstream query\" network=%s "
+                      "err=\"%s\"", d->gw->conf->name, strerror(errno));
+            continue;
+        }
+        /* A fresh id per attempt; the connected socket gets a random port. */
+        p->uid = (uint16_t)vn_random_u32();
+        vn_dns_put16(p->query + 2, p->uid);
+        int r = connect(fd, (const struct sockaddr *)&u->ss, u->len);
+        if (r && !(p->tcp && errno == EINPROGRESS))
+            goto fail;
+        if (!p->tcp) {
+            if (send(fd, p->query + 2, p->qlen, MSG_NOSIGNAL) != (ssize_t)p->qlen)
+                goto fail;
+        }
+        if (vn_io_add(loop, &p->io, fd, p->tcp ? EPOLLOUT : EPOLLIN,
+                      p->tcp ? tcp_upstream_event : udp_upstream_event))
+            goto fail;
+        p->fd = fd;
+        vn_timer_arm(loop, &p->timer, DNS_TRY_MS);
+        return;
+    fail:
+        d->st.upstream_errors++;
+        VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: cannot send to upstream\" network=%s upstream=%s "
+                  "err=\"%s\"", d->gw->conf->name, u->text, strerror(errno));
+        close(fd);
+    }
+    pend_give_up(p);
+}
+
+/* Forward query q (message m, len bytes) for a guest. */
+static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q,
+                    const uint8_t *m, size_t len)
+{
+    if (len > DNS_QMAX) {
+        d->st.malformed++;
+        reply_empty(d, to, q, 0, VN_DNS_R_FORMERR);
+        return;
+    }
+    struct pend *p = NULL;
+    if (d->npend < DNS_PENDING)
+        for (unsigned i = 0; i < DNS_PENDING && !p; i++)
+            if (!d->pend[i].used)
+                p = &d->pend[i];
+    if (!p) {
+        d->st.dropped_busy++;
+        VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: too many queries in flight, query dropped\" "
+                  "network=%s max=%d", d->gw->conf->name, DNS_PENDING);
+        if (to->conn) /* a TCP client would wait for nothing */
+            reply_empty(d, to, q, 0, VN_DNS_R_SERVFAIL);
+        return;
+    }
+    p->used = true;
+    d->npend++;
+    p->tcp = to->conn != NULL;
+    p->conn = to->conn;
+    if (p->conn)
+        p->conn->npending++;
+    p->gid = q->h.id;
+    if (to->mac)
+        memcpy(p->gmac, to->mac, 6);
+    p->gip = to->ip;
+    p->gport = to->port;
+    p->gmax = q->edns ? VN_MAX(q->edns_size, 512) : 512;
+    p->q = q->q;
+    vn_dns_put16(p->query, (uint16_t)len);
+    memcpy(p->query + 2, m, len);
+    p->qlen = (uint16_t)len;
+    p->tried = 0;
+    p->fd = -1;
+    d->st.forwarded++;
+    send_attempt(p);
+}
+
+/* A query from a guest (UDP or TCP): answer, forward or drop it. */
+static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t *m, size_t len)
+{
+    struct vn_dns_msg q;
+    if (vn_dns_msg_parse(m, len, &q) || (q.h.flags & VN_DNS_F_QR)) {
+        d->st.malformed++;
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: malformed query dropped\" network=%s len=%zu",
+                  d->gw->conf->name, len);
+        return;
+    }
+    if (q.h.flags & VN_DNS_F_OPCODE) {
+        reply_empty(d, to, &q, 0, VN_DNS_R_NOTIMP);
+        return;
+    }
+    if (!q.has_q) {
+        d->st.malformed++;
+        reply_empty(d, to, &q, 0, VN_DNS_R_FORMERR);
+        return;
+    }
+    if (answer_local(d, to, &q))
+        return;
+    forward(d, to, &q, m, len);
+}
+
+void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], const struct vn_ip4 *ip,
+                      const struct vn_udp *udp)
+{
+    d->st.queries_udp++;
+    if (!ip->src || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
+        !vn_gw_in_subnet(d->gw, ip->src)) {
+        d->st.malformed++;
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: query from an invalid source dropped\" network=%s",
+                  d->gw->conf->name);
+        return;
+    }
+    struct dest to = { .conn = NULL, .mac = src_mac, .ip = ip->src, .port = udp->sport };
+    handle_query(d, &to, udp->data, udp->dlen);
+}
+
+/* ---------------------------------------------------------------- guest TCP */
+
+static void conn_close(struct conn *c)
+{
+    struct vn_dns *d = c->d;
+    for (unsigned i = 0; i < DNS_PENDING && c->npending; i++) {
+        struct pend *p = &d->pend[i];
+        if (p->used && p->conn == c) {
+            p->conn = NULL;
+            c->npending--;
+            pend_release(p);
+        }
+    }
+    vn_io_del(d->gw->loop, &c->io);
+    vn_timer_cancel(d->gw->loop, &c->idle);
+    close(c->fd);
+    free(c->out);
+    c->out = NULL;
+    c->outcap = c->outlen = c->outoff = 0;
+    c->used = false;
+    d->nconns--;
+}
+
+static void conn_flush(struct conn *c)
+{
+    while (!c->dead && c->outoff < c->outlen) {
+        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                c->dead = true;
+            return;
+        }
+        c->outoff += (size_t)n;
+        vn_timer_arm(c->d->gw->loop, &c->idle, DNS_IDLE_MS);
+    }
+    if (c->outoff == c->outlen)
+        c->outoff = c->outlen = 0;
+}
+
+/* Handle the complete queries in c's input buffer (while it may take more). */
+static void conn_parse(struct conn *c)
+{
+    struct vn_dns *d = c->d;
+    size_t off = 0;
+    while (!c->dead && c->inlen - off >= 2 && c->npending < DNS_CONN_INFLIGHT) {
+        size_t l = vn_dns_get16(c->in + off);
+        if (l < VN_DNS_HLEN || l > DNS_QMAX) {
+            d->st.malformed++;
+            VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: bad TCP message length, connection closed\" "
+                      "network=%s len=%zu", d->gw->conf->name, l);
+            c->dead = true;
+            break;
+        }
+        if (c->inlen - off < 2 + l)
+            break;
+        d->st.queries_tcp++;
+        struct dest to = { .conn = c };
+        handle_query(d, &to, c->in + off + 2, l);
+        off += 2 + l;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->inlen - off);
+        c->inlen -= off;
+    }
+}
+
+/* After any change: handle buffered queries, flush answers, then close or
+ * set the event mask from the connection's state. */
+static void conn_update(struct conn *c)
+{
+    if (c->in_cb)
+        return; /* the outer call finishes the job */
+    c->in_cb = true;
+    conn_parse(c);
+    if (c->eof && c->inlen && c->npending < DNS_CONN_INFLIGHT)
+        c->inlen = 0; /* a partial message before EOF never completes */
+    c->in_cb = false;
+    conn_flush(c);
+    bool out = c->outoff < c->outlen;
+    if (c->dead || (c->eof && !c->npending && !out)) {
+        conn_close(c);
+        return;
+    }
+    uint32_t ev = 0;
+    if (!c->eof && c->npending < DNS_CONN_INFLIGHT && c->outlen - c->outoff < DNS_OUT_PAUSE &&
+        c->inlen < sizeof c->in)
+        ev |= EPOLLIN;
+    if (out)
+        ev |= EPOLLOUT;
+    vn_io_mod(c->d->gw->loop, &c->io, ev);
+}
+
+static void conn_event(struct vn_io *io, uint32_t ev)
+{
+    struct conn *c = VN_CONTAINER_OF(io, struct conn, io);
+    /* HUP: both directions are closed (or reset): answers cannot be sent. */
+    if (ev & (EPOLLERR | EPOLLHUP))
+        c->dead = true;
+    if (!c->dead && !c->eof && (ev & EPOLLIN) && c->inlen < sizeof c->in) {
+        ssize_t n = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, MSG_DONTWAIT);
+        if (n > 0) {
+            c->inlen += (size_t)n;
+            vn_timer_arm(c->d->gw->loop, &c->idle, DNS_IDLE_MS);
+        } else if (n == 0) {
+            c->eof = true;
+        } else if (errno != EAGAIN && errno != EINTR) {
+            c->dead = true;
+        }
+    }
+    conn_update(c);
+}
+
+static void conn_idle(struct vn_timer *t)
+{
+    struct conn *c = VN_CONTAINER_OF(t, struct conn, idle);
+    if (c->npending) {
+        vn_timer_arm(c->d->gw->loop, &c->idle, DNS_IDLE_MS);
+        return;
+    }
+    conn_close(c);
+}
+
+static void listen_event(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct vn_dns *d = VN_CONTAINER_OF(io, struct vn_dns, lio);
+    for (int i = 0; i < 16; i++) {
+        int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: accept failed\" network=%s err=\"%s\"",
+                          d->gw->conf->name, strerror(errno));
+            return;
+        }
+        struct conn *c = NULL;
+        for (unsigned k = 0; k < DNS_CONNS && !c; k++)
+            if (!d->conns[k].used)
+                c = &d->conns[k];
+        if (!c) {
+            d->st.dropped_busy++;
+            VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: too many TCP connections, one refused\" "
+                      "network=%s max=%d", d->gw->conf->name, DNS_CONNS);
+            close(fd);
+            continue;
+        }
+        memset(c, 0, sizeof *c);
+        c->d = d;
+        c->fd = fd;
+        vn_timer_init(&c->idle, conn_idle);
+        if (vn_io_add(d->gw->loop, &c->io, fd, EPOLLIN, conn_event)) {
+            close(fd);
+            continue;
+        }
+        c->used = true;
+        d->nconns++;
+        d->st.tcp_connections++;
+        vn_timer_arm(d->gw->loop, &c->idle, DNS_IDLE_MS);
+    }
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
+{
+    struct vn_dns *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->gw = gw;
+    d->lfd = -1;
+    d->pend = calloc(DNS_PENDING, sizeof *d->pend);
+    d->conns = calloc(DNS_CONNS, sizeof *d->conns);
+    if (!d->pend || !d->conns) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < DNS_PENDING; i++) {
+        d->pend[i].d = d;
+        d->pend[i].fd = -1;
+        vn_timer_init(&d->pend[i].timer, pend_timeout);
+    }
+    const struct vn_net_conf *c = gw->conf;
+    if (vn_dns_name_from_text(c->domain[0] ? c->domain : "vnet.internal", d->domain,
+                              sizeof d->domain) < 0) {
+        snprintf(err, errlen, "network '%s': bad DNS domain '%s'", c->name, c->domain);
+        goto fail;
+    }
+    for (unsigned i = 0; i < c->nupstream; i++)
+        add_upstream(d, c->upstream[i].family, c->upstream[i].addr, c->upstream[i].port, 0);
+    if (!d->nup)
+        upstreams_from_resolv_conf(d);
+    if (!d->nup) { /* the resolver library's default */
+        uint8_t lo[4] = { 127, 0, 0, 1 };
+        add_upstream(d, AF_INET, lo, 53, 0);
+    }
+
+    d->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    d->taddr.sin_family = AF_INET;
+    d->taddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof d->taddr;
+    if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&d->taddr, sizeof d->taddr) ||
+        listen(d->lfd, 64) || getsockname(d->lfd, (struct sockaddr *)&d->taddr, &sl) ||
+        vn_io_add(gw->loop, &d->lio, d->lfd, EPOLLIN, listen_event)) {
+        snprintf(err, errlen, "network '%s': DNS over TCP listener: %s", c->name,
+                 strerror(errno));
+        goto fail;
+    }
+    char ups[VN_MAX_UPSTREAMS * 66] = "";
+    for (unsigned i = 0; i < d->nup; i++) {
+        size_t l = strlen(ups);
+        snprintf(ups + l, sizeof ups - l, "%s%s", i ? "," : "", d->up[i].text);
+    }
+    char a[16];
+    vn_info("msg=\"dns forwarder\" network=%s address=%s domain=%s upstreams=%s tcp=127.0.0.1:%u",
+            c->name, vn_ip4_str(gw->dns_addr, a), c->domain, ups, ntohs(d->taddr.sin_port));
+    return d;
+fail:
+    vn_dns_free(d);
+    return NULL;
+}
+
+void vn_dns_free(struct vn_dns *d)
+{
+    if (!d)
+        return;
+    if (d->conns)
+        for (unsigned i = 0; i < DNS_CONNS; i++)
+            if (d->conns[i].used)
+                conn_close(&d->conns[i]);
+    if (d->pend)
+        for (unsigned i = 0; i < DNS_PENDING; i++)
+            if (d->pend[i].used)
+                pend_release(&d->pend[i]);
+    if (d->lfd >= 0) {
+        vn_io_del(d->gw->loop, &d->lio);
+        close(d->lfd);
+    }
+    free(d->pend);
+    free(d->conns);
+    free(d);
+}
+
+const struct sockaddr_in *vn_dns_tcp_addr(struct vn_dns *d) { return &d->taddr; }
+
+json_t *vn_dns_stats_json(struct vn_dns *d)
+{
+    const struct dns_stats *s = &d->st;
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "queries_udp",
+        (json_int_t)s->queries_udp, "queries_tcp", (json_int_t)s->queries_tcp, "local_answers",
+        (json_int_t)s->local_answers, "forwarded", (json_int_t)s->forwarded, "answers",
+        (json_int_t)s->answers, "nxdomain", (json_int_t)s->nxdomain, "servfail",
+        (json_int_t)s->servfail, "timeouts", (json_int_t)s->timeouts, "malformed",
+        (json_int_t)s->malformed, "dropped_busy", (json_int_t)s->dropped_busy, "truncated",
+        (json_int_t)s->truncated, "upstream_bad", (json_int_t)s->upstream_bad,
+        "upstream_errors", (json_int_t)s->upstream_errors, "tcp_connections",
+        (json_int_t)s->tcp_connections, "pending", (int)d->npend, "tcp_active",
+        (int)d->nconns);
+    json_t *ups = json_array();
+    for (unsigned i = 0; i < d->nup; i++)
+        json_array_append_new(ups, json_string(d->up[i].text));
+    json_object_set_new(o, "upstreams", ups);
+    return o;
+}
