@@ -322,3 +322,300 @@ def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
             srv.close()
     finally:
         run(["ip", "link", "del", vh], check=False)
+
+
+# --------------------------------------------------------------------------- forwards
+
+def guest_listener(ns, kind=socket.SOCK_STREAM, port=0, ip="0.0.0.0"):
+    """A socket bound (and listening, for TCP) inside the guest namespace."""
+    def mk():
+        s = socket.socket(socket.AF_INET, kind)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((ip, port))
+        if kind == socket.SOCK_STREAM:
+            s.listen(64)
+        return s
+    return ns.in_ns(mk)
+
+
+def peer_handler(conn, addr):
+    """Tells the client its own address as the server sees it, then echoes."""
+    conn.sendall(f"{addr[0]}:{addr[1]}\n".encode())
+    echo_handler(conn, addr)
+    return addr
+
+
+def host_tcp_exchange(port, data=b"over the forward", host="127.0.0.1", timeout=10):
+    """Connect from the host, read the greeting line, check an echo; returns
+    the greeting (the client address the guest saw)."""
+    with socket.create_connection((host, port), timeout=timeout) as c:
+        f = c.makefile("rb")
+        line = f.readline().decode().strip()
+        c.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            b = c.recv(65536)
+            assert b, "forwarded connection closed early"
+            got += b
+        assert got == data
+        return line, c.getsockname()
+
+
+def host_udp_exchange(port, data=b"udp over the forward", tries=5):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(2)
+        for _ in range(tries):
+            u.sendto(data, ("127.0.0.1", port))
+            try:
+                got, peer = u.recvfrom(65535)
+            except socket.timeout:
+                continue
+            assert got == data and peer == ("127.0.0.1", port), (got, peer)
+            return True
+    raise AssertionError(f"no UDP echo through forward 127.0.0.1:{port}")
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_forwards_from_config_and_flags(netns, vnetd, servers, procs, tmp_path):
+    g = netns()
+    ptcp, pflag, phttp = free_port(), free_port(), free_port()
+    pudp = free_port(socket.SOCK_DGRAM)
+    gip = guest_ip(0)
+    net = nat_network(forwards=[
+        {"proto": "tcp", "host": f"127.0.0.1:{ptcp}", "guest": f"{gip}:7000"},
+        {"proto": "udp", "host": str(pudp), "guest": f"{gip}:7001"},
+        {"proto": "tcp", "host": str(phttp), "guest": f"{gip}:80"},
+    ])
+    d = vnetd({"networks": [net], "ports": [tap("g0", g)]},
+              args=["--forward", f"tcp:{pflag}:{gip}:7000"])
+    configure_guest(g, gip)
+    fl = {(f["proto"], f["host"], f["guest"]) for f in d.ctl("forward", "list")}
+    assert fl == {("tcp", f"127.0.0.1:{ptcp}", f"{gip}:7000"),
+                  ("udp", f"127.0.0.1:{pudp}", f"{gip}:7001"),
+                  ("tcp", f"127.0.0.1:{phttp}", f"{gip}:80"),
+                  ("tcp", f"127.0.0.1:{pflag}", f"{gip}:7000")}, fl
+
+    tsrv = TcpServer(peer_handler, sock=guest_listener(g, port=7000))
+    usrv = UdpEcho(sock=guest_listener(g, socket.SOCK_DGRAM, port=7001))
+    servers += [tsrv, usrv]
+    # A real web server in the guest, fetched with curl from the host.
+    www = tmp_path / "gwww"
+    www.mkdir()
+    (www / "index.html").write_text("served by the guest\n")
+    g.start("busybox", "httpd", "-f", "-p", "80", "-h", www)
+    wait_for(lambda: g.listening(80), 10, what="httpd in the guest")
+    r = run(["curl", "-sS", "--max-time", "20", f"http://127.0.0.1:{phttp}/index.html"])
+    assert r.stdout == "served by the guest\n"
+
+    for port in (ptcp, pflag):
+        seen, _ = host_tcp_exchange(port, os.urandom(300_000))
+        # Local host clients appear as the gateway address (documented).
+        assert seen.split(":")[0] == GW, seen
+    host_udp_exchange(pudp)
+    assert {p[0] for _, p in usrv.seen} == {GW}, usrv.seen
+    counts = {f["host"]: f for f in d.ctl("forward", "list")}
+    assert counts[f"127.0.0.1:{ptcp}"]["accepted"] == 1
+    assert counts[f"127.0.0.1:{pflag}"]["accepted"] == 1
+    assert not tsrv.errors
+
+
+def test_forward_busy_port_at_start_is_an_error(tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        cfg = tmp_path / "f.yaml"
+        ctl = tmp_path / "ctl.sock"
+        cfg.write_text(vnet.to_yaml({
+            "control": str(ctl), "state_dir": str(tmp_path / "st"),
+            "networks": [nat_network(forwards=[
+                {"proto": "tcp", "host": str(port), "guest": "10.0.2.15:80"}])],
+            "ports": [{"name": "s", "type": "stream", "path": str(tmp_path / "s.sock"),
+                       "network": NET}]}))
+        r = run([vnet.VNETD, "-c", cfg], check=False, timeout=20)
+        assert r.returncode != 0
+        assert f"127.0.0.1:{port}" in r.stderr and "address already in use" in r.stderr, r.stderr
+        assert not any(p in r.stderr for p in vnet.SANITIZER_PATTERNS), r.stderr
+        assert not ctl.exists() and not (tmp_path / "s.sock").exists()
+    finally:
+        busy.close()
+
+
+def test_forward_add_del_list_and_conflicts(netns, vnetd, servers):
+    d, (g,) = nat_setup(netns, vnetd)
+    gip = guest_ip(0)
+    tsrv = TcpServer(peer_handler, sock=guest_listener(g, port=7100))
+    usrv = UdpEcho(sock=guest_listener(g, socket.SOCK_DGRAM, port=7101))
+    servers += [tsrv, usrv]
+    assert d.ctl("forward", "list") == []
+
+    pa, pb = free_port(), free_port()
+    pu = free_port(socket.SOCK_DGRAM)
+    assert d.ctl("forward", "add", f"tcp:{pa}:{gip}:7100") == {"network": NET}
+    d.ctl("forward", "add", f"tcp:127.0.0.1:{pb}:{gip}:7100", NET)
+    d.ctl("forward", "add", f"udp:{pu}:{gip}:7101")
+    lst = d.ctl("forward", "list", NET)
+    assert {(f["proto"], f["host"], f["guest"]) for f in lst} == {
+        ("tcp", f"127.0.0.1:{pa}", f"{gip}:7100"), ("tcp", f"127.0.0.1:{pb}", f"{gip}:7100"),
+        ("udp", f"127.0.0.1:{pu}", f"{gip}:7101")}
+    host_tcp_exchange(pa)
+    host_tcp_exchange(pb)
+    host_udp_exchange(pu)
+
+    # Human output lists them too.
+    txt = d.ctl_raw("forward", "list", json_out=False)
+    assert txt.returncode == 0 and f"127.0.0.1:{pa}" in txt.stdout and "udp" in txt.stdout
+
+    # A host port someone else holds: a clear error, nothing added, the other
+    # forwards keep working.
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    pbusy = busy.getsockname()[1]
+    try:
+        r = d.ctl_raw("forward", "add", f"tcp:{pbusy}:{gip}:7100")
+        assert r.returncode != 0 and r.stdout == ""
+        assert "address already in use" in r.stderr and str(pbusy) in r.stderr, r.stderr
+    finally:
+        busy.close()
+    # The same forward twice, a bad spec, deleting what does not exist.
+    r = d.ctl_raw("forward", "add", f"tcp:{pa}:{gip}:7100")
+    assert r.returncode != 0 and "already forwarded" in r.stderr, r.stderr
+    for bad in ("sctp:1234:10.0.2.15:80", "tcp:99999:10.0.2.15:80", "tcp:1234:10.0.2.15"):
+        r = d.ctl_raw("forward", "add", bad)
+        assert r.returncode != 0 and r.stderr.startswith("vnetctl: "), (bad, r.stderr)
+    r = d.ctl_raw("forward", "del", "tcp", str(free_port()))
+    assert r.returncode != 0 and "no tcp forward" in r.stderr, r.stderr
+    assert len(d.ctl("forward", "list")) == 3
+    host_tcp_exchange(pa)
+    host_udp_exchange(pu)
+
+    # Delete: the listener is gone (refused), the others still work; a
+    # connection carried before the delete keeps working.
+    with socket.create_connection(("127.0.0.1", pa), timeout=10) as old:
+        old.makefile("rb").readline()
+        d.ctl("forward", "del", "tcp", str(pa))
+        wait_for(lambda: refused(pa), 5, what=f"port {pa} closed")
+        old.sendall(b"still here")
+        assert old.recv(100) == b"still here"
+    d.ctl("forward", "del", "udp", f"127.0.0.1:{pu}")
+    assert [f["host"] for f in d.ctl("forward", "list")] == [f"127.0.0.1:{pb}"]
+    host_tcp_exchange(pb)
+    # Freed ports can be bound by others again, and re-added.
+    d.ctl("forward", "add", f"tcp:{pa}:{gip}:7100")
+    host_tcp_exchange(pa)
+    d.assert_alive()
+
+
+# --------------------------------------------------------------------------- flow table
+
+def test_flows_show_bytes_each_way(netns, vnetd, servers):
+    d, (g,) = nat_setup(netns, vnetd)
+    srv = TcpServer(echo_handler)
+    echo = UdpEcho()
+    servers += [srv, echo]
+    s = gsock(g)
+    u = gsock(g, socket.SOCK_DGRAM)
+    with s, u:
+        s.connect((GW, srv.port))
+        data = os.urandom(50_000)
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            got += s.recv(65536)
+        u.sendto(b"u" * 300, (GW, echo.port))
+        assert u.recv(1000) == b"u" * 300
+        sport, uport = s.getsockname()[1], u.getsockname()[1]
+        flows = {f["proto"]: f for f in d.ctl("flows")}
+        assert set(flows) == {"tcp", "udp"}, flows
+        t = flows["tcp"]
+        assert t["guest"] == f"{guest_ip(0)}:{sport}" and t["remote"] == f"{GW}:{srv.port}"
+        assert t["state"].lower() in ("established", "est"), t
+        assert t["direction"] == "out" and t["network"] == NET
+        assert t["bytes_out"] >= 50_000 and t["bytes_in"] >= 50_000, t
+        assert t["age_s"] >= 0 and t["idle_s"] >= 0
+        assert flows["udp"]["guest"] == f"{guest_ip(0)}:{uport}"
+        assert flows["udp"]["bytes_out"] >= 300 and flows["udp"]["bytes_in"] >= 300
+        assert d.ctl("flows", NET) == d.ctl("flows") or len(d.ctl("flows", NET)) == 2
+        # Human output: one line per flow plus a header, with the addresses.
+        txt = d.ctl_raw("flows", json_out=False)
+        assert txt.returncode == 0, txt.stderr
+        lines = txt.stdout.strip().splitlines()
+        assert len(lines) == 3 and f"{guest_ip(0)}:{sport}" in txt.stdout, txt.stdout
+        nat = nat_stats(d)[1]
+        assert nat["flows_active"] == 2 and nat["tcp_active"] == 1 and nat["udp_active"] == 1
+    r = d.ctl_raw("flows", "nonet")
+    assert r.returncode == 1 and "nonet" in r.stderr
+
+
+def test_flow_table_full_refuses_cleanly(netns, vnetd, servers):
+    d, (g,) = nat_setup(netns, vnetd, net_extra={"nat": {"max_flows": 16}})
+    gip = guest_ip(0)
+    srv = TcpServer(echo_handler)
+    echo = UdpEcho()
+    inner = TcpServer(echo_handler, sock=guest_listener(g, port=7200))
+    servers += [srv, echo, inner]
+    pf = free_port()
+    d.ctl("forward", "add", f"tcp:{pf}:{gip}:7200")
+    assert nat_stats(d)[1]["flows_max"] == 16
+
+    old = []
+    try:
+        for i in range(16):
+            s = gsock(g)
+            s.connect((GW, srv.port))
+            old.append(s)
+        assert nat_stats(d)[1]["flows_active"] == 16
+        base = nat_stats(d)[1]["refused_table_full"]
+
+        # TCP out: refused with a RST at once (not a timeout).
+        s = gsock(g, timeout=20)
+        with s, pytest.raises(ConnectionRefusedError):
+            s.connect((GW, srv.port))
+        # UDP out: an ICMP error, the datagram never reaches the host.
+        u = gsock(g, socket.SOCK_DGRAM, timeout=5)
+        with u:
+            u.connect((GW, echo.port))
+            u.send(b"x")
+            with pytest.raises(OSError) as ei:
+                u.recv(100)
+                u.send(b"x")
+                u.recv(100)
+            assert not isinstance(ei.value, socket.timeout), "UDP: no ICMP error, silence"
+        assert echo.seen == []
+        # Inbound forward: the host client is reset, the listener stays.
+        with pytest.raises((ConnectionResetError, ConnectionAbortedError)):
+            with socket.create_connection(("127.0.0.1", pf), timeout=10) as c:
+                if c.recv(100) == b"":
+                    raise ConnectionResetError("closed without a reset")
+        wait_for(lambda: nat_stats(d)[1]["refused_table_full"] >= base + 3, 5,
+                 what="refusals counted")
+        assert d.ctl("forward", "list")[0]["refused"] >= 1
+
+        # The old connections are unaffected.
+        for i, s in enumerate(old):
+            s.sendall(b"old %d" % i)
+            assert s.recv(100) == b"old %d" % i
+        assert nat_stats(d)[1]["flows_active"] == 16
+
+        # Closing one makes room again.
+        old.pop().close()
+        wait_for(lambda: nat_stats(d)[1]["flows_active"] < 16, 20, what="a flow freed")
+        s = gsock(g)
+        with s:
+            s.connect((GW, srv.port))
+            s.sendall(b"new")
+            assert s.recv(10) == b"new"
+    finally:
+        for s in old:
+            s.close()
+    wait_for(lambda: nat_stats(d)[1]["flows_active"] == 0, 20, what="all flows gone")
+    d.assert_alive()
