@@ -138,3 +138,307 @@ def test_acl_matrix_tcp_udp_icmp(netns, vnetd):
     d.ctl("acl", "default", "lan", "drop")
     assert tcp_try(a, IP_B, 7004, timeout=2)[0] == "timeout"
     d.assert_alive()
+
+
+# ------------------------------------------------------------------ run-time ACL changes
+
+def test_acl_runtime_add_del_keeps_open_flow(netns, vnetd):
+    """vnetctl acl add/del/default change what new connections may do at once,
+    while a connection that stays allowed keeps working throughout."""
+    d, a, b = lan(netns, vnetd, net_extra={"acl": {"default": "drop", "rules": [
+        {"action": "allow", "ethertype": "arp"},
+        {"action": "allow", "state": "established"},
+        {"action": "allow", "proto": "tcp", "dport": 7000},
+    ]}})
+    echo_server(b, tcp=(7000, 7100))
+    s = TcpSession(a, IP_B, 7000)
+    try:
+        assert s.echo()
+        assert tcp_try(a, IP_B, 7100, timeout=2)[0] == "timeout"
+
+        # Allow 7100 at run time (appended to the network's list).
+        cp = d.ctl_raw("acl", "add", "lan", "allow", "proto=tcp", "dport=7100", json_out=False)
+        assert cp.returncode == 0, cp.stderr
+        rules = acl_rules(d, "lan")
+        assert len(rules) == 4 and "dport=7100" in rules[3]["rule"]
+        assert tcp_try(a, IP_B, 7100)[0] == "ok"
+        assert acl_rules(d, "lan")[3]["hits"] >= 1
+        assert s.echo()
+
+        # A port rule in front: a may no longer open connections to 7000 (new),
+        # but the open one is established and keeps going.
+        d.ctl("acl", "add", "a", "drop", "in", "proto=tcp", "dport=7000", "state=new",
+              "--position", "0")
+        port_rules = acl_rules(d, "a")
+        assert len(port_rules) == 1 and "state=new" in port_rules[0]["rule"]
+        assert tcp_try(a, IP_B, 7000, timeout=2)[0] == "timeout"
+        assert acl_rules(d, "a")[0]["hits"] >= 1
+        for _ in range(3):
+            assert s.echo(b"x" * 3000 + b"\n")
+
+        # Delete the network rule for 7100: new connections there stop again.
+        d.ctl("acl", "del", "lan", "3")
+        assert len(acl_rules(d, "lan")) == 3
+        assert tcp_try(a, IP_B, 7100, timeout=2)[0] == "timeout"
+        assert s.echo()
+
+        # Insert a reject at position 0 of the network for 7100: refused at once.
+        d.ctl("acl", "add", "lan", "reject", "proto=tcp", "dport=7100", "--position", "0")
+        assert "reject" in acl_rules(d, "lan")[0]["rule"]
+        assert tcp_try(a, IP_B, 7100, timeout=5)[0] == "refused"
+        assert s.echo()
+        d.ctl("acl", "del", "lan", "0")
+
+        # Delete the port rule: 7000 opens again; the old connection never noticed.
+        d.ctl("acl", "del", "a", "0")
+        assert acl_rules(d, "a") == []
+        assert tcp_try(a, IP_B, 7000)[0] == "ok"
+        assert s.echo()
+
+        # Errors are explained, and change nothing.
+        for bad in (("acl", "add", "lan", "allow", "proto=bogus"),
+                    ("acl", "add", "lan", "maybe"),
+                    ("acl", "add", "nosuch", "allow"),
+                    ("acl", "del", "lan", "99"),
+                    ("acl", "default", "lan", "sometimes")):
+            cp = d.ctl_raw(*bad, json_out=False)
+            assert cp.returncode != 0 and cp.stderr.strip(), (bad, cp)
+            assert "vnetctl:" in cp.stderr
+        assert len(acl_rules(d, "lan")) == 3
+        assert s.echo()
+    finally:
+        s.close()
+    d.assert_alive()
+
+
+# ------------------------------------------------------------------ port security
+
+SPOOF_MAC = "02:00:00:06:66:66"
+
+
+def test_port_security_spoofed_mac_ip_and_arp_poisoning(netns, vnetd):
+    """Port a is bound to its MAC and IP: frames with another source MAC or IP,
+    and ARP that lies, are dropped and counted; honest traffic passes."""
+    d, a, b, c = lan(netns, vnetd, c=True,
+                     a_extra={"security": {"macs": [MAC_A], "ips": [IP_A]}})
+    a.ping_until(IP_B, timeout=15)
+    b.ping_until(IP_C, timeout=15)
+    neigh = b.ip("neigh", "show", IP_C).stdout
+    assert MAC_C in neigh, neigh
+
+    sniff = vnet.Sniffer(b)
+    try:
+        spoof0 = drops(d, "a").get("spoof", 0)
+        bogus = [
+            # another source MAC
+            Ether(src=SPOOF_MAC, dst=MAC_B) / IP(src=IP_A, dst=IP_B) / ICMP(id=0x6601),
+            # the right MAC, somebody else's IP
+            Ether(src=MAC_A, dst=MAC_B) / IP(src=IP_C, dst=IP_B) / ICMP(id=0x6602),
+            # ARP poisoning: "10.6.0.3 is at a's MAC" told to b
+            Ether(src=MAC_A, dst=MAC_B) / ARP(op=2, hwsrc=MAC_A, psrc=IP_C, hwdst=MAC_B,
+                                               pdst=IP_B),
+            # gratuitous ARP claiming c's address
+            Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=MAC_A, psrc=IP_C,
+                                                             hwdst="ff:ff:ff:ff:ff:ff",
+                                                             pdst=IP_C),
+            # ARP whose sender hardware address is not the frame's source
+            Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=SPOOF_MAC, psrc=IP_A,
+                                                             pdst=IP_B),
+        ]
+        scapy_send(a, [bytes(f) for f in bogus])
+        # An honest frame sent the same way is the control: it must arrive.
+        scapy_send(a, [bytes(Ether(src=MAC_A, dst=MAC_B) / IP(src=IP_A, dst=IP_B) /
+                             ICMP(id=0x6609))])
+        sniff.wait(lambda l: "id 26121" in l, what="the honest scapy frame at b")
+        wait_for(lambda: drops(d, "a").get("spoof", 0) - spoof0 == len(bogus), 10,
+                 what=f"{len(bogus)} spoof drops on port a")
+        time.sleep(0.3)
+        assert drops(d, "a").get("spoof", 0) - spoof0 == len(bogus)
+        seen = [l for l in sniff.lines
+                if SPOOF_MAC in l or f"{IP_C} is-at {MAC_A}" in l or f"{IP_C} > {IP_B}" in l
+                or "id 26113" in l or "id 26114" in l]
+        assert not seen, f"spoofed frames reached b: {seen}"
+    finally:
+        sniff.stop()
+
+    # b still knows c's real MAC and reaches c; a still reaches b.
+    neigh = b.ip("neigh", "show", IP_C).stdout
+    assert MAC_C in neigh and MAC_A not in neigh, neigh
+    b.ping(IP_C, count=2, interval=0.2)
+    sent, got = ping_stats(a.ping(IP_B, count=3, interval=0.2).stdout)
+    assert got == sent
+    # The spoofed MAC was never learned.
+    assert SPOOF_MAC not in d.fdb_macs("lan")
+    # An address a does not own, configured in a's kernel, does not get through.
+    a.addr("10.6.0.50/24")
+    r = a.ping(IP_B, count=2, interval=0.2, extra=("-I", "10.6.0.50"), check=False)
+    assert ping_stats(r.stdout)[1] == 0
+    assert drops(d, "a").get("spoof", 0) > spoof0 + len(bogus)
+
+
+DHCP_SCRIPT = """#!/bin/sh
+case "$1" in
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface" ;;
+  deconfig) ip addr flush dev "$interface" ;;
+esac
+exit 0
+"""
+
+
+def dhcp_script(tmp_path):
+    p = tmp_path / "udhcpc.sh"
+    p.write_text(DHCP_SCRIPT)
+    p.chmod(0o755)
+    return str(p)
+
+
+def udhcpc(ns, script, tries=3, timeout=60):
+    """busybox udhcpc once (bounded): CompletedProcess; the address is set by script."""
+    return ns.exec("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", str(tries),
+                   "-T", "1", "-A", "1", "-s", script, timeout=timeout, check=False)
+
+
+def addrs(ns):
+    out = ns.ip("-4", "-o", "addr", "show", "dev", "eth0").stdout
+    return re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", out)
+
+
+def test_ip_binding_follows_dhcp_lease(netns, vnetd, tmp_path):
+    """With ip_binding and no listed addresses, a port may use the address the
+    network's DHCP server leased to its MAC, and nothing else."""
+    a, b = netns(), netns()
+    d = vnetd({"networks": [{"name": "lan", "mode": "isolated", "subnet": "10.7.0.0/24"}],
+               "ports": [tap("a", a, mac=MAC_A, security={"ip_binding": True}),
+                         tap("b", b, mac=MAC_B)]})
+    a.wait_link()
+    b.wait_link()
+    b.addr("10.7.0.200/24")
+    script = dhcp_script(tmp_path)
+    r = udhcpc(a, script)
+    assert r.returncode == 0, r.stdout + r.stderr
+    leased = addrs(a)
+    assert len(leased) == 1 and leased[0].startswith("10.7.0."), leased
+    leases = d.ctl("leases")
+    assert any(l.get("ip") == leased[0] for l in (leases if isinstance(leases, list)
+                                                   else leases.get("leases", []))), leases
+    a.ping_until("10.7.0.200", timeout=15)
+    spoof0 = drops(d, "a").get("spoof", 0)
+    # A second, self-assigned address is not bound to the port.
+    a.addr("10.7.0.99/24")
+    r = a.ping("10.7.0.200", count=2, interval=0.2, extra=("-I", "10.7.0.99"), check=False)
+    assert ping_stats(r.stdout)[1] == 0
+    assert drops(d, "a").get("spoof", 0) >= spoof0 + 2
+    a.ping("10.7.0.200", count=2, interval=0.2, extra=("-I", leased[0]))
+
+
+# ------------------------------------------------------------------ DHCP / RA guard
+
+UDHCPD_CONF = """start 10.8.0.100
+end 10.8.0.110
+interface eth0
+lease_file {dir}/udhcpd.leases
+pidfile {dir}/udhcpd.pid
+option subnet 255.255.255.0
+option router 10.8.0.1
+"""
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["guarded", "trusted-control"])
+def test_rogue_dhcp_server_reaches_nobody(netns, vnetd, tmp_path, trusted):
+    """A DHCP server in one guest (busybox udhcpd) gets no lease to a second
+    guest: its replies are dropped and counted as guard drops. The control run
+    marks the rogue port trusted and shows the same set-up does hand out a lease."""
+    r, v = netns(), netns()
+    rogue = tap("rogue", r, mac=MAC_A, **({"trusted": True} if trusted else {}))
+    d = vnetd({"networks": [{"name": "lan", "mode": "isolated"}],
+               "ports": [rogue, tap("victim", v, mac=MAC_B)]})
+    r.wait_link()
+    v.wait_link()
+    r.addr("10.8.0.1/24")
+    (tmp_path / "udhcpd.leases").write_bytes(b"")
+    conf = tmp_path / "udhcpd.conf"
+    conf.write_text(UDHCPD_CONF.format(dir=tmp_path))
+    r.start("busybox", "udhcpd", "-f", str(conf))
+    wait_for(lambda: r.listening(67, "u"), 10, what="udhcpd listening")
+    res = udhcpc(v, dhcp_script(tmp_path), tries=3)
+    got = addrs(v)
+    guard = drops(d, "rogue").get("guard", 0)
+    if trusted:
+        assert res.returncode == 0 and got and got[0].startswith("10.8.0.1"), (res, got)
+        assert guard == 0
+    else:
+        assert res.returncode != 0, res.stdout + res.stderr
+        assert got == [], f"the victim got an address from the rogue server: {got}"
+        assert guard >= 1, drops(d, "rogue")
+        assert drops(d, "victim").get("guard", 0) == 0
+    d.assert_alive()
+
+
+def test_router_advertisement_guard(netns, vnetd):
+    """A router advertisement from a guest port is dropped (guard); other
+    neighbour discovery from the same port passes."""
+    r, v = netns(), netns()
+    d = vnetd({"networks": [{"name": "lan", "mode": "isolated"}],
+               "ports": [tap("rogue", r, mac=MAC_A), tap("victim", v, mac=MAC_B)]})
+    r.wait_link()
+    v.wait_link()
+    sniff = vnet.Sniffer(v, filt=("ip6",))
+    try:
+        guard0 = drops(d, "rogue").get("guard", 0)
+        ll = "fe80::ff:fe06:a"
+        ra = (Ether(src=MAC_A, dst="33:33:00:00:00:01") / IPv6(src=ll, dst="ff02::1", hlim=255) /
+              ICMPv6ND_RA(routerlifetime=1800))
+        ns_ = (Ether(src=MAC_A, dst="33:33:ff:00:00:99") /
+               IPv6(src=ll, dst="ff02::1:ff00:99", hlim=255) / ICMPv6ND_NS(tgt="fe80::99"))
+        scapy_send(r, [bytes(ra), bytes(ns_)])
+        sniff.wait(lambda l: "neighbor solicitation" in l, what="the NS at the victim")
+        wait_for(lambda: drops(d, "rogue").get("guard", 0) == guard0 + 1, 10,
+                 what="one guard drop")
+        time.sleep(0.3)
+        assert not [l for l in sniff.lines if "router advertisement" in l], sniff.lines
+    finally:
+        sniff.stop()
+
+
+# ------------------------------------------------------------------ rate limits
+
+def within(measured, setting, tol=0.10):
+    return abs(measured - setting) <= tol * setting
+
+
+def test_rate_limit_ingress_egress_bits(netns, vnetd):
+    """iperf3 through a port limited to 16 Mbit/s inbound (guest -> switch) and
+    24 Mbit/s outbound (switch -> guest) measures each within 10%."""
+    rin, rout = 16e6, 24e6
+    d, a, b = lan(netns, vnetd, a_extra={"rate": {"in": {"bps": "16M"}, "out": {"bps": "24M"}}})
+    a.ping_until(IP_B, timeout=15)
+    up = iperf3(a, b, IP_B, secs=5)["end"]["sum_received"]["bits_per_second"]
+    down = iperf3(b, a, IP_A, secs=5)["end"]["sum_received"]["bits_per_second"]
+    print(f"measured: up {up / 1e6:.2f} Mbit/s, down {down / 1e6:.2f} Mbit/s")
+    assert within(up, rin), f"ingress limit {rin / 1e6} Mbit/s, iperf3 measured {up / 1e6:.2f}"
+    assert within(down, rout), f"egress limit {rout / 1e6} Mbit/s, measured {down / 1e6:.2f}"
+    # b is not limited: the same path without a limit is much faster.
+    d.assert_alive()
+
+
+def test_rate_limit_packets_and_policer_drops(netns, vnetd):
+    """A packets/s limit holds a UDP stream to its rate; what an egress limit
+    cannot queue is dropped and counted (tx_drops.policer)."""
+    d, a, b, c = lan(netns, vnetd, c=True, a_extra={"rate": {"in": {"pps": 1000}}},
+                     b_extra={"rate": {"out": {"bps": "8M"}}})
+    a.ping_until(IP_C, timeout=15)
+    c.ping_until(IP_B, timeout=15)
+    # a -> c: 3000 packets/s offered, 1000/s allowed in.
+    s = iperf3(a, c, IP_C, secs=5, extra=("-u", "-b", "12M", "-l", "500"))["end"]["sum"]
+    pps = (s["packets"] - s["lost_packets"]) / s["seconds"]
+    print(f"measured: {pps:.0f} packets/s")
+    assert within(pps, 1000), f"pps limit 1000, received {pps:.0f}/s ({s})"
+    # c -> b: 40 Mbit/s of UDP offered to a port that takes 8 Mbit/s.
+    pol0 = drops(d, "b", "tx").get("policer", 0)
+    s = iperf3(c, b, IP_B, secs=5, extra=("-u", "-b", "40M", "-l", "1400"))["end"]["sum"]
+    bps = (s["packets"] - s["lost_packets"]) * 1442 * 8 / s["seconds"]  # frames on the wire
+    print(f"measured: {bps / 1e6:.2f} Mbit/s, policer drops "
+          f"{drops(d, 'b', 'tx').get('policer', 0) - pol0}")
+    assert within(bps, 8e6), f"egress limit 8 Mbit/s, received {bps / 1e6:.2f} Mbit/s ({s})"
+    assert drops(d, "b", "tx").get("policer", 0) > pol0
+    d.assert_alive()
