@@ -331,6 +331,36 @@ def test_ip_binding_follows_dhcp_lease(netns, vnetd, tmp_path):
     a.ping("10.7.0.200", count=2, interval=0.2, extra=("-I", leased[0]))
 
 
+def test_mac_limit_per_port(netns, vnetd):
+    """A port limited to 2 source MACs: the guest's own and one more are
+    accepted; frames from further MACs are dropped and counted, never learned
+    and never delivered; the guest keeps working."""
+    d, a, b = lan(netns, vnetd, a_extra={"security": {"max_macs": 2}})
+    a.ping_until(IP_B, timeout=15)
+    sniff = vnet.Sniffer(b, filt=("ether", "proto", "0x88b5"))
+    try:
+        lim0 = drops(d, "a").get("mac_limit", 0)
+        extra = [f"02:00:00:06:77:{i:02x}" for i in range(1, 41)]
+        frames = [vnet.eth_frame("ff:ff:ff:ff:ff:ff", m, 0x88b5, b"mac-limit") for m in extra]
+        frames.append(frames[0])  # the accepted extra MAC again: still accepted
+        scapy_send(a, frames)
+        wait_for(lambda: drops(d, "a").get("mac_limit", 0) - lim0 == len(extra) - 1, 10,
+                 what=f"{len(extra) - 1} mac_limit drops")
+        sniff.wait(lambda l: len([x for x in sniff.lines if extra[0] in x]) >= 2,
+                   what="both frames of the accepted extra MAC at b")
+        time.sleep(0.3)
+        assert drops(d, "a").get("mac_limit", 0) - lim0 == len(extra) - 1
+        leaked = [l for l in sniff.lines if any(m in l for m in extra[1:])]
+        assert not leaked, leaked
+    finally:
+        sniff.stop()
+    macs = d.fdb_macs("lan")
+    assert macs.get(MAC_A) == "a" and macs.get(extra[0]) == "a"
+    assert not set(extra[1:]) & set(macs), macs
+    sent, got = ping_stats(a.ping(IP_B, count=3, interval=0.2).stdout)
+    assert got == sent
+
+
 # ------------------------------------------------------------------ DHCP / RA guard
 
 UDHCPD_CONF = """start 10.8.0.100
