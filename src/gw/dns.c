@@ -891,7 +891,7 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         (json_int_t)s->malformed, "dropped_busy", (json_int_t)s->dropped_busy, "truncated",
         (json_int_t)s->truncated, "upstream_bad", (json_int_t)s->upstream_bad,
         "upstream_errors", (json_int_t)s->upstream_errors, "tcp_connections",
-        (json_int_t)s->tcp_connections, "pending", (int)d->npend, "tcp_active",
+        (json_int_t)s->tcp_connections, "queries_active", (int)d->npend, "tcp_active",
         (int)d->nconns);
     json_t *ups = json_array();
     for (unsigned i = 0; i < d->nup; i++)

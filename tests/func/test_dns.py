@@ -486,6 +486,58 @@ def test_upstream_timeout_and_refused(netns, vnetd, resolv_conf, fake_upstream):
     # Still answering.
     r = parse_msg(udp_ask(ns, build_query("a.fake.test")))
     assert r["an"] == 1, r
+
+    # A burst of 300 unanswered queries: at most 256 in flight, the rest is
+    # dropped and counted; every one in flight ends in SERVFAIL.
+    before = dns_stats(d)
+
+    def burst():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sk:
+            sk.settimeout(0.5)
+            for i in range(300):
+                sk.sendto(build_query("silent.fake.test", qid=i), (DNS, 53))
+            got, deadline = set(), time.monotonic() + 20
+            while time.monotonic() < deadline and len(got) < 256:
+                try:
+                    m = parse_msg(sk.recv(4096))
+                except socket.timeout:
+                    continue
+                if m["rcode"] == 2:
+                    got.add(m["id"])
+            return got
+    got = ns.in_ns(burst)
+    s = dns_stats(d)
+    assert s["dropped_busy"] - before["dropped_busy"] >= 300 - 256, s
+    assert len(got) >= 200, f"only {len(got)} SERVFAILs"
+    wait_for(lambda: dns_stats(d)["queries_active"] == 0, 15, what="no query in flight")
+    r = parse_msg(udp_ask(ns, build_query("a.fake.test")))
+    assert r["an"] == 1, r
+
+    # TCP connections are bounded: extra ones are closed at once, counted.
+    def many_conns():
+        socks, closed = [], 0
+        try:
+            for _ in range(40):
+                socks.append(socket.create_connection((DNS, 53), timeout=5))
+            for sk in socks:
+                sk.settimeout(0.3)
+                try:
+                    if sk.recv(1) == b"":
+                        closed += 1
+                except socket.timeout:
+                    pass
+                except ConnectionResetError:
+                    closed += 1
+            return closed
+        finally:
+            for sk in socks:
+                sk.close()
+    before = dns_stats(d)["dropped_busy"]
+    closed = ns.in_ns(many_conns)
+    assert closed >= 8 and dns_stats(d)["dropped_busy"] - before >= 8, (closed, dns_stats(d))
+    wait_for(lambda: dns_stats(d)["tcp_active"] == 0, 15, what="TCP connections closed")
+    r = parse_msg(tcp_ask(ns, [build_query("a.fake.test", qid=5)])[0])
+    assert r["an"] == 1, r
     d.stop()
 
     # Two upstreams: the first refuses (closed port), the second answers.
