@@ -880,3 +880,66 @@ def test_syn_fin_segment_opens_no_connection(netns, vnetd, servers):
     time.sleep(1)
     d.assert_alive()
     assert srv.accepted == 0, "SYN+FIN made a connection on the host"
+
+
+# --------------------------------------------------------------------------- QEMU
+
+# Guest side (busybox ash). busybox 1.35 wget -T segfaults: timeout(1) bounds it.
+VM_SCRIPT = r"""
+n=0
+until timeout 30 wget -q -O /tmp/blob http://10.0.2.2:@PORT@/blob.bin; do
+    n=$((n+1)); [ $n -ge 10 ] && { echo GUEST-FETCH-FAILED; exit 1; }; sleep 1
+done
+echo "GUEST-SUM=$(sha256sum /tmp/blob | cut -d' ' -f1)"
+mkdir -p /tmp/www/cgi-bin
+echo served-by-the-vm > /tmp/www/index.html
+printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho cgi-in-the-vm\ntouch /tmp/fetched\n' \
+    > /tmp/www/cgi-bin/done
+chmod +x /tmp/www/cgi-bin/done
+httpd -p 80 -h /tmp/www
+echo GUEST-HTTPD-UP
+n=0
+until [ -e /tmp/fetched ]; do
+    n=$((n+1)); [ $n -ge 500 ] && { echo GUEST-NOT-FETCHED; exit 2; }; sleep 0.2
+done
+echo GUEST-DONE
+"""
+
+
+@pytest.mark.vm
+def test_qemu_vm_static_address_through_nat(vnetd, procs, servers, tmp_path):
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed")
+    from test_foundation import start_vm, wait_vm
+    guest = vnet.REPO / "build" / "vm"
+    assert (guest / "vmlinuz").exists() and (guest / "initramfs.cpio.gz").exists(), \
+        "no guest image in build/vm: run 'make guest'"
+    www = tmp_path / "www"
+    www.mkdir()
+    blob_sum = write_random_file(www / "blob.bin", 2 * 1000 * 1000)
+    http = HttpServer(www)
+    servers.append(http)
+    spath = str(tmp_path / "vm.sock")
+    pf = free_port()
+    d = vnetd({"networks": [nat_network(forwards=[
+                  {"proto": "tcp", "host": str(pf), "guest": "10.0.2.15:80"}])],
+               "ports": [{"name": "vm", "type": "stream", "path": spath, "network": NET}]})
+    vm = start_vm(procs, tmp_path, "nat", f"stream:{spath}", "10.0.2.15/24,10.0.2.2",
+                  "52:54:00:0e:00:15", VM_SCRIPT.replace("@PORT@", str(http.port)), 150)
+    wait_for(lambda: "GUEST-HTTPD-UP" in vm.log.read_text(errors="replace") or
+             vm.poll() is not None, 150, interval=0.5, what="the VM's web server")
+    assert vm.poll() is None, vm.log.read_text(errors="replace")[-4000:]
+
+    # The host reaches the VM's web server through the forward.
+    r = wait_for(lambda: run(["curl", "-sS", "--max-time", "10",
+                              f"http://127.0.0.1:{pf}/index.html"], check=False), 30,
+                 what="page from the VM")
+    assert r.stdout == "served-by-the-vm\n", r.stderr
+    r = run(["curl", "-sS", "--max-time", "20", f"http://127.0.0.1:{pf}/cgi-bin/done"])
+    assert r.stdout == "cgi-in-the-vm\n"
+    out = wait_vm(vm)
+    assert f"GUEST-SUM={blob_sum}" in out, out[-3000:]
+    assert "GUEST-DONE" in out
+    fl = d.ctl("forward", "list")[0]
+    assert fl["accepted"] >= 2
+    d.assert_alive()
