@@ -597,6 +597,14 @@ def test_malformed_queries(netns, vnetd, resolv_conf, fake_upstream):
             return s.recv(10) == b""
     assert ns.in_ns(tcp_partial)
 
+    def tcp_idle():
+        with socket.create_connection((DNS, 53), timeout=40) as s:
+            try:
+                return s.recv(10) == b""  # vnetd closes an idle connection (10 s)
+            except ConnectionResetError:
+                return True
+    assert ns.in_ns(tcp_idle)
+
     # Still answering, over both transports.
     r = parse_msg(udp_ask(ns, build_query("host.vnet.internal", qid=0x99)))
     assert r["id"] == 0x99 and r["answers"] == [(1, socket.inet_aton(GW))], r
