@@ -447,21 +447,22 @@ def test_storm_control_caps_broadcast_flood(netns, vnetd_in):
     try:
         for i in range(n):
             s.send(vnet.eth_frame("ff:ff:ff:ff:ff:ff", macs["a"], 0x88B5, i.to_bytes(4, "big")))
+            if i % 100 == 99:
+                time.sleep(0.02)  # spread over ~1 s; the tap queue holds 1000 frames
     finally:
         s.close()
-    wait_for(lambda: d.port_stats("a")["rx_frames"] >= before["a"]["rx_frames"] + n, 20,
-             what="flood received by vnetd")
-    elapsed = time.monotonic() - t0
     assert pinger.wait(timeout=30) == 0
     assert ping_stats(pinger.stdout.read()) == (20, 20), "unicast suffered from the flood"
 
     after = quiet_counters(d, ["a", "b", "c"])
+    elapsed = time.monotonic() - t0
+    received = after["a"]["rx_frames"] - before["a"]["rx_frames"]
     storm = after["a"]["rx_drops"]["storm"] - before["a"]["rx_drops"]["storm"]
-    passed = n - storm
+    passed = received - storm
+    assert received >= n // 2, f"the flood did not reach vnetd ({received} of {n})"
     # Bounded: the rate times the flood's duration plus the burst (a fifth of a second).
     assert storm > 0, after["a"]
-    assert passed <= limit * (elapsed + 1) + limit // 5 + 2, (passed, elapsed)
-    assert passed >= 1
+    assert 1 <= passed <= limit * (elapsed + 1) + limit // 5 + 2, (passed, elapsed)
     # What passed is what b (and c) got of a's broadcasts, beyond c's ping traffic.
     b_got = after["b"]["tx_frames"] - before["b"]["tx_frames"]
     assert passed <= b_got <= passed + 2 * 20 + 10, (passed, b_got)
