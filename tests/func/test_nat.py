@@ -142,7 +142,56 @@ def test_refused_port_fails_at_once(netns, vnetd):
             s.connect((GW, port))
     wait_for(lambda: nat_stats(d)[1]["tcp_conn_refused"] >= before + 2, 5,
              what="tcp_conn_refused counted")
-    assert nat_stats(d)[1]["flows_active"] == 0
+    wait_for(lambda: nat_stats(d)[1]["flows_active"] == 0, 10, what="refused flows freed")
+
+
+def test_host_loopback_mapping_off(netns, vnetd, servers):
+    d, (g,) = nat_setup(netns, vnetd, net_extra={"map_host_loopback": False})
+    srv = TcpServer(echo_handler)
+    servers.append(srv)
+    before = nat_stats(d)[1]["refused_policy"]
+    r = g.exec("curl", "-sS", "--connect-timeout", "25", f"http://{GW}:{srv.port}/",
+               check=False, timeout=40)
+    assert r.returncode in (7, 52, 56), f"curl exit {r.returncode}: {r.stderr}"
+    assert srv.accepted == 0, "the gateway address still led to the host's loopback"
+    wait_for(lambda: nat_stats(d)[1]["refused_policy"] > before, 5, what="refused_policy")
+    g.ping(GW, count=2, interval=0.2)  # the gateway itself still answers
+
+
+@pytest.mark.parametrize("mtu", [1280, 65520])
+def test_bulk_at_other_mtus(netns, vnetd, servers, tmp_path, mtu):
+    d, (g,) = nat_setup(netns, vnetd, net_extra={"mtu": mtu})
+    assert g.links()["eth0"]["mtu"] == mtu
+    size = 20 * 1000 * 1000
+    www = tmp_path / "www"
+    www.mkdir()
+    digest = write_random_file(www / "f.bin", size)
+    http = HttpServer(www)
+    sink = TcpServer(sink_handler)
+    servers += [http, sink]
+    dl = tmp_path / "dl.bin"
+    g.exec("curl", "-sS", "--max-time", "60", "-o", dl, f"http://{GW}:{http.port}/f.bin",
+           timeout=90)
+    assert sha256_file(dl) == digest
+    g.exec("socat", "-u", f"FILE:{www / 'f.bin'}", f"TCP:{GW}:{sink.port}", timeout=90)
+    wait_for(lambda: sink.results, 30, what="upload received")
+    assert sink.results[0] == (size, digest)
+    # Full-size datagrams both ways as well.
+    echo = UdpEcho()
+    servers.append(echo)
+    u = gsock(g, socket.SOCK_DGRAM, timeout=3)
+    with u:
+        data = os.urandom(min(mtu - 28, 65507))
+        for _ in range(5):
+            u.sendto(data, (GW, echo.port))
+            try:
+                assert u.recv(65535) == data
+                break
+            except socket.timeout:
+                continue
+        else:
+            raise AssertionError(f"no echo of a {len(data)}-byte datagram at MTU {mtu}")
+    assert d.port_stats("g0")["rx_drops"]["mtu"] == 0
 
 
 def test_half_close_both_directions(netns, vnetd, servers):
@@ -268,8 +317,19 @@ def test_udp_echo_and_flows(netns, vnetd, servers):
         assert f["guest"] == f"{guest_ip(0)}:{gport}" and f["remote"] == f"{GW}:{echo.port}"
         assert f["network"] == NET and f["direction"] == "out"
         assert f["bytes_out"] >= 1 + 100 + 1472 + 8000 and f["bytes_in"] >= 1 + 100 + 1472 + 8000
-    # A UDP port nobody listens on: the guest learns it (ICMP port unreachable
-    # relayed, or at least no crash and no hang).
+    # A UDP port nobody listens on: the host's "port unreachable" comes back
+    # to the guest as ICMP, so its connected socket sees ECONNREFUSED.
+    closed = free_port(socket.SOCK_DGRAM)
+    c = gsock(g, socket.SOCK_DGRAM, timeout=3)
+    with c:
+        c.connect((GW, closed))
+        with pytest.raises(ConnectionRefusedError):
+            for _ in range(5):
+                c.send(b"anyone?")
+                try:
+                    c.recv(100)
+                except socket.timeout:
+                    continue
     d.assert_alive()
 
 
