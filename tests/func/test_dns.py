@@ -253,16 +253,23 @@ class FakeUpstream:
     silent.fake.test -> never answered
     Every query is recorded as (proto, src_port, id, qname)."""
 
-    def __init__(self):
-        self.port = free_port_both()
+    def __init__(self, family=socket.AF_INET):
+        addr = "127.0.0.1" if family == socket.AF_INET else "::1"
+        for _ in range(20):  # one port free for both UDP and TCP
+            self.u = socket.socket(family, socket.SOCK_DGRAM)
+            self.u.bind((addr, 0))
+            self.port = self.u.getsockname()[1]
+            self.t = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                self.t.bind((addr, self.port))
+                break
+            except OSError:
+                self.u.close()
+                self.t.close()
+        self.addr = f"{addr}:{self.port}" if family == socket.AF_INET else f"[::1]:{self.port}"
         self.seen = []
         self.stop = False
-        self.u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.u.bind(("127.0.0.1", self.port))
         self.u.settimeout(0.2)
-        self.t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.t.bind(("127.0.0.1", self.port))
         self.t.listen(8)
         self.t.settimeout(0.2)
         self.threads = [threading.Thread(target=self._udp, daemon=True),
@@ -548,7 +555,21 @@ def test_upstream_timeout_and_refused(netns, vnetd, resolv_conf, fake_upstream):
     r = dig(ns2, "+tcp", "a.fake.test", "A")
     assert r["answers"] == [("A", "192.0.2.20")], r["out"]
     assert dns_stats(d2)["upstream_errors"] >= 1, dns_stats(d2)
-    d2.assert_alive()
+    d2.stop()
+
+    # An IPv6 upstream (on ::1), UDP and TCP.
+    f6 = FakeUpstream(socket.AF_INET6)
+    try:
+        d3, ns3 = dns_guest(netns, vnetd, resolv_conf, [f6.addr], dhcp=False)
+        r = parse_msg(udp_ask(ns3, build_query("a.fake.test", qid=0x999)))
+        assert r["id"] == 0x999 and r["an"] == 1, r
+        r = dig(ns3, "+tcp", "a.fake.test", "A")
+        assert r["answers"] == [("A", "192.0.2.20")], r["out"]
+        assert {p for p, *_ in f6.seen} == {"udp", "tcp"}, f6.seen
+        assert dns_stats(d3)["upstreams"] == [f6.addr]
+        d3.assert_alive()
+    finally:
+        f6.close()
 
 
 def test_malformed_queries(netns, vnetd, resolv_conf, fake_upstream):
