@@ -12,6 +12,7 @@ sockets created inside it (Netns.in_ns). The ICMP test adds one veth pair
 whose far end lives in a namespace the test created, so the only non-loopback
 destination is inside that namespace. DHCP and DNS are off (tested elsewhere).
 """
+import contextlib
 import json
 import os
 import random
@@ -333,15 +334,11 @@ def test_udp_echo_and_flows(netns, vnetd, servers):
     d.assert_alive()
 
 
-def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
-    d, (g,) = nat_setup(netns, vnetd)
-    gws = nat_stats(d)[0]
-    r = g.ping(GW, count=5, interval=0.2)
-    assert " 5 received" in r.stdout, r.stdout
-    assert nat_stats(d)[0]["icmp_echo"] >= gws["icmp_echo"] + 5
-
-    # A destination beyond the host: the far end of a veth pair whose other
-    # end is a namespace of this test (198.18.0.0/15, benchmark addresses).
+@contextlib.contextmanager
+def far_side(netns):
+    """A destination beyond the host: a veth pair from the host to a namespace
+    of this test, addressed from 198.18.0.0/15 (benchmark addresses). Yields
+    (far namespace, host-side address, far address)."""
     far = netns()
     vh = "vnx" + secrets.token_hex(3)
     sub = random.randint(0, 255)
@@ -354,6 +351,19 @@ def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
         far.ip("link", "set", "eth0", "up")
         wait_for(lambda: run(["ping", "-c1", "-W1", far_ip], check=False).returncode == 0, 10,
                  what="host reaching the far namespace")
+        yield far, host_ip, far_ip
+    finally:
+        run(["ip", "link", "del", vh], check=False)
+
+
+def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
+    d, (g,) = nat_setup(netns, vnetd)
+    gws = nat_stats(d)[0]
+    r = g.ping(GW, count=5, interval=0.2)
+    assert " 5 received" in r.stdout, r.stdout
+    assert nat_stats(d)[0]["icmp_echo"] >= gws["icmp_echo"] + 5
+
+    with far_side(netns) as (far, host_ip, far_ip):
         before = nat_stats(d)[1]["icmp_created"]
         g.ping_until(far_ip)
         r = g.ping(far_ip, count=5, interval=0.2)
@@ -380,8 +390,6 @@ def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
                 assert s.recv(100) == b"ping over tcp"
         finally:
             srv.close()
-    finally:
-        run(["ip", "link", "del", vh], check=False)
 
 
 # --------------------------------------------------------------------------- forwards
@@ -546,6 +554,13 @@ def test_forward_add_del_list_and_conflicts(netns, vnetd, servers):
         assert "address already in use" in r.stderr and str(pbusy) in r.stderr, r.stderr
     finally:
         busy.close()
+    ubusy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ubusy.bind(("127.0.0.1", 0))
+    try:
+        r = d.ctl_raw("forward", "add", f"udp:{ubusy.getsockname()[1]}:{gip}:7101")
+        assert r.returncode != 0 and "address already in use" in r.stderr, r.stderr
+    finally:
+        ubusy.close()
     # The same forward twice, a bad spec, deleting what does not exist.
     r = d.ctl_raw("forward", "add", f"tcp:{pa}:{gip}:7100")
     assert r.returncode != 0 and "already forwarded" in r.stderr, r.stderr
@@ -573,6 +588,52 @@ def test_forward_add_del_list_and_conflicts(netns, vnetd, servers):
     d.ctl("forward", "add", f"tcp:{pa}:{gip}:7100")
     host_tcp_exchange(pa)
     d.assert_alive()
+
+
+
+def test_forward_shows_remote_client_address(netns, vnetd, servers):
+    """A forward bound on a host address that a client in another namespace
+    reaches: the guest sees that client's real address and port."""
+    d, (g,) = nat_setup(netns, vnetd)
+    gip = guest_ip(0)
+    tsrv = TcpServer(peer_handler, sock=guest_listener(g, port=7300))
+    usrv = UdpEcho(sock=guest_listener(g, socket.SOCK_DGRAM, port=7301))
+    servers += [tsrv, usrv]
+    with far_side(netns) as (far, host_ip, far_ip):
+        pt, pu = free_port(), free_port(socket.SOCK_DGRAM)
+        d.ctl("forward", "add", f"tcp:{host_ip}:{pt}:{gip}:7300")
+        d.ctl("forward", "add", f"udp:{host_ip}:{pu}:{gip}:7301")
+        assert {f["host"] for f in d.ctl("forward", "list")} == {f"{host_ip}:{pt}",
+                                                                  f"{host_ip}:{pu}"}
+
+        def tcp_client():
+            with socket.create_connection((host_ip, pt), timeout=10) as c:
+                line = c.makefile("rb").readline().decode().strip()
+                return line, c.getsockname()
+
+        seen, me = far.in_ns(tcp_client)
+        assert seen == f"{me[0]}:{me[1]}" and me[0] == far_ip, (seen, me)
+
+        def udp_client():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.settimeout(2)
+                u.bind((far_ip, 0))
+                for _ in range(5):
+                    u.sendto(b"who am i", (host_ip, pu))
+                    try:
+                        return u.recvfrom(100), u.getsockname()
+                    except socket.timeout:
+                        continue
+
+        r = far.in_ns(udp_client)
+        assert r, "no UDP answer through the forward"
+        (data, peer), me = r
+        assert data == b"who am i" and peer == (host_ip, pu)
+        assert usrv.seen[-1][1] == me, (usrv.seen, me)
+        # Loopback clients still appear as the gateway.
+        d.ctl("forward", "add", f"tcp:{pt}:{gip}:7300")
+        seen, _ = host_tcp_exchange(pt)
+        assert seen.split(":")[0] == GW
 
 
 # --------------------------------------------------------------------------- flow table
