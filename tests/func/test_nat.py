@@ -285,6 +285,125 @@ def test_rst_both_directions(netns, vnetd, servers):
     wait_for(lambda: nat_stats(d)[1]["tcp_active"] == 0, 15, what="flows gone")
 
 
+
+def test_many_parallel_connections(netns, vnetd, servers):
+    """60 connections at once from one guest, each echoing 1 MB of its own data."""
+    import concurrent.futures
+    d, (g,) = nat_setup(netns, vnetd)
+    srv = TcpServer(echo_handler)
+    servers.append(srv)
+    n, size = 60, 1_000_000
+    socks = [gsock(g, timeout=60) for _ in range(n)]
+
+    def one(s):
+        with s:
+            s.connect((GW, srv.port))
+            data = os.urandom(size)
+            got = bytearray()
+
+            def reader():
+                while len(got) < size:
+                    b = s.recv(1 << 16)
+                    if not b:
+                        break
+                    got.extend(b)
+            import threading
+            t = threading.Thread(target=reader)
+            t.start()
+            s.sendall(data)
+            t.join(90)
+            return bytes(got) == data
+
+    with concurrent.futures.ThreadPoolExecutor(n) as ex:
+        ok = list(ex.map(one, socks, timeout=120))
+    assert all(ok), f"{ok.count(False)} of {n} connections corrupted or cut"
+    assert srv.accepted == n and not srv.errors
+    wait_for(lambda: nat_stats(d)[1]["tcp_active"] == 0, 20, what="flows closed")
+
+
+def test_slow_readers_both_sides(netns, vnetd, servers):
+    """Flow control: a guest that reads slowly, and a host that reads slowly;
+    no data lost, and vnetd does not buffer the difference."""
+    d, (g,) = nat_setup(netns, vnetd)
+    size = 16 * 1000 * 1000
+    data = os.urandom(size)
+    rss0 = rss_settled(d.pid)
+
+    def push(conn, addr):
+        conn.sendall(data)
+
+    def slow_sink(conn, addr):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        got = bytearray()
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                return bytes(got)
+            got.extend(b)
+            time.sleep(0.002)
+
+    srv, sink = TcpServer(push), TcpServer(slow_sink)
+    servers += [srv, sink]
+    # Guest reads slowly.
+    s = gsock(g, timeout=60)
+    with s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        s.connect((GW, srv.port))
+        time.sleep(1)  # the guest's window fills; the host side must wait
+        rss_full = vnet.vm_rss_kb(d.pid)
+        got = bytearray()
+        while len(got) < size:
+            b = s.recv(65536)
+            assert b, f"connection ended after {len(got)} bytes"
+            got.extend(b)
+            time.sleep(0.002)
+        assert bytes(got) == data
+    # Host reads slowly.
+    s = gsock(g, timeout=60)
+    with s:
+        s.connect((GW, sink.port))
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        wait_for(lambda: sink.results, 60, what="slow host reader done")
+    assert sink.results[0] == data
+    grew = rss_full - rss0
+    assert grew < 8 * 1024, f"vnetd grew {grew} kB while the guest was not reading"
+    d.assert_alive()
+
+
+def test_shutdown_with_live_flows_is_clean(netns, vnetd, servers):
+    """SIGTERM while TCP, UDP and ICMP flows and forwards are live: exit 0,
+    no sanitizer report (leaks included), the guest's connections reset or closed."""
+    d, (g,) = nat_setup(netns, vnetd)
+    srv, echo = TcpServer(echo_handler), UdpEcho()
+    inner = TcpServer(echo_handler, sock=guest_listener(g, port=7400))
+    servers += [srv, echo, inner]
+    pf = free_port()
+    d.ctl("forward", "add", f"tcp:{pf}:{guest_ip(0)}:7400")
+    d.ctl("forward", "add", f"udp:{free_port(socket.SOCK_DGRAM)}:{guest_ip(0)}:7401")
+    conns = [gsock(g) for _ in range(5)]
+    for c in conns:
+        c.connect((GW, srv.port))
+        c.sendall(b"x")
+        assert c.recv(10) == b"x"
+    u = gsock(g, socket.SOCK_DGRAM)
+    u.sendto(b"u", (GW, echo.port))
+    assert u.recv(10) == b"u"
+    host = socket.create_connection(("127.0.0.1", pf), timeout=10)
+    host.sendall(b"in")
+    assert host.recv(10) == b"in"
+    g.ping(GW, count=1)
+    assert nat_stats(d)[1]["flows_active"] >= 7
+    d.stop()  # exit status 0, sockets gone, no sanitizer report
+    host.settimeout(10)
+    try:
+        assert host.recv(10) == b""
+    except ConnectionResetError:
+        pass
+    for c in conns + [u, host]:
+        c.close()
+
+
 # --------------------------------------------------------------------------- UDP, ICMP
 
 def test_udp_echo_and_flows(netns, vnetd, servers):
