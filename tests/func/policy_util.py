@@ -93,10 +93,11 @@ def tcp_try(ns, ip, port, timeout=2.0):
     return ns.in_ns(body)
 
 
-def udp_try(ns, ip, port, timeout=2.0, tries=2):
+def udp_try(ns, ip, port, timeout=2.0, tries=2, reply=b"ping"):
     """Send a datagram from ns to ip:port (connected socket) and wait for its
     echo. Returns (outcome, seconds) like tcp_try; an ICMP error shows up as
-    'refused' (port unreachable) or 'unreachable:ERRNO' (e.g. filtered)."""
+    'refused' (port unreachable) or 'unreachable:ERRNO' (e.g. filtered).
+    reply: the answer that counts as 'ok'."""
     def body():
         t0 = time.monotonic()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -106,7 +107,7 @@ def udp_try(ns, ip, port, timeout=2.0, tries=2):
             for _ in range(tries):
                 s.send(b"ping")
                 try:
-                    if s.recv(100) == b"ping":
+                    if s.recv(100) == reply:
                         return "ok", time.monotonic() - t0
                 except (socket.timeout, TimeoutError):
                     continue

@@ -359,3 +359,66 @@ def test_full_run_under_seccomp(netns, vnetd, tmp_path):
     assert st["Seccomp"] == "2"
     d.stop()  # exit status 0 (no SIGSYS, no crash), sockets gone, no sanitizer report
     assert not sandbox_errors(d), sandbox_errors(d)
+
+
+# ------------------------------------------------------------------ root NAT under the sandbox
+
+def loopback_tcp_echo():
+    """A TCP echo server on 127.0.0.1 in the host namespace; returns (port, stop)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    ls.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve(c):
+        with c:
+            c.settimeout(5)
+            try:
+                while (d := c.recv(65536)):
+                    c.sendall(d)
+            except OSError:
+                pass
+
+    def loop():
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+        ls.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return ls.getsockname()[1], stop
+
+
+def test_root_nat_with_tap_under_sandbox(netns, vnetd):
+    """A root vnetd with a NAT network and a tap: after the sandbox the gateway
+    answers pings and guest TCP and UDP still reach the host's loopback through
+    NAT (the sockets NAT opens per flow are allowed), with at most
+    NET_RAW/NET_BIND_SERVICE left."""
+    from policy_util import tcp_try, udp_try
+    g = netns()
+    tport, tstop = loopback_tcp_echo()
+    uecho, uport, ustop = udp_echo_on_loopback()
+    try:
+        d = vnetd({"networks": [{"name": "default", "mode": "nat", "dns": {"enabled": False}}],
+                   "ports": [tap("g", g, network="default", mac=MAC_G)]})
+        st = proc_status(d.pid)
+        assert cap_set(st["CapEff"]) <= ALLOWED_CAPS and st["Seccomp"] == "2", st
+        g.wait_link()
+        g.addr("10.0.2.15/24")
+        g.ip("route", "add", "default", "via", "10.0.2.2")
+        g.ping_until("10.0.2.2", timeout=15)
+        assert tcp_try(g, "10.0.2.2", tport, timeout=10)[0] == "ok"
+        assert udp_try(g, "10.0.2.2", uport, timeout=10, reply=b"echo:ping")[0] == "ok"
+        flows = d.ctl("flows")
+        assert any(f["proto"] == "udp" and f["remote"].endswith(f":{uport}") for f in flows), flows
+        d.assert_alive()
+        d.stop()
+        assert not sandbox_errors(d), sandbox_errors(d)
+    finally:
+        tstop.set()
+        ustop.set()
+        uecho.close()
