@@ -142,6 +142,42 @@ def test_acl_matrix_tcp_udp_icmp(netns, vnetd):
     d.assert_alive()
 
 
+def test_acl_port_rules_mac_ethertype_direction(netns, vnetd):
+    """Port rules match ethertype, source MAC and direction (in = sent by the
+    port's guest, out = delivered to it, both); the network default allows."""
+    d, a, b, c = lan(netns, vnetd, c=True,
+                     a_extra={"acl": [{"action": "drop", "direction": "in",
+                                       "ethertype": "0x88b5"}]},
+                     b_extra={"acl": [{"action": "drop", "direction": "out", "src_mac": MAC_C},
+                                      {"action": "reject", "direction": "both", "proto": "tcp",
+                                       "dport": 7000}]})
+    echo_server(a, tcp=(7000, 7001))
+    echo_server(b, tcp=(7000, 7001))
+    a.ping_until(IP_B, timeout=15)
+    c.ping_until(IP_A, timeout=15)
+    # source MAC: c's frames are not delivered to b (drop out on b), a's are.
+    r = c.ping(IP_B, count=2, interval=0.2, wait=1, check=False)
+    assert ping_stats(r.stdout)[1] == 0
+    assert acl_rules(d, "b")[0]["hits"] >= 1
+    # direction both: b can neither be reached on 7000 nor reach 7000 elsewhere.
+    assert tcp_try(a, IP_B, 7000, timeout=5)[0] == "refused"
+    assert tcp_try(b, IP_A, 7000, timeout=5)[0] == "refused"
+    assert tcp_try(a, IP_B, 7001)[0] == "ok"
+    assert tcp_try(b, IP_A, 7001)[0] == "ok"
+    assert acl_rules(d, "b")[1]["hits"] == 2
+    # ethertype: a's 0x88b5 frames are dropped as they enter, 0x88b6 passes.
+    sniff = vnet.Sniffer(b, filt=("ether", "src", MAC_A, "and", "not", "ip", "and", "not", "arp"))
+    try:
+        scapy_send(a, [vnet.eth_frame(MAC_B, MAC_A, 0x88b5, b"x"),
+                       vnet.eth_frame(MAC_B, MAC_A, 0x88b6, b"y")])
+        sniff.wait(lambda l: "0x88b6" in l, what="the 0x88b6 frame at b")
+        time.sleep(0.3)
+        assert not [l for l in sniff.lines if "0x88b5" in l], sniff.lines
+    finally:
+        sniff.stop()
+    assert acl_rules(d, "a")[0]["hits"] == 1
+
+
 # ------------------------------------------------------------------ run-time ACL changes
 
 def test_acl_runtime_add_del_keeps_open_flow(netns, vnetd):
