@@ -1,0 +1,483 @@
+# shellcheck shell=bash
+# harness.sh - the measuring method shared by bench/switch.sh and bench/nat.sh.
+#
+# Theory of operation
+#   A "configuration" (vnetd, a Linux bridge, pasta...) joins a "host side" and a
+#   "guest side" (network namespaces the scripts create).  Its setup function
+#   writes the variables below to $RUN_DIR/<cfg>.env.  The suite then runs every
+#   test for every configuration, REPS times, interleaved as
+#       for rep: for test: for configuration
+#   so that all configurations of one test run seconds apart, under the same
+#   machine load; the ratios between them are what the report shows.  One JSON
+#   line per run goes to $RAW_DIR/results.jsonl; report.py makes the tables.
+#
+#   Before each run the harness waits (briefly) for an idle machine; a run during
+#   which processes that are not ours used more than FOREIGN_MAX % of a core is
+#   repeated at most RETRIES times, then kept and flagged.  Tests whose name ends
+#   in _pin run client, server and daemon(s) on CPU PIN_CPU (cross-CPU wake-ups
+#   dominate round trips on this 2-vCPU VM; pinned figures show software cost).
+#   Every client is bounded by `timeout`; a pass stops adding repetitions when its
+#   share of BUDGET seconds is spent (at least one repetition always runs).
+#
+# Adapted from /work/shared/bench-peers/lib.sh (same tests, parsing, CPU
+# accounting and idle/foreign-load rules).
+#
+# Variables in a configuration's env file:
+#   LABEL IMPL MTU           names (IMPL = vnetd|bridge|vde|pasta|slirp4netns)
+#   H_EXEC G_EXEC            command prefixes for the host and guest sides
+#   G2H_ADDR G2H_PORT G2H_RR_PORT   what the guest dials (host servers: P_G2H*)
+#   H2G_ADDR H2G_PORT H2G_RR_PORT   what the host dials (guest servers: P_H2G*)
+#   PING_ADDR                address the guest pings ("" = no ping test)
+#   DAEMON_PIDS              user-space processes forwarding the traffic ("" = kernel)
+#   GUARD_EXEC GUARD_IF      interface whose tx counter must not move ("" = none)
+#   CHECK                    command (guest side) proving the path works at this MTU
+
+BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_ROOT=$(dirname "$BENCH_LIB")
+
+# Fixed server-side ports (the same as the shared method's)
+P_G2H=${P_G2H:-5241}          # iperf3 server on the host side
+P_G2H_RR=${P_G2H_RR:-11141}   # sockperf server on the host side
+P_H2G=${P_H2G:-5251}          # iperf3 server on the guest side
+P_H2G_RR=${P_H2G_RR:-11151}   # sockperf server on the guest side
+P_H2G_FWD=${P_H2G_FWD:-5252}        # forwarded (NAT) host ports
+P_H2G_RR_FWD=${P_H2G_RR_FWD:-11152}
+
+REPS=${REPS:-3}
+T=${T:-7}
+OMIT=${OMIT:-1}
+RR_T=${RR_T:-3}
+RR_MSG=${RR_MSG:-64}
+PING_N=${PING_N:-300}
+PING_I=${PING_I:-0.005}
+IDLE_MAX_BUSY=${IDLE_MAX_BUSY:-15}
+IDLE_WAIT_MAX=${IDLE_WAIT_MAX:-3}
+FOREIGN_MAX=${FOREIGN_MAX:-10}
+RETRIES=${RETRIES:-1}
+PIN_CPU=${PIN_CPU:-0}
+BUDGET=${BUDGET:-570}
+PY=${PY:-/usr/bin/python3}
+ROOT_PID=$$
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+need() {  # need CMD... : fail early when a tool is missing
+  local c
+  for c in "$@"; do command -v "$c" > /dev/null || die "missing tool: $c"; done
+}
+
+# harness_begin SUITE: result directory, start time, budget
+harness_begin() {
+  SUITE=$1
+  [ "$(id -u)" = 0 ] || die "run as root (namespaces, taps)"
+  need ip iperf3 sockperf jq taskset timeout ping "$PY"
+  local ts; ts=$(date +%Y%m%d-%H%M%S)
+  RAW_DIR=${RAW_DIR:-$BENCH_ROOT/results/raw/$SUITE-$ts}
+  RUN_DIR=$RAW_DIR/run
+  mkdir -p "$RUN_DIR"
+  RESULTS=$RAW_DIR/results.jsonl
+  : > "$RESULTS"
+  T_START=$(date +%s)
+  log "== $SUITE: results in $RAW_DIR (budget ${BUDGET}s, REPS=$REPS T=${T}s RR_T=${RR_T}s)"
+}
+
+# ---- processes (only ever PIDs we started) -------------------------------
+kill_pid() {  # kill_pid PID: TERM, wait up to 5 s, then KILL
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+wait_listen() {  # wait_listen "EXEC prefix" tcp|udp PORT
+  local exec=$1 proto=$2 port=$3 i flag=-ltn
+  [ "$proto" = udp ] && flag=-lun
+  for i in $(seq 100); do
+    $exec ss -H $flag "sport = :$port" 2>/dev/null | grep -q . && return 0
+    sleep 0.05
+  done
+  log "warning: nothing listening on $proto/$port"
+  return 1
+}
+
+# ---- namespaces ---------------------------------------------------------------
+# Every namespace a script creates is listed in $RUN_DIR/netns so cleanup removes
+# exactly those.
+ns_add() {
+  local n
+  for n in "$@"; do
+    ip netns add "$n" || die "ip netns add $n failed (left over from an aborted run? 'ip netns del $n')"
+    echo "$n" >> "$RUN_DIR/netns"
+    ip -n "$n" link set lo up
+  done
+}
+ns_del() {
+  local n
+  for n in "$@"; do ip netns del "$n" 2>/dev/null; done
+}
+
+# hostns_add NAME: a namespace standing for "the host" of a NAT configuration:
+# loopback, and an uplink 198.18.0.1/24 whose default gateway lives in an empty
+# namespace NAME-void.  Nothing can leave: a NAT bug sending traffic "out" ends
+# up as tx packets on uplink0, which the guard counts (IPv6 is off on it so that
+# the counter stays still otherwise).
+hostns_add() {
+  local h=$1
+  ns_add "$h" "$h-void"
+  ip -n "$h" link add uplink0 type veth peer name void0 netns "$h-void" || die "veth in $h"
+  ip netns exec "$h" sysctl -q -w net.ipv6.conf.uplink0.disable_ipv6=1
+  ip netns exec "$h-void" sysctl -q -w net.ipv6.conf.void0.disable_ipv6=1
+  ip -n "$h" addr add 198.18.0.1/24 dev uplink0
+  ip -n "$h" link set uplink0 up
+  ip -n "$h-void" link set void0 up
+  ip -n "$h" route add default via 198.18.0.254
+  # ICMP echo sockets (pasta, libslirp and vnetd forward guest pings with them);
+  # the setting is per namespace, the host's stays untouched.
+  ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
+}
+
+# ---- /proc helpers --------------------------------------------------------------
+rss_kb() {  # rss_kb FIELD PID... -> sum of VmRSS/VmHWM (kB) of the PIDs
+  local f=$1 p s=0 v; shift
+  for p in "$@"; do
+    v=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null)
+    s=$((s + ${v:-0}))
+  done
+  echo "$s"
+}
+
+guard_count() {  # tx packets on the configuration's guard interface
+  [ -n "${GUARD_IF:-}" ] || { echo 0; return; }
+  $GUARD_EXEC cat "/sys/class/net/$GUARD_IF/statistics/tx_packets" 2>/dev/null || echo 0
+}
+
+# ---- CPU sampling -----------------------------------------------------------------
+cpu_snap() { "$PY" "$BENCH_LIB/cpusnap.py" snap "$1"; }
+cpu_delta() {  # -> CPU_DAEMON CPU_SYS CPU_FOREIGN CPU_FOREIGN_TOP
+  # shellcheck disable=SC2086
+  read -r CPU_DAEMON CPU_SYS CPU_FOREIGN CPU_FOREIGN_TOP < <("$PY" "$BENCH_LIB/cpusnap.py" delta "$1" "$2" "$ROOT_PID" \
+    "$(echo ${DAEMON_PIDS:-} | tr ' ' ,)" "$(echo ${ALL_DAEMONS:-} | tr ' ' ,)")
+}
+
+idle_busy() {  # idle_busy SECONDS -> busy % of the machine (100 = one core)
+  local a b
+  a=$(awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5+$6; exit}' /proc/stat)
+  sleep "$1"
+  b=$(awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5+$6; exit}' /proc/stat)
+  echo "$a $b" | awk -v n="$(nproc)" '{ d=$3-$1; printf "%.1f\n", (d>0) ? (1-($4-$2)/d)*100*n : 0 }'
+}
+
+wait_idle() {  # wait until the machine is (nearly) idle, at most IDLE_WAIT_MAX s
+  # Once the machine was found busy, probe only once per run (0.5 s) until it
+  # is idle again: waiting the full time before every run of a persistently
+  # loaded machine would spend the budget on waiting.
+  local tries=$((IDLE_WAIT_MAX * 2)) i b
+  [ "${MACHINE_BUSY:-0}" = 1 ] && tries=1
+  for ((i = 1; i <= tries; i++)); do
+    b=$(idle_busy 0.5)
+    if awk -v b="$b" -v m="$IDLE_MAX_BUSY" 'BEGIN { exit !(b <= m) }'; then
+      PRE_BUSY=$b; MACHINE_BUSY=0; return 0
+    fi
+  done
+  PRE_BUSY=$b; MACHINE_BUSY=1; return 1
+}
+
+# ---- pinning -----------------------------------------------------------------------
+pin_daemons() {  # pin_daemons CPULIST: all threads of the daemons
+  local p
+  for p in ${DAEMON_PIDS:-}; do taskset -a -p -c "$1" "$p" > /dev/null 2>&1; done
+}
+
+# ---- result recording ----------------------------------------------------------------
+# record TEST REP KEY=VALUE...   (numbers stay numbers, others become strings)
+record() {
+  local test=$1 rep=$2; shift 2
+  local args=(--arg suite "$SUITE" --arg lbl "$LABEL" --arg impl "$IMPL" --argjson mtu "$MTU"
+              --arg test "$test" --argjson rep "$rep")
+  local filter='{"suite":$suite,"label":$lbl,"impl":$impl,"mtu":$mtu,"test":$test,"rep":$rep'
+  local kv k v i=0
+  for kv in "$@"; do
+    k=${kv%%=*}; v=${kv#*=}; i=$((i+1))
+    if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
+      args+=(--argjson "v$i" "$v")
+    else
+      args+=(--arg "v$i" "$v")
+    fi
+    filter+=",\"$k\":\$v$i"
+  done
+  args+=(--argjson pre_busy "${PRE_BUSY:-0}" --argjson attempt "${ATTEMPT:-1}"
+         --argjson foreign "${CPU_FOREIGN:-0}" --arg ftop "${CPU_FOREIGN_TOP:--}"
+         --arg ts "$(date -Is)")
+  filter+=',"pre_busy_pct":$pre_busy,"attempt":$attempt,"foreign_cpu_pct":$foreign,"foreign_top":$ftop,"ts":$ts}'
+  jq -cn "${args[@]}" "$filter" >> "$RESULTS"
+}
+
+# ---- tests ------------------------------------------------------------------------------
+# Each test leaves its metrics in RES (KEY=VALUE words) and a summary in RES_TXT.
+
+# measure SECONDS CMD...: run the client between two CPU snapshots; halfway
+# through, sample the daemons' VmRSS (-> RSS_LOAD, kB)
+measure() {
+  local half=$1; shift
+  local a="$RUN_DIR/.snap.a" b="$RUN_DIR/.snap.b" sp="" rc
+  RSS_LOAD=0
+  rm -f "$RUN_DIR/.rss"
+  if [ -n "${DAEMON_PIDS:-}" ]; then
+    # shellcheck disable=SC2086
+    ( sleep "$half"; rss_kb VmRSS $DAEMON_PIDS > "$RUN_DIR/.rss" ) &
+    sp=$!
+  fi
+  cpu_snap "$a"
+  "$@"
+  rc=$?
+  cpu_snap "$b"
+  cpu_delta "$a" "$b"
+  if [ -n "$sp" ]; then
+    kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
+    [ -s "$RUN_DIR/.rss" ] && RSS_LOAD=$(cat "$RUN_DIR/.rss")
+  fi
+  return $rc
+}
+
+# iperf_test TEST REP g2h|h2g   (single TCP stream)
+iperf_test() {
+  local test=$1 rep=$2 dir=$3
+  local srv_exec cli_exec srv_port addr port out spid
+  if [ "$dir" = g2h ]; then
+    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H addr=$G2H_ADDR port=$G2H_PORT
+  else
+    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G addr=$H2G_ADDR port=$H2G_PORT
+  fi
+  out="$RUN_DIR/$LABEL.$test.$rep.json"
+  $PIN $srv_exec iperf3 -s -1 -p "$srv_port" > "$out.srv.log" 2>&1 &
+  spid=$!
+  wait_listen "$srv_exec" tcp "$srv_port"
+  local cmd="$cli_exec iperf3 -c $addr -p $port -t $T -O $OMIT -J"
+  measure $(((T + OMIT) / 2)) timeout $((T + OMIT + 20)) $PIN $cmd > "$out" 2> "$out.err"
+  for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+  kill_pid "$spid"; wait "$spid" 2>/dev/null
+  local gbps retr hcpu rcpu err
+  err=$(jq -r '.error // empty' "$out" 2>/dev/null)
+  [ -s "$out" ] || err="no output (timeout?)"
+  gbps=$(jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' "$out" 2>/dev/null || echo 0)
+  retr=$(jq -r '.end.sum_sent.retransmits // 0' "$out" 2>/dev/null || echo 0)
+  hcpu=$(jq -r '.end.cpu_utilization_percent.host_total // 0' "$out" 2>/dev/null || echo 0)
+  rcpu=$(jq -r '.end.cpu_utilization_percent.remote_total // 0' "$out" 2>/dev/null || echo 0)
+  [ -n "$err" ] && log "  $LABEL $test rep $rep: iperf3 error: $err"
+  RES=(gbps="${gbps:-0}" tcp_retransmits="${retr:-0}" iperf_client_cpu_pct="${hcpu:-0}"
+       iperf_server_cpu_pct="${rcpu:-0}" error="${err:-}" cmd="$cmd")
+  RES_TXT="$(printf '%.3f' "${gbps:-0}") Gbit/s retr=${retr:-0}"
+}
+
+# rr_test TEST REP tcp|udp g2h|h2g   (sockperf ping-pong: one message in flight)
+rr_test() {
+  local test=$1 rep=$2 proto=$3 dir=$4
+  local srv_exec cli_exec srv_port addr port t="" out spid
+  if [ "$dir" = g2h ]; then
+    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H_RR addr=$G2H_ADDR port=$G2H_RR_PORT
+  else
+    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G_RR addr=$H2G_ADDR port=$H2G_RR_PORT
+  fi
+  [ "$proto" = tcp ] && t=--tcp
+  out="$RUN_DIR/$LABEL.$test.$rep.txt"
+  $PIN $srv_exec sockperf server $t -i 0.0.0.0 -p "$srv_port" > "$out.srv.log" 2>&1 &
+  spid=$!
+  wait_listen "$srv_exec" "$proto" "$srv_port"
+  local cmd="$cli_exec sockperf ping-pong $t -i $addr -p $port -t $RR_T -m $RR_MSG"
+  measure $((RR_T / 2)) timeout $((RR_T + 20)) $PIN $cmd > "$out" 2>&1
+  kill_pid "$spid"; wait "$spid" 2>/dev/null
+  # sockperf prints "[Valid Duration] RunTime=1.550 sec; SentMessages=..; ReceivedMessages=N"
+  # and latencies as half round trips ("one way"): full RTTs are stored, in usec.
+  local rt rcv lat p50 p99 rr err=""
+  rt=$(sed -n 's/.*\[Valid Duration\] RunTime=\([0-9.]*\) sec.*/\1/p' "$out" | head -1)
+  rcv=$(sed -n 's/.*\[Valid Duration\].*ReceivedMessages=\([0-9]*\).*/\1/p' "$out" | head -1)
+  lat=$(sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p' "$out" | head -1)
+  p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$out" | head -1)
+  p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' "$out" | head -1)
+  [ -n "$rcv" ] || { err="no sockperf summary"; log "  $LABEL $test rep $rep: $err"; }
+  rr=$(awk -v r="${rcv:-0}" -v t="${rt:-0}" 'BEGIN { print (t > 0) ? r / t : 0 }')
+  lat=$(awk -v l="${lat:-0}" 'BEGIN{print 2*l}')
+  RES=(rr_per_s="$rr" rtt_avg_us="$lat" rtt_p50_us="$(awk -v l="${p50:-0}" 'BEGIN{print 2*l}')"
+       rtt_p99_us="$(awk -v l="${p99:-0}" 'BEGIN{print 2*l}')" error="$err" cmd="$cmd")
+  RES_TXT="$(printf '%.0f' "$rr") RR/s rtt_avg=${lat}us"
+}
+
+ping_test() {
+  local test=$1 rep=$2
+  local out="$RUN_DIR/$LABEL.$test.$rep.txt"
+  local cmd="$G_EXEC ping -n -q -c $PING_N -i $PING_I -W 1 $PING_ADDR"
+  measure 1 timeout 60 $PIN $cmd > "$out" 2>&1
+  local rx loss mn avg mx
+  rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
+  loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$out")
+  read -r mn avg mx < <(sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\)/.*|\1 \2 \3|p' "$out")
+  RES=(ping_rx="${rx:-0}" ping_loss_pct="${loss:-100}" ping_min_us="$(awk -v v="${mn:-0}" 'BEGIN{print v*1000}')"
+       ping_avg_us="$(awk -v v="${avg:-0}" 'BEGIN{print v*1000}')" ping_max_us="$(awk -v v="${mx:-0}" 'BEGIN{print v*1000}')" cmd="$cmd")
+  RES_TXT="avg=${avg:-?}ms loss=${loss:-?}%"
+}
+
+# run_one TEST REP: wait for idle, measure, repeat if foreign load
+run_one() {
+  local test=$1 rep=$2 base=${1%_pin}
+  PIN=""
+  if [ "$base" != "$test" ]; then PIN="taskset -c $PIN_CPU"; pin_daemons "$PIN_CPU"; fi
+  if [ "$base" = ping_g2h ] && [ -z "${PING_ADDR:-}" ]; then return 0; fi
+  local g0; g0=$(guard_count)
+  local idle
+  for ATTEMPT in $(seq 1 $((RETRIES + 1))); do
+    wait_idle; idle=$?
+    case $base in
+      tcp_g2h) iperf_test "$test" "$rep" g2h ;;
+      tcp_h2g) iperf_test "$test" "$rep" h2g ;;
+      rr_tcp_g2h) rr_test "$test" "$rep" tcp g2h ;;
+      rr_udp_g2h) rr_test "$test" "$rep" udp g2h ;;
+      rr_tcp_h2g) rr_test "$test" "$rep" tcp h2g ;;
+      ping_g2h) ping_test "$test" "$rep" ;;
+      *) die "unknown test $test" ;;
+    esac
+    # repeat a disturbed run only if the disturbance was transient (the machine
+    # was idle just before) and the budget allows it
+    if awk -v f="$CPU_FOREIGN" -v m="$FOREIGN_MAX" 'BEGIN { exit !(f > m) }' && [ "$idle" = 0 ] &&
+       [ "$ATTEMPT" -le "$RETRIES" ] && [ "$(date +%s)" -lt "${PASS_DEADLINE:-0}" ]; then
+      log "  $LABEL $test rep $rep: discarded, foreign load ${CPU_FOREIGN}% ($CPU_FOREIGN_TOP): $RES_TXT"
+      continue
+    fi
+    break
+  done
+  [ -n "$PIN" ] && pin_daemons "0-$(($(nproc) - 1))"
+  local g1; g1=$(guard_count)
+  [ "$g0" = "$g1" ] || log "  WARNING: $LABEL: $((g1 - g0)) packets left through the void uplink during $test"
+  record "$test" "$rep" "${RES[@]}" daemon_cpu_pct="$CPU_DAEMON" sys_busy_pct="$CPU_SYS" \
+    daemon_rss_kb="$RSS_LOAD" guard_tx="$((g1 - g0))"
+  log "  $LABEL $test rep $rep: $RES_TXT daemon_cpu=${CPU_DAEMON}% rss=${RSS_LOAD}kB sys=${CPU_SYS}% foreign=${CPU_FOREIGN}%"
+}
+
+load_cfg() { # shellcheck disable=SC1090
+  . "$RUN_DIR/$1.env"; }
+
+# check_cfg CFG: the path works at this MTU (CHECK, tried 8 times)?
+check_cfg() {
+  local i
+  load_cfg "$1"
+  for i in $(seq 8); do
+    # shellcheck disable=SC2086
+    timeout 5 $G_EXEC $CHECK > /dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# estimate of one repetition of TESTS for one configuration, in seconds
+rep_cost() {
+  local t s=0
+  for t in $TESTS; do
+    case ${t%_pin} in
+      tcp_*) s=$((s + T + OMIT + 2)) ;;
+      rr_*) s=$((s + RR_T + 3)) ;;     # sockperf adds ~2.5 s of warm-up/cool-down
+      ping_*) s=$((s + 3)) ;;
+    esac
+  done
+  echo "$s"
+}
+
+# run_pass "CFG..." "TESTS" PASS_SHARE(0-100): set up configurations already
+# done by the caller; measures, records memory, stays within its budget share.
+run_pass() {
+  local cfgs=$1 share=$3 rep test c now t0 ok=""
+  TESTS=$2
+  for c in $cfgs; do
+    if check_cfg "$c"; then
+      ok+=" $c"
+      [ -n "${DAEMON_PIDS:-}" ] && sleep 1
+      CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
+      # shellcheck disable=SC2086
+      record meta 0 status=ok rss_idle_kb="$( [ -n "${DAEMON_PIDS:-}" ] && rss_kb VmRSS $DAEMON_PIDS || echo 0)" \
+        daemons="${DAEMON_PIDS:-}" setup="$(cat "$RUN_DIR/$c.cmdline" 2>/dev/null)"
+    else
+      log "  $LABEL: path does not work at MTU $MTU ($CHECK), skipped"
+      CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
+      record meta 0 status=unsupported check="$CHECK"
+    fi
+  done
+  [ -n "$ok" ] || return 0
+  ALL_DAEMONS=""
+  for c in $ok; do load_cfg "$c"; ALL_DAEMONS+=" ${DAEMON_PIDS:-}"; done
+  now=$(date +%s)
+  PASS_DEADLINE=$(( now + (BUDGET - (now - T_START)) * share / 100 ))
+  log "-- MTU $MTU: [$TESTS] x [$ok ] x $REPS, ~$(( $(rep_cost) * $(echo $ok | wc -w) ))s per repetition, pass ends by $(date -d @$PASS_DEADLINE +%T)"
+  for rep in $(seq 1 "$REPS"); do
+    t0=$(date +%s)
+    for test in $TESTS; do
+      for c in $ok; do
+        load_cfg "$c"
+        local p
+        for p in ${DAEMON_PIDS:-}; do kill -0 "$p" 2>/dev/null || die "$LABEL: daemon $p died"; done
+        run_one "$test" "$rep"
+      done
+    done
+    now=$(date +%s)
+    if [ "$rep" -lt "$REPS" ] && [ $((now + now - t0)) -gt "$PASS_DEADLINE" ]; then
+      log "  budget: stopping MTU $MTU after $rep repetition(s)"
+      break
+    fi
+  done
+  for c in $ok; do
+    load_cfg "$c"
+    [ -n "${DAEMON_PIDS:-}" ] || continue
+    CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
+    # shellcheck disable=SC2086
+    record memory 0 rss_end_kb="$(rss_kb VmRSS $DAEMON_PIDS)" hwm_kb="$(rss_kb VmHWM $DAEMON_PIDS)"
+  done
+}
+
+# harness_report TITLE: markdown tables of this suite to stdout and $RAW_DIR/report.md
+harness_report() {
+  "$PY" "$BENCH_LIB/report.py" "$RESULTS" | tee "$RAW_DIR/report.md"
+}
+
+# plan_share I TESTS_1 TESTS_2 ...: percent of the remaining budget pass I gets
+# (its estimated cost over the cost of the passes still to run)
+plan_share() {
+  local i=$1 j=0 s=0 mine=0 c t; shift
+  for t in "$@"; do
+    j=$((j + 1))
+    [ "$j" -lt "$i" ] && continue
+    c=$(TESTS=$t rep_cost)
+    s=$((s + c))
+    [ "$j" = "$i" ] && mine=$c
+  done
+  echo $((mine * 100 / (s > 0 ? s : 1)))
+}
+
+# suite_main SUITE "CFGS" "MTUS" "TESTS_FIRST" "TESTS_OTHERS"
+#   one pass per MTU: set up every configuration at that MTU, measure
+#   (TESTS_FIRST at the first MTU, TESTS_OTHERS at the others), tear down.
+suite_main() {
+  local suite=$1 cfgs=$2 mtus=$3 first=$4 others=$5 plan=() i=0 mtu c
+  harness_begin "$suite"
+  SUITE_CFGS=$cfgs
+  trap 'suite_teardown' EXIT
+  trap 'exit 130' INT TERM HUP
+  for mtu in $mtus; do
+    if [ ${#plan[@]} -eq 0 ]; then plan+=("$first"); else plan+=("$others"); fi
+  done
+  for mtu in $mtus; do
+    i=$((i + 1))
+    log "== $suite MTU $mtu: setting up [$cfgs ]"
+    for c in $cfgs; do "${c}_setup" "$mtu"; done
+    run_pass "$cfgs" "${plan[$((i - 1))]}" "$(plan_share "$i" "${plan[@]}")"
+    suite_teardown
+  done
+  trap - EXIT
+  suite_teardown
+  log "== $suite done in $(( $(date +%s) - T_START ))s"
+  harness_report
+}
+
+suite_teardown() {
+  local c
+  for c in $SUITE_CFGS; do "${c}_teardown"; done
+}

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""report.py - markdown tables from the bench harness's results.jsonl files.
+
+usage: report.py RESULTS.jsonl [RESULTS.jsonl...]
+
+One section per suite (switch, nat).  Cells are medians over repetitions.
+The first implementation of a suite (vnetd) is the subject: ratio columns are
+vnetd / peer for rates (Gbit/s, round trips/s) and peer / vnetd for times (ping
+RTT), so a ratio above 1 always means vnetd did better.
+Marks: '*' a repetition ran while foreign processes used more than FOREIGN_MAX
+% of a core (the harness retried it, then kept it); '!' a run failed (error
+kept in the raw file); '[n=K]' fewer repetitions than the others.
+"""
+import json
+import os
+import statistics
+import sys
+
+FOREIGN_MAX = float(os.environ.get('FOREIGN_MAX', 10))
+
+TITLES = {
+    'switch': 'L2 switching: two namespaces through the switch',
+    'nat': 'User-mode NAT: a namespace behind the NAT, host = loopback of a host namespace',
+}
+DIRS = {
+    'switch': {'tcp_g2h': 'TCP ns b → ns a', 'tcp_h2g': 'TCP ns a → ns b'},
+    'nat': {'tcp_g2h': 'TCP ns → host (10.0.2.2 → 127.0.0.1)',
+            'tcp_h2g': 'TCP host → ns (forwarded port)'},
+}
+RR_NAMES = {
+    'rr_tcp_g2h_pin': 'TCP RR, all on 1 CPU',
+    'rr_udp_g2h_pin': 'UDP RR, all on 1 CPU',
+    'rr_tcp_h2g_pin': 'TCP RR host → ns (forwarded), 1 CPU',
+    'rr_tcp_g2h': 'TCP RR, not pinned',
+    'rr_udp_g2h': 'UDP RR, not pinned',
+    'rr_tcp_h2g': 'TCP RR host → ns, not pinned',
+}
+
+
+def load(paths):
+    recs = []
+    for p in paths:
+        with open(p) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    recs.append(json.loads(line))
+    return recs
+
+
+def median(rs, field):
+    vals = [r[field] for r in rs if isinstance(r.get(field), (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def flags(rs, nmax):
+    s = ''
+    if any(r.get('foreign_cpu_pct', 0) > FOREIGN_MAX for r in rs):
+        s += '*'
+    if any(r.get('error') for r in rs):
+        s += '!'
+    if len(rs) < nmax:
+        s += f' [n={len(rs)}]'
+    return s
+
+
+def ratio(a, b):
+    if a is None or b is None:
+        return '–'
+    if b <= 0 or a / b > 100:
+        return '> 100'
+    r = a / b
+    return f'{r:.0f}' if r >= 10 else f'{r:.2f}'
+
+
+def human_rate(v):
+    return f'{v / 1000:.1f}k' if v >= 1000 else f'{v:.0f}'
+
+
+def section(suite, recs, out):
+    runs = [r for r in recs if r['suite'] == suite and r['test'] not in ('meta', 'memory')]
+    metas = [r for r in recs if r['suite'] == suite and r['test'] == 'meta']
+    mems = [r for r in recs if r['suite'] == suite and r['test'] == 'memory']
+    if not runs and not metas:
+        return
+    impls, mtus = [], []
+    for r in metas + runs:
+        if r['impl'] not in impls:
+            impls.append(r['impl'])
+        if r['mtu'] not in mtus:
+            mtus.append(r['mtu'])
+    subj, peers = impls[0], impls[1:]
+    groups = {}
+    for r in runs:
+        groups.setdefault((r['mtu'], r['test'], r['impl']), []).append(r)
+    nmax = max((len(v) for v in groups.values()), default=0)
+    unsupported = {(m['mtu'], m['impl']) for m in metas if m.get('status') == 'unsupported'}
+
+    def cell(mtu, test, impl, field, fmt):
+        rs = groups.get((mtu, test, impl))
+        if not rs:
+            return ('unsupported' if (mtu, impl) in unsupported else '–'), None
+        v = median(rs, field)
+        return (fmt(v) if v is not None else '–') + flags(rs, nmax), v
+
+    w = out.write
+    w(f'### {TITLES.get(suite, suite)}\n\n')
+    hdr = '| ' + ' | '.join(impls) + ' | ' + ' | '.join(f'{subj}/{p}' for p in peers) + ' |'
+    sep = '|---' * (2 + len(impls) + len(peers)) + '|\n'
+
+    # throughput
+    w('Single TCP stream (iperf3), Gbit/s:\n\n')
+    w('| MTU | direction ' + hdr + '\n' + sep)
+    for mtu in mtus:
+        for test in ('tcp_g2h', 'tcp_h2g'):
+            if not any(k[0] == mtu and k[1] == test for k in groups):
+                continue
+            cells, vals = [], {}
+            for i in impls:
+                c, v = cell(mtu, test, i, 'gbps', lambda x: f'{x:.2f}')
+                cells.append(c)
+                vals[i] = v
+            w(f'| {mtu} | {DIRS[suite][test]} | ' + ' | '.join(cells) + ' | ' +
+              ' | '.join(ratio(vals[subj], vals[p]) for p in peers) + ' |\n')
+
+    # request/response and ping
+    rr_tests = [t for t in RR_NAMES if any(k[1] == t for k in groups)]
+    if rr_tests or any(k[1] == 'ping_g2h' for k in groups):
+        w('\nRequest/response (sockperf ping-pong, 64 B, one message in flight): '
+          'round trips/s (mean RTT µs); ping: mean RTT µs:\n\n')
+        w('| MTU | test ' + hdr + '\n' + sep)
+        for mtu in mtus:
+            for test in rr_tests:
+                if not any(k[0] == mtu and k[1] == test for k in groups):
+                    continue
+                cells, vals = [], {}
+                for i in impls:
+                    rs = groups.get((mtu, test, i))
+                    c, v = cell(mtu, test, i, 'rr_per_s', human_rate)
+                    if rs and v is not None:
+                        lat = median(rs, 'rtt_avg_us')
+                        c = f'{human_rate(v)} ({lat:.0f})' + flags(rs, nmax)
+                    cells.append(c)
+                    vals[i] = v
+                w(f'| {mtu} | {RR_NAMES[test]} | ' + ' | '.join(cells) + ' | ' +
+                  ' | '.join(ratio(vals[subj], vals[p]) for p in peers) + ' |\n')
+            if any(k[0] == mtu and k[1] == 'ping_g2h' for k in groups):
+                cells, vals = [], {}
+                for i in impls:
+                    c, v = cell(mtu, 'ping_g2h', i, 'ping_avg_us', lambda x: f'{x:.0f}')
+                    cells.append(c)
+                    vals[i] = v
+                w(f'| {mtu} | ping (300 × 5 ms) | ' + ' | '.join(cells) + ' | ' +
+                  ' | '.join(ratio(vals[p], vals[subj]) for p in peers) + ' |\n')
+
+    # CPU and memory of the user-space processes
+    w('\nCPU of the forwarding process(es) during single-stream TCP (% of one core), '
+      'CPU per Gbit/s, and memory (kB: VmRSS idle after set-up, largest VmRSS sampled '
+      'mid-test, peak = the larger of VmHWM at the end and the samples):\n\n')
+    w('| config | MTU | CPU % ' + ' / '.join(DIRS[suite][t].split(' (')[0] for t in ('tcp_g2h', 'tcp_h2g')) +
+      ' | CPU % per Gbit/s | machine busy % (of 200) | RSS idle | RSS under load | peak |\n')
+    w('|---|---|---|---|---|---|---|---|\n')
+    for i in impls:
+        for mtu in mtus:
+            tcp = [groups.get((mtu, t, i), []) for t in ('tcp_g2h', 'tcp_h2g')]
+            if not any(tcp):
+                continue
+            cpu = [median(rs, 'daemon_cpu_pct') if rs else None for rs in tcp]
+            gb = [median(rs, 'gbps') if rs else None for rs in tcp]
+            busy = median(tcp[0] + tcp[1], 'sys_busy_pct')
+            per = [c / g for c, g in zip(cpu, gb) if c is not None and g]
+            meta = [m for m in metas if m['impl'] == i and m['mtu'] == mtu and m.get('status') == 'ok']
+            mem = [m for m in mems if m['impl'] == i and m['mtu'] == mtu]
+            allruns = [r for (m2, _, i2), rs in groups.items() if m2 == mtu and i2 == i for r in rs]
+            load_rss = max((r.get('daemon_rss_kb', 0) for r in allruns), default=0)
+            kernel = meta and not meta[0].get('daemons')
+            def f(v, spec='.0f'):
+                return '–' if v is None else format(v, spec)
+            if kernel:
+                w(f'| {i} | {mtu} | kernel (softirq) | – | {f(busy)} | – | – | – |\n')
+                continue
+            w(f'| {i} | {mtu} | {" / ".join(f(c) for c in cpu)} | '
+              f'{" / ".join(format(p, ".0f") for p in per) or "–"} | {f(busy)} | '
+              f'{meta[0]["rss_idle_kb"] if meta else "–"} | {load_rss or "–"} | '
+              f'{max(mem[0]["hwm_kb"], load_rss) if mem else "–"} |\n')
+
+    # conditions
+    fr = [r.get('foreign_cpu_pct', 0) for r in runs]
+    if fr:
+        noisy = sum(1 for v in fr if v > FOREIGN_MAX)
+        w(f'\nConditions: {len(runs)} runs kept; foreign load (other users of the machine) '
+          f'median {statistics.median(fr):.0f} %, max {max(fr):.0f} % of a core; '
+          f'{noisy} run(s) above {FOREIGN_MAX:.0f} % marked *. '
+          f'Guard: {sum(r.get("guard_tx", 0) for r in runs)} packet(s) left through a void uplink.\n')
+        tops = {}
+        for r in runs:
+            for part in (r.get('foreign_top') or '-').split(','):
+                if ':' in part:
+                    c, v = part.rsplit(':', 1)
+                    tops[c] = tops.get(c, 0) + float(v.rstrip('%'))
+        if tops:
+            top = sorted(tops.items(), key=lambda x: -x[1])[:4]
+            w('Busiest foreign processes (sum of % over runs): ' +
+              ', '.join(f'{c} {v:.0f}' for c, v in top) + '.\n')
+    w('\n')
+
+
+def main():
+    recs = load(sys.argv[1:])
+    suites = []
+    for r in recs:
+        if r['suite'] not in suites:
+            suites.append(r['suite'])
+    for s in suites:
+        section(s, recs, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()

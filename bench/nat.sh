@@ -1,0 +1,26 @@
+#!/bin/bash
+# nat.sh BUILD - user-mode NAT: a namespace behind vnetd's nat network (tap port,
+# 10.0.2.15, gateway 10.0.2.2 = host loopback) vs pasta vs slirp4netns, each in
+# its own "host" namespace with nothing beyond loopback.  Single-stream TCP
+# namespace->host (to 10.0.2.2 -> 127.0.0.1) and host->namespace (forwarded
+# port) at MTU 65520 and 1500, TCP/UDP request/response (sockperf ping-pong,
+# 64 B, all processes pinned to one CPU; both ways for TCP), ping, daemon CPU
+# and memory.
+# Prints markdown tables; raw results in bench/results/raw/nat-*/.
+# Bounded: about 9 minutes with the defaults (BUDGET=570 s caps it).
+# env: see bench/README.md (REPS, T, RR_T, MTUS, CFGS, BUDGET, PIN_CPU...).
+set -u
+HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+BUILD=${1:?usage: $0 BUILD_DIR (e.g. build)}
+VNETD=$(readlink -f "$BUILD")/vnetd
+. "$HERE/lib/harness.sh"
+[ -x "$VNETD" ] || die "$VNETD not found (build it: ninja -C $BUILD)"
+. "$HERE/scenarios/vnetd-nat.sh"
+. "$HERE/peers/pasta.sh"
+. "$HERE/peers/slirp4netns.sh"
+
+CFGS=${CFGS:-"vnetd_nat pasta slirp"}
+MTUS=${MTUS:-"65520 1500"}
+TESTS_FIRST=${TESTS_FIRST:-"tcp_g2h tcp_h2g rr_tcp_g2h_pin rr_udp_g2h_pin rr_tcp_h2g_pin ping_g2h"}
+TESTS_OTHERS=${TESTS_OTHERS:-"tcp_g2h tcp_h2g"}
+suite_main nat "$CFGS" "$MTUS" "$TESTS_FIRST" "$TESTS_OTHERS"

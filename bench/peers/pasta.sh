@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# pasta.sh - configuration "pasta" (Debian package passt), tap path.
+# From shared/bench-peers/bench-pasta.sh, with the "host" being a namespace
+# (hostns_add) so that nothing, not even the host's real address, is involved:
+#   guest vb-pa-g: 10.0.2.15/24, gateway 10.0.2.2, which pasta maps to the
+#         host's loopback (its default) -> guest->host dials 10.0.2.2
+#   host  vb-pa-h: -t/-u forwarded ports; the host dials its own non-loopback
+#         address 198.18.0.1 (a loopback source would take pasta's splice path,
+#         which bypasses the tap and the NAT)
+# env: PASTA_BIN (default pasta)
+
+pasta_setup() {
+  local mtu=$1 h=vb-pa-h g=vb-pa-g pid i ver
+  local bin=${PASTA_BIN:-pasta}
+  command -v "$bin" > /dev/null || die "pasta missing (Debian package passt)"
+  hostns_add $h
+  ns_add $g
+  ver=$("$bin" --version 2>/dev/null | head -1 | awk '{print $2}')
+  local opts=(-f --runas 0 --config-net --mtu "$mtu" -a 10.0.2.15 -n 24 -g 10.0.2.2
+              -t "$P_H2G_FWD:$P_H2G,$P_H2G_RR_FWD:$P_H2G_RR" -u "$P_H2G_FWD:$P_H2G"
+              -T none -U none -P "$RUN_DIR/pasta.pidfile" --netns $g)
+  echo "ip netns exec $h $bin ${opts[*]}" > "$RUN_DIR/pasta.cmdline"
+  ip netns exec $h "$bin" "${opts[@]}" > "$RUN_DIR/pasta.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$RUN_DIR/pasta.pid"
+  for i in $(seq 100); do
+    ip -n $g -4 -o addr show 2>/dev/null | grep -q 10.0.2.15 && break
+    kill -0 "$pid" 2>/dev/null || { cat "$RUN_DIR/pasta.log" >&2; die "pasta exited"; }
+    sleep 0.05
+  done
+  sleep 0.5   # port forwarding sockets
+  cat > "$RUN_DIR/pasta.env" <<S
+LABEL=pasta-mtu$mtu
+IMPL=pasta
+IMPL_VERSION="$ver"
+MTU=$mtu
+H_EXEC="ip netns exec $h"
+G_EXEC="ip netns exec $g"
+G2H_ADDR=10.0.2.2
+G2H_PORT=$P_G2H
+G2H_RR_PORT=$P_G2H_RR
+H2G_ADDR=198.18.0.1
+H2G_PORT=$P_H2G_FWD
+H2G_RR_PORT=$P_H2G_RR_FWD
+PING_ADDR=198.18.0.1
+DAEMON_PIDS="$pid"
+GUARD_EXEC="ip netns exec $h"
+GUARD_IF=uplink0
+CHECK="ping -c 1 -W 1 198.18.0.1"
+S
+}
+
+pasta_teardown() {
+  [ -f "$RUN_DIR/pasta.pid" ] && kill_pid "$(cat "$RUN_DIR/pasta.pid")"
+  rm -f "$RUN_DIR/pasta.pid" "$RUN_DIR/pasta.pidfile"
+  ns_del vb-pa-g vb-pa-h vb-pa-h-void
+}

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# vnetd-l2.sh - configuration "vnetd_l2": two namespaces on tap ports of one
+# isolated vnetd network (L2 switching only, no gateway services).
+#   vb-vl2-a 198.18.4.1 eth0 =tap= [vnetd in vb-vl2-sw] =tap= eth0 198.18.4.2 vb-vl2-b
+# vnetd runs in its own empty namespace, so it has no way to any real network.
+# Needs: VNETD (path of the binary).
+
+vnetd_l2_setup() {
+  local mtu=$1 sw=vb-vl2-sw a=vb-vl2-a b=vb-vl2-b pid i cfg=$RUN_DIR/vnetd-l2.yaml
+  ns_add $sw $a $b
+  cat > "$cfg" <<Y
+control: $RUN_DIR/vnetd-l2.ctl
+state_dir: $RUN_DIR/vnetd-l2-state
+log: info
+networks:
+  - { name: lan, mode: isolated, mtu: $mtu }
+ports:
+  - { name: a, type: tap, netns: /run/netns/$a, ifname: eth0, network: lan, mac: "02:00:00:be:00:01" }
+  - { name: b, type: tap, netns: /run/netns/$b, ifname: eth0, network: lan, mac: "02:00:00:be:00:02" }
+Y
+  echo "ip netns exec $sw $VNETD -c $cfg" > "$RUN_DIR/vnetd_l2.cmdline"
+  ip netns exec $sw "$VNETD" -c "$cfg" > "$RUN_DIR/vnetd-l2.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$RUN_DIR/vnetd_l2.pid"
+  for i in $(seq 100); do
+    grep -q 'msg=ready' "$RUN_DIR/vnetd-l2.log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$RUN_DIR/vnetd-l2.log" >&2; die "vnetd exited"; }
+    sleep 0.1
+  done
+  grep -q 'msg=ready' "$RUN_DIR/vnetd-l2.log" || die "vnetd not ready after 10 s"
+  ip -n $a addr add 198.18.4.1/24 dev eth0 && ip -n $a link set eth0 up || die "vnetd tap in $a"
+  ip -n $b addr add 198.18.4.2/24 dev eth0 && ip -n $b link set eth0 up || die "vnetd tap in $b"
+  cat > "$RUN_DIR/vnetd_l2.env" <<S
+LABEL=vnetd-mtu$mtu
+IMPL=vnetd
+MTU=$mtu
+H_EXEC="ip netns exec $a"
+G_EXEC="ip netns exec $b"
+G2H_ADDR=198.18.4.1
+G2H_PORT=$P_G2H
+G2H_RR_PORT=$P_G2H_RR
+H2G_ADDR=198.18.4.2
+H2G_PORT=$P_H2G
+H2G_RR_PORT=$P_H2G_RR
+PING_ADDR=198.18.4.1
+DAEMON_PIDS="$pid"
+GUARD_EXEC=""
+GUARD_IF=""
+CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
+S
+}
+
+vnetd_l2_teardown() {
+  [ -f "$RUN_DIR/vnetd_l2.pid" ] && kill_pid "$(cat "$RUN_DIR/vnetd_l2.pid")"
+  rm -f "$RUN_DIR/vnetd_l2.pid"
+  ns_del vb-vl2-a vb-vl2-b vb-vl2-sw
+}
