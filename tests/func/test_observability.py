@@ -244,6 +244,28 @@ def test_capture_errors_stop_the_capture_not_the_daemon(netns, vnetd, procs, tmp
     assert rc == 0 and len(read_pcap(ok)) == 2
 
 
+@pytest.mark.xfail(strict=False, reason="capture into a directory removed during the capture "
+                   "keeps writing to the unlinked file and ends 'done' (src/obs/capture.c does "
+                   "not notice st_nlink == 0); issue 5 wants it stopped with an error")
+def test_capture_directory_removed_during_capture(netns, vnetd, procs, tmp_path):
+    a, b = pair(netns, "10.78.0", prefix="02:00:00:78")
+    d = vnetd({"networks": [{"name": "lan", "mode": "isolated"}],
+               "ports": [tap("a", a["ns"], "lan", a["mac"]), tap("b", b["ns"], "lan", b["mac"])]})
+    address([a, b])
+    where = tmp_path / "captures"
+    where.mkdir()
+    p = start_capture(procs, d, "a", str(where / "x.pcap"), "-c", "20")
+    a["ns"].ping(b["ip"], count=1)
+    for f in where.iterdir():
+        f.unlink()
+    where.rmdir()
+    a["ns"].ping(b["ip"], count=12, interval=0.2)
+    rc, out, err = finish_capture(p)
+    d.assert_alive()
+    res = vnet.json.loads(out)
+    assert rc == 1 and res["state"] == "failed", res
+
+
 # --------------------------------------------------------------------------- mirror
 
 def test_mirror_sees_both_directions_and_nothing_else(netns, vnetd):
