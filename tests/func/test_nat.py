@@ -13,6 +13,7 @@ whose far end lives in a namespace the test created, so the only non-loopback
 destination is inside that namespace. DHCP and DNS are off (tested elsewhere).
 """
 import contextlib
+import errno
 import json
 import os
 import random
@@ -456,17 +457,18 @@ def test_udp_echo_and_flows(netns, vnetd, servers):
 @contextlib.contextmanager
 def far_side(netns):
     """A destination beyond the host: a veth pair from the host to a namespace
-    of this test, addressed from 198.18.0.0/15 (benchmark addresses). Yields
+    of this test, addressed from 198.18.0.0/15 (benchmark addresses), a /29 whose .5 is
+    nobody (unreachable: ARP fails on the veth). Yields
     (far namespace, host-side address, far address)."""
     far = netns()
     vh = "vnx" + secrets.token_hex(3)
     sub = random.randint(0, 255)
-    host_ip, far_ip = f"198.18.{sub}.1", f"198.18.{sub}.2"
+    host_ip, far_ip = f"198.18.{sub}.1", f"198.18.{sub}.2"  # .5 of the /29: nobody
     run(["ip", "link", "add", vh, "type", "veth", "peer", "name", "eth0", "netns", far.name])
     try:
-        run(["ip", "addr", "add", f"{host_ip}/30", "dev", vh])
+        run(["ip", "addr", "add", f"{host_ip}/29", "dev", vh])
         run(["ip", "link", "set", vh, "up"])
-        far.addr(f"{far_ip}/30")
+        far.addr(f"{far_ip}/29")
         far.ip("link", "set", "eth0", "up")
         wait_for(lambda: run(["ping", "-c1", "-W1", far_ip], check=False).returncode == 0, 10,
                  what="host reaching the far namespace")
@@ -509,6 +511,19 @@ def test_ping_gateway_and_icmp_through_nat(netns, vnetd):
                 assert s.recv(100) == b"ping over tcp"
         finally:
             srv.close()
+
+        # Nobody at .5: the host's connect fails (no ARP answer) and the guest
+        # gets an ICMP error, not a hang.
+        nobody = far_ip.rsplit(".", 1)[0] + ".5"
+        before = nat_stats(d)[1]["tcp_unreachable"]
+        s = gsock(g, timeout=40)
+        with s:
+            with pytest.raises(OSError) as ei:
+                s.connect((nobody, 80))
+            assert not isinstance(ei.value, socket.timeout), "no ICMP error: a timeout"
+            assert ei.value.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH,
+                                      errno.ECONNREFUSED), ei.value
+        assert nat_stats(d)[1]["tcp_unreachable"] >= before + 1
 
 
 # --------------------------------------------------------------------------- forwards
