@@ -253,3 +253,38 @@ def test_run_unprivileged(www, tun_open_to_all):
     # And the exit status by signal, unprivileged too.
     cp = vnetd_run("--", "sh", "-c", "kill -INT $$", user=True)
     assert cp.returncode == 128 + signal.SIGINT, cp.stderr
+
+
+def test_run_options(www):
+    """--subnet/--mtu change what CMD sees; --no-host-loopback closes the
+    gateway's way to the host's loopback."""
+    url = f"http://192.168.77.1:{www.port}/hello.txt"
+    cp = vnetd_run("--subnet", "192.168.77.0/24", "--mtu", "9000", "--", "sh", "-c",
+                   f"ip -4 -o addr show dev eth0; ip route show default; "
+                   f"ip link show eth0; curl -sS --max-time 20 {url}")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert re.search(r"inet 192\.168\.77\.15/24 ", cp.stdout), cp.stdout
+    assert "default via 192.168.77.1 dev eth0" in cp.stdout
+    assert " mtu 9000 " in cp.stdout
+    assert "hello through vnetd run\n" in cp.stdout
+
+    cp = vnetd_run("--no-host-loopback", "--", "curl", "-sS", "--connect-timeout", "20",
+                   f"http://10.0.2.2:{www.port}/hello.txt")
+    assert cp.returncode == 7, cp.stdout + cp.stderr  # refused, not a timeout (28)
+
+    cp = vnetd_run("--print-config")
+    assert cp.returncode == 0 and "mode: nat" in cp.stdout, cp.stdout + cp.stderr
+
+
+def test_run_killed_with_sigkill_takes_cmd_along(tmp_path, procs):
+    mark = "4323.%d" % os.getpid()
+    before = host_links()
+    p = procs.start([vnet.VNETD, "run", "--control", tmp_path / "k.ctl", "--", "sleep", mark],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: [q for q in procs_with(mark) if q != p.pid and
+                      os.readlink(f"/proc/{q}/exe").endswith("sleep")], 20,
+             what="CMD running")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    wait_for(lambda: procs_with(mark) == [], 15, what="every process of vnetd run gone")
+    assert host_links() == before
