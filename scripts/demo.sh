@@ -14,9 +14,16 @@ WORK=$(mktemp -d /tmp/vnet-demo.XXXXXX)
 PIDS=()
 
 cleanup() {
+    local rc=$?
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
+    if [ "$rc" -ne 0 ]; then
+        echo "demo: FAILED (status $rc); vnetd log:" >&2
+        tail -n 20 "$WORK/vnetd.log" >&2 || true
+        echo "demo: files kept in $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
 }
 trap cleanup EXIT INT TERM
 
@@ -34,8 +41,8 @@ echo "hello from the host, through vnet NAT" > "$WORK/www/index.html"
     >"$WORK/http.log" 2>&1 &
 PIDS+=($!)
 dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
-    --no-resolv --no-hosts --pid-file="$WORK/dnsmasq.pid" \
-    --address=/www.demo.test/10.0.2.2 >"$WORK/dnsmasq.log" 2>&1 &
+    --no-resolv --no-hosts --local=/demo.test/ --host-record=www.demo.test,10.0.2.2 \
+    >"$WORK/dnsmasq.log" 2>&1 &
 PIDS+=($!)
 
 cat > "$WORK/vnetd.yaml" <<YAML
@@ -59,33 +66,49 @@ for _ in $(seq 50); do [ -S "$WORK/vm1.sock" ] && break; sleep 0.1; done
 cat > "$WORK/guest.sh" <<GUEST
 set -e
 echo "--- guest: address from DHCP"; ip -4 addr show eth0 | grep inet
-echo "--- guest: resolving host.vnet.internal and www.demo.test via 10.0.2.3"
-nslookup host.vnet.internal 10.0.2.3 | tail -n 2
-nslookup www.demo.test 10.0.2.3 | tail -n 2
+echo "--- guest: /etc/resolv.conf from DHCP"; cat /etc/resolv.conf
+echo "--- guest: resolving host.vnet.internal (answered by vnetd) and www.demo.test (forwarded)"
+nslookup host.vnet.internal | grep -A1 '^Name'
+nslookup www.demo.test | grep -A1 '^Name'
 echo "--- guest: fetching http://host.vnet.internal:$WEB_PORT/ through NAT"
 timeout 10 wget -q -O - http://host.vnet.internal:$WEB_PORT/
-mkdir -p /www && echo "hello from inside the VM" > /www/index.html
+mkdir -p /www/cgi-bin && echo "hello from inside the VM, through a vnet port forward" > /www/index.html
+printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\ntouch /tmp/done\\necho bye\\n' > /www/cgi-bin/done
+chmod +x /www/cgi-bin/done
 httpd -p 80 -h /www
 echo DEMO-GUEST-SERVING
-i=0; while [ ! -e /tmp/done ] && [ \$i -lt 150 ]; do sleep 0.1; i=\$((i+1)); done
+i=0; while [ ! -e /tmp/done ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done
+[ -e /tmp/done ] && echo "--- guest: the host fetched our page; shutting down"
 GUEST
 
 say "booting a VM (QEMU, TCG) on port vm1"
-"$ROOT/tests/vm/run-vm.sh" --mac 52:54:00:de:00:01 --log "$WORK/console.log" --env GUEST=demo \
-    "stream:$WORK/vm1.sock" "@$WORK/guest.sh" 90 &
+# The console streams to the terminal and into console.log as it happens.
+"$ROOT/tests/vm/run-vm.sh" --mac 52:54:00:de:00:01 --env GUEST=demo \
+    "stream:$WORK/vm1.sock" "@$WORK/guest.sh" 120 > >(tee "$WORK/console.log") 2>&1 &
 VMPID=$!
 PIDS+=($VMPID)
 for _ in $(seq 900); do grep -q DEMO-GUEST-SERVING "$WORK/console.log" 2>/dev/null && break; sleep 0.1; done
 grep -q DEMO-GUEST-SERVING "$WORK/console.log" || { echo "demo: guest did not come up" >&2; exit 1; }
 
 say "host: fetching the VM's web server through the forward 127.0.0.1:$FWD_PORT"
-curl -s --max-time 10 "http://127.0.0.1:$FWD_PORT/"
+"$VNETCTL" --control "$WORK/vnetd.sock" capture vm1 -w "$WORK/forward.pcap" -c 10 \
+    --duration 10 >/dev/null &
+CAPPID=$!
+sleep 0.3
+curl -sS --max-time 10 "http://127.0.0.1:$FWD_PORT/"
+say "vnetctl flows (the forwarded connection, closing)"
+"$VNETCTL" --control "$WORK/vnetd.sock" flows
+wait "$CAPPID" || true
+say "vnetctl capture vm1 -c 10: the forwarded connection as the VM saw it"
+tcpdump -nr "$WORK/forward.pcap" 2>/dev/null || true
 
 say "vnetctl leases"
 "$VNETCTL" --control "$WORK/vnetd.sock" leases
-say "vnetctl flows"
-"$VNETCTL" --control "$WORK/vnetd.sock" flows
 say "vnetctl port list"
 "$VNETCTL" --control "$WORK/vnetd.sock" port list
-wait "$VMPID" || true
+curl -s --max-time 10 "http://127.0.0.1:$FWD_PORT/cgi-bin/done" >/dev/null || true
+if ! wait "$VMPID"; then
+    echo "demo: the guest reported a failure (console: above)" >&2
+    exit 1
+fi
 say "demo done: the VM got a lease, resolved names, reached the host and served the host"

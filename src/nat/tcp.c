@@ -295,6 +295,10 @@ static bool maybe_done(struct vn_flow *f)
 {
     struct vn_tcp_flow *t = T(f);
     if (t->guest_fin && t->fin_acked) {
+        /* The guest's FIN may still be owed its ACK: send it now, the flow
+         * (and its place on the deferred ACK list) goes away. */
+        if (t->ack_pending)
+            send_ctl(f, VN_TCP_ACK, t->snd_nxt);
         vn_nat_flow_free(f);
         return true;
     }
