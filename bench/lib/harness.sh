@@ -71,7 +71,7 @@ need() {  # need CMD... : fail early when a tool is missing
 harness_begin() {
   SUITE=$1
   [ "$(id -u)" = 0 ] || die "run as root (namespaces, taps)"
-  need ip iperf3 sockperf jq taskset timeout ping "$PY"
+  need ip iperf3 sockperf taskset timeout ping ss "$PY"
   local ts; ts=$(date +%Y%m%d-%H%M%S)
   RAW_DIR=${RAW_DIR:-$BENCH_ROOT/results/raw/$SUITE-$ts}
   RUN_DIR=$RAW_DIR/run
@@ -195,24 +195,9 @@ pin_daemons() {  # pin_daemons CPULIST: all threads of the daemons
 # record TEST REP KEY=VALUE...   (numbers stay numbers, others become strings)
 record() {
   local test=$1 rep=$2; shift 2
-  local args=(--arg suite "$SUITE" --arg lbl "$LABEL" --arg impl "$IMPL" --argjson mtu "$MTU"
-              --arg test "$test" --argjson rep "$rep")
-  local filter='{"suite":$suite,"label":$lbl,"impl":$impl,"mtu":$mtu,"test":$test,"rep":$rep'
-  local kv k v i=0
-  for kv in "$@"; do
-    k=${kv%%=*}; v=${kv#*=}; i=$((i+1))
-    if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
-      args+=(--argjson "v$i" "$v")
-    else
-      args+=(--arg "v$i" "$v")
-    fi
-    filter+=",\"$k\":\$v$i"
-  done
-  args+=(--argjson pre_busy "${PRE_BUSY:-0}" --argjson attempt "${ATTEMPT:-1}"
-         --argjson foreign "${CPU_FOREIGN:-0}" --arg ftop "${CPU_FOREIGN_TOP:--}"
-         --arg ts "$(date -Is)")
-  filter+=',"pre_busy_pct":$pre_busy,"attempt":$attempt,"foreign_cpu_pct":$foreign,"foreign_top":$ftop,"ts":$ts}'
-  jq -cn "${args[@]}" "$filter" >> "$RESULTS"
+  "$PY" "$BENCH_LIB/jsonl.py" record "$RESULTS" suite="$SUITE" label="$LABEL" impl="$IMPL" \
+    mtu="$MTU" test="$test" rep="$rep" "$@" pre_busy_pct="${PRE_BUSY:-0}" attempt="${ATTEMPT:-1}" \
+    foreign_cpu_pct="${CPU_FOREIGN:-0}" foreign_top="${CPU_FOREIGN_TOP:--}" ts="$(date -Is)"
 }
 
 # ---- tests ------------------------------------------------------------------------------
@@ -260,12 +245,7 @@ iperf_test() {
   for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
   kill_pid "$spid"; wait "$spid" 2>/dev/null
   local gbps retr hcpu rcpu err
-  err=$(jq -r '.error // empty' "$out" 2>/dev/null)
-  [ -s "$out" ] || err="no output (timeout?)"
-  gbps=$(jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' "$out" 2>/dev/null || echo 0)
-  retr=$(jq -r '.end.sum_sent.retransmits // 0' "$out" 2>/dev/null || echo 0)
-  hcpu=$(jq -r '.end.cpu_utilization_percent.host_total // 0' "$out" 2>/dev/null || echo 0)
-  rcpu=$(jq -r '.end.cpu_utilization_percent.remote_total // 0' "$out" 2>/dev/null || echo 0)
+  read -r gbps retr hcpu rcpu err < <("$PY" "$BENCH_LIB/jsonl.py" iperf "$out")
   [ -n "$err" ] && log "  $LABEL $test rep $rep: iperf3 error: $err"
   RES=(gbps="${gbps:-0}" tcp_retransmits="${retr:-0}" iperf_client_cpu_pct="${hcpu:-0}"
        iperf_server_cpu_pct="${rcpu:-0}" error="${err:-}" cmd="$cmd")
