@@ -939,9 +939,11 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
         if (n->gateway || n->nhosts || n->nforwards || n->nupstream || n->dhcp_start ||
             n->dns_addr)
             return vn_conf_fail(err, n->src,
-                                "network '%s': gateway services (gateway, dhcp, dns, forwards) "
-                                "need a 'subnet' on an isolated network, and do not exist on a "
-                                "%s network",
+                                n->mode == VN_MODE_ISOLATED
+                                    ? "network '%s': gateway services (gateway, dhcp, dns, "
+                                      "forwards) on an isolated network need a 'subnet'"
+                                    : "network '%s': a %s network has no gateway services "
+                                      "(gateway, dhcp, dns, forwards): the LAN provides them",
                                 n->name, vn_net_mode_name(n->mode));
         return 0;
     }

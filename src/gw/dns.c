@@ -281,7 +281,9 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
             w[under] = 0;
             if (vn_dns_name_to_text(w, label, sizeof label) > 0) {
                 if (!strcmp(label, "host")) {
-                    ip = gw->addr;
+                    /* the host: the router on nat and host-only networks
+                     * (on host-only it owns the gateway address itself) */
+                    ip = gw->router ? gw->router : gw->addr;
                     found = true;
                 } else if (gw->dhcp && vn_dhcp4_lookup_name(gw->dhcp, label, &ip) == 0) {
                     found = true;
@@ -296,7 +298,7 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
         }
     } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && vn_gw_in_subnet(gw, ip)) {
         char name[64 + 1 + VN_DOMAIN_MAX], host[64];
-        if (ip == gw->addr) {
+        if (ip == (gw->router ? gw->router : gw->addr)) {
             snprintf(name, sizeof name, "host.%s", gw->conf->domain);
             found = true;
         } else if (gw->dhcp && vn_dhcp4_lookup_addr(gw->dhcp, ip, host, sizeof host) == 0) {

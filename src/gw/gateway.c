@@ -344,7 +344,10 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
         icmp_echo(gw, smac, &ip);
         return;
     }
-    if (gw->nat) {
+    /* On host-only and isolated networks the NAT engine only terminates
+     * guest TCP to the DNS service (DNS over TCP); nothing is routed. */
+    if (gw->nat && (!gw->nat_services_only ||
+                    (ip.dst == gw->dns_addr && ip.proto == VN_IPPROTO_TCP))) {
         if (!to_me && ip.ttl <= 1) {
             gw->stats.ip_ttl_expired++;
             vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 11, 0, 0);
@@ -455,7 +458,8 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
-    if (c->mode == VN_MODE_NAT && !(gw->nat = vn_nat_new(gw, err, errlen)))
+    gw->nat_services_only = c->mode != VN_MODE_NAT;
+    if ((c->mode == VN_MODE_NAT || gw->dns) && !(gw->nat = vn_nat_new(gw, err, errlen)))
         goto fail;
     return gw;
 fail:
