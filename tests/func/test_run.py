@@ -279,7 +279,9 @@ def test_run_options(www):
 def test_run_killed_with_sigkill_takes_cmd_along(tmp_path, procs):
     mark = "4323.%d" % os.getpid()
     before = host_links()
-    p = procs.start([vnet.VNETD, "run", "--control", tmp_path / "k.ctl", "--", "sleep", mark],
+    rt = tmp_path / "rt"  # where the private directory goes (left behind by SIGKILL)
+    rt.mkdir()
+    p = procs.start(["env", f"XDG_RUNTIME_DIR={rt}", vnet.VNETD, "run", "--", "sleep", mark],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: [q for q in procs_with(mark) if q != p.pid and
                       os.readlink(f"/proc/{q}/exe").endswith("sleep")], 20,
@@ -288,3 +290,14 @@ def test_run_killed_with_sigkill_takes_cmd_along(tmp_path, procs):
     p.wait(timeout=10)
     wait_for(lambda: procs_with(mark) == [], 15, what="every process of vnetd run gone")
     assert host_links() == before
+    left = [e.name for e in rt.iterdir()]
+    assert all(n.startswith("vnetd-run.") for n in left) and len(left) <= 1, left
+
+
+def test_run_private_directory_removed(www, tmp_path):
+    rt = tmp_path / "rt"
+    rt.mkdir()
+    cp = vnetd_run("--", "sh", "-c", f"curl -sS --max-time 20 http://10.0.2.2:{www.port}/hello.txt",
+                   env_extra={"XDG_RUNTIME_DIR": str(rt)})
+    assert cp.returncode == 0 and cp.stdout == "hello through vnetd run\n", cp.stderr
+    assert list(rt.iterdir()) == [], "private directory left behind"
