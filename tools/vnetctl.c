@@ -49,7 +49,11 @@ static json_t *call(const char *path, json_t *req)
     size_t len = strlen(line);
     line[len] = '\n';
     for (size_t off = 0; off < len + 1;) {
-        ssize_t w = write(fd, line + off, len + 1 - off);
+        ssize_t w = send(fd, line + off, len + 1 - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+            break; /* refused: the daemon's reason may still be readable */
         if (w < 0) {
             fprintf(stderr, "vnetctl: write: %s\n", strerror(errno));
             exit(1);
@@ -77,6 +81,10 @@ static json_t *call(const char *path, json_t *req)
     json_error_t je;
     json_t *rep = json_loadb(buf, n, 0, &je);
     free(buf);
+    if (!rep && n == 0) {
+        fprintf(stderr, "vnetctl: vnetd at %s closed the connection without a reply\n", path);
+        exit(1);
+    }
     if (!rep) {
         fprintf(stderr, "vnetctl: bad reply from vnetd: %s\n", je.text);
         exit(1);

@@ -222,6 +222,11 @@ static void listen_event(struct vn_io *io, uint32_t ev)
                   "msg=\"control client refused: not root, not the daemon's user, not in "
                   "the control group\" pid=%d uid=%u",
                   (int)cr.pid, (unsigned)cr.uid);
+        /* Say why before closing, so the client can tell its user. */
+        static const char msg[] = "{\"ok\": false, \"error\": \"permission denied: the control "
+                                  "socket accepts root, the daemon's user and the control_group\"}\n";
+        ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)w;
         close(fd);
         return;
     }

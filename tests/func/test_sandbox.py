@@ -265,9 +265,6 @@ def test_control_socket_refuses_other_users(netns, vnetd, opendir):
     d.assert_alive()
 
 
-@pytest.mark.xfail(strict=False, reason="BUG: vnetd closes a refused control connection without "
-                   "a reply, so vnetctl prints 'bad reply from vnetd: ...' instead of saying the "
-                   "peer was refused (src/ctl/ctl.c listen_event)")
 def test_control_socket_refusal_message_is_clear(netns, vnetd, opendir):
     d, a, b = two_taps(netns, vnetd, extra_conf={"control": f"{opendir}/vnetd.ctl",
                                                  "control_mode": "0666"})
