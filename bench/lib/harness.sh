@@ -213,7 +213,7 @@ measure() {
   if [ -n "${DAEMON_PIDS:-}" ]; then
     # shellcheck disable=SC2086
     ( sleep "$half"; rss_kb VmRSS $DAEMON_PIDS > "$RUN_DIR/.rss" ) &
-    sp=$!
+    sp=$!; SAMPLER_PID=$sp
   fi
   cpu_snap "$a"
   "$@"
@@ -221,7 +221,7 @@ measure() {
   cpu_snap "$b"
   cpu_delta "$a" "$b"
   if [ -n "$sp" ]; then
-    kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
+    kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null; SAMPLER_PID=""
     [ -s "$RUN_DIR/.rss" ] && RSS_LOAD=$(cat "$RUN_DIR/.rss")
   fi
   return $rc
@@ -238,12 +238,12 @@ iperf_test() {
   fi
   out="$RUN_DIR/$LABEL.$test.$rep.json"
   $PIN $srv_exec iperf3 -s -1 -p "$srv_port" > "$out.srv.log" 2>&1 &
-  spid=$!
+  spid=$!; SRV_PID=$spid
   wait_listen "$srv_exec" tcp "$srv_port"
   local cmd="$cli_exec iperf3 -c $addr -p $port -t $T -O $OMIT -J"
   measure $(((T + OMIT) / 2)) timeout $((T + OMIT + 20)) $PIN $cmd > "$out" 2> "$out.err"
   for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-  kill_pid "$spid"; wait "$spid" 2>/dev/null
+  kill_pid "$spid"; wait "$spid" 2>/dev/null; SRV_PID=""
   local gbps retr hcpu rcpu err
   read -r gbps retr hcpu rcpu err < <("$PY" "$BENCH_LIB/jsonl.py" iperf "$out")
   [ -n "$err" ] && log "  $LABEL $test rep $rep: iperf3 error: $err"
@@ -264,11 +264,11 @@ rr_test() {
   [ "$proto" = tcp ] && t=--tcp
   out="$RUN_DIR/$LABEL.$test.$rep.txt"
   $PIN $srv_exec sockperf server $t -i 0.0.0.0 -p "$srv_port" > "$out.srv.log" 2>&1 &
-  spid=$!
+  spid=$!; SRV_PID=$spid
   wait_listen "$srv_exec" "$proto" "$srv_port"
   local cmd="$cli_exec sockperf ping-pong $t -i $addr -p $port -t $RR_T -m $RR_MSG"
   measure $((RR_T / 2)) timeout $((RR_T + 20)) $PIN $cmd > "$out" 2>&1
-  kill_pid "$spid"; wait "$spid" 2>/dev/null
+  kill_pid "$spid"; wait "$spid" 2>/dev/null; SRV_PID=""
   # sockperf prints "[Valid Duration] RunTime=1.550 sec; SentMessages=..; ReceivedMessages=N"
   # and latencies as half round trips ("one way"): full RTTs are stored, in usec.
   local rt rcv lat p50 p99 rr err=""
@@ -459,5 +459,7 @@ suite_main() {
 
 suite_teardown() {
   local c
+  # a test interrupted by a signal leaves its server (and the RSS sampler)
+  kill_pid "${SRV_PID:-}"; kill_pid "${SAMPLER_PID:-}"
   for c in $SUITE_CFGS; do "${c}_teardown"; done
 }
