@@ -17,7 +17,6 @@ import errno
 import json
 import os
 import random
-import re
 import secrets
 import shutil
 import socket
