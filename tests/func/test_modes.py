@@ -191,6 +191,14 @@ def test_bridge_lan_dhcp_and_vlan_trunk(netns, vnetd_in, tmp_path):
     assert nets["br0"]["mode"] == "bridge" and nets["br0"].get("uplink") == "up0"
     assert nets["v20"]["vlan"] == 20 and nets["v20"].get("uplink") == "up0"
     assert not nets["br0"].get("gateway"), "a bridge network has no gateway services"
+    # vnetctl's table: mode, VLAN, MTU and uplink of each network.
+    out = d.ctl_raw("network", "list", json_out=False).stdout.splitlines()
+    hdr = out[0].split()
+    rows = {r.split()[0]: dict(zip(hdr, r.split())) for r in out[1:]}
+    assert (rows["br0"]["MODE"], rows["br0"]["VLAN"], rows["br0"]["UPLINK"]) == \
+        ("bridge", "-", "up0"), out
+    assert (rows["v20"]["VLAN"], rows["v20"]["MTU"], rows["v20"]["UPLINK"]) == \
+        ("20", "1500", "up0"), out
     up = d.port("uplink-up0")
     assert up["type"] == "uplink" and up["role"] == "trunk", up
     assert set(up["networks"]) == {"br0", "v20"} and up["native"] == "br0", up

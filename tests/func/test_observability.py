@@ -20,8 +20,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import vnet
-from modes_util import (ping_stats, quiet_counters, read_pcap, tap,  # noqa: F401
-                        vnetd_in)
+from modes_util import (http_get, ping_stats, quiet_counters, read_pcap,  # noqa: F401
+                        start_httpd, tap, vnetd_in)
 from vnet import run, wait_for
 
 DNS = {"upstream": ["127.0.0.1:5353"]}  # nothing listens there: no query leaves
@@ -351,15 +351,17 @@ def lookup(vals, name, **labels):
     return hits[0]
 
 
-def test_metrics_parsed_by_prometheus_client(netns, vnetd_in):
-    h = netns()
+def test_metrics_parsed_by_prometheus_client(netns, vnetd_in, tmp_path):
+    h, w = netns(), netns()
     a, b, c = pair(netns, "10.74.0", n=3, prefix="02:00:00:74")
     d = vnetd_in(h, {
         "metrics": "127.0.0.1:9464",
         "networks": [{"name": "lan", "mode": "isolated"},
-                     {"name": "svc", "mode": "isolated", "subnet": "10.75.0.0/24", "dns": DNS}],
+                     {"name": "svc", "mode": "isolated", "subnet": "10.75.0.0/24", "dns": DNS},
+                     {"name": "wan", "mode": "nat", "subnet": "10.79.0.0/24",
+                      "gateway": "10.79.0.2", "dns": DNS}],
         "ports": [tap("a", a["ns"], "lan", a["mac"]), tap("b", b["ns"], "lan", b["mac"]),
-                  tap("c", c["ns"], "svc", c["mac"])],
+                  tap("c", c["ns"], "svc", c["mac"]), tap("w", w, "wan")],
     })
     assert "metrics ready" in d.log()
     address([a, b])
@@ -371,7 +373,13 @@ def test_metrics_parsed_by_prometheus_client(netns, vnetd_in):
     c["ns"].ping("10.75.0.1", count=3, interval=0.1)
     b["ns"].ip("link", "set", "eth0", "mtu", "9000")
     b["ns"].ping(a["ip"], count=2, size=2000, wait=1, check=False)  # 2 mtu drops on b
-    quiet_counters(d, ["a", "b", "c"])
+    # Two TCP connections through NAT to the host's loopback (vnetd's namespace).
+    start_httpd(h, "127.0.0.1:8090", str(tmp_path / "www"), "nat\n")
+    w.wait_link()
+    w.addr("10.79.0.15/24")
+    for _ in range(2):
+        assert http_get(w, "http://10.79.0.2:8090/", timeout=10, check=True).stdout == "nat\n"
+    quiet_counters(d, ["a", "b", "c", "w"])
 
     status, ctype, text = scrape(h, "http://127.0.0.1:9464/metrics")
     assert status == 200 and ctype.startswith("text/plain"), (status, ctype)
@@ -407,6 +415,10 @@ def test_metrics_parsed_by_prometheus_client(netns, vnetd_in):
     assert v("vnet_gateway_icmp_echo_total", network="svc") >= 3
     assert v("vnet_gateway_icmp_echo_total", network="svc") == \
         d.network("svc")["gateway"]["stats"]["icmp_echo"]
+    nat = d.network("wan")["gateway"]["nat"]
+    assert v("vnet_nat_tcp_created_total", network="wan") == 2
+    assert v("vnet_nat_flows_active", network="wan") == nat["flows_active"]
+    assert types["vnet_nat_flows_active"] == "gauge"
 
     # Another scrape sees the counters move; other paths and methods are refused.
     a["ns"].ping(b["ip"], count=2, interval=0.05)
