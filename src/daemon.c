@@ -245,6 +245,7 @@ int vn_daemon_run(struct vn_daemon *d)
         reap_children(d);
     if (d->child_exited)
         return 0;
+    d->sw->running = true;
     return vn_loop_run(d->loop) == 0 ? 0 : -1;
 }
 

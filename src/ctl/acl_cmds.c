@@ -40,6 +40,14 @@ static json_t *list_one(const char *name, const char *kind, struct vn_acl *a,
     return o;
 }
 
+/* Conntrack counters plus the connections adopted when ACLs appeared. */
+static json_t *ct_json(struct vn_switch *sw)
+{
+    json_t *o = vn_ct_stats_json(&sw->ct);
+    json_object_set_new(o, "adopted", json_integer((json_int_t)sw->ct_adopted));
+    return o;
+}
+
 static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_switch *sw = ctx;
@@ -54,7 +62,7 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         }
         json_array_append_new(
             out, list_one(json_string_value(json_object_get(req, "target")), kind, a, n));
-        return json_pack("{s:o,s:o}", "acls", out, "conntrack", vn_ct_stats_json(&sw->ct));
+        return json_pack("{s:o,s:o}", "acls", out, "conntrack", ct_json(sw));
     }
     for (unsigned i = 0; i < sw->nnets; i++)
         json_array_append_new(out, list_one(sw->nets[i]->conf.name, "network", &sw->nets[i]->acl,
@@ -63,7 +71,7 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         if (sw->ports[i] && sw->ports[i]->acl.n)
             json_array_append_new(
                 out, list_one(sw->ports[i]->conf.name, "port", &sw->ports[i]->acl, NULL));
-    return json_pack("{s:o,s:o}", "acls", out, "conntrack", vn_ct_stats_json(&sw->ct));
+    return json_pack("{s:o,s:o}", "acls", out, "conntrack", ct_json(sw));
 }
 
 static json_t *cmd_add(void *ctx, json_t *req, char *err, size_t errlen)

@@ -310,6 +310,21 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
     } else if (ip.proto == 1 && ip.l4_len >= 8) {
         p->icmp_type = ip.l4[0];
         p->sport = p->dport = vn_get_be16(ip.l4 + 4);
+        /* An error quotes the IP header and at least 8 bytes of the packet
+         * it is about (RFC 792): enough for the ports. The quote is usually
+         * shorter than its total length says, so it is read by hand. */
+        const uint8_t *q = ip.l4 + 8;
+        size_t ihl = ip.l4_len >= 8u + 20u ? (size_t)(q[0] & 0x0f) * 4 : 0;
+        if (ihl >= 20 && vn_icmp_is_error(p->icmp_type) && (q[0] >> 4) == 4 &&
+            ip.l4_len >= 8u + ihl + 8u) {
+            p->has_inner = true;
+            p->in_src = vn_get_be32(q + 12);
+            p->in_dst = vn_get_be32(q + 16);
+            p->in_proto = q[9];
+            /* ports, or for a quoted ICMP echo its identifier */
+            p->in_sport = vn_get_be16(q + ihl + (p->in_proto == 1 ? 4 : 0));
+            p->in_dport = vn_get_be16(q + ihl + (p->in_proto == 1 ? 4 : 2));
+        }
     }
 }
 

@@ -80,8 +80,18 @@ struct vn_acl_pkt {
     uint16_t sport, dport;        /* or ICMP id for echo */
     int icmp_type;
     uint8_t tcp_flags;
-    bool established;             /* belongs to a tracked connection */
+    bool established;             /* belongs to a tracked connection (or is an
+                                   * ICMP error about one: "related") */
+    /* ICMP errors (destination unreachable, time exceeded, parameter
+     * problem): the quoted packet's addresses and ports */
+    bool has_inner;
+    uint32_t in_src, in_dst;
+    int in_proto;
+    uint16_t in_sport, in_dport;
 };
+
+/* Is ICMP type t an error that quotes the packet it is about? */
+static inline bool vn_icmp_is_error(int t) { return t == 3 || t == 11 || t == 12; }
 
 /* Fill pkt from an untagged frame. */
 void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *pkt);

@@ -102,6 +102,14 @@ bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt
                   uint64_t now_ms)
 {
     struct vn_ct_key k;
+    if (ct->e && pkt->has_inner) {
+        /* "related": an ICMP error about a tracked connection passes as
+         * its return traffic (without refreshing it). */
+        struct vn_acl_pkt in = { .ip = true, .src = pkt->in_src, .dst = pkt->in_dst,
+                                 .proto = pkt->in_proto, .sport = pkt->in_sport,
+                                 .dport = pkt->in_dport, .icmp_type = 8 };
+        return make_key(net, &in, &k) && find(ct, &k, now_ms) != NULL;
+    }
     if (!ct->e || !make_key(net, pkt, &k))
         return false;
     struct vn_ct_entry *e = find(ct, &k, now_ms);

@@ -620,6 +620,12 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
     vn_put_be32(k.raddr, ip->dst);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
     if (!f) {
+        /* Only a plain SYN opens a connection; SYN+FIN (a scanner's trick)
+         * is dropped, as a listening Linux socket would. */
+        if ((tc.flags & (VN_TCP_SYN | VN_TCP_FIN)) == (VN_TCP_SYN | VN_TCP_FIN)) {
+            nat->stats.tcp_bad_segments++;
+            return;
+        }
         if ((tc.flags & (VN_TCP_SYN | VN_TCP_ACK | VN_TCP_RST)) == VN_TCP_SYN)
             open_outbound(nat, gmac, ip, &tc, &k);
         else

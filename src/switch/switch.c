@@ -4,6 +4,7 @@
 #include "core/util.h"
 #include "pkt/eth.h"
 #include "pkt/gso.h"
+#include "pkt/ip.h"
 #include "mirror.h"
 #include "policy.h"
 #include "fw/reject.h"
@@ -121,6 +122,13 @@ int vn_switch_acl_changed(struct vn_switch *sw)
         active |= sw->ports[i] && sw->ports[i]->acl.n;
     if (active && !sw->ct.e && vn_ct_init(&sw->ct, sw->ct_max ? sw->ct_max : 65536))
         return -1;
+    /* Connections are tracked only while some ACL exists. When ACLs are
+     * switched on at run time, TCP connections already open are unknown:
+     * for a while, a non-SYN TCP segment of an untracked connection that
+     * no rule allows is adopted as established instead of being dropped,
+     * so open connections survive while new ones still need a rule. */
+    if (active && !sw->acl_active && sw->running)
+        sw->ct_adopt_until_ms = vn_now_ms() + VN_CT_ADOPT_MS;
     sw->acl_active = active;
     return 0;
 }
@@ -468,6 +476,12 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
     if (!r)
         r = vn_acl_match(&net->acl, 3, pkt);
     bool allow = r ? r->action == VN_ACL_ALLOW : !net->acl_default_drop;
+    if (!allow && !pkt->established && pkt->proto == 6 && now < sw->ct_adopt_until_ms &&
+        !(pkt->tcp_flags & (VN_TCP_SYN | VN_TCP_RST))) {
+        sw->ct_adopted++;
+        vn_ct_add(&sw->ct, f->net, pkt, now);
+        return true;
+    }
     if (r)
         r->hits++;
     if (allow && !pkt->established)

@@ -66,6 +66,7 @@ struct vn_port;
 struct vn_gw;
 struct vn_mirror;
 #define VN_MIRROR_SLOTS 4 /* = VN_MIRROR_PER_PORT (mirror.h) */
+#define VN_CT_ADOPT_MS 60000  /* open TCP connections are adopted this long after ACLs appear */
 #define VN_TXQ (VN_BATCH * 4)  /* egress list: a batch plus mirror copies */
 
 #define VN_GSO_MAX_SEGS 256
@@ -162,6 +163,9 @@ struct vn_switch {
     struct vn_conntrack ct;              /* connections allowed by ACLs */
     uint32_t ct_max;
     bool acl_active;                     /* any rule or default-drop anywhere */
+    bool running;                        /* set-up is over (run-time changes from now) */
+    uint64_t ct_adopt_until_ms;          /* see vn_switch_acl_changed() */
+    uint64_t ct_adopted;                 /* open TCP connections adopted */
     uint8_t rejbuf[640];                 /* scratch for reject answers */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;

@@ -81,7 +81,7 @@ def dhcp_stats(d, net="lan"):
     return d.network(net)["gateway"]["dhcp"]
 
 
-def test_udhcpc_and_dhclient_leases_and_options(netns, vnetd, tmp_path):
+def test_udhcpc_and_dhclient_leases_and_options(netns, vnetd, tmp_path, request):
     a, b = netns(), netns()
     mac_a, mac_b = "52:54:00:10:00:0a", "52:54:00:10:00:0b"
     d = vnetd({
@@ -109,6 +109,13 @@ def test_udhcpc_and_dhclient_leases_and_options(netns, vnetd, tmp_path):
     sf = tmp_path / "dh.sh"
     sf.write_text(f"#!/bin/sh\nenv | grep -E '^(reason|new_)' >> {env_out}\necho >> {env_out}\n")
     sf.chmod(0o755)
+
+    def stop_dhclient():  # it daemonizes after binding; stop it by its pid file
+        try:
+            os.kill(int(pf.read_text().strip()), 15)
+        except (OSError, ValueError):
+            pass
+    request.addfinalizer(stop_dhclient)
     r = b.exec("dhclient", "-v", "-1", "-cf", str(cf), "-lf", str(lf), "-pf", str(pf),
                "-sf", str(sf), "eth0", timeout=60, check=False)
     assert "DHCPACK of 10.0.2.50" in r.stdout + r.stderr, r
@@ -122,11 +129,6 @@ def test_udhcpc_and_dhclient_leases_and_options(netns, vnetd, tmp_path):
     assert e["new_domain_name_servers"] == "10.0.2.3" and e["new_host_name"] == "fixed"
     assert e["new_domain_name"] == "vnet.internal" and e["new_interface_mtu"] == "1500"
     assert e["new_domain_search"].strip("'\"") == "vnet.internal."
-    if pf.exists():
-        try:
-            os.kill(int(pf.read_text().strip()), 15)
-        except (ValueError, ProcessLookupError):
-            pass
 
     ls = leases(d)
     assert ls[mac_a]["ip"] == "10.0.2.15" and ls[mac_a]["hostname"] == "alpha"

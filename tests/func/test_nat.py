@@ -1121,8 +1121,6 @@ def test_hostile_guest_syn_and_udp_floods(netns, vnetd, servers, tmp_path):
     d.assert_alive()
 
 
-@pytest.mark.xfail(strict=False, reason="src/nat/tcp.c: a guest SYN+FIN segment opens a host "
-                   "connection (Linux and BSD stacks drop SYN+FIN on a listener)")
 def test_syn_fin_segment_opens_no_connection(netns, vnetd, servers):
     d, (a,) = nat_setup(netns, vnetd)
     Ether, IP, TCP, UDP, ICMP = scapy_l2()

@@ -178,10 +178,6 @@ def test_acl_port_rules_mac_ethertype_direction(netns, vnetd):
     assert acl_rules(d, "a")[0]["hits"] == 1
 
 
-@pytest.mark.xfail(strict=False, reason="BUG: ICMP errors about an allowed flow are not treated "
-                   "as its return traffic (src/fw/conntrack.c make_key tracks only echo; no "
-                   "'related' state), so under default drop a closed UDP port looks like a "
-                   "black hole and 'fragmentation needed' for a TCP flow would be dropped too")
 def test_acl_icmp_error_of_allowed_flow_returns(netns, vnetd):
     """The port-unreachable answer to an allowed UDP datagram reaches the
     client (as return traffic of the flow), so it fails fast instead of timing out."""
@@ -276,10 +272,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(strict=False, reason="BUG/limitation: connections are only tracked while some "
-                   "ACL is active (src/switch/switch.c acl_permit runs only if sw->acl_active), so "
-                   "turning ACLs on at run time stalls an open, allowed flow whose next frame is a "
-                   "server->client one: it is not 'established' and no rule allows it")
 def test_acl_enabled_at_runtime_keeps_open_download(netns, vnetd):
     """A download (the server pushes, the client only ACKs) that the new policy
     allows keeps flowing when ACLs are switched on at run time."""
