@@ -27,7 +27,7 @@
 
 struct opts {
     const char *config;
-    const char *control, *pidfile, *log;
+    const char *control, *pidfile, *log, *metrics;
     bool daemon, print_config, check, use_syslog, nat;
     const char *listen;
     const char *nets[VN_MAX_NETWORKS];
@@ -42,7 +42,7 @@ static void usage(FILE *o)
 {
     fprintf(o,
             "usage: vnetd [-c FILE] [--control PATH] [--foreground|--daemon] [--pid FILE]\n"
-            "             [--log LEVEL] [--syslog] [--nat] [--listen SOCKPATH]\n"
+            "             [--log LEVEL] [--syslog] [--metrics ADDR:PORT] [--nat] [--listen SOCKPATH]\n"
             "             [--forward PROTO:HOSTPORT[:GUESTIP]:GUESTPORT]...\n"
             "             [--network SPEC]... [--port SPEC]... [--print-config] [--check]\n"
             "       vnetd run [OPTIONS] [--] CMD [ARGS...]\n"
@@ -55,6 +55,8 @@ static void usage(FILE *o)
             "      --pid FILE       write the daemon's PID to FILE\n"
             "      --log LEVEL      error, warn, info (default) or debug\n"
             "      --syslog         log to syslog instead of stderr\n"
+            "      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at ADDR:PORT\n"
+            "                       (e.g. 127.0.0.1:9464; /metrics)\n"
             "      --nat            the default NAT network 'default' (10.0.2.0/24, gateway .2,\n"
             "                       DNS .3, DHCP from .15) with a stream port 'vm' for QEMU; this\n"
             "                       is also what vnetd runs with no -c, --network or --port at all\n"
@@ -86,7 +88,7 @@ static void usage(FILE *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum { O_CONTROL = 256, O_PID, O_LOG, O_SYSLOG, O_NETWORK, O_PORT, O_PRINT, O_CHECK, O_NAT,
-           O_LISTEN, O_FORWARD };
+           O_LISTEN, O_FORWARD, O_METRICS };
     static const struct option lo[] = {
         { "config", required_argument, 0, 'c' },  { "control", required_argument, 0, O_CONTROL },
         { "foreground", no_argument, 0, 'f' },    { "daemon", no_argument, 0, 'd' },
@@ -97,6 +99,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "version", no_argument, 0, 'V' },       { "nat", no_argument, 0, O_NAT },
         { "listen", required_argument, 0, O_LISTEN },
         { "forward", required_argument, 0, O_FORWARD },
+        { "metrics", required_argument, 0, O_METRICS },
         { 0, 0, 0, 0 },
     };
     o->ports = calloc((size_t)argc, sizeof *o->ports);
@@ -111,6 +114,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'f': o->daemon = false; break;
         case 'd': o->daemon = true; break;
         case O_PID: o->pidfile = optarg; break;
+        case O_METRICS: o->metrics = optarg; break;
         case O_LOG: o->log = optarg; break;
         case O_SYSLOG: o->use_syslog = true; break;
         case O_NETWORK:
@@ -216,7 +220,8 @@ static struct vn_config *build_config(const struct opts *o, int *qemu_port)
             goto fail;
     if ((o->control && vn_conf_global_set(c, "control", o->control, cl, &err)) ||
         (o->pidfile && vn_conf_global_set(c, "pid", o->pidfile, cl, &err)) ||
-        (o->log && vn_conf_global_set(c, "log", o->log, cl, &err)))
+        (o->log && vn_conf_global_set(c, "log", o->log, cl, &err)) ||
+        (o->metrics && vn_conf_global_set(c, "metrics", o->metrics, cl, &err)))
         goto fail;
     bool bare = !o->config && !o->nnets && !o->nports;
     if (bare || o->nat) {

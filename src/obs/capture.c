@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 struct vn_capture {
@@ -30,6 +31,14 @@ static void flush_tick(struct vn_timer *t)
         char why[200];
         snprintf(why, sizeof why, "write failed: %s", strerror(errno));
         vn_capture_stop(c, why);
+        return;
+    }
+    /* A file whose last name is gone (its directory removed, say) would
+     * take the frames nobody can ever read: stop with an error instead. */
+    struct stat st;
+    FILE *fp = pcap_dump_file(c->dump);
+    if (fp && fstat(fileno(fp), &st) == 0 && st.st_nlink == 0) {
+        vn_capture_stop(c, "write failed: the file was removed");
         return;
     }
     vn_timer_arm(c->loop, &c->flush, 1000);

@@ -244,9 +244,6 @@ def test_capture_errors_stop_the_capture_not_the_daemon(netns, vnetd, procs, tmp
     assert rc == 0 and len(read_pcap(ok)) == 2
 
 
-@pytest.mark.xfail(strict=False, reason="capture into a directory removed during the capture "
-                   "keeps writing to the unlinked file and ends 'done' (src/obs/capture.c does "
-                   "not notice st_nlink == 0); issue 5 wants it stopped with an error")
 def test_capture_directory_removed_during_capture(netns, vnetd, procs, tmp_path):
     a, b = pair(netns, "10.78.0", prefix="02:00:00:78")
     d = vnetd({"networks": [{"name": "lan", "mode": "isolated"}],
@@ -429,8 +426,6 @@ def test_metrics_parsed_by_prometheus_client(netns, vnetd_in, tmp_path):
     assert scrape(h, "http://127.0.0.1:9464/metrics", method="POST")[0] == 405
 
 
-@pytest.mark.xfail(strict=False, reason="vnetd has no --metrics ADDR:PORT option yet "
-                   "(only the 'metrics' config key); issue 5 asks for the flag")
 def test_metrics_command_line_option(netns, vnetd_in):
     h, g = netns(), netns()
     d = vnetd_in(h, {"networks": [{"name": "lan", "mode": "isolated"}],
