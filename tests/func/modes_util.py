@@ -202,6 +202,7 @@ exit 0
 def udhcpc(ns, tmp_path, ifname="eth0", tries=6, check=True):
     """Run busybox udhcpc once in ns (-n -q: give up or quit after the lease);
     returns the lease as a dict (ip, mask, router, dns, mtu, server) or None."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     hook = tmp_path / "udhcpc-hook.sh"
     if not hook.exists():
         hook.write_text(UDHCPC_HOOK.replace("$LEASE_DIR", str(tmp_path)))
