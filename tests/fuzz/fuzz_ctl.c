@@ -1,0 +1,103 @@
+/* Fuzz target: control requests (ctl/ctl.c request parsing and dispatch,
+ * and the commands of ctl/{switch,gw,obs,acl}_cmds.c) against a running world (see
+ * fuzz_world.h) with a nat and a tagged isolated network and four ports.
+ * Each reply must be one JSON object with a boolean "ok". After every
+ * request two fixed frames cross the switch, so rules, mirrors and port
+ * changes made by requests are exercised.
+ *
+ * Not fuzzed, because they act outside the process: "port.add" (creates
+ * sockets or tap devices at paths the request chooses) and "capture.start"
+ * (writes a file). Requests naming them are skipped.
+ *
+ * Input: newline-separated JSON requests. */
+#include "ctl/acl_cmds.h"
+#include "ctl/ctl.h"
+#include "ctl/gw_cmds.h"
+#include "ctl/obs_cmds.h"
+#include "ctl/switch_cmds.h"
+#include "fuzz_world.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char yaml[2048];
+
+static const char *const SKIP[] = { "port.add", "capture.start" };
+
+static bool skipped(const char *line, size_t len)
+{
+    json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *cmd = json_string_value(json_object_get(j, "cmd"));
+    bool skip = false;
+    for (size_t i = 0; cmd && i < sizeof SKIP / sizeof SKIP[0]; i++)
+        skip |= !strcmp(cmd, SKIP[i]);
+    json_decref(j);
+    return skip;
+}
+
+/* An ARP request (broadcast) and a UDP datagram toward the gateway's DNS. */
+static const uint8_t ARP[42] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x06,
+    0, 1, 8, 0, 6, 4, 0, 1, 0x52, 0x54, 0, 0, 0, 1, 10, 0, 2, 15,
+    0, 0, 0, 0, 0, 0, 10, 0, 2, 2 };
+static const uint8_t UDP[60] = {
+    0x52, 0x54, 0, 0, 0, 2, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00,
+    0x45, 0, 0, 46, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 16,
+    0x30, 0x39, 0, 9, 0, 26, 0, 0, 'h', 'e', 'l', 'l', 'o', ' ', 'f', 'u', 'z', 'z',
+    '!', '!', '!', '!', '!', '!' };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!yaml[0])
+        snprintf(yaml, sizeof yaml,
+                 "networks:\n"
+                 "  - {name: lan, mode: %s, subnet: 10.0.2.0/24, gateway: 10.0.2.2,\n"
+                 "     dns: {upstream: [127.0.0.1:1]}}\n"
+                 "  - {name: iso, mode: isolated, vlan: 20}\n"
+                 "ports:\n"
+                 "  - {name: vm1, type: stream, network: lan, path: /nonexistent/vm1.sock}\n"
+                 "  - {name: vm2, type: stream, network: lan, path: /nonexistent/vm2.sock}\n"
+                 "  - {name: t1, type: stream, trunk: [lan, iso], native: lan,\n"
+                 "     path: /nonexistent/t1.sock}\n"
+                 "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock}\n",
+                 fz_isolate() ? "nat" : "isolated");
+    if (size > 64 * 1024)
+        return 0;
+    struct fz_world *w = fz_world_new(yaml);
+    struct vn_ctl *ctl = vn_ctl_new_detached();
+    vn_switch_cmds_register(ctl, w->sw);
+    vn_gw_cmds_register(ctl, w->sw);
+    vn_obs_cmds_register(ctl, w->sw);
+    vn_acl_cmds_register(ctl, w->sw);
+    const char *p = (const char *)data, *end = p + size;
+    for (int lines = 0; p < end && lines < 64; lines++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (!skipped(p, len)) {
+            char *reply = vn_ctl_handle_line(ctl, p, len);
+            json_error_t je;
+            json_t *r = reply ? json_loads(reply, 0, &je) : NULL;
+            if (!r || !json_is_object(r) || !json_is_boolean(json_object_get(r, "ok")) ||
+                strchr(reply, '\n')) {
+                fprintf(stderr, "bad reply: %s\n", reply ? reply : "(null)");
+                abort();
+            }
+            json_decref(r);
+            free(reply);
+            struct vn_port *vm1 = vn_switch_find_port(w->sw, "vm1");
+            if (vm1) {
+                const uint8_t *fr[2] = { ARP, UDP };
+                size_t ls[2] = { sizeof ARP, sizeof UDP };
+                fz_world_input(w, vm1, fr, ls, 2);
+            }
+        }
+        p += len + 1;
+    }
+    vn_ctl_close(ctl);
+    fz_world_free(w);
+    return 0;
+}

@@ -1,0 +1,353 @@
+#!/usr/bin/python3
+"""Write the seed corpus of every fuzz target to tests/fuzz/corpus/<target>/.
+
+Seeds are small, valid, hand-built inputs (frames, packets, YAML, control
+requests) so each target starts from the interesting paths instead of
+discovering the formats byte by byte. The output is deterministic: running
+this again rewrites the same files. Standard library only.
+
+usage: tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus)
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+GW_MAC = bytes.fromhex("525400000002")  # any unicast; the gateway floods/learns
+VM1 = bytes.fromhex("525400000001")
+VM2 = bytes.fromhex("5254000000aa")
+BCAST = b"\xff" * 6
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ip4(src, dst, proto, payload, ident=1, frag=0, ttl=64, options=b""):
+    ihl = 5 + len(options) // 4
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(payload), ident, frag, ttl,
+                      proto, 0, bytes(src), bytes(dst)) + options
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def a(s):
+    return bytes(int(x) for x in s.split("."))
+
+
+def pseudo(src, dst, proto, l4):
+    return struct.pack("!4s4sBBH", a(src), a(dst), 0, proto, len(l4))
+
+
+def udp(src, dst, sport, dport, data):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    c = csum(pseudo(src, dst, 17, u) + u) or 0xFFFF
+    return ip4(a(src), a(dst), 17, u[:6] + struct.pack("!H", c) + u[8:])
+
+
+def tcp_hdr(sport, dport, seq, ack, flags, options=b"", data=b"", win=64240):
+    off = (20 + len(options)) // 4
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, win, 0, 0) + \
+        options + data
+
+
+def tcp(src, dst, sport, dport, flags, seq=1000, ack=0, options=b"", data=b""):
+    t = tcp_hdr(sport, dport, seq, ack, flags, options, data)
+    c = csum(pseudo(src, dst, 6, t) + t)
+    return ip4(a(src), a(dst), 6, t[:16] + struct.pack("!H", c) + t[18:])
+
+
+SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x00\x01\x03\x03\x07"
+
+
+def icmp_echo(src, dst, ident=0x1234, seq=1, data=b"vnet-fuzz-ping", typ=8):
+    m = struct.pack("!BBHHH", typ, 0, 0, ident, seq) + data
+    m = m[:2] + struct.pack("!H", csum(m)) + m[4:]
+    return ip4(a(src), a(dst), 1, m)
+
+
+def eth(dst, src, etype, payload, vid=None):
+    tag = struct.pack("!HH", 0x8100, vid) if vid is not None else b""
+    f = dst + src + tag + struct.pack("!H", etype) + payload
+    return f + b"\0" * max(0, 60 - len(f))
+
+
+def arp_req(src_mac, src_ip, target_ip, vid=None):
+    p = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src_mac, a(src_ip), b"\0" * 6,
+                    a(target_ip))
+    return eth(BCAST, src_mac, 0x0806, p, vid)
+
+
+def dhcp(mac, msgtype, xid=0x12345678, requested=None, server=None, hostname=b"guest"):
+    m = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000, b"\0" * 4,
+                    b"\0" * 4, b"\0" * 4, b"\0" * 4, mac + b"\0" * 10, b"", b"")
+    m += b"\x63\x82\x53\x63"
+    m += bytes([53, 1, msgtype])
+    m += bytes([61, 7, 1]) + mac
+    if requested:
+        m += bytes([50, 4]) + a(requested)
+    if server:
+        m += bytes([54, 4]) + a(server)
+    m += bytes([12, len(hostname)]) + hostname
+    m += bytes([55, 6, 1, 3, 6, 15, 26, 121])
+    m += b"\xff"
+    return udp("0.0.0.0", "255.255.255.255", 68, 67, m)
+
+
+def dns_query(name, qtype=1, ident=0xBEEF):
+    q = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def fragments(src, dst, proto, payload, size, ident=77):
+    out = []
+    for off in range(0, len(payload), size):
+        chunk = payload[off:off + size]
+        mf = 0x2000 if off + size < len(payload) else 0
+        out.append(ip4(a(src), a(dst), proto, chunk, ident=ident, frag=mf | (off // 8)))
+    return out
+
+
+def write(outdir, target, name, data):
+    d = os.path.join(outdir, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+# ---- per-target seeds ----
+
+def seeds_eth(out):
+    udp_frame = eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40000, 53,
+                                             dns_query("example.com")))
+    write(out, "eth", "udp", udp_frame)
+    write(out, "eth", "arp", arp_req(VM1, "10.0.2.15", "10.0.2.2"))
+    write(out, "eth", "arp-tagged", arp_req(VM1, "192.168.5.10", "192.168.5.1", vid=20))
+    write(out, "eth", "priority-tag", eth(GW_MAC, VM1, 0x0800, icmp_echo("10.0.2.15", "10.0.2.2"),
+                                          vid=5 << 13))
+    write(out, "eth", "tcp-syn", eth(GW_MAC, VM1, 0x0800,
+                                     tcp("10.0.2.15", "10.0.2.2", 40000, 22, 0x02,
+                                         options=SYN_OPTS)))
+    write(out, "eth", "ipv6", eth(b"\x33\x33\0\0\0\1", VM1, 0x86DD, b"\x60" + b"\0" * 39))
+    write(out, "eth", "qinq", VM1[::-1] + VM1 + b"\x88\xa8\x00\x0a\x81\x00\x00\x14\x08\x00"
+          + b"\0" * 30)
+
+
+def seeds_ip(out):
+    meta0 = b"\0" * 8
+    write(out, "ip", "udp", b"\x01" + meta0 + udp("10.0.2.15", "10.0.2.3", 1234, 53,
+                                                   dns_query("vnet.internal")))
+    write(out, "ip", "tcp-syn", b"\x01" + meta0 + tcp("10.0.2.15", "1.2.3.4", 40000, 80, 0x02,
+                                                       options=SYN_OPTS))
+    write(out, "ip", "icmp", b"\x01" + meta0 + icmp_echo("10.0.2.15", "10.0.2.2"))
+    write(out, "ip", "options", b"\x00" + meta0 + ip4(a("10.0.2.15"), a("10.0.2.2"), 17,
+                                                       b"\0\1\0\2\0\x0c\0\0abcd",
+                                                       options=b"\x01" * 8))
+    # GSO: 3000 bytes of TCP payload, MSS 1000, partial checksum at 34+16.
+    seg = tcp("10.0.2.15", "10.0.2.2", 40000, 5001, 0x18, data=bytes(range(256)) * 12)
+    meta = bytes([1, 1]) + struct.pack("<HH", 54, 1000) + bytes([34, 16 << 1])
+    write(out, "ip", "gso", b"\x00" + meta + seg)
+    meta = bytes([1, 0, 0, 0, 0, 0, 34, 16 << 1])
+    write(out, "ip", "csum-partial", b"\x00" + meta + seg[:200])
+    # Reassembly mode: fragments of a 3000-byte UDP datagram, 2-byte lengths.
+    big = udp("10.0.2.15", "10.0.2.2", 1000, 7, b"F" * 3000)
+    frs = fragments("10.0.2.15", "10.0.2.2", 17, big[20:], 1480)
+    rec = b"".join(struct.pack("<H", len(f)) + f for f in frs)
+    write(out, "ip", "fragments", b"\x06" + meta0 + rec)
+    write(out, "ip", "fragments-reversed", b"\x06" + meta0 +
+          b"".join(struct.pack("<H", len(f)) + f for f in reversed(frs)))
+
+
+def framed(frames):
+    return b"".join(struct.pack("!I", len(f)) + f for f in frames)
+
+
+def seeds_stream(out):
+    f1 = arp_req(VM1, "10.0.2.15", "10.0.2.2")
+    f2 = eth(GW_MAC, VM1, 0x0800, icmp_echo("10.0.2.15", "10.0.2.2"))
+    write(out, "stream", "two-frames", b"\x40\x00" + framed([f1, f2]))
+    write(out, "stream", "byte-reads", b"\x01\x00" + framed([f1, f2, f1]))
+    write(out, "stream", "partial", b"\x10\x03" + framed([f1])[:-5])
+    write(out, "stream", "min-frame", b"\x08\x01" + framed([VM1 + VM2 + b"\x08\x00"]))
+    write(out, "stream", "bad-length", b"\x08\x01" + framed([f1]) + b"\0\0\0\x05hello")
+
+
+CONFIGS = {
+    "minimal": "networks:\n  - name: default\n",
+    "full": """control: /tmp/vnet-fuzz/ctl.sock
+control_mode: "0660"
+log: info
+sandbox: false
+conntrack_max: 4096
+networks:
+  - name: lan
+    mode: nat
+    vlan: 10
+    mtu: 9000
+    fdb_max: 100
+    fdb_aging: 60
+    subnet: 10.0.2.0/24
+    gateway: 10.0.2.2
+    map_host_loopback: false
+    dhcp:
+      enabled: true
+      range: 10.0.2.100-10.0.2.120
+      lease_time: 600
+      hosts:
+        - {mac: "52:54:00:00:00:01", ip: 10.0.2.50, name: db}
+    dns:
+      address: 10.0.2.3
+      domain: example.test
+      upstream: [127.0.0.1, "[::1]:5353"]
+    forwards:
+      - {proto: tcp, host: 2222, guest: "10.0.2.50:22"}
+    nat: {max_flows: 128, udp_timeout: 30, tcp_timeout: 600}
+    acl:
+      default: allow
+      rules:
+        - {action: drop, direction: in, proto: tcp, dport: 25}
+  - name: mgmt
+    mode: isolated
+    vlan: 20
+    subnet: 192.168.5.0/24
+ports:
+  - name: vm1
+    type: stream
+    network: lan
+    path: /tmp/vnet-fuzz/vm1.sock
+    storm: {broadcast: 100, multicast: 100}
+    security: {macs: ["52:54:00:00:00:01"], ips: [10.0.2.50], max_macs: 2}
+    rate: {in: {bps: 10M, burst: 64k}, out: {pps: 1000}}
+    acl:
+      - {action: allow, direction: both, state: established}
+      - {action: reject, direction: in, proto: tcp, dport: 23}
+  - name: up
+    type: dgram
+    trunk: [lan, mgmt]
+    native: lan
+    path: /tmp/vnet-fuzz/up.sock
+mirrors:
+  - {name: m1, from: [vm1], direction: both, to: up}
+""",
+    "hostonly": """networks:
+  - name: ho
+    mode: host-only
+    subnet: 192.168.56.0/24
+    dns: {address: 192.168.56.3}
+""",
+    "bridge-flow": "networks: [{name: br, mode: bridge, uplink: eth9}]\n"
+                   "ports: [{name: t, type: tap, network: br, ifname: vt0, mtu: 1400}]\n",
+    "error": "networks:\n  - name: a\n    mtu: 10\n",
+}
+
+
+def seeds_config(out):
+    for name, text in CONFIGS.items():
+        write(out, "config", name, text)
+
+
+CTL = [
+    '{"cmd":"status"}',
+    '{"cmd":"network.list"}',
+    '{"cmd":"port.list"}',
+    '{"cmd":"fdb","network":"lan"}',
+    '{"cmd":"stats"}',
+    '{"cmd":"acl.add","target":"vm1","rule":"reject in proto=tcp dport=22","position":0}',
+    '{"cmd":"acl.add","target":"lan","rule":"allow both state=established"}',
+    '{"cmd":"acl.default","target":"lan","policy":"drop"}',
+    '{"cmd":"acl.list","target":"vm1"}',
+    '{"cmd":"acl.del","target":"vm1","index":0}',
+    '{"cmd":"mirror.add","name":"m","from":["vm1","vm2"],"to":"vm3","direction":"both"}',
+    '{"cmd":"mirror.list"}',
+    '{"cmd":"mirror.del","name":"m"}',
+    '{"cmd":"capture.list"}',
+    '{"cmd":"capture.stop","id":1}',
+    '{"cmd":"leases","network":"lan"}',
+    '{"cmd":"flows","network":"lan"}',
+    '{"cmd":"forward.list","network":"lan"}',
+    '{"cmd":"forward.add","network":"lan","spec":"tcp:127.0.0.1:18080:10.0.2.15:80"}',
+    '{"cmd":"forward.del","network":"lan","proto":"tcp","host":"127.0.0.1:18080"}',
+    '{"cmd":"port.del","name":"vm2"}',
+    '{"cmd":"nope"}',
+    '[1,2,3]',
+    '{"cmd":1}',
+]
+
+
+def seeds_ctl(out):
+    for i, line in enumerate(CTL):
+        write(out, "ctl", "req-%02d" % i, line + "\n")
+    write(out, "ctl", "session", "\n".join(CTL[:12]) + "\n")
+
+
+def rec(port, frame, end=True):
+    return bytes([port | (0x80 if end else 0)]) + struct.pack("!H", len(frame)) + frame
+
+
+def seeds_switch(out):
+    # ports: 0 vm1 (lan), 1 vm2 (lan, ACL), 2 t1 (trunk lan native + iso vid 20), 3 vm3 (iso)
+    g = "10.0.2.2"
+    discover = eth(BCAST, VM1, 0x0800, dhcp(VM1, 1))
+    request = eth(BCAST, VM1, 0x0800, dhcp(VM1, 3, requested="10.0.2.15", server=g))
+    write(out, "switch", "dhcp", rec(0, discover) + rec(0, request))
+    write(out, "switch", "arp-ping", rec(0, arp_req(VM1, "10.0.2.15", g)) +
+          rec(0, eth(BCAST, VM1, 0x0800, icmp_echo("10.0.2.15", g))))
+    write(out, "switch", "dns", rec(0, arp_req(VM1, "10.0.2.15", "10.0.2.3")) +
+          rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40000, 53,
+                                               dns_query("host.vnet.internal")))) +
+          rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40001, 53,
+                                               dns_query("example.com", qtype=28)))) +
+          rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40002, 53,
+                                               dns_query("2.2.0.10.in-addr.arpa", qtype=12)))))
+    # NAT: TCP to the gateway (the host's loopback in the fuzzer's netns), to
+    # an outside address (unreachable there), UDP and ping outside.
+    write(out, "switch", "nat", b"".join([
+        rec(0, eth(GW_MAC, VM1, 0x0800, tcp("10.0.2.15", g, 40000, 22, 0x02, options=SYN_OPTS))),
+        rec(0, eth(GW_MAC, VM1, 0x0800, tcp("10.0.2.15", "198.51.100.7", 40001, 80, 0x02,
+                                            options=SYN_OPTS))),
+        rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "198.51.100.7", 5000, 9, b"x" * 20))),
+        rec(0, eth(GW_MAC, VM1, 0x0800, icmp_echo("10.0.2.15", "198.51.100.7"))),
+        rec(0, eth(GW_MAC, VM1, 0x0800, tcp("10.0.2.15", "198.51.100.7", 40001, 80, 0x10,
+                                            seq=1001, ack=1, data=b"GET / HTTP/1.0\r\n\r\n"))),
+    ]))
+    big = udp("10.0.2.15", g, 1000, 7, b"F" * 3000)
+    write(out, "switch", "fragments", b"".join(
+        rec(0, eth(GW_MAC, VM1, 0x0800, f), end=False)
+        for f in fragments("10.0.2.15", g, 17, big[20:], 1480)) + b"\x80\0\0")
+    write(out, "switch", "trunk", b"".join([
+        rec(2, arp_req(VM2, "192.168.5.10", "192.168.5.1", vid=20)),
+        rec(2, eth(BCAST, VM2, 0x0800, dhcp(VM2, 1), vid=20)),
+        rec(2, eth(GW_MAC, VM2, 0x0800, icmp_echo("192.168.5.10", "192.168.5.1"), vid=20)),
+        rec(2, eth(GW_MAC, VM2, 0x0800, icmp_echo("10.0.2.16", g))),
+        rec(2, eth(GW_MAC, VM2, 0x0800, icmp_echo("10.0.2.16", g), vid=99)),
+    ]))
+    write(out, "switch", "acl", b"".join([
+        rec(1, eth(VM1, VM2, 0x0800, tcp("10.0.2.16", "10.0.2.15", 40000, 23, 0x02))),
+        rec(1, eth(VM1, VM2, 0x0800, udp("10.0.2.16", "10.0.2.15", 40000, 53, b"q"))),
+        rec(0, eth(VM2, VM1, 0x0800, udp("10.0.2.15", "10.0.2.16", 53, 40000, b"a"))),
+        rec(0, eth(VM2, VM1, 0x0800, icmp_echo("10.0.2.15", "10.0.2.16"))),
+    ]))
+    flood = b"".join(rec(1, eth(BCAST, bytes([0x52, 0x54, 0, 1, 0, i]), 0x0800,
+                                icmp_echo("10.0.2.%d" % (20 + i), g)), end=(i % 8 == 7))
+                     for i in range(16))
+    write(out, "switch", "mac-flood", flood)
+    write(out, "switch", "tagged-mtu", rec(3, eth(BCAST, VM2, 0x0800, b"\0" * 1600)) +
+          rec(2, eth(BCAST, VM2, 0x0800, b"\0" * 1600, vid=20)))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch):
+        fn(out)
+
+
+if __name__ == "__main__":
+    main()
