@@ -51,7 +51,7 @@ ninja -C "$BUILD" fuzz >"$BUILD/fuzz-build.log" 2>&1 || {
 BUILD=$(cd "$BUILD" && pwd)
 CRASHES=$BUILD/crashes
 mkdir -p "$CRASHES" "$BUILD/corpus" "$BUILD/logs"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:quarantine_size_mb=32}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 COMMON="-rss_limit_mb=2048 -timeout=25 -print_final_stats=1"
 failed=""
