@@ -28,6 +28,7 @@ struct ctl_client {
     char *out;          /* pending reply bytes */
     size_t olen, ooff;
     bool closing;       /* close once out is flushed */
+    bool eof;           /* the client closed its side */
 };
 
 struct vn_ctl {
@@ -169,43 +170,62 @@ static void queue_reply(struct ctl_client *c, char *reply)
     c->ooff = 0;
 }
 
+/* Answer the complete requests already buffered, one at a time, in order;
+ * stops while a reply is still being written (EPOLLOUT resumes it). A
+ * client that has closed its side is freed once nothing is left to answer.
+ * Returns -1 if the client was freed. */
+static int serve_buffered(struct ctl_client *c)
+{
+    while (!c->out) {
+        char *nl = memchr(c->rbuf, '\n', c->rlen);
+        if (!nl) {
+            if (c->rlen == sizeof c->rbuf) {
+                queue_reply(c, reply_error("request too long"));
+                c->closing = true;
+                return client_flush(c);
+            }
+            if (c->eof) {
+                client_free(c);
+                return -1;
+            }
+            return 0;
+        }
+        size_t ll = (size_t)(nl - c->rbuf);
+        char *reply = vn_ctl_handle_line(c->ctl, c->rbuf, ll);
+        memmove(c->rbuf, nl + 1, c->rlen - ll - 1);
+        c->rlen -= ll + 1;
+        if (!reply) {
+            client_free(c);
+            return -1;
+        }
+        queue_reply(c, reply);
+        if (client_flush(c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void client_event(struct vn_io *io, uint32_t ev)
 {
     struct ctl_client *c = VN_CONTAINER_OF(io, struct ctl_client, io);
     if (ev & EPOLLOUT) {
         if (client_flush(c) < 0 || c->out)
             return;
+        if (serve_buffered(c) < 0 || c->out)
+            return;
     }
     if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->out)
         return;
-    ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
-    if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        client_free(c);
+    ssize_t n = c->eof ? 0 : read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            client_free(c);
         return;
     }
+    if (n == 0)
+        c->eof = true;
     c->rlen += (size_t)n;
-    char *nl = memchr(c->rbuf, '\n', c->rlen);
-    if (!nl) {
-        if (c->rlen == sizeof c->rbuf) {
-            queue_reply(c, reply_error("request too long"));
-            c->closing = true;
-            client_flush(c);
-        }
-        return;
-    }
-    /* One request at a time: answer it, keep any following bytes. */
-    size_t ll = (size_t)(nl - c->rbuf);
-    char *reply = vn_ctl_handle_line(c->ctl, c->rbuf, ll);
-    memmove(c->rbuf, nl + 1, c->rlen - ll - 1);
-    c->rlen -= ll + 1;
-    if (!reply) {
-        client_free(c);
-        return;
-    }
-    queue_reply(c, reply);
-    client_flush(c);
+    serve_buffered(c);
 }
 
 static void listen_event(struct vn_io *io, uint32_t ev)

@@ -17,7 +17,8 @@
  * (TC=1, question only) when it is larger than the guest's UDP buffer (512, or
  * its EDNS0 size) so the guest retries over TCP. Each upstream gets
  * DNS_TRY_MS; then the next upstream is tried, and when all failed the guest
- * gets SERVFAIL. Guest TCP connections are bounded in number, in queries in
+ * gets SERVFAIL. On an isolated network without configured upstreams nothing
+ * is forwarded: other names get REFUSED. Guest TCP connections are bounded in number, in queries in
  * flight each (reading pauses beyond it), in buffered output, and closed after
  * an idle period. */
 #include "dns.h"
@@ -99,7 +100,7 @@ struct conn {
 struct dns_stats {
     uint64_t queries_udp, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
         timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
-        tcp_connections;
+        tcp_connections, refused;
 };
 
 struct vn_dns {
@@ -561,6 +562,11 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         reply_empty(d, to, q, 0, VN_DNS_R_FORMERR);
         return;
     }
+    if (!d->nup) { /* an isolated network without upstreams: local names only */
+        d->st.refused++;
+        reply_empty(d, to, q, 0, VN_DNS_R_REFUSED);
+        return;
+    }
     struct pend *p = NULL;
     if (d->npend < DNS_PENDING)
         for (unsigned i = 0; i < DNS_PENDING && !p; i++)
@@ -826,9 +832,12 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
     }
     for (unsigned i = 0; i < c->nupstream; i++)
         add_upstream(d, c->upstream[i].family, c->upstream[i].addr, c->upstream[i].port, 0);
-    if (!d->nup)
+    /* An isolated network reaches nothing beyond itself, the host's
+     * resolvers included, unless upstreams are configured explicitly. */
+    bool isolated = c->mode == VN_MODE_ISOLATED;
+    if (!d->nup && !isolated)
         upstreams_from_resolv_conf(d);
-    if (!d->nup) { /* the resolver library's default */
+    if (!d->nup && !isolated) { /* the resolver library's default */
         uint8_t lo[4] = { 127, 0, 0, 1 };
         add_upstream(d, AF_INET, lo, 53, 0);
     }
@@ -899,5 +908,6 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
     for (unsigned i = 0; i < d->nup; i++)
         json_array_append_new(ups, json_string(d->up[i].text));
     json_object_set_new(o, "upstreams", ups);
+    json_object_set_new(o, "refused", json_integer((json_int_t)s->refused));
     return o;
 }

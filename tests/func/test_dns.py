@@ -636,3 +636,24 @@ def test_malformed_queries(netns, vnetd, resolv_conf, fake_upstream):
     d.assert_alive()
     log = d.log()
     assert log.count("dns:") < 100, "guest-triggered DNS log lines are not rate limited"
+
+
+def test_isolated_network_answers_local_names_and_forwards_nothing(netns, vnetd):
+    """An isolated network with DNS but no configured upstream reaches nothing
+    beyond itself, not even the host's resolvers: local names are answered,
+    anything else gets REFUSED at once."""
+    ns = netns()
+    d = vnetd({"networks": [{"name": NET, "mode": "isolated", "subnet": "10.0.2.0/24",
+                             "dns": {"address": DNS},
+                             "dhcp": {"hosts": [{"ip": "10.0.2.40", "name": "db"}]}}],
+               "ports": [{"name": "g0", "type": "tap", "netns": ns.path, "ifname": "eth0",
+                          "network": NET, "mac": "02:00:00:0d:00:09"}]})
+    ns.wait_link()
+    ns.addr(f"{GUEST}/24")
+    ns.ip("link", "set", "eth0", "up")
+    r = parse_msg(udp_ask(ns, build_query("db.vnet.internal", qid=0x4242)))
+    assert r["rcode"] == 0 and r["answers"] == [(1, bytes([10, 0, 2, 40]))], r
+    r = parse_msg(udp_ask(ns, build_query("www.example.test", qid=0x4343)))
+    assert r["rcode"] == 5 and not r["answers"], r  # REFUSED
+    st = dns_stats(d)
+    assert st["refused"] == 1 and st["forwarded"] == 0 and st["upstreams"] == [], st

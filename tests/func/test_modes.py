@@ -96,7 +96,6 @@ def test_host_only_host_and_guest_reach_each_other(netns, vnetd_in, tmp_path):
     assert "vho-test" not in links(h)
 
 
-@pytest.mark.xfail(strict=False, reason="DHCP server pending")
 def test_host_only_defaults_dhcp_and_dns_address(netns, vnetd_in, tmp_path):
     """No subnet: VirtualBox's 192.168.56.0/24, host .1 on vnet-NAME, DHCP/DNS .2,
     leases from .101 (inside the test's namespaces only)."""
@@ -161,7 +160,6 @@ def test_isolated_guests_reach_each_other_not_the_host(netns, vnetd_in, tmp_path
     assert st["stats64"]["rx"]["packets"] == 0
 
 
-@pytest.mark.xfail(strict=False, reason="DHCP server pending")
 def test_isolated_with_subnet_serves_dhcp_only_inside(netns, vnetd_in, tmp_path):
     h, a, b = netns(), netns(), netns()
     d = vnetd_in(h, {"networks": [{"name": "iso", "mode": "isolated", "subnet": "10.45.0.0/24",
@@ -368,7 +366,6 @@ def test_jumbo_frames_pass_on_9000_dropped_on_1500(netns, vnetd_in):
     assert d.port_stats("e")["tx_frames"] == e_tx, "a jumbo frame crossed the 1500 network"
 
 
-@pytest.mark.xfail(strict=False, reason="DHCP server pending")
 def test_jumbo_mtu_advertised_by_dhcp(netns, vnetd_in, tmp_path):
     h, g = netns(), netns()
     d = vnetd_in(h, {"networks": [{"name": "jumbo", "mode": "isolated", "mtu": 9000,
