@@ -86,8 +86,8 @@ static bool is_gauge(const char *k)
 {
     size_t n = strlen(k);
     return (n > 7 && !strcmp(k + n - 7, "_active")) || (n > 4 && !strcmp(k + n - 4, "_max")) ||
-           !strcmp(k, "entries") || !strcmp(k, "neighbours") || !strcmp(k, "max") ||
-           !strcmp(k, "aging");
+           (n > 5 && !strcmp(k + n - 5, "_size")) || !strcmp(k, "entries") ||
+           !strcmp(k, "neighbours") || !strcmp(k, "max") || !strcmp(k, "aging");
 }
 
 /* One family per service counter, one sample per network. */
