@@ -937,7 +937,8 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
     char a[16], b[16];
     if (!vn_net_has_gateway(n)) {
         if (n->gateway || n->nhosts || n->nforwards || n->nupstream || n->dhcp_start ||
-            n->dns_addr)
+            n->dns_addr || (n->dhcp_set && n->dhcp) || (n->dns_set && n->dns) ||
+            n->domain[0] || (n->mode == VN_MODE_BRIDGE && n->prefix))
             return vn_conf_fail(err, n->src,
                                 n->mode == VN_MODE_ISOLATED
                                     ? "network '%s': gateway services (gateway, dhcp, dns, "
