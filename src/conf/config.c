@@ -1009,6 +1009,10 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
         struct vn_dhcp_host *h = &n->hosts[i];
         if (!h->has_mac && !h->name[0])
             return vn_conf_fail(err, h->src, "dhcp host: give a 'mac' (and 'ip'/'name')");
+        if (!h->has_mac && !h->ip)
+            return vn_conf_fail(err, h->src,
+                                "dhcp host '%s': a name alone matches nothing; give its 'mac' "
+                                "(a reservation) or its 'ip' (a DNS name)", h->name);
         if (h->ip && !IN_SUBNET(h->ip))
             return vn_conf_fail(err, h->src, "dhcp host: ip %s is not inside the subnet",
                                 vn_ip4_str(h->ip, a));
