@@ -7,7 +7,7 @@
 # 64 B, all processes pinned to one CPU; both ways for TCP), ping, daemon CPU
 # and memory.
 # Prints markdown tables; raw results in bench/results/raw/nat-*/.
-# Bounded: about 9 minutes with the defaults (BUDGET=570 s caps it).
+# Bounded: about 9 minutes with the defaults (BUDGET=590 s caps it).
 # env: see bench/README.md (REPS, T, RR_T, MTUS, CFGS, BUDGET, PIN_CPU...).
 set -u
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)

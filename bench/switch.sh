@@ -5,7 +5,7 @@
 # request/response (sockperf ping-pong, 64 B; pinned to one CPU and not), ping,
 # CPU of the switch process and its memory (VmRSS idle / under load, VmHWM).
 # Prints markdown tables; raw results in bench/results/raw/switch-*/.
-# Bounded: about 8 minutes with the defaults (BUDGET=570 s caps it).
+# Bounded: about 8 minutes with the defaults (BUDGET=590 s caps it).
 # env: see bench/README.md (REPS, T, RR_T, MTUS, CFGS, BUDGET, PIN_CPU...).
 set -u
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)

@@ -16,8 +16,9 @@
 #   repeated at most RETRIES times, then kept and flagged.  Tests whose name ends
 #   in _pin run client, server and daemon(s) on CPU PIN_CPU (cross-CPU wake-ups
 #   dominate round trips on this 2-vCPU VM; pinned figures show software cost).
-#   Every client is bounded by `timeout`; a pass stops adding repetitions when its
-#   share of BUDGET seconds is spent (at least one repetition always runs).
+#   Every client is bounded by `timeout`; a pass adds a repetition only if it
+#   should end before BUDGET seconds minus the estimated time of the passes
+#   still to come (at least one repetition always runs).
 #
 # Adapted from /work/shared/bench-peers/lib.sh (same tests, parsing, CPU
 # accounting and idle/foreign-load rules).
@@ -55,7 +56,7 @@ IDLE_WAIT_MAX=${IDLE_WAIT_MAX:-3}
 FOREIGN_MAX=${FOREIGN_MAX:-10}
 RETRIES=${RETRIES:-1}
 PIN_CPU=${PIN_CPU:-0}
-BUDGET=${BUDGET:-570}
+BUDGET=${BUDGET:-590}
 PY=${PY:-/usr/bin/python3}
 ROOT_PID=$$
 
@@ -363,10 +364,11 @@ rep_cost() {
   echo "$s"
 }
 
-# run_pass "CFG..." "TESTS" PASS_SHARE(0-100): set up configurations already
-# done by the caller; measures, records memory, stays within its budget share.
+# run_pass "CFG..." "TESTS" LATER: the configurations are set up by the caller;
+# measures and records memory.  A repetition starts only if it should end
+# before the budget minus LATER, the estimated time of the passes still to come.
 run_pass() {
-  local cfgs=$1 share=$3 rep test c now t0 ok=""
+  local cfgs=$1 later=$3 rep test c now t0 ok=""
   TESTS=$2
   for c in $cfgs; do
     if check_cfg "$c"; then
@@ -384,9 +386,8 @@ run_pass() {
   done
   [ -n "$ok" ] || return 0
   ALL_DAEMONS=""
-  for c in $ok; do load_cfg "$c"; ALL_DAEMONS+=" ${DAEMON_PIDS:-}"; done
-  now=$(date +%s)
-  PASS_DEADLINE=$(( now + (BUDGET - (now - T_START)) * share / 100 ))
+  for c in $cfgs; do load_cfg "$c"; ALL_DAEMONS+=" ${DAEMON_PIDS:-}"; done
+  PASS_DEADLINE=$((T_START + BUDGET - later))
   log "-- MTU $MTU: [$TESTS] x [$ok ] x $REPS, ~$(( $(rep_cost) * $(echo $ok | wc -w) ))s per repetition, pass ends by $(date -d @$PASS_DEADLINE +%T)"
   for rep in $(seq 1 "$REPS"); do
     t0=$(date +%s)
@@ -418,18 +419,16 @@ harness_report() {
   "$PY" "$BENCH_LIB/report.py" "$RESULTS" | tee "$RAW_DIR/report.md"
 }
 
-# plan_share I TESTS_1 TESTS_2 ...: percent of the remaining budget pass I gets
-# (its estimated cost over the cost of the passes still to run)
-plan_share() {
-  local i=$1 j=0 s=0 mine=0 c t; shift
+# later_cost I NCFGS TESTS_1 TESTS_2 ...: estimated seconds of the passes after
+# pass I (REPS repetitions of NCFGS configurations each)
+later_cost() {
+  local i=$1 n=$2 j=0 s=0 t; shift 2
   for t in "$@"; do
     j=$((j + 1))
-    [ "$j" -lt "$i" ] && continue
-    c=$(TESTS=$t rep_cost)
-    s=$((s + c))
-    [ "$j" = "$i" ] && mine=$c
+    [ "$j" -le "$i" ] && continue
+    s=$((s + $(TESTS=$t rep_cost) * n * REPS))
   done
-  echo $((mine * 100 / (s > 0 ? s : 1)))
+  echo "$s"
 }
 
 # suite_main SUITE "CFGS" "MTUS" "TESTS_FIRST" "TESTS_OTHERS"
@@ -448,7 +447,7 @@ suite_main() {
     i=$((i + 1))
     log "== $suite MTU $mtu: setting up [$cfgs ]"
     for c in $cfgs; do "${c}_setup" "$mtu"; done
-    run_pass "$cfgs" "${plan[$((i - 1))]}" "$(plan_share "$i" "${plan[@]}")"
+    run_pass "$cfgs" "${plan[$((i - 1))]}" "$(later_cost "$i" "$(echo $cfgs | wc -w)" "${plan[@]}")"
     suite_teardown
   done
   trap - EXIT
