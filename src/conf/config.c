@@ -384,9 +384,12 @@ static int set_acl_key(struct vn_acl *a, const char *field, const char *val,
                        struct vn_conf_src src, struct vn_conf_err *err)
 {
     char msg[200];
+    if (!val && field)
+        return vn_conf_fail(err, src, "acl rule field '%s' takes a value, not a list", field);
     if (!val) {
         struct vn_acl_rule r;
         vn_acl_rule_init(&r);
+        vn_acl_rule_format(&r); /* an empty rule still has a text: "allow" */
         if (vn_acl_insert(a, &r, -1, msg, sizeof msg))
             return vn_conf_fail(err, src, "acl: %s", msg);
         return 0;
@@ -407,6 +410,10 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
         return set_acl_key(&n->acl, NULL, val, src, err);
     if (!strncmp(key, "acl.rules.", 10))
         return set_acl_key(&n->acl, key + 10, val, src, err);
+    /* Only the list-of-mappings keys start an entry without a value. */
+    if (!val && strcmp(key, "dhcp.hosts") && strcmp(key, "forwards"))
+        return vn_conf_fail(err, src, "network key '%s' takes a value, not a list of mappings",
+                            key);
     if (!strcmp(key, "acl.default") && val) {
         if (!strcmp(val, "drop"))
             n->acl_default_drop = true;

@@ -114,7 +114,10 @@ static int load_item(struct yctx *y, struct fy_node *m, const char *prefix, void
                 if (fy_node_is_mapping(e)) {
                     char pre[200];
                     snprintf(pre, sizeof pre, "%s.", key);
-                    if (set(item, key, NULL, src_of(y, e), y->err) ||
+                    struct vn_conf_src es = src_of(y, e);
+                    if (!es.line) /* an empty mapping has no key to point at */
+                        es = src_of(y, kn);
+                    if (set(item, key, NULL, es, y->err) ||
                         load_item(y, e, pre, item, set))
                         return -1;
                 } else {
@@ -189,9 +192,38 @@ static int load_doc(struct yctx *y, struct fy_document *doc)
     return 0;
 }
 
+/* Line (1-based) of the first byte sequence that is not UTF-8, or 0 when
+ * all of text is. (YAML is UTF-8, and libfyaml 0.7 can loop forever on some
+ * invalid sequences, so they never reach it.) */
+static int bad_utf8_line(const unsigned char *t, size_t len)
+{
+    int line = 1;
+    for (size_t i = 0; i < len;) {
+        unsigned char b = t[i];
+        size_t n = b < 0x80 ? 1 : (b >= 0xc2 && b <= 0xdf) ? 2 : (b & 0xf0) == 0xe0 ? 3
+                 : (b >= 0xf0 && b <= 0xf4) ? 4 : 0;
+        if (!n || i + n > len)
+            return line;
+        for (size_t k = 1; k < n; k++)
+            if ((t[i + k] & 0xc0) != 0x80)
+                return line;
+        if ((n == 3 && ((b == 0xe0 && t[i + 1] < 0xa0) || (b == 0xed && t[i + 1] >= 0xa0))) ||
+            (n == 4 && ((b == 0xf0 && t[i + 1] < 0x90) || (b == 0xf4 && t[i + 1] >= 0x90))))
+            return line; /* overlong, surrogate or beyond U+10FFFF */
+        if (b == '\n')
+            line++;
+        i += n;
+    }
+    return 0;
+}
+
 static int parse_with_diag(struct vn_config *c, const char *name, const char *path,
                            const char *text, size_t len, struct vn_conf_err *err)
 {
+    int bad = text ? bad_utf8_line((const unsigned char *)text, len) : 0;
+    if (bad)
+        return vn_conf_fail(err, (struct vn_conf_src){ name, bad },
+                            "not valid UTF-8 (YAML files are UTF-8 text)");
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
@@ -224,17 +256,31 @@ static int parse_with_diag(struct vn_config *c, const char *name, const char *pa
     return rc;
 }
 
+#define VN_CONF_MAX_BYTES (4u << 20)
+
 int vn_conf_load_yaml(struct vn_config *c, const char *path, struct vn_conf_err *err)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (!f)
         return vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "cannot open: %m");
+    char *text = malloc(VN_CONF_MAX_BYTES + 1);
+    size_t len = text ? fread(text, 1, VN_CONF_MAX_BYTES + 1, f) : 0;
+    bool rerr = ferror(f);
     fclose(f);
     free(c->source);
     c->source = strdup(path);
-    if (!c->source)
-        return vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "out of memory");
-    return parse_with_diag(c, c->source, path, NULL, 0, err);
+    int rc;
+    if (!text || !c->source)
+        rc = vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "out of memory");
+    else if (rerr)
+        rc = vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "cannot read the file");
+    else if (len > VN_CONF_MAX_BYTES)
+        rc = vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "larger than %u MiB",
+                          VN_CONF_MAX_BYTES >> 20);
+    else
+        rc = parse_with_diag(c, c->source, NULL, text, len, err);
+    free(text);
+    return rc;
 }
 
 int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *text, size_t len,
