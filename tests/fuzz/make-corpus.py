@@ -343,9 +343,43 @@ def seeds_switch(out):
           rec(2, eth(BCAST, VM2, 0x0800, b"\0" * 1600, vid=20)))
 
 
+def dhcp_payload(mac, msgtype, **kw):
+    return dhcp(mac, msgtype, **kw)[28:]  # strip IP + UDP headers
+
+
+def seeds_dhcp(out):
+    write(out, "dhcp", "discover", dhcp_payload(VM1, 1))
+    write(out, "dhcp", "request", dhcp_payload(VM1, 3, requested="10.0.2.15", server="10.0.2.2",
+                                               hostname=b"My.Guest_Name"))
+    write(out, "dhcp", "release", dhcp_payload(VM1, 7, server="10.0.2.2"))
+    write(out, "dhcp", "inform", dhcp_payload(VM2, 8, hostname=b"x" * 70))
+    # BOOTP (no message type), overload option, max size
+    m = bytearray(dhcp_payload(VM1, 1))
+    write(out, "dhcp", "bootp", bytes(m[:240]) + b"\xff")
+    write(out, "dhcp", "maxsize-overload", bytes(m[:240]) + bytes([53, 1, 1, 57, 2, 5, 220, 52, 1, 3])
+          + b"\xff")
+
+
+def seeds_dns(out):
+    write(out, "dns", "a", dns_query("example.com"))
+    write(out, "dns", "aaaa-local", dns_query("host.vnet.internal", qtype=28))
+    write(out, "dns", "ptr", dns_query("2.2.0.10.in-addr.arpa", qtype=12))
+    q = dns_query("fixed.vnet.internal")
+    q = q[:10] + b"\0\1" + q[12:] + b"\0\0\x29\x04\xd0\0\0\0\0\0\0"  # EDNS0 OPT
+    write(out, "dns", "edns", q)
+    # a response with a compressed answer name
+    r = bytearray(dns_query("www.example.com"))
+    r[2:4] = b"\x81\x80"
+    r[6:8] = b"\0\1"
+    r += b"\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\x5d\xb8\xd8\x22"
+    write(out, "dns", "response", bytes(r))
+    write(out, "dns", "loop", b"\x12\x34\1\0\0\1\0\0\0\0\0\0\xc0\x0c\0\1\0\1")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
-    for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch):
+    for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
+               seeds_dhcp, seeds_dns):
         fn(out)
 
 
