@@ -394,7 +394,7 @@ static int set_acl_key(struct vn_acl *a, const char *field, const char *val,
             return vn_conf_fail(err, src, "acl: %s", msg);
         return 0;
     }
-    if (!a->n)
+    if (!a->n || !field) /* no rule started, or a scalar where a rule mapping belongs */
         return vn_conf_fail(err, src, "acl rules must be a list of mappings");
     struct vn_acl_rule *r = &a->rules[a->n - 1];
     if (vn_acl_rule_set(r, field, val, msg, sizeof msg))
