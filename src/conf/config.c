@@ -1001,6 +1001,8 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
         if (n->dhcp_start <= top || n->dhcp_start >= bcast)
             n->dhcp_start = top + 1;
         n->dhcp_end = bcast - 1;
+        if (n->dhcp_end - n->dhcp_start >= 65536) /* a big subnet: the first 65536 */
+            n->dhcp_end = n->dhcp_start + 65535;
         if (n->dhcp_start > n->dhcp_end)
             return vn_conf_fail(err, n->src, "network '%s': no room for a DHCP range in %s/%u",
                                 n->name, vn_ip4_str(n->subnet, a), n->prefix);
@@ -1010,8 +1012,8 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
                             n->name, vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b),
                             vn_ip4_str(n->subnet, b), n->prefix);
     if (n->dhcp_end - n->dhcp_start >= 65536)
-        return vn_conf_fail(err, n->src, "network '%s': dhcp.range holds more than 65536 addresses",
-                            n->name);
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.range holds more than 65536 addresses "
+                            "(a lease table is allocated for all of them)", n->name);
     for (unsigned i = 0; i < n->nhosts; i++) {
         struct vn_dhcp_host *h = &n->hosts[i];
         if (!h->has_mac && !h->name[0])

@@ -217,6 +217,25 @@ static int bad_utf8_line(const unsigned char *t, size_t len)
     return 0;
 }
 
+/* Whether text holds anything but blanks, comments and document markers. */
+static bool has_content(const char *t, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t e = i;
+        while (e < len && t[e] != '\n')
+            e++;
+        size_t b = i;
+        while (b < e && (t[b] == ' ' || t[b] == '\t' || t[b] == '\r'))
+            b++;
+        bool marker = e - b >= 3 && (!strncmp(t + b, "---", 3) || !strncmp(t + b, "...", 3));
+        if (b < e && t[b] != '#' && !marker)
+            return true;
+        i = e + 1;
+    }
+    return false;
+}
+
 static int parse_with_diag(struct vn_config *c, const char *name, const char *path,
                            const char *text, size_t len, struct vn_conf_err *err)
 {
@@ -243,6 +262,9 @@ static int parse_with_diag(struct vn_config *c, const char *name, const char *pa
         if (e)
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, e->line }, /* 1-based */
                               "YAML syntax error: %s", e->msg);
+        else if (!path && text && !has_content(text, len))
+            rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 },
+                              "empty: no settings in the file (see docs/vnetd.conf.md)");
         else if (path)
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot read the file");
         else

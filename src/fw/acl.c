@@ -223,16 +223,23 @@ void vn_acl_rule_format(struct vn_acl_rule *r)
         ADD(" src_mac=%s", vn_mac_str(r->src_mac, m));
     if (r->has_dst_mac)
         ADD(" dst_mac=%s", vn_mac_str(r->dst_mac, m));
-    if (r->ethertype && r->ethertype != VN_ETH_TYPE_IPV4)
-        ADD(" ethertype=%s", r->ethertype == VN_ETH_TYPE_ARP    ? "arp"
-                             : r->ethertype == VN_ETH_TYPE_IPV6 ? "ipv6"
-                                                                : "other");
+    if (r->ethertype == VN_ETH_TYPE_ARP)
+        ADD(" ethertype=arp");
+    else if (r->ethertype == VN_ETH_TYPE_IPV6)
+        ADD(" ethertype=ipv6");
+    else if (r->ethertype && r->ethertype != VN_ETH_TYPE_IPV4)
+        ADD(" ethertype=0x%04x", r->ethertype);
     if (r->src_mask)
         ADD(" src=%s/%d", vn_ip4_str(r->src, a), __builtin_popcount(r->src_mask));
     if (r->dst_mask)
         ADD(" dst=%s/%d", vn_ip4_str(r->dst, a), __builtin_popcount(r->dst_mask));
     if (r->proto >= 0)
-        ADD(" proto=%s", r->proto == 6 ? "tcp" : r->proto == 17 ? "udp" : r->proto == 1 ? "icmp" : "n");
+    {
+        if (r->proto == 6 || r->proto == 17 || r->proto == 1)
+            ADD(" proto=%s", r->proto == 6 ? "tcp" : r->proto == 17 ? "udp" : "icmp");
+        else
+            ADD(" proto=%d", r->proto);
+    }
     if (r->sport_lo || r->sport_hi != 65535)
         ADD(r->sport_lo == r->sport_hi ? " sport=%u" : " sport=%u-%u", r->sport_lo, r->sport_hi);
     if (r->dport_lo || r->dport_hi != 65535)

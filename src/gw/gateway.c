@@ -437,13 +437,16 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
     gw->bcast = c->subnet | ~gw->mask;
     gw->mtu = (uint16_t)VN_MIN(c->mtu, 65535u);
     gw->flush.cb = flush_deferred;
-    /* A stable MAC per network: locally administered, derived from the name. */
-    uint64_t h = vn_hash(c->name, strlen(c->name));
+    /* A stable MAC per network, the same after every restart (guests keep
+     * it in their ARP caches): locally administered, 52:56 then 32 bits of
+     * the name's FNV-1a hash (a fixed function, unlike the keyed vn_hash). */
+    uint32_t h = 2166136261u;
+    for (const char *q = c->name; *q; q++)
+        h = (h ^ (uint8_t)*q) * 16777619u;
     gw->mac[0] = 0x52;
     gw->mac[1] = 0x56;
     for (int i = 2; i < 6; i++)
-        gw->mac[i] = (uint8_t)(h >> (8 * i));
-    (void)h;
+        gw->mac[i] = (uint8_t)(h >> (8 * (i - 2)));
 
     struct vn_port_conf pc = { 0 };
     snprintf(pc.name, sizeof pc.name, "gw-%.*s", VN_NAME_MAX - 4, c->name);

@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* Largest frame any port accepts: 64 KiB of L3 plus an Ethernet header and
- * one 802.1Q tag (what a stream peer may send: length field <= 65535 + 14 + 4). */
+ * one 802.1Q tag (buffers have room for a tagged maximum frame; a stream peer
+ * may send at most 65535 + 14, see port/stream_framing.h). */
 #define VN_FRAME_MAX (65535 + 14 + 4)
 /* Size of every receive buffer: the largest frame a tap with TSO hands over
  * (a 64 KiB IPv6 payload plus headers) with room to spare. */

@@ -119,12 +119,8 @@ static void test_format_roundtrip(void **state)
         "allow in icmp_type=0",
         "drop in src_mac=52:54:00:aa:bb:cc dst_mac=ff:ff:ff:ff:ff:ff ethertype=arp",
         "allow out ethertype=ipv6",
-#ifdef VN_TEST_KNOWN_BUGS
-        /* Known bug: other protocols format as "proto=n", other ethertypes
-         * as "ethertype=other"; neither parses back. */
         "allow in proto=47",
         "allow in ethertype=0x88cc",
-#endif
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct vn_acl_rule a = parse_ok(rules[i]);
