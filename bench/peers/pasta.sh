@@ -18,7 +18,7 @@ pasta_setup() {
   ver=$("$bin" --version 2>/dev/null | head -1 | awk '{print $2}')
   local opts=(-f --runas 0 --config-net --mtu "$mtu" -a 10.0.2.15 -n 24 -g 10.0.2.2
               -t "$P_H2G_FWD:$P_H2G,$P_H2G_RR_FWD:$P_H2G_RR" -u "$P_H2G_FWD:$P_H2G"
-              -T none -U none -P "$RUN_DIR/pasta.pidfile" --netns $g)
+              -T none -U none -P "$RUN_DIR/pasta.pidfile" --netns "$g")
   echo "ip netns exec $h $bin ${opts[*]}" > "$RUN_DIR/pasta.cmdline"
   ip netns exec $h "$bin" "${opts[@]}" > "$RUN_DIR/pasta.log" 2>&1 &
   pid=$!

@@ -24,7 +24,7 @@ slirp_setup() {
   ns_add $g
   ver=$("$bin" --version | awk '/^slirp4netns version/ {print $3}')
   rm -f "$api"
-  local opts=(--configure --mtu="$mtu" --api-socket "$api" --netns-type=path /run/netns/$g tap0)
+  local opts=(--configure --mtu="$mtu" --api-socket "$api" --netns-type=path "/run/netns/$g" tap0)
   echo "ip netns exec $h $bin ${opts[*]}" > "$RUN_DIR/slirp.cmdline"
   ip netns exec $h "$bin" "${opts[@]}" > "$RUN_DIR/slirp.log" 2>&1 &
   pid=$!
