@@ -55,8 +55,10 @@ check: deps
 demo: deps build guest
 	./scripts/demo.sh $(BUILD)
 
+# Switch (vnetd vs Linux bridge vs vde_switch) and NAT (vnetd vs pasta vs
+# slirp4netns) benchmarks; writes bench/results/latest.md. ~20 minutes.
 bench: deps build
-	./bench/switch.sh $(BUILD)
+	./bench/run-all.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
