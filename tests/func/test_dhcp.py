@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import struct
+import subprocess
 import time
 
 import pytest
@@ -286,23 +287,62 @@ def test_starvation_and_malformed_dhcp_from_hostile_guest(netns, vnetd, tmp_path
     d.assert_alive()
 
 
-def test_qemu_guest_gets_lease(netns, vnetd, procs, tmp_path):
+def test_qemu_guest_lease_dns_fetch_and_forward(netns, vnetd, procs, tmp_path):
+    """The whole NAT story with a real VM: a DHCP lease (static host), names
+    resolved by vnetd (host.vnet.internal) and through it by a dnsmasq
+    upstream on 127.0.0.1, a page fetched from the host's loopback through
+    NAT, and the VM's own web server reached from the host through a forward."""
     if not shutil.which("qemu-system-x86_64"):
         pytest.skip("qemu-system-x86_64 is not installed")
+    from nat_util import HttpServer, free_port
+    from test_dns import start_dnsmasq
     guest = vnet.REPO / "build" / "vm"
     assert (guest / "vmlinuz").exists(), "no guest image in build/vm: run 'make guest'"
+    _, dns_port = start_dnsmasq(procs, tmp_path)
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("host page via vnet\n")
+    web = HttpServer(www)
+    fwd = free_port()
     spath = str(tmp_path / "vm.sock")
     mac = "52:54:00:14:00:01"
-    d = vnetd({"networks": [nat_net(hosts=[{"mac": mac, "ip": "10.0.2.77", "name": "vm1"}])],
-               "ports": [{"name": "vm", "type": "stream", "path": spath, "network": "lan"}]})
-    script = ("ip -4 addr show dev eth0; ip route; cat /etc/resolv.conf; "
-              "ping -c 2 -W 2 10.0.2.2 && echo VM-PING-OK")
-    r = run([str(vnet.VM_DIR / "run-vm.sh"), "-o", str(guest), "--ip", "dhcp", "--mac", mac,
-             "--append", "ipv6.disable=1", f"stream:{spath}", script, "150"], timeout=200,
-            check=False)
-    out = r.stdout
-    assert "inet 10.0.2.77/24" in out, out[-3000:]
-    assert "default via 10.0.2.2" in out and "VM-PING-OK" in out, out[-3000:]
-    assert "10.0.2.3" in out, "DNS server not configured from DHCP"
-    ls = leases(d)
-    assert ls[mac]["ip"] == "10.0.2.77" and ls[mac]["state"] == "bound"
+    try:
+        net = {"name": "lan", "mode": "nat", "dns": {"upstream": [f"127.0.0.1:{dns_port}"]},
+               "dhcp": {"hosts": [{"mac": mac, "ip": "10.0.2.77", "name": "vm1"}]},
+               "forwards": [{"proto": "tcp", "host": f"127.0.0.1:{fwd}",
+                             "guest": "10.0.2.77:80"}]}
+        d = vnetd({"networks": [net],
+                   "ports": [{"name": "vm", "type": "stream", "path": spath, "network": "lan"}]})
+        script = (
+            "ip -4 addr show dev eth0; ip route; cat /etc/resolv.conf; "
+            "nslookup host.vnet.internal; nslookup a.example.test; nslookup vm1.vnet.internal; "
+            f"timeout 20 wget -q -O - http://host.vnet.internal:{web.port}/ && echo FETCH-OK; "
+            "mkdir -p /www; echo vm page via forward > /www/index.html; httpd -p 80 -h /www; "
+            "echo VM-SERVING; sleep 60")
+        log = tmp_path / "vm.out"
+        with open(log, "w") as f:
+            vm = procs.start([str(vnet.VM_DIR / "run-vm.sh"), "-o", str(guest), "--ip", "dhcp",
+                              "--mac", mac, "--append", "ipv6.disable=1", f"stream:{spath}",
+                              script, "150"], stdout=f, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        wait_for(lambda: "VM-SERVING" in log.read_text() or vm.poll() is not None, 150,
+                 interval=0.2, what="the VM serving")
+        out = log.read_text()
+        assert "VM-SERVING" in out, out[-3000:]
+        got = run(["curl", "-sS", "--max-time", "20", f"http://127.0.0.1:{fwd}/"]).stdout
+        assert got == "vm page via forward\n"
+        vm.terminate()  # the guest would serve for another minute
+        vm.wait(30)
+        out = log.read_text()
+        assert "inet 10.0.2.77/24" in out and "default via 10.0.2.2" in out, out[-3000:]
+        assert "nameserver 10.0.2.3" in out and "search vnet.internal" in out, out[-3000:]
+        assert "Address: 10.0.2.2" in out, "host.vnet.internal not resolved"
+        assert "Address: 192.0.2.10" in out, "a.example.test not resolved via the upstream"
+        assert "Address: 10.0.2.77" in out, "vm1.vnet.internal not resolved"
+        assert "host page via vnet" in out and "FETCH-OK" in out, out[-3000:]
+        ls = leases(d)
+        assert ls[mac]["ip"] == "10.0.2.77" and ls[mac]["state"] == "bound"
+        st = d.network("lan")["gateway"]
+        assert st["dns"]["forwarded"] >= 1 and st["dns"]["local_answers"] >= 2, st["dns"]
+    finally:
+        web.close()
