@@ -8,8 +8,7 @@
                          checked at teardown like the conftest `vnetd` fixture.
     tap(...)             a tap port description for a config dict
     veth(a, an, b, bn)   a veth pair between two namespaces
-    ping_stats(text)     (transmitted, received) of a ping summary
-    quiet_counters(...)  wait until port counters stop moving
+    ping_stats, quiet_counters   re-exported from vnet
     free_tcp_port()      a loopback TCP port nobody listens on right now
     read_pcap(path)      frames of a pcap file as read by tshark (dicts of fields)
     VlanPeer             a tagged host on a raw socket: answers ARP and ping on one VLAN
@@ -17,17 +16,14 @@
     tcp_connects(...)    can a TCP connection be made from inside a namespace?
 """
 import os
-import re
 import socket
 import struct
-import subprocess
 import threading
-import time
 
 import pytest
 
 import vnet
-from vnet import run, wait_for
+from vnet import ping_stats, quiet_counters, run, wait_for  # noqa: F401 (re-exported)
 
 
 def tap(name, ns, network=None, mac=None, **kw):
@@ -47,29 +43,6 @@ def veth(a, a_if, b, b_if):
     for ns, ifn in ((a, a_if), (b, b_if)):
         ns.exec("sysctl", "-q", "-w", f"net.ipv6.conf.{ifn}.disable_ipv6=1")
         ns.ip("link", "set", ifn, "up")
-
-
-def ping_stats(text):
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
-    assert m, f"no ping summary in: {text!r}"
-    return int(m.group(1)), int(m.group(2))
-
-
-def quiet_counters(d, ports, settle=0.3, timeout=10):
-    """Wait until the ports' counters stop moving; returns the last snapshot."""
-    def snap():
-        return {p: d.port_stats(p) for p in ports}
-
-    state = {"prev": snap()}
-
-    def still():
-        time.sleep(settle)
-        cur = snap()
-        same = cur == state["prev"]
-        state["prev"] = cur
-        return cur if same else None
-
-    return wait_for(still, timeout, interval=0, what="quiet counters")
 
 
 def free_tcp_port():
@@ -112,35 +85,9 @@ def start_httpd(ns, bind, docroot, text):
     return p
 
 
-class NsVnetd(vnet.Vnetd):
-    """A vnetd started in network namespace `ns` (ip netns exec execs it: same PID)."""
-
-    def __init__(self, workdir, conf, ns, **kw):
-        super().__init__(workdir, conf, **kw)
-        self.ns = ns
-
-    def start(self, timeout=20):
-        # The shared build directory may be mid-link: wait for the binary.
-        wait_for(lambda: os.access(vnet.VNETD, os.X_OK), 120, interval=0.5,
-                 what=f"{vnet.VNETD} to exist")
-        self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns.name, str(vnet.VNETD), "-c", str(self.config_path),
-             *self.args],
-            stdin=subprocess.DEVNULL, stdout=self._logf, stderr=subprocess.STDOUT, env=vnet.env())
-        self.pid = self.proc.pid
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vnetd exited with {self.proc.returncode} during start-up")
-            return os.path.exists(self.control) and "msg=ready" in self.log()
-
-        try:
-            wait_for(ready, timeout, what="vnetd ready")
-        except RuntimeError as e:
-            self._logf.close()  # nothing for the fixture's teardown to stop
-            raise AssertionError(f"{e}\n--- log ---\n{self.log()}") from None
-        return self
+def NsVnetd(workdir, conf, ns, **kw):
+    """A vnetd started in network namespace ns (ip netns exec execs it: same PID)."""
+    return vnet.Vnetd(workdir, conf, prefix=["ip", "netns", "exec", ns.name], **kw)
 
 
 @pytest.fixture

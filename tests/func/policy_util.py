@@ -5,9 +5,7 @@ and a vnetd started as an unprivileged user.
 Every address used lives inside a namespace the test created or on loopback.
 """
 import json
-import os
 import socket
-import subprocess
 import time
 
 import vnet
@@ -208,31 +206,9 @@ def setpriv(uid=NOBODY, gid=NOBODY, groups=None):
     return cmd
 
 
-class UserVnetd(vnet.Vnetd):
+def UserVnetd(*a, prefix=(), **kw):
     """A vnetd started through a prefix (setpriv) instead of directly."""
-
-    def __init__(self, *a, prefix=(), **kw):
-        super().__init__(*a, **kw)
-        self.prefix = list(prefix)
-
-    def start(self, timeout=20):
-        self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.prefix + [str(vnet.VNETD), "-c", str(self.config_path),
-                                                    *self.args],
-                                     stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=subprocess.STDOUT, env=vnet.env())
-        self.pid = self.proc.pid
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vnetd exited with {self.proc.returncode} during start-up")
-            return os.path.exists(self.control) and "msg=ready" in self.log()
-
-        try:
-            wait_for(ready, timeout, what="vnetd ready")
-        except RuntimeError as e:
-            raise AssertionError(f"{e}\n--- log ---\n{self.log()}") from None
-        return self
+    return vnet.Vnetd(*a, prefix=prefix, **kw)
 
 
 def ctl_as(d, prefix, *args, timeout=15):

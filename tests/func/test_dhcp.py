@@ -13,7 +13,6 @@ import random
 import shutil
 import struct
 import subprocess
-import time
 
 import pytest
 

@@ -18,8 +18,7 @@ import time
 
 import pytest
 
-import vnet
-from vnet import run, wait_for
+from vnet import wait_for
 
 GW = "10.0.2.2"
 DNS = "10.0.2.3"

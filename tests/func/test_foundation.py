@@ -10,7 +10,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 import vnet
-from vnet import run, wait_for
+from vnet import ping_stats, quiet_counters, run, wait_for
 
 
 def tap(name, ns, network=None, mac=None, **kw):
@@ -30,29 +29,6 @@ def tap(name, ns, network=None, mac=None, **kw):
         p["mac"] = mac
     p.update(kw)
     return p
-
-
-def ping_stats(text):
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
-    assert m, f"no ping summary in: {text!r}"
-    return int(m.group(1)), int(m.group(2))
-
-
-def quiet_counters(d, ports, settle=0.3, timeout=10):
-    """Wait until the ports' counters stop moving; returns the last snapshot."""
-    def snap():
-        return {p: d.port_stats(p) for p in ports}
-
-    state = {"prev": snap()}
-
-    def still():
-        time.sleep(settle)
-        cur = snap()
-        same = cur == state["prev"]
-        state["prev"] = cur
-        return cur if same else None
-
-    return wait_for(still, timeout, interval=0, what="quiet counters")
 
 
 def two_hosts(netns, vnetd, network_extra=None, ports_extra=(), subnet="10.1.0"):

@@ -267,12 +267,39 @@ def to_yaml(conf):
     return "\n".join(lines) + "\n"
 
 
+def ping_stats(text):
+    """(transmitted, received) of a ping summary."""
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+    assert m, f"no ping summary in: {text!r}"
+    return int(m.group(1)), int(m.group(2))
+
+
+def quiet_counters(d, ports, settle=0.3, timeout=10):
+    """Wait until the ports' counters stop moving; returns the last snapshot."""
+    def snap():
+        return {p: d.port_stats(p) for p in ports}
+
+    state = {"prev": snap()}
+
+    def still():
+        time.sleep(settle)
+        cur = snap()
+        same = cur == state["prev"]
+        state["prev"] = cur
+        return cur if same else None
+
+    return wait_for(still, timeout, interval=0, what="quiet counters")
+
+
 # ---------------------------------------------------------------- vnetd
 
 class Vnetd:
     """One vnetd under test: config in workdir, log in workdir/vnetd.log."""
 
-    def __init__(self, workdir, conf, name="vnetd", args=(), procs=None):
+    def __init__(self, workdir, conf, name="vnetd", args=(), procs=None, prefix=()):
+        """prefix: a command vnetd is started through, e.g. ["ip", "netns", "exec",
+        NS] or setpriv; it must exec vnetd so that the PID is vnetd's."""
+        self.prefix = [str(x) for x in prefix]
         self.workdir = Path(workdir)
         self.name = name
         self.control = str(self.workdir / f"{name}.ctl")
@@ -303,8 +330,11 @@ class Vnetd:
 
     # -- lifecycle
     def start(self, timeout=20):
+        # A shared build directory may be mid-link: wait for the binary.
+        wait_for(lambda: os.access(VNETD, os.X_OK), 120, interval=0.5, what=f"{VNETD} to exist")
         self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(VNETD), "-c", str(self.config_path), *self.args],
+        self.proc = subprocess.Popen(self.prefix + [str(VNETD), "-c", str(self.config_path),
+                                                    *self.args],
                                      stdin=subprocess.DEVNULL, stdout=self._logf,
                                      stderr=subprocess.STDOUT, env=env())
         self.pid = self.proc.pid
@@ -317,6 +347,7 @@ class Vnetd:
         try:
             wait_for(ready, timeout, what="vnetd ready")
         except RuntimeError as e:
+            self._logf.close()  # nothing for the fixture's teardown to stop
             raise AssertionError(f"{e}\n--- log ---\n{self.log()}") from None
         return self
 
