@@ -141,6 +141,33 @@ hostns_add() {
 }
 
 # ---- /proc helpers --------------------------------------------------------------
+l2_pair_env() {  # l2_pair_env ENVFILE LABEL IMPL MTU NS_A NS_B "PIDS"
+  # The two ends of an L2 scenario: 198.18.4.1 in NS_A ("host" side, eth0)
+  # and 198.18.4.2 in NS_B (eth0), brought up; writes the configuration file
+  # the harness loads (see load_cfg).
+  local env=$1 label=$2 impl=$3 mtu=$4 a=$5 b=$6 pids=$7
+  ip -n "$a" addr add 198.18.4.1/24 dev eth0 && ip -n "$a" link set eth0 up || die "$impl: eth0 in $a"
+  ip -n "$b" addr add 198.18.4.2/24 dev eth0 && ip -n "$b" link set eth0 up || die "$impl: eth0 in $b"
+  cat > "$env" <<S
+LABEL=$label
+IMPL=$impl
+MTU=$mtu
+H_EXEC="ip netns exec $a"
+G_EXEC="ip netns exec $b"
+G2H_ADDR=198.18.4.1
+G2H_PORT=$P_G2H
+G2H_RR_PORT=$P_G2H_RR
+H2G_ADDR=198.18.4.2
+H2G_PORT=$P_H2G
+H2G_RR_PORT=$P_H2G_RR
+PING_ADDR=198.18.4.1
+DAEMON_PIDS="$pids"
+GUARD_EXEC=""
+GUARD_IF=""
+CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
+S
+}
+
 rss_kb() {  # rss_kb FIELD PID... -> sum of VmRSS/VmHWM (kB) of the PIDs
   local f=$1 p s=0 v; shift
   for p in "$@"; do

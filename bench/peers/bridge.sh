@@ -15,27 +15,8 @@ bridge_setup() {
     ip -n $sw link set $p master br0
     ip -n $sw link set $p up
   done
-  ip -n $a addr add 198.18.4.1/24 dev eth0; ip -n $a link set eth0 up
-  ip -n $b addr add 198.18.4.2/24 dev eth0; ip -n $b link set eth0 up
   echo "ip link add br0 type bridge; veth pairs into 2 namespaces; mtu $mtu" > "$RUN_DIR/bridge.cmdline"
-  cat > "$RUN_DIR/bridge.env" <<S
-LABEL=bridge-mtu$mtu
-IMPL=bridge
-MTU=$mtu
-H_EXEC="ip netns exec $a"
-G_EXEC="ip netns exec $b"
-G2H_ADDR=198.18.4.1
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=198.18.4.2
-H2G_PORT=$P_H2G
-H2G_RR_PORT=$P_H2G_RR
-PING_ADDR=198.18.4.1
-DAEMON_PIDS=""
-GUARD_EXEC=""
-GUARD_IF=""
-CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
-S
+  l2_pair_env "$RUN_DIR/bridge.env" bridge-mtu$mtu bridge "$mtu" "$a" "$b" ""
 }
 
 bridge_teardown() { ns_del vb-br-a vb-br-b vb-br-sw; }

@@ -27,26 +27,7 @@ vde_setup() {
     ip -n $ns link set vbvde$n name eth0
     ip -n $ns link set eth0 mtu "$mtu"
   done
-  ip -n $a addr add 198.18.4.1/24 dev eth0; ip -n $a link set eth0 up
-  ip -n $b addr add 198.18.4.2/24 dev eth0; ip -n $b link set eth0 up
-  cat > "$RUN_DIR/vde.env" <<S
-LABEL=vde-mtu$mtu
-IMPL=vde_switch
-MTU=$mtu
-H_EXEC="ip netns exec $a"
-G_EXEC="ip netns exec $b"
-G2H_ADDR=198.18.4.1
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=198.18.4.2
-H2G_PORT=$P_H2G
-H2G_RR_PORT=$P_H2G_RR
-PING_ADDR=198.18.4.1
-DAEMON_PIDS="$pid"
-GUARD_EXEC=""
-GUARD_IF=""
-CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
-S
+  l2_pair_env "$RUN_DIR/vde.env" vde-mtu$mtu vde_switch "$mtu" "$a" "$b" "$pid"
 }
 
 vde_teardown() {

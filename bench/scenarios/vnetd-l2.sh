@@ -28,26 +28,7 @@ Y
     sleep 0.1
   done
   grep -q 'msg=ready' "$RUN_DIR/vnetd-l2.log" || die "vnetd not ready after 10 s"
-  ip -n $a addr add 198.18.4.1/24 dev eth0 && ip -n $a link set eth0 up || die "vnetd tap in $a"
-  ip -n $b addr add 198.18.4.2/24 dev eth0 && ip -n $b link set eth0 up || die "vnetd tap in $b"
-  cat > "$RUN_DIR/vnetd_l2.env" <<S
-LABEL=vnetd-mtu$mtu
-IMPL=vnetd
-MTU=$mtu
-H_EXEC="ip netns exec $a"
-G_EXEC="ip netns exec $b"
-G2H_ADDR=198.18.4.1
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=198.18.4.2
-H2G_PORT=$P_H2G
-H2G_RR_PORT=$P_H2G_RR
-PING_ADDR=198.18.4.1
-DAEMON_PIDS="$pid"
-GUARD_EXEC=""
-GUARD_IF=""
-CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
-S
+  l2_pair_env "$RUN_DIR/vnetd_l2.env" vnetd-mtu$mtu vnetd "$mtu" "$a" "$b" "$pid"
 }
 
 vnetd_l2_teardown() {
