@@ -515,6 +515,12 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
     }
     if (!strcmp(key, "dhcp.lease_time"))
         return set_u32(&n->lease_time, key, val, 60, 86400 * 365, src, err);
+    if (!strcmp(key, "dns") || !strcmp(key, "dhcp")) {
+        /* "dhcp: false" / "dns: true" are short for dhcp.enabled / dns.enabled */
+        char k[16];
+        snprintf(k, sizeof k, "%s.enabled", key);
+        return vn_conf_net_set(n, k, val, src, err);
+    }
     if (!strcmp(key, "dns.enabled")) {
         n->dns_set = true;
         return set_bool(&n->dns, key, val, src, err);
@@ -837,9 +843,10 @@ int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn
     switch (p->type) {
     case VN_PORT_STREAM:
     case VN_PORT_DGRAM:
-        if (p->netns[0] || p->ifname[0] || p->has_mac)
+        if (p->netns[0] || p->ifname[0] || p->has_mac || p->mtu)
             return vn_conf_fail(err, p->src,
-                                "port '%s': netns, ifname and mac apply to tap ports only",
+                                "port '%s': netns, ifname, mac and mtu apply to tap ports only "
+                                "(a socket port uses its network's mtu)",
                                 p->name);
         if (!p->path[0]) {
             runtime_dir(rd, sizeof rd);
@@ -863,7 +870,7 @@ int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn
         }
         break;
     case VN_PORT_UPLINK:
-        if (p->path[0] || p->netns[0] || p->has_mac)
+        if (p->path[0] || p->netns[0] || p->has_mac || p->mtu)
             return vn_conf_fail(err, p->src, "port '%s': an uplink takes 'ifname' only", p->name);
         if (!p->ifname[0])
             return vn_conf_fail(err, p->src,
