@@ -5,11 +5,12 @@
  * the port's peer into the switch, "out" = delivered by the switch to the
  * peer), MACs, ethertype, source/destination IPv4 prefixes, protocol, port
  * ranges, ICMP type, and connection state (new or established). A frame from
- * port A to port B is checked against A's "in" rules, then B's "out" rules;
- * within each step the port's own rules come first, then its network's, and
- * the first match decides (allow, drop, or reject: TCP RST or ICMP
- * administratively prohibited back to the sender). No match: the network's
- * default policy. Every rule counts its hits.
+ * port A to port B is checked against A's "in" rules, then B's "out" rules,
+ * then the network's rules (whose direction field is not used: a network
+ * rule sees every frame of the network); the first match decides (allow,
+ * drop, or reject: TCP RST or ICMP administratively prohibited back to the
+ * sender). No match: the network's default policy. Every rule counts its
+ * hits.
  *
  * Connection tracking: when an IPv4 TCP/UDP/ICMP-echo frame is allowed, its
  * connection is recorded (both directions), and frames of a recorded
