@@ -96,8 +96,16 @@ say "host: fetching the VM's web server through the forward 127.0.0.1:$FWD_PORT"
 CAPPID=$!
 sleep 0.3
 curl -sS --max-time 10 "http://127.0.0.1:$FWD_PORT/"
-say "vnetctl flows (the forwarded connection, closing)"
+# A connection held open for a moment, so that the flow table has something to show.
+(sleep 2 | socat - "TCP:127.0.0.1:$FWD_PORT" >/dev/null 2>&1) &
+HOLD=$!
+for _ in $(seq 20); do
+    "$VNETCTL" --control "$WORK/vnetd.sock" -j flows | grep -q established && break
+    sleep 0.1
+done
+say "vnetctl flows (a host client connected through the forward, held open)"
 "$VNETCTL" --control "$WORK/vnetd.sock" flows
+wait "$HOLD" || true
 wait "$CAPPID" || true
 say "vnetctl capture vm1 -c 10: the forwarded connection as the VM saw it"
 tcpdump -nr "$WORK/forward.pcap" 2>/dev/null || true
