@@ -127,7 +127,7 @@ def write(outdir, target, name, data):
 
 def seeds_eth(out):
     udp_frame = eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40000, 53,
-                                             dns_query("example.com")))
+                                             dns_query("example.test")))
     write(out, "eth", "udp", udp_frame)
     write(out, "eth", "arp", arp_req(VM1, "10.0.2.15", "10.0.2.2"))
     write(out, "eth", "arp-tagged", arp_req(VM1, "192.168.5.10", "192.168.5.1", vid=20))
@@ -304,7 +304,7 @@ def seeds_switch(out):
           rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40000, 53,
                                                dns_query("host.vnet.internal")))) +
           rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40001, 53,
-                                               dns_query("example.com", qtype=28)))) +
+                                               dns_query("example.test", qtype=28)))) +
           rec(0, eth(GW_MAC, VM1, 0x0800, udp("10.0.2.15", "10.0.2.3", 40002, 53,
                                                dns_query("2.2.0.10.in-addr.arpa", qtype=12)))))
     # NAT: TCP to the gateway (the host's loopback in the fuzzer's netns), to
@@ -361,14 +361,14 @@ def seeds_dhcp(out):
 
 
 def seeds_dns(out):
-    write(out, "dns", "a", dns_query("example.com"))
+    write(out, "dns", "a", dns_query("example.test"))
     write(out, "dns", "aaaa-local", dns_query("host.vnet.internal", qtype=28))
     write(out, "dns", "ptr", dns_query("2.2.0.10.in-addr.arpa", qtype=12))
     q = dns_query("fixed.vnet.internal")
     q = q[:10] + b"\0\1" + q[12:] + b"\0\0\x29\x04\xd0\0\0\0\0\0\0"  # EDNS0 OPT
     write(out, "dns", "edns", q)
     # a response with a compressed answer name
-    r = bytearray(dns_query("www.example.com"))
+    r = bytearray(dns_query("www.example.test"))
     r[2:4] = b"\x81\x80"
     r[6:8] = b"\0\1"
     r += b"\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\x5d\xb8\xd8\x22"

@@ -105,7 +105,7 @@ static void test_clean_hostname(void **state)
 {
     (void)state;
     char out[64];
-    assert_int_equal(vn_dhcp4_clean_hostname((const uint8_t *)"Web-01.example.com", 18, out), 6);
+    assert_int_equal(vn_dhcp4_clean_hostname((const uint8_t *)"Web-01.example.test", 19, out), 6);
     assert_string_equal(out, "web-01");
     assert_int_equal(vn_dhcp4_clean_hostname((const uint8_t *)"--__--", 6, out), 0);
     assert_int_equal(vn_dhcp4_clean_hostname((const uint8_t *)"a b\x01<c>", 8, out), 4);

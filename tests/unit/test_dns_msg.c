@@ -277,7 +277,7 @@ static void test_under_and_ptr(void **state)
     assert_int_equal(ip, 0x010000ff);
     static const char *bad[] = { "2.0.10.in-addr.arpa", "1.2.2.0.10.in-addr.arpa", "256.2.0.10.in-addr.arpa",
                                  "02.2.0.10.in-addr.arpa", "a.2.0.10.in-addr.arpa",
-                                 "2.2.0.10.in-addr.arpa.com", "2.2.0.10.ip6.arpa", "1000.2.0.10.in-addr.arpa" };
+                                 "2.2.0.10.in-addr.arpa.test", "2.2.0.10.ip6.arpa", "1000.2.0.10.in-addr.arpa" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vn_dns_name_from_text(bad[i], n, sizeof n);
         assert_int_equal(vn_dns_ptr4_parse(n, &ip), -1);
@@ -288,15 +288,15 @@ static void test_question_eq(void **state)
 {
     (void)state;
     struct vn_dns_question a = { 0 }, b = { 0 };
-    a.name_len = (uint16_t)vn_dns_name_from_text("WWW.example.com", a.name, sizeof a.name);
-    b.name_len = (uint16_t)vn_dns_name_from_text("www.EXAMPLE.com", b.name, sizeof b.name);
+    a.name_len = (uint16_t)vn_dns_name_from_text("WWW.example.test", a.name, sizeof a.name);
+    b.name_len = (uint16_t)vn_dns_name_from_text("www.EXAMPLE.test", b.name, sizeof b.name);
     a.qtype = b.qtype = 1;
     a.qclass = b.qclass = 1;
     assert_true(vn_dns_question_eq(&a, &b));
     b.qtype = 28;
     assert_false(vn_dns_question_eq(&a, &b));
     b.qtype = 1;
-    b.name_len = (uint16_t)vn_dns_name_from_text("www.example.org", b.name, sizeof b.name);
+    b.name_len = (uint16_t)vn_dns_name_from_text("www.example.invalid", b.name, sizeof b.name);
     assert_false(vn_dns_question_eq(&a, &b));
 }
 
