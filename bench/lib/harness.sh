@@ -141,6 +141,47 @@ hostns_add() {
 }
 
 # ---- /proc helpers --------------------------------------------------------------
+start_vnetd() {  # start_vnetd NS CONFIG NAME: vnetd in NS, ready; its PID in VNETD_PID
+  # Writes RUN_DIR/NAME.cmdline and NAME.pid, logs to RUN_DIR/NAME.log.
+  local ns=$1 cfg=$2 name=$3 log="$RUN_DIR/$3.log" i
+  echo "ip netns exec $ns $VNETD -c $cfg" > "$RUN_DIR/$name.cmdline"
+  ip netns exec "$ns" "$VNETD" -c "$cfg" > "$log" 2>&1 &
+  VNETD_PID=$!
+  echo "$VNETD_PID" > "$RUN_DIR/$name.pid"
+  for i in $(seq 100); do
+    grep -q 'msg=ready' "$log" && return 0
+    kill -0 "$VNETD_PID" 2>/dev/null || { cat "$log" >&2; die "vnetd exited"; }
+    sleep 0.1
+  done
+  die "vnetd not ready after 10 s"
+}
+
+nat_env() {  # nat_env ENVFILE LABEL IMPL MTU NS_HOST NS_GUEST H2G_ADDR "PIDS" [VERSION]
+  # The configuration file of a NAT scenario: the guest reaches the host's
+  # loopback as 10.0.2.2, the host reaches the guest through forwarded ports
+  # at H2G_ADDR, and 198.18.0.1 (the host namespace's uplink) answers pings.
+  local env=$1 label=$2 impl=$3 mtu=$4 h=$5 g=$6 h2g=$7 pids=$8 ver=${9:-}
+  cat > "$env" <<S
+LABEL=$label
+IMPL=$impl
+IMPL_VERSION="$ver"
+MTU=$mtu
+H_EXEC="ip netns exec $h"
+G_EXEC="ip netns exec $g"
+G2H_ADDR=10.0.2.2
+G2H_PORT=$P_G2H
+G2H_RR_PORT=$P_G2H_RR
+H2G_ADDR=$h2g
+H2G_PORT=$P_H2G_FWD
+H2G_RR_PORT=$P_H2G_RR_FWD
+PING_ADDR=198.18.0.1
+DAEMON_PIDS="$pids"
+GUARD_EXEC="ip netns exec $h"
+GUARD_IF=uplink0
+CHECK="ping -c 1 -W 1 198.18.0.1"
+S
+}
+
 l2_pair_env() {  # l2_pair_env ENVFILE LABEL IMPL MTU NS_A NS_B "PIDS"
   # The two ends of an L2 scenario: 198.18.4.1 in NS_A ("host" side, eth0)
   # and 198.18.4.2 in NS_B (eth0), brought up; writes the configuration file

@@ -29,25 +29,7 @@ pasta_setup() {
     sleep 0.05
   done
   sleep 0.5   # port forwarding sockets
-  cat > "$RUN_DIR/pasta.env" <<S
-LABEL=pasta-mtu$mtu
-IMPL=pasta
-IMPL_VERSION="$ver"
-MTU=$mtu
-H_EXEC="ip netns exec $h"
-G_EXEC="ip netns exec $g"
-G2H_ADDR=10.0.2.2
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=198.18.0.1
-H2G_PORT=$P_H2G_FWD
-H2G_RR_PORT=$P_H2G_RR_FWD
-PING_ADDR=198.18.0.1
-DAEMON_PIDS="$pid"
-GUARD_EXEC="ip netns exec $h"
-GUARD_IF=uplink0
-CHECK="ping -c 1 -W 1 198.18.0.1"
-S
+  nat_env "$RUN_DIR/pasta.env" pasta-mtu$mtu pasta "$mtu" "$h" "$g" 198.18.0.1 "$pid" "$ver"
 }
 
 pasta_teardown() {

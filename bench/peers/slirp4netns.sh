@@ -39,25 +39,7 @@ slirp_setup() {
     slirp_api "{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"$1\", \"host_addr\": \"127.0.0.1\", \"host_port\": $2, \"guest_port\": $3}}" >> "$RUN_DIR/slirp.api.log" ||
       die "slirp4netns hostfwd $r"
   done
-  cat > "$RUN_DIR/slirp.env" <<S
-LABEL=slirp4netns-mtu$mtu
-IMPL=slirp4netns
-IMPL_VERSION="$ver"
-MTU=$mtu
-H_EXEC="ip netns exec $h"
-G_EXEC="ip netns exec $g"
-G2H_ADDR=10.0.2.2
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=127.0.0.1
-H2G_PORT=$P_H2G_FWD
-H2G_RR_PORT=$P_H2G_RR_FWD
-PING_ADDR=198.18.0.1
-DAEMON_PIDS="$pid"
-GUARD_EXEC="ip netns exec $h"
-GUARD_IF=uplink0
-CHECK="ping -c 1 -W 1 198.18.0.1"
-S
+  nat_env "$RUN_DIR/slirp.env" slirp4netns-mtu$mtu slirp4netns "$mtu" "$h" "$g" 127.0.0.1 "$pid" "$ver"
 }
 
 slirp_teardown() {

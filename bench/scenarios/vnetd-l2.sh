@@ -18,16 +18,8 @@ ports:
   - { name: a, type: tap, netns: /run/netns/$a, ifname: eth0, network: lan, mac: "02:00:00:be:00:01" }
   - { name: b, type: tap, netns: /run/netns/$b, ifname: eth0, network: lan, mac: "02:00:00:be:00:02" }
 Y
-  echo "ip netns exec $sw $VNETD -c $cfg" > "$RUN_DIR/vnetd_l2.cmdline"
-  ip netns exec $sw "$VNETD" -c "$cfg" > "$RUN_DIR/vnetd-l2.log" 2>&1 &
-  pid=$!
-  echo "$pid" > "$RUN_DIR/vnetd_l2.pid"
-  for i in $(seq 100); do
-    grep -q 'msg=ready' "$RUN_DIR/vnetd-l2.log" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$RUN_DIR/vnetd-l2.log" >&2; die "vnetd exited"; }
-    sleep 0.1
-  done
-  grep -q 'msg=ready' "$RUN_DIR/vnetd-l2.log" || die "vnetd not ready after 10 s"
+  start_vnetd $sw "$cfg" vnetd_l2
+  pid=$VNETD_PID
   l2_pair_env "$RUN_DIR/vnetd_l2.env" vnetd-mtu$mtu vnetd "$mtu" "$a" "$b" "$pid"
 }
 

@@ -30,36 +30,11 @@ networks:
 ports:
   - { name: g, type: tap, netns: /run/netns/$g, ifname: eth0, network: nat }
 Y
-  echo "ip netns exec $h $VNETD -c $cfg" > "$RUN_DIR/vnetd_nat.cmdline"
-  ip netns exec $h "$VNETD" -c "$cfg" > "$RUN_DIR/vnetd-nat.log" 2>&1 &
-  pid=$!
-  echo "$pid" > "$RUN_DIR/vnetd_nat.pid"
-  for i in $(seq 100); do
-    grep -q 'msg=ready' "$RUN_DIR/vnetd-nat.log" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$RUN_DIR/vnetd-nat.log" >&2; die "vnetd exited"; }
-    sleep 0.1
-  done
-  grep -q 'msg=ready' "$RUN_DIR/vnetd-nat.log" || die "vnetd not ready after 10 s"
+  start_vnetd $h "$cfg" vnetd_nat
+  pid=$VNETD_PID
   ip -n $g addr add 10.0.2.15/24 dev eth0 && ip -n $g link set eth0 up &&
     ip -n $g route add default via 10.0.2.2 || die "guest address"
-  cat > "$RUN_DIR/vnetd_nat.env" <<S
-LABEL=vnetd-mtu$mtu
-IMPL=vnetd
-MTU=$mtu
-H_EXEC="ip netns exec $h"
-G_EXEC="ip netns exec $g"
-G2H_ADDR=10.0.2.2
-G2H_PORT=$P_G2H
-G2H_RR_PORT=$P_G2H_RR
-H2G_ADDR=127.0.0.1
-H2G_PORT=$P_H2G_FWD
-H2G_RR_PORT=$P_H2G_RR_FWD
-PING_ADDR=198.18.0.1
-DAEMON_PIDS="$pid"
-GUARD_EXEC="ip netns exec $h"
-GUARD_IF=uplink0
-CHECK="ping -c 1 -W 1 198.18.0.1"
-S
+  nat_env "$RUN_DIR/vnetd_nat.env" vnetd-mtu$mtu vnetd "$mtu" "$h" "$g" 127.0.0.1 "$pid"
 }
 
 vnetd_nat_teardown() {

@@ -236,10 +236,11 @@ static bool has_content(const char *t, size_t len)
     return false;
 }
 
-static int parse_with_diag(struct vn_config *c, const char *name, const char *path,
-                           const char *text, size_t len, struct vn_conf_err *err)
+/* Parse text (len bytes, named name in errors) into c. */
+static int parse_with_diag(struct vn_config *c, const char *name, const char *text, size_t len,
+                           struct vn_conf_err *err)
 {
-    int bad = text ? bad_utf8_line((const unsigned char *)text, len) : 0;
+    int bad = bad_utf8_line((const unsigned char *)text, len);
     if (bad)
         return vn_conf_fail(err, (struct vn_conf_src){ name, bad },
                             "not valid UTF-8 (YAML files are UTF-8 text)");
@@ -253,8 +254,7 @@ static int parse_with_diag(struct vn_config *c, const char *name, const char *pa
         return vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "out of memory");
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
-    struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
-                                   : fy_document_build_from_string(&pcfg, text, len);
+    struct fy_document *doc = fy_document_build_from_string(&pcfg, text, len);
     int rc;
     if (!doc) {
         void *it = NULL;
@@ -262,11 +262,9 @@ static int parse_with_diag(struct vn_config *c, const char *name, const char *pa
         if (e)
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, e->line }, /* 1-based */
                               "YAML syntax error: %s", e->msg);
-        else if (!path && text && !has_content(text, len))
+        else if (!has_content(text, len))
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 },
                               "empty: no settings in the file (see docs/vnetd.conf.md)");
-        else if (path)
-            rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot read the file");
         else
             rc = vn_conf_fail(err, (struct vn_conf_src){ name, 0 }, "cannot parse the YAML");
     } else {
@@ -300,7 +298,7 @@ int vn_conf_load_yaml(struct vn_config *c, const char *path, struct vn_conf_err 
         rc = vn_conf_fail(err, (struct vn_conf_src){ path, 0 }, "larger than %u MiB",
                           VN_CONF_MAX_BYTES >> 20);
     else
-        rc = parse_with_diag(c, c->source, NULL, text, len, err);
+        rc = parse_with_diag(c, c->source, text, len, err);
     free(text);
     return rc;
 }
@@ -308,5 +306,5 @@ int vn_conf_load_yaml(struct vn_config *c, const char *path, struct vn_conf_err 
 int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *text, size_t len,
                              struct vn_conf_err *err)
 {
-    return parse_with_diag(c, name, NULL, text, len, err);
+    return parse_with_diag(c, name, text, len, err);
 }

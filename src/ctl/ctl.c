@@ -243,10 +243,15 @@ static void listen_event(struct vn_io *io, uint32_t ev)
                   "the control group\" pid=%d uid=%u",
                   (int)cr.pid, (unsigned)cr.uid);
         /* Say why before closing, so the client can tell its user. */
-        static const char msg[] = "{\"ok\": false, \"error\": \"permission denied: the control "
-                                  "socket accepts root, the daemon's user and the control_group\"}\n";
-        ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-        (void)w;
+        char *r = reply_error("permission denied: the control socket accepts root, the "
+                              "daemon's user and the control_group");
+        if (r) {
+            size_t l = strlen(r);
+            r[l] = '\n'; /* the NUL becomes the line end; the length is tracked */
+            ssize_t w = send(fd, r, l + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+            (void)w;
+            free(r);
+        }
         close(fd);
         return;
     }

@@ -95,7 +95,7 @@ static struct vn_network *nat_network(struct vn_switch *sw, json_t *req, char *e
         return NULL;
     if (!one) {
         for (unsigned i = 0; i < sw->nnets; i++)
-            if (sw->nets[i]->gw && sw->nets[i]->gw->nat && !sw->nets[i]->gw->nat_services_only) {
+            if (sw->nets[i]->gw && sw->nets[i]->gw->nat && sw->nets[i]->conf.mode == VN_MODE_NAT) {
                 if (one) {
                     snprintf(err, errlen, "several NAT networks: say which with \"network\"");
                     return NULL;
@@ -103,7 +103,7 @@ static struct vn_network *nat_network(struct vn_switch *sw, json_t *req, char *e
                 one = sw->nets[i];
             }
     }
-    if (!one || !one->gw->nat || one->gw->nat_services_only) {
+    if (!one || !one->gw->nat || one->conf.mode != VN_MODE_NAT) {
         snprintf(err, errlen, one ? "network '%s' is not a nat network: forwards need NAT"
                                   : "no NAT network to forward into%s",
                  one ? one->conf.name : "");

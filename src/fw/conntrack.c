@@ -107,7 +107,8 @@ bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt
          * its return traffic (without refreshing it). */
         struct vn_acl_pkt in = { .ip = true, .src = pkt->in_src, .dst = pkt->in_dst,
                                  .proto = pkt->in_proto, .sport = pkt->in_sport,
-                                 .dport = pkt->in_dport, .icmp_type = 8 };
+                                 .dport = pkt->in_dport,
+                                 .icmp_type = 8 /* a quoted echo: keyed by its id */ };
         return make_key(net, &in, &k) && find(ct, &k, now_ms) != NULL;
     }
     if (!ct->e || !make_key(net, pkt, &k))

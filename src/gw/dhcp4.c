@@ -73,6 +73,22 @@ static struct vn_lease *pool_by_mac(struct vn_dhcp4 *d, const uint8_t mac[6])
     return NULL;
 }
 
+/* The name configuration gives the client holding l (its static host's),
+ * or NULL. */
+static const char *configured_name(struct vn_dhcp4 *d, const struct vn_lease *l)
+{
+    const struct vn_lease *s = l->is_static ? l : l->has_mac ? static_by_mac(d, l->mac) : NULL;
+    return s && s->hostname[0] ? s->hostname : NULL;
+}
+
+/* The name of l for DNS and listings: the configured one, else the one the
+ * client sent ("" if none). */
+static const char *lease_name(struct vn_dhcp4 *d, const struct vn_lease *l)
+{
+    const char *c = configured_name(d, l);
+    return c ? c : l->hostname;
+}
+
 /* The entry that holds (or last held) the client's address, or NULL. A
  * static host with an address has its own entry; one with only a name
  * takes its address from the pool. */
@@ -195,13 +211,9 @@ static void add_config_options(struct vn_dhcp4 *d, struct vn_dhcp4_out *o,
         vn_dhcp4_out_search(o, c->domain);
     }
     vn_dhcp4_out_u16(o, VN_DHO_MTU, gw->mtu);
-    if (l && l->is_static && l->hostname[0])
-        vn_dhcp4_out_opt(o, VN_DHO_HOSTNAME, l->hostname, strlen(l->hostname));
-    else if (l && !l->is_static) {
-        struct vn_lease *s = static_by_mac(d, l->mac);
-        if (s && s->hostname[0])
-            vn_dhcp4_out_opt(o, VN_DHO_HOSTNAME, s->hostname, strlen(s->hostname));
-    }
+    const char *name = l ? configured_name(d, l) : NULL;
+    if (name) /* only names the configuration gives: the client knows its own */
+        vn_dhcp4_out_opt(o, VN_DHO_HOSTNAME, name, strlen(name));
 }
 
 /* Send a finished reply following RFC 2131 4.1: to ciaddr when the client
@@ -291,11 +303,8 @@ static void bind_ack(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const uin
     assign(l, m->chaddr, now);
     l->state = VN_LEASE_BOUND;
     l->expires = now + d->gw->conf->lease_time;
-    if (m->hostname[0] && !l->is_static) {
-        struct vn_lease *s = static_by_mac(d, m->chaddr);
-        vn_strlcpy(l->hostname, s && s->hostname[0] ? s->hostname : m->hostname,
-                   sizeof l->hostname);
-    }
+    if (m->hostname[0] && !l->is_static)
+        vn_strlcpy(l->hostname, m->hostname, sizeof l->hostname);
     vn_gw_neigh_learn(d->gw, l->ip, m->chaddr);
     mark_dirty(d);
     reply(d, m, src_mac, VN_DHCP_ACK, l);
@@ -500,7 +509,7 @@ static const struct vn_lease *by_name(struct vn_dhcp4 *d, const char *name, int6
     const struct vn_lease *best = NULL;
     for (uint32_t i = 0; i < d->npool; i++) {
         const struct vn_lease *l = &d->pool[i];
-        if (vn_lease_active(l, now) && l->hostname[0] && !strcasecmp(l->hostname, name) &&
+        if (vn_lease_active(l, now) && !strcasecmp(lease_name(d, l), name) &&
             (!best || l->changed > best->changed))
             best = l;
     }
@@ -527,8 +536,7 @@ int vn_dhcp4_lookup_addr(struct vn_dhcp4 *d, uint32_t ip, char *name, size_t n)
     const struct vn_lease *l = pool_entry(d, ip);
     if (!l || !vn_lease_active(l, now))
         return -1;
-    const struct vn_lease *s = static_by_mac(d, l->mac);
-    const char *h = s && s->hostname[0] ? s->hostname : l->hostname;
+    const char *h = lease_name(d, l);
     if (!h[0])
         return -1;
     vn_strlcpy(name, h, n);
@@ -551,11 +559,11 @@ int vn_dhcp4_lookup_mac(struct vn_dhcp4 *d, uint32_t ip, uint8_t mac[6])
 
 /* ---- status ---- */
 
-static json_t *lease_json(const struct vn_lease *l, int64_t now)
+static json_t *lease_json(struct vn_dhcp4 *d, const struct vn_lease *l, int64_t now)
 {
     char m[18], a[16];
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "mac", vn_mac_str(l->mac, m), "ip",
-                          vn_ip4_str(l->ip, a), "hostname", l->hostname, "state",
+                          vn_ip4_str(l->ip, a), "hostname", lease_name(d, l), "state",
                           vn_lease_state_name(l, now), "static", l->is_static);
     if (l->state == VN_LEASE_BOUND || l->state == VN_LEASE_OFFERED)
         json_object_set_new(o, "expires_in",
@@ -571,7 +579,7 @@ json_t *vn_dhcp4_leases_json(struct vn_dhcp4 *d)
         const struct vn_lease *s = &d->statics[i];
         if (!s->has_mac || !s->ip)
             continue;
-        json_t *o = lease_json(s, now);
+        json_t *o = lease_json(d, s, now);
         if (s->state == VN_LEASE_FREE)
             json_object_set_new(o, "state", json_string("reserved"));
         json_array_append_new(a, o);
@@ -579,7 +587,7 @@ json_t *vn_dhcp4_leases_json(struct vn_dhcp4 *d)
     for (uint32_t i = 0; i < d->npool; i++) {
         const struct vn_lease *l = &d->pool[i];
         if (l->has_mac && l->state != VN_LEASE_FREE) {
-            json_t *o = lease_json(l, now);
+            json_t *o = lease_json(d, l, now);
             if (static_by_mac(d, l->mac))
                 json_object_set_new(o, "static", json_true());
             json_array_append_new(a, o);

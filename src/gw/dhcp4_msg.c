@@ -1,5 +1,6 @@
 /* DHCPv4 message parsing and reply building; see dhcp4_msg.h. */
 #include "dhcp4_msg.h"
+#include "dns_msg.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -189,20 +190,9 @@ void vn_dhcp4_out_u16(struct vn_dhcp4_out *o, uint8_t code, uint16_t v)
 void vn_dhcp4_out_search(struct vn_dhcp4_out *o, const char *domain)
 {
     uint8_t b[256];
-    size_t n = 0;
-    const char *s = domain;
-    while (*s) {
-        const char *dot = strchr(s, '.');
-        size_t l = dot ? (size_t)(dot - s) : strlen(s);
-        if (l == 0 || l > 63 || n + 1 + l + 1 > sizeof b)
-            return; /* not encodable: leave the option out */
-        b[n++] = (uint8_t)l;
-        memcpy(b + n, s, l);
-        n += l;
-        s += l + (dot ? 1 : 0);
-    }
-    b[n++] = 0;
-    vn_dhcp4_out_opt(o, VN_DHO_SEARCH, b, n);
+    int n = vn_dns_name_from_text(domain, b, sizeof b);
+    if (n > 0)
+        vn_dhcp4_out_opt(o, VN_DHO_SEARCH, b, (size_t)n); /* else not encodable: left out */
 }
 
 size_t vn_dhcp4_route_encode(uint8_t *r, uint32_t dst, uint8_t prefix, uint32_t router)

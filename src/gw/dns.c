@@ -261,6 +261,13 @@ static void reply_empty(struct vn_dns *d, const struct dest *to, const struct vn
 }
 
 /* Answer q if it is a local name; returns false if it must be forwarded. */
+/* The address host.DOMAIN names: the host, which is the router on nat and
+ * host-only networks (on host-only it owns the gateway address itself). */
+static uint32_t host_addr(const struct vn_gw *gw)
+{
+    return gw->router ? gw->router : gw->addr;
+}
+
 static bool answer_local(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q)
 {
     struct vn_gw *gw = d->gw;
@@ -282,9 +289,7 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
             w[under] = 0;
             if (vn_dns_name_to_text(w, label, sizeof label) > 0) {
                 if (!strcmp(label, "host")) {
-                    /* the host: the router on nat and host-only networks
-                     * (on host-only it owns the gateway address itself) */
-                    ip = gw->router ? gw->router : gw->addr;
+                    ip = host_addr(gw);
                     found = true;
                 } else if (gw->dhcp && vn_dhcp4_lookup_name(gw->dhcp, label, &ip) == 0) {
                     found = true;
@@ -299,7 +304,7 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
         }
     } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && vn_gw_in_subnet(gw, ip)) {
         char name[64 + 1 + VN_DOMAIN_MAX], host[64];
-        if (ip == (gw->router ? gw->router : gw->addr)) {
+        if (ip == host_addr(gw)) {
             snprintf(name, sizeof name, "host.%s", gw->conf->domain);
             found = true;
         } else if (gw->dhcp && vn_dhcp4_lookup_addr(gw->dhcp, ip, host, sizeof host) == 0) {

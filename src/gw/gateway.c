@@ -346,7 +346,7 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
     }
     /* On host-only and isolated networks the NAT engine only terminates
      * guest TCP to the DNS service (DNS over TCP); nothing is routed. */
-    if (gw->nat && (!gw->nat_services_only ||
+    if (gw->nat && (gw->conf->mode == VN_MODE_NAT ||
                     (ip.dst == gw->dns_addr && ip.proto == VN_IPPROTO_TCP))) {
         if (!to_me && ip.ttl <= 1) {
             gw->stats.ip_ttl_expired++;
@@ -461,7 +461,6 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
-    gw->nat_services_only = c->mode != VN_MODE_NAT;
     if ((c->mode == VN_MODE_NAT || gw->dns) && !(gw->nat = vn_nat_new(gw, err, errlen)))
         goto fail;
     return gw;

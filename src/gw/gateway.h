@@ -70,7 +70,6 @@ struct vn_gw {
     struct vn_dhcp4 *dhcp;
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
-    bool nat_services_only;
     struct vn_gw_stats stats;
 };
 

@@ -94,7 +94,7 @@ int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
         *sin = *vn_dns_tcp_addr(gw->dns);
         return 0;
     }
-    if (nat->services_only)
+    if (nat->conf->mode != VN_MODE_NAT)
         return -1; /* no NAT on this network, only the gateway's own services */
     if (dst == gw->addr) {
         if (!nat->conf->map_host_loopback)
@@ -174,7 +174,6 @@ struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
     }
     nat->gw = gw;
     nat->conf = gw->conf;
-    nat->services_only = gw->conf->mode != VN_MODE_NAT;
     nat->max = gw->conf->max_flows;
     uint32_t nb = 16;
     while (nb < nat->max)

@@ -33,7 +33,6 @@ struct vn_nat_stats {
 struct vn_nat {
     struct vn_gw *gw;
     const struct vn_net_conf *conf;
-    bool services_only;         /* host-only/isolated: only guest TCP to DNS:53 */
     struct vn_flow *pool;
     unsigned max, active;
     struct vn_flow *free_list;
