@@ -5,6 +5,7 @@
 #include "top.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -12,10 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 static int g_json;
+/* A socket file vnetctl bound for a port add that the daemon has not yet
+ * accepted: removed if vnetctl exits on an error. */
+static const char *g_unlink_on_exit;
+
+static void unlink_on_exit(void)
+{
+    if (g_unlink_on_exit)
+        unlink(g_unlink_on_exit);
+}
 
 static void default_control(char *buf, size_t n)
 {
@@ -30,9 +41,45 @@ static void default_control(char *buf, size_t n)
         snprintf(buf, n, "/tmp/vnet-%u/vnetd.sock", (unsigned)geteuid());
 }
 
-/* Send req to the daemon and return its reply ("result" on success). Exits
- * with status 1 and a message on any failure. */
-static json_t *call(const char *path, json_t *req)
+/* Send the request line to fd, with pass_fd (if >= 0) attached to its first
+ * byte as SCM_RIGHTS. Returns 0, or -1 if the daemon closed the connection
+ * (its reason may still be readable); exits on other errors. */
+static int send_request(int fd, const char *line, size_t len, int pass_fd)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    for (size_t off = 0; off < len;) {
+        struct iovec iov = { (char *)line + off, len - off };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (off == 0 && pass_fd >= 0) {
+            mh.msg_control = cm.buf;
+            mh.msg_controllen = sizeof cm.buf;
+            struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+            h->cmsg_level = SOL_SOCKET;
+            h->cmsg_type = SCM_RIGHTS;
+            h->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+        }
+        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return -1;
+        if (w < 0) {
+            fprintf(stderr, "vnetctl: write: %s\n", strerror(errno));
+            exit(1);
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/* Send req to the daemon, with pass_fd (if >= 0) handed over with it, and
+ * return its reply ("result" on success). Exits with status 1 and a message
+ * on any failure. */
+static json_t *call_fd(const char *path, json_t *req, int pass_fd)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) {
@@ -48,18 +95,7 @@ static json_t *call(const char *path, json_t *req)
     char *line = json_dumps(req, JSON_COMPACT);
     size_t len = strlen(line);
     line[len] = '\n';
-    for (size_t off = 0; off < len + 1;) {
-        ssize_t w = send(fd, line + off, len + 1 - off, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
-            break; /* refused: the daemon's reason may still be readable */
-        if (w < 0) {
-            fprintf(stderr, "vnetctl: write: %s\n", strerror(errno));
-            exit(1);
-        }
-        off += (size_t)w;
-    }
+    send_request(fd, line, len + 1, pass_fd);
     free(line);
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
@@ -97,6 +133,11 @@ static json_t *call(const char *path, json_t *req)
     json_t *res = json_incref(json_object_get(rep, "result"));
     json_decref(rep);
     return res;
+}
+
+static json_t *call(const char *path, json_t *req)
+{
+    return call_fd(path, req, -1);
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -260,6 +301,18 @@ static void print_ok(json_t *r)
     printf("ok\n");
 }
 
+/* JSON with -j, else "ok". */
+static void print_result(json_t *r)
+{
+    if (g_json) {
+        char *s = json_dumps(r, JSON_INDENT(2));
+        puts(s);
+        free(s);
+    } else {
+        print_ok(r);
+    }
+}
+
 static void print_mirrors(json_t *r)
 {
     struct table *t = table_new("NAME", "FROM", "DIRECTION", "TO", "FRAMES", "BYTES", NULL);
@@ -284,6 +337,104 @@ static void on_sigint(int sig)
 {
     (void)sig;
     g_interrupted = 1;
+}
+
+/* The value of key in a --port spec "NAME,key=value,..." into buf; 0 or -1. */
+static int spec_value(const char *spec, const char *key, char *buf, size_t n)
+{
+    size_t kl = strlen(key);
+    for (const char *s = strchr(spec, ','); s; s = strchr(s, ',')) {
+        s++;
+        if (!strncmp(s, key, kl) && s[kl] == '=') {
+            const char *v = s + kl + 1, *e = strchrnul(v, ',');
+            if ((size_t)(e - v) >= n)
+                return -1;
+            memcpy(buf, v, (size_t)(e - v));
+            buf[e - v] = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Bind (and for stream, listen on) the unix socket path with our own
+ * rights, replacing a stale socket file nobody serves. Returns the fd or -1
+ * after printing why. */
+static int bind_own_socket(const char *path, int type)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "vnetctl: socket path '%s' is too long\n", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        int live = !S_ISSOCK(st.st_mode) ||
+                   (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0);
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            fprintf(stderr, "vnetctl: '%s' exists and is %s\n", path,
+                    S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
+            return -1;
+        }
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        (type == SOCK_STREAM && listen(fd, 4) < 0)) {
+        fprintf(stderr, "vnetctl: cannot bind '%s': %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* vnetctl port add SPEC. A user other than root binds a stream or dgram
+ * port's socket itself, with its own rights, and hands the daemon the
+ * descriptor: the daemon never creates files where the user names them. */
+static int do_port_add(const char *control, const char *spec)
+{
+    char type[16] = "", path[256] = "";
+    json_t *req = json_pack("{s:s,s:s}", "cmd", "port.add", "spec", spec);
+    int fd = -1;
+    if (geteuid() != 0 && !spec_value(spec, "type", type, sizeof type) &&
+        (!strcmp(type, "stream") || !strcmp(type, "dgram")) &&
+        !spec_value(spec, "path", path, sizeof path)) {
+        if ((fd = bind_own_socket(path, !strcmp(type, "stream") ? SOCK_STREAM : SOCK_DGRAM)) < 0)
+            return 1;
+        json_object_set_new(req, "fd", json_true());
+        g_unlink_on_exit = path; /* until the daemon has taken it */
+        atexit(unlink_on_exit);
+    }
+    json_t *res = call_fd(control, req, fd);
+    g_unlink_on_exit = NULL;
+    if (fd >= 0)
+        close(fd);
+    json_decref(req);
+    print_result(res);
+    json_decref(res);
+    return 0;
+}
+
+/* vnetctl port del NAME: a socket file we bound (the daemon says so) is
+ * ours to remove. */
+static int do_port_del(const char *control, const char *name)
+{
+    json_t *req = json_pack("{s:s,s:s}", "cmd", "port.del", "port", name);
+    json_t *res = call(control, req);
+    json_decref(req);
+    const char *p = json_string_value(json_object_get(res, "path"));
+    struct stat st;
+    if (p && json_is_true(json_object_get(res, "keep_path")) && lstat(p, &st) == 0 &&
+        S_ISSOCK(st.st_mode) && st.st_uid == geteuid())
+        unlink(p);
+    print_result(res);
+    json_decref(res);
+    return 0;
 }
 
 /* vnetctl capture TARGET -w FILE [-c N] [--duration S] [--snaplen N]
@@ -318,6 +469,15 @@ static int do_capture(const char *control, int ac, char **av)
                         "[--snaplen N] [--direction in|out|both]\n");
         return 2;
     }
+    /* The file is ours to open, with our own rights (never the daemon's),
+     * and never through a symbolic link someone planted; the daemon gets the
+     * open descriptor. */
+    int cfd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (cfd < 0) {
+        fprintf(stderr, "vnetctl: cannot write '%s': %s\n", file,
+                errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
+        return 1;
+    }
     char abs[4096];
     if (file[0] != '/') {
         if (!getcwd(abs, sizeof abs - 1 - strlen(file) - 1)) {
@@ -328,10 +488,12 @@ static int do_capture(const char *control, int ac, char **av)
         strcat(abs, file);
         file = abs;
     }
-    json_t *req = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "cmd", "capture.start", "target",
-                            target, "file", file, "count", (json_int_t)count, "duration",
-                            (json_int_t)dur, "snaplen", (json_int_t)snap, "direction", dir);
-    json_t *res = call(control, req);
+    json_t *req = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s}", "cmd", "capture.start",
+                            "target", target, "file", file, "fd", 1, "count", (json_int_t)count,
+                            "duration", (json_int_t)dur, "snaplen", (json_int_t)snap,
+                            "direction", dir);
+    json_t *res = call_fd(control, req, cfd);
+    close(cfd);
     json_decref(req);
     char id[64];
     snprintf(id, sizeof id, "%s", jstr(res, "id"));
@@ -527,11 +689,9 @@ int main(int argc, char **argv)
         req = json_pack("{s:s}", "cmd", "status");
         printer = print_status;
     } else if (!strcmp(cmd, "port") && sub && !strcmp(sub, "add") && ac == 3) {
-        req = json_pack("{s:s,s:s}", "cmd", "port.add", "spec", av[2]);
-        printer = print_ok;
+        return do_port_add(control, av[2]);
     } else if (!strcmp(cmd, "port") && sub && !strcmp(sub, "del") && ac == 3) {
-        req = json_pack("{s:s,s:s}", "cmd", "port.del", "port", av[2]);
-        printer = print_ok;
+        return do_port_del(control, av[2]);
     } else if ((!strcmp(cmd, "network") || !strcmp(cmd, "port")) &&
                (!sub || !strcmp(sub, "list") || !strcmp(sub, "show")) && ac <= 3) {
         int is_net = !strcmp(cmd, "network");

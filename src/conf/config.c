@@ -110,6 +110,8 @@ struct vn_port_conf *vn_conf_add_port(struct vn_config *c, struct vn_conf_src sr
     p->src = src;
     p->type = VN_PORT__COUNT; /* must be set */
     p->tap_fd = -1;
+    p->sock_fd = -1;
+    p->netns_fd = -1;
     return p;
 }
 

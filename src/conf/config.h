@@ -124,6 +124,13 @@ struct vn_port_conf {
     bool has_mac;
     uint32_t mtu;                         /* tap: 0 = the network's MTU */
     int tap_fd;                           /* internal (vnetd run): an open tap, or -1 */
+    /* Descriptors handed over by a control client (never from a file):
+     * sock_fd belongs to the port once it opened (else it stays the
+     * caller's); netns_fd always stays the caller's. */
+    int sock_fd;                          /* stream/dgram: a bound (listening) socket, or -1 */
+    int netns_fd;                         /* tap: the namespace to create it in, or -1 */
+    bool keep_path;                       /* stream/dgram: path is the client's: never unlinked */
+    bool tap_excl;                        /* tap: never attach to an existing device */
     bool implicit;                        /* made by validation (network 'uplink'), not printed */
     uint32_t host_addr;                   /* tap (host-only): IPv4 address to assign, 0 = none */
     uint8_t host_prefix;

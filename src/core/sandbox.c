@@ -19,7 +19,7 @@ static const char *const allowed[] = {
     /* I/O on fds */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "close", "fcntl", "ioctl",
     "dup", "dup2", "dup3", "lseek", "fstat", "newfstatat", "statx", "fsync", "fdatasync",
-    "ftruncate", "eventfd2", "pipe2",
+    "ftruncate", "eventfd2", "pipe2", "fstatfs", "statfs",
     /* sockets */
     "socket", "connect", "bind", "listen", "accept", "accept4", "shutdown", "setsockopt",
     "getsockopt", "getsockname", "getpeername", "sendto", "sendmsg", "sendmmsg", "recvfrom",

@@ -11,7 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { MAX_CMDS = 64, MAX_CLIENTS = 32, REQ_MAX = 64 * 1024 };
+enum { MAX_CMDS = 64, MAX_CLIENTS = 32, REQ_MAX = 64 * 1024, FDS_MAX = 8 };
+
+/* A descriptor a client passed, and where in its byte stream it arrived. */
+struct passed_fd {
+    int fd;
+    uint64_t at;        /* stream offset of the first byte it came with */
+};
 
 struct ctl_cmd {
     const char *name;
@@ -29,6 +35,11 @@ struct ctl_client {
     size_t olen, ooff;
     bool closing;       /* close once out is flushed */
     bool eof;           /* the client closed its side */
+    struct vn_ctl_caller who;
+    uint64_t consumed;  /* stream bytes before rbuf[0] */
+    struct passed_fd fds[FDS_MAX];
+    unsigned nfds;
+    uint64_t fds_dropped;
 };
 
 struct vn_ctl {
@@ -42,7 +53,46 @@ struct vn_ctl {
     bool group_set;
     gid_t group;
     uint64_t refused;
+    char run_dir[VN_PATH_MAX];
 };
+
+/* The request being served (the loop is single-threaded; see ctl.h). */
+static struct {
+    const struct vn_ctl_caller *who;
+    struct passed_fd *fds;
+    unsigned *nfds;
+    uint64_t upto;      /* descriptors that arrived at or before this offset belong to it */
+} current;
+
+static const struct vn_ctl_caller root_caller = { .privileged = true, .run_dir = "" };
+
+const struct vn_ctl_caller *vn_ctl_caller(void)
+{
+    return current.who ? current.who : &root_caller;
+}
+
+int vn_ctl_take_fd(void)
+{
+    if (!current.fds || !*current.nfds || current.fds[0].at > current.upto)
+        return -1;
+    int fd = current.fds[0].fd;
+    memmove(current.fds, current.fds + 1, (*current.nfds - 1) * sizeof *current.fds);
+    (*current.nfds)--;
+    return fd;
+}
+
+/* Close the descriptors that arrived with bytes up to offset upto. */
+static void drop_fds_upto(struct ctl_client *c, uint64_t upto)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < c->nfds; i++) {
+        if (c->fds[i].at <= upto)
+            close(c->fds[i].fd);
+        else
+            c->fds[k++] = c->fds[i];
+    }
+    c->nfds = k;
+}
 
 int vn_ctl_allow_group(struct vn_ctl *ctl, gid_t gid)
 {
@@ -90,7 +140,8 @@ static char *reply_error(const char *msg)
     return s;
 }
 
-char *vn_ctl_handle_line(struct vn_ctl *ctl, const char *line, size_t len)
+/* Run one request for the current caller (set by the caller of this). */
+static char *handle_line(struct vn_ctl *ctl, const char *line, size_t len)
 {
     json_error_t je;
     json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
@@ -123,6 +174,16 @@ char *vn_ctl_handle_line(struct vn_ctl *ctl, const char *line, size_t len)
     return reply_error(msg);
 }
 
+char *vn_ctl_handle_line(struct vn_ctl *ctl, const char *line, size_t len)
+{
+    current.who = &root_caller;
+    current.fds = NULL;
+    current.nfds = NULL;
+    char *r = handle_line(ctl, line, len);
+    current.who = NULL;
+    return r;
+}
+
 static void client_free(struct ctl_client *c)
 {
     struct vn_ctl *ctl = c->ctl;
@@ -131,6 +192,7 @@ static void client_free(struct ctl_client *c)
             ctl->clients[i] = NULL;
     vn_io_del(ctl->loop, &c->io);
     close(c->fd);
+    drop_fds_upto(c, UINT64_MAX);
     free(c->out);
     free(c);
 }
@@ -191,9 +253,19 @@ static int serve_buffered(struct ctl_client *c)
             return 0;
         }
         size_t ll = (size_t)(nl - c->rbuf);
-        char *reply = vn_ctl_handle_line(c->ctl, c->rbuf, ll);
+        uint64_t end = c->consumed + ll; /* offset of the newline */
+        current.who = &c->who;
+        current.fds = c->fds;
+        current.nfds = &c->nfds;
+        current.upto = end;
+        char *reply = handle_line(c->ctl, c->rbuf, ll);
+        current.who = NULL;
+        current.fds = NULL;
+        current.nfds = NULL;
+        drop_fds_upto(c, end); /* what this request did not take */
         memmove(c->rbuf, nl + 1, c->rlen - ll - 1);
         c->rlen -= ll + 1;
+        c->consumed = end + 1;
         if (!reply) {
             client_free(c);
             return -1;
@@ -203,6 +275,39 @@ static int serve_buffered(struct ctl_client *c)
             return -1;
     }
     return 0;
+}
+
+/* Read request bytes and any descriptors that came with them (queued with
+ * the stream offset of their first byte; beyond FDS_MAX they are closed).
+ * Returns what recvmsg() returned. */
+static ssize_t recv_with_fds(struct ctl_client *c)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
+    } cm;
+    struct iovec iov = { c->rbuf + c->rlen, sizeof c->rbuf - c->rlen };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                         .msg_controllen = sizeof cm.buf };
+    ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+            if (c->nfds < FDS_MAX && n > 0) {
+                c->fds[c->nfds++] = (struct passed_fd){ fd, c->consumed + c->rlen };
+            } else {
+                close(fd);
+                c->fds_dropped++;
+            }
+        }
+    }
+    return n;
 }
 
 static void client_event(struct vn_io *io, uint32_t ev)
@@ -216,7 +321,7 @@ static void client_event(struct vn_io *io, uint32_t ev)
     }
     if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->out)
         return;
-    ssize_t n = c->eof ? 0 : read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+    ssize_t n = c->eof ? 0 : recv_with_fds(c);
     if (n < 0) {
         if (errno != EAGAIN && errno != EINTR)
             client_free(c);
@@ -267,6 +372,10 @@ static void listen_event(struct vn_io *io, uint32_t ev)
     }
     c->ctl = ctl;
     c->fd = fd;
+    c->who = (struct vn_ctl_caller){ .pid = cr.pid, .uid = cr.uid, .gid = cr.gid,
+                                     .privileged = cr.uid == 0 || cr.uid == geteuid(),
+                                     .run_dir = ctl->run_dir };
+    /* Descriptors passed with a request are taken by recvmsg() only. */
     if (vn_io_add(ctl->loop, &c->io, fd, EPOLLIN, client_event) < 0) {
         close(fd);
         free(c);
@@ -293,6 +402,12 @@ struct vn_ctl *vn_ctl_open(struct vn_loop *loop, const char *path, unsigned mode
     }
     ctl->loop = loop;
     vn_strlcpy(ctl->path, path, sizeof ctl->path);
+    vn_strlcpy(ctl->run_dir, path, sizeof ctl->run_dir);
+    char *slash = strrchr(ctl->run_dir, '/');
+    if (slash)
+        *(slash == ctl->run_dir ? slash + 1 : slash) = 0;
+    else
+        vn_strlcpy(ctl->run_dir, ".", sizeof ctl->run_dir);
     /* Create the socket with no access at all, then open it up to mode, so
      * there is no window where it is wider than configured. */
     mode_t old = umask(0777);

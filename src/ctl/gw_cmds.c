@@ -1,5 +1,6 @@
 /* Control commands of the gateway services: leases, flows, forward ..., gateway. */
 #include "gw_cmds.h"
+#include "access.h"
 #include "gw/dhcp4.h"
 #include "gw/gateway.h"
 #include "nat/nat.h"
@@ -126,6 +127,11 @@ static json_t *cmd_forward_add(void *ctx, json_t *req, char *err, size_t errlen)
     struct vn_conf_err ce;
     if (vn_conf_parse_forward(spec, &fc, (struct vn_conf_src){ "request", 0 }, &ce)) {
         snprintf(err, errlen, "%s", ce.msg + strlen("request: "));
+        return NULL;
+    }
+    if (!vn_ctl_caller()->privileged && vn_access_port_privileged(fc.host.port)) {
+        snprintf(err, errlen, "permission denied: host port %u is privileged; only root may "
+                              "forward it", fc.host.port);
         return NULL;
     }
     const struct vn_net_conf *c = &n->conf;

@@ -38,13 +38,21 @@ static json_t *cmd_capture_start(void *ctx, json_t *req, char *err, size_t errle
     json_int_t dur = json_integer_value(json_object_get(req, "duration"));
     json_int_t snap = json_integer_value(json_object_get(req, "snaplen"));
     unsigned dir = dir_of(json_string_value(json_object_get(req, "direction")));
-    if (!target || !file || count < 0 || dur < 0 || snap < 0 || snap > 262144 || !dir) {
-        snprintf(err, errlen, "need \"target\" (port or network) and \"file\"; count, duration, "
-                              "snaplen (<= 262144) non-negative; direction in|out|both");
+    bool by_fd = json_is_true(json_object_get(req, "fd"));
+    if (!target || (!file && !by_fd) || count < 0 || dur < 0 || snap < 0 || snap > 262144 ||
+        !dir) {
+        snprintf(err, errlen, "need \"target\" (port or network) and \"fd\": true with a "
+                              "passed descriptor (or \"file\"); count, duration, snaplen "
+                              "(<= 262144) non-negative; direction in|out|both");
         return NULL;
     }
-    if (file[0] != '/') {
-        snprintf(err, errlen, "\"file\" must be an absolute path (the daemon writes it)");
+    if (!by_fd && !vn_ctl_caller()->privileged) {
+        snprintf(err, errlen, "permission denied: only root may have the daemon create a capture "
+                              "file; pass an open descriptor (vnetctl does)");
+        return NULL;
+    }
+    if (!by_fd && file[0] != '/') {
+        snprintf(err, errlen, "\"file\" must be an absolute path (the daemon creates it)");
         return NULL;
     }
     reap(sw);
@@ -54,8 +62,16 @@ static json_t *cmd_capture_start(void *ctx, json_t *req, char *err, size_t errle
         snprintf(err, errlen, "no port or network named '%s'", target);
         return NULL;
     }
-    struct vn_capture *cap = vn_capture_open(sw->loop, file, (uint32_t)snap, (uint64_t)count,
-                                             (uint32_t)dur, err, errlen);
+    int fd = by_fd ? vn_ctl_take_fd() : vn_capture_create(file, err, errlen);
+    if (fd < 0) {
+        if (by_fd)
+            snprintf(err, errlen, "\"fd\": true but no descriptor came with the request "
+                                  "(send it with SCM_RIGHTS)");
+        return NULL;
+    }
+    struct vn_capture *cap = vn_capture_open_fd(sw->loop, fd, file ? file : "(descriptor)",
+                                                (uint32_t)snap, (uint64_t)count, (uint32_t)dur,
+                                                err, errlen);
     if (!cap)
         return NULL;
     static unsigned seq;

@@ -3,11 +3,13 @@
 #include "core/util.h"
 #include "conf/flags.h"
 #include "gw/gateway.h"
+#include "access.h"
 #include "acl_cmds.h"
 #include "obs_cmds.h"
 #include "pkt/eth.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef VN_VERSION
@@ -192,12 +194,39 @@ static json_t *cmd_stats(void *ctx, json_t *req, char *err, size_t errlen)
     return res;
 }
 
-/* port.add {spec: "NAME,type=T,network=N,..."}: the --port syntax, checked
- * like the configuration, then opened. */
+/* What a client that is not privileged may not do in a port.add (see
+ * access.h); may open pc->netns_fd. Returns 0 or -1 with err. */
+static int port_add_access(struct vn_port_conf *pc, char *err, size_t errlen)
+{
+    const struct vn_ctl_caller *who = vn_ctl_caller();
+    if (who->privileged)
+        return 0;
+    switch (pc->type) {
+    case VN_PORT_UPLINK:
+        snprintf(err, errlen, "permission denied: only root may attach host interfaces");
+        return -1;
+    case VN_PORT_STREAM:
+    case VN_PORT_DGRAM:
+        return pc->sock_fd >= 0 ? 0 : vn_access_socket_path(who->run_dir, pc->path, err, errlen);
+    case VN_PORT_TAP:
+        pc->tap_excl = true; /* never someone else's existing tap */
+        if (pc->netns[0] && (pc->netns_fd = vn_access_netns(pc->netns, who->uid, err, errlen)) < 0)
+            return -1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* port.add {spec: "NAME,type=T,network=N,...", fd: true?}: the --port
+ * syntax, checked like the configuration, then opened. With "fd": true a
+ * stream or dgram port uses the socket passed with the request (the client
+ * bound its path with its own rights; the daemon never unlinks it). */
 static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_switch *sw = ctx;
     const char *spec = json_string_value(json_object_get(req, "spec"));
+    bool by_fd = json_is_true(json_object_get(req, "fd"));
     if (!spec) {
         snprintf(err, errlen, "need \"spec\": NAME,type=stream|dgram|tap|uplink,network=NET,...");
         return NULL;
@@ -220,6 +249,22 @@ static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
         goto out;
     }
     struct vn_port_conf *pc = &c->ports[c->nports - 1];
+    if (by_fd) {
+        int type = pc->type == VN_PORT_STREAM ? SOCK_STREAM : SOCK_DGRAM;
+        if (pc->type != VN_PORT_STREAM && pc->type != VN_PORT_DGRAM) {
+            snprintf(err, errlen, "\"fd\": true is for stream and dgram ports");
+            goto out;
+        }
+        if ((pc->sock_fd = vn_ctl_take_fd()) < 0) {
+            snprintf(err, errlen, "\"fd\": true but no descriptor came with the request");
+            goto out;
+        }
+        if (vn_access_passed_socket(pc->sock_fd, type, err, errlen) < 0)
+            goto out;
+        pc->keep_path = true;
+    }
+    if (port_add_access(pc, err, errlen) < 0)
+        goto out;
     for (unsigned i = 0; i < sw->nports; i++) {
         struct vn_port *q = sw->ports[i];
         if (!q)
@@ -230,9 +275,15 @@ static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
         }
     }
     struct vn_port *p = vn_switch_add_port(sw, pc, err, errlen);
-    if (p)
+    if (p) {
         res = port_json(p);
+        pc->sock_fd = -1; /* the port's now */
+    }
 out:
+    if (c->nports && c->ports[c->nports - 1].sock_fd >= 0)
+        close(c->ports[c->nports - 1].sock_fd);
+    if (c->nports && c->ports[c->nports - 1].netns_fd >= 0)
+        close(c->ports[c->nports - 1].netns_fd);
     vn_conf_free(c);
     return res;
 }
@@ -251,8 +302,11 @@ static json_t *cmd_port_del(void *ctx, json_t *req, char *err, size_t errlen)
                  name);
         return NULL;
     }
+    /* A socket the client bound is the client's to remove: say where. */
+    json_t *r = p->conf.keep_path ? json_pack("{s:s,s:b}", "path", p->conf.path, "keep_path", 1)
+                                  : json_object();
     vn_switch_del_port(sw, p);
-    return json_object();
+    return r;
 }
 
 void vn_switch_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)

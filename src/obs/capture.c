@@ -4,11 +4,13 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 struct vn_capture {
     struct vn_loop *loop;
@@ -49,24 +51,48 @@ static void deadline_tick(struct vn_timer *t)
     vn_capture_stop(VN_CONTAINER_OF(t, struct vn_capture, deadline), "duration reached");
 }
 
-struct vn_capture *vn_capture_open(struct vn_loop *loop, const char *path, uint32_t snaplen,
-                                   uint64_t count, uint32_t duration_s, char *err, size_t errlen)
+int vn_capture_create(const char *path, char *err, size_t errlen)
 {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot create '%s': %s%s", path, strerror(errno),
+                 errno == EEXIST ? " (the daemon writes new files only; vnetctl writes "
+                                   "existing ones with your own rights)"
+                                 : "");
+    return fd;
+}
+
+struct vn_capture *vn_capture_open_fd(struct vn_loop *loop, int fd, const char *label,
+                                      uint32_t snaplen, uint64_t count, uint32_t duration_s,
+                                      char *err, size_t errlen)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 ||
+        ((fl & O_ACCMODE) != O_WRONLY && (fl & O_ACCMODE) != O_RDWR)) {
+        snprintf(err, errlen, "the capture descriptor must be a regular file open for writing");
+        close(fd);
+        return NULL;
+    }
     struct vn_capture *c = calloc(1, sizeof *c);
-    if (!c) {
+    FILE *fp = c ? fdopen(fd, "w") : NULL;
+    if (!fp) {
         snprintf(err, errlen, "out of memory");
+        free(c);
+        close(fd);
         return NULL;
     }
     c->loop = loop;
     c->snaplen = snaplen ? snaplen : 262144;
     c->count = count;
-    vn_strlcpy(c->path, path, sizeof c->path);
+    vn_strlcpy(c->path, label, sizeof c->path);
     c->dead = pcap_open_dead(DLT_EN10MB, (int)c->snaplen);
-    if (!c->dead || !(c->dump = pcap_dump_open(c->dead, path))) {
-        snprintf(err, errlen, "cannot write '%s': %s", path,
+    if (!c->dead || !(c->dump = pcap_dump_fopen(c->dead, fp))) {
+        snprintf(err, errlen, "cannot write '%s': %s", label,
                  c->dead ? pcap_geterr(c->dead) : "pcap_open_dead failed");
         if (c->dead)
             pcap_close(c->dead);
+        fclose(fp);
         free(c);
         return NULL;
     }

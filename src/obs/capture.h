@@ -19,10 +19,15 @@
 struct vn_capture;
 struct vn_switch;
 
-/* Open FILE for writing and arm the limits (count 0 / duration 0 = none).
- * Returns NULL with err. */
-struct vn_capture *vn_capture_open(struct vn_loop *loop, const char *path, uint32_t snaplen,
-                                   uint64_t count, uint32_t duration_s, char *err, size_t errlen);
+/* Start a capture into fd, an open regular file the capture now owns (closed
+ * on failure too), and arm the limits (count 0 / duration 0 = none). label
+ * names the file in listings. Returns NULL with err. */
+struct vn_capture *vn_capture_open_fd(struct vn_loop *loop, int fd, const char *label,
+                                      uint32_t snaplen, uint64_t count, uint32_t duration_s,
+                                      char *err, size_t errlen);
+/* Create path for a capture: a new file only (O_CREAT|O_EXCL, mode 0600),
+ * never through a symbolic link. Returns the fd or -1 with err. */
+int vn_capture_create(const char *path, char *err, size_t errlen);
 /* Write one frame; stops the capture (not the caller) on error or limit. */
 void vn_capture_frame(struct vn_capture *c, const struct vn_frame *f);
 /* Whether it is still recording. */

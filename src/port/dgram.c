@@ -119,7 +119,8 @@ static int dgram_open(struct vn_port *p, char *err, size_t errlen)
         return -1;
     }
     d->port = p;
-    d->fd = vn_unix_bind(p->conf.path, SOCK_DGRAM, err, errlen);
+    d->fd = p->conf.sock_fd >= 0 ? p->conf.sock_fd
+                                 : vn_unix_bind(p->conf.path, SOCK_DGRAM, err, errlen);
     if (d->fd < 0) {
         free(d);
         return -1;
@@ -129,8 +130,10 @@ static int dgram_open(struct vn_port *p, char *err, size_t errlen)
     setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     if (vn_io_add(p->sw->loop, &d->io, d->fd, EPOLLIN, dgram_event) < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
-        close(d->fd);
-        unlink(p->conf.path);
+        if (p->conf.sock_fd < 0) { /* a passed socket stays the caller's */
+            close(d->fd);
+            unlink(p->conf.path);
+        }
         free(d);
         return -1;
     }
@@ -145,7 +148,8 @@ static void dgram_close(struct vn_port *p)
     p->rx_io = NULL;
     vn_io_del(p->sw->loop, &d->io);
     close(d->fd);
-    unlink(p->conf.path);
+    if (!p->conf.keep_path)
+        unlink(p->conf.path);
     free(d);
 }
 

@@ -295,13 +295,16 @@ static int stream_open(struct vn_port *p, char *err, size_t errlen)
     }
     s->port = p;
     s->cfd = -1;
-    s->lfd = vn_unix_bind(p->conf.path, SOCK_STREAM, err, errlen);
+    s->lfd = p->conf.sock_fd >= 0 ? p->conf.sock_fd
+                                  : vn_unix_bind(p->conf.path, SOCK_STREAM, err, errlen);
     if (s->lfd < 0 || listen(s->lfd, 4) < 0 ||
         vn_io_add(p->sw->loop, &s->lio, s->lfd, EPOLLIN, listen_event) < 0) {
-        if (s->lfd >= 0) {
+        if (s->lfd >= 0 && p->conf.sock_fd < 0) { /* a passed socket stays the caller's */
             snprintf(err, errlen, "cannot listen on '%s': %s", p->conf.path, strerror(errno));
             close(s->lfd);
             unlink(p->conf.path);
+        } else if (s->lfd >= 0) {
+            snprintf(err, errlen, "cannot listen on the passed socket: %s", strerror(errno));
         }
         free(s->rbuf);
         free(s->wbuf);
@@ -318,7 +321,8 @@ static void stream_close(struct vn_port *p)
     conn_close(s, "port closed");
     vn_io_del(p->sw->loop, &s->lio);
     close(s->lfd);
-    unlink(p->conf.path);
+    if (!p->conf.keep_path)
+        unlink(p->conf.path);
     free(s->rbuf);
     free(s->wbuf);
     free(s);

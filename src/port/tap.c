@@ -181,7 +181,7 @@ static int tap_create(struct vn_port *p, char *ifname, char *err, size_t errlen)
         return -1;
     }
     struct ifreq ifr = { 0 };
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (p->conf.tap_excl ? IFF_TUN_EXCL : 0);
     vn_strlcpy(ifr.ifr_name, p->conf.ifname, IFNAMSIZ);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         snprintf(err, errlen, "cannot create tap '%s': %s%s", p->conf.ifname, strerror(errno),
@@ -228,9 +228,11 @@ static int tap_open(struct vn_port *p, char *err, size_t errlen)
         goto registered;
     }
     int home = -1, target = -1;
-    if (p->conf.netns[0]) {
+    if (p->conf.netns[0] || p->conf.netns_fd >= 0) {
         home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        target = open(p->conf.netns, O_RDONLY | O_CLOEXEC);
+        /* A namespace checked by the control server comes open already. */
+        target = p->conf.netns_fd >= 0 ? dup(p->conf.netns_fd)
+                                       : open(p->conf.netns, O_RDONLY | O_CLOEXEC);
         if (home < 0 || target < 0 || setns(target, CLONE_NEWNET) < 0) {
             snprintf(err, errlen, "cannot enter netns '%s': %s", p->conf.netns, strerror(errno));
             if (home >= 0)
