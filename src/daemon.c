@@ -1,5 +1,6 @@
 /* The running daemon: setup, event loop, signals, teardown (see daemon.h). */
 #include "daemon.h"
+#include "core/fdlimit.h"
 #include "core/log.h"
 #include "core/sandbox.h"
 #include "core/util.h"
@@ -8,6 +9,7 @@
 #include "ctl/gw_cmds.h"
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
+#include "gw/dns.h"
 #include "gw/gateway.h"
 #include "obs/metrics.h"
 #include "switch/mirror.h"
@@ -125,6 +127,47 @@ static int setup_mirrors(struct vn_daemon *d, const struct vn_config *c)
     return 0;
 }
 
+/* Descriptors kept free for everything that is not a NAT flow or a DNS
+ * query: control clients (32), metrics connections (32), captures, lease
+ * and state files, ports added at run time, the log. */
+enum { FD_RESERVE = 160 };
+
+/* Size the NAT flow tables to the descriptors the process may open: raise
+ * the soft limit to the hard one, then, if the configured tables (one host
+ * socket per flow) would not fit beside the ports, forwards, DNS
+ * forwarders and the reserve, scale every table down (logged), so guests
+ * exhaust their NAT table, never the daemon's descriptors. Returns in
+ * max_flows[i] the table size of network i. */
+static void plan_descriptors(const struct vn_config *c, uint32_t *max_flows)
+{
+    unsigned was, limit = vn_fd_raise_limit(&was);
+    if (limit > was)
+        vn_info("msg=\"descriptor limit raised\" from=%u to=%u", was, limit);
+    uint64_t fixed = vn_fd_open_count() + FD_RESERVE + 2ull * c->nports, want = 0;
+    for (unsigned i = 0; i < c->nnets; i++) {
+        const struct vn_net_conf *n = &c->nets[i];
+        max_flows[i] = n->max_flows;
+        if (!vn_net_has_gateway(n))
+            continue;
+        fixed += n->nforwards + (n->dns ? vn_dns_fd_need() : 0);
+        if (n->mode == VN_MODE_NAT || n->dns)
+            want += n->max_flows;
+    }
+    uint64_t avail = limit > fixed ? limit - fixed : 0;
+    if (want <= avail)
+        return;
+    for (unsigned i = 0; i < c->nnets; i++) {
+        const struct vn_net_conf *n = &c->nets[i];
+        if (!vn_net_has_gateway(n) || !(n->mode == VN_MODE_NAT || n->dns))
+            continue;
+        max_flows[i] = (uint32_t)VN_MAX(16, (uint64_t)n->max_flows * avail / want);
+        vn_warn("msg=\"NAT flow table capped by the descriptor limit\" network=%s "
+                "configured=%u max_flows=%u nofile=%u hint=\"raise the hard limit of open "
+                "files (ulimit -Hn, systemd LimitNOFILE=) for the configured size\"",
+                n->name, n->max_flows, max_flows[i], limit);
+    }
+}
+
 int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
 {
     char err[512];
@@ -135,12 +178,15 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         return -1;
     }
     d->sw->ct_max = c->conntrack_max;
+    uint32_t max_flows[VN_MAX_NETWORKS];
+    plan_descriptors(c, max_flows);
     for (unsigned i = 0; i < c->nnets; i++) {
         struct vn_network *n = vn_switch_add_network(d->sw, &c->nets[i], err, sizeof err);
         if (!n) {
             vn_err("msg=\"cannot create network\" network=%s reason=\"%s\"", c->nets[i].name, err);
             return -1;
         }
+        n->conf.max_flows = max_flows[i];
         if (vn_net_has_gateway(&n->conf)) {
             n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
             if (!n->gw) {

@@ -93,6 +93,8 @@ struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,
     n->lease_time = 3600;
     n->map_host_loopback = true;
     n->max_flows = 4096;
+    n->forward_pending = 64;
+    n->forward_syn_timeout = 10;
     n->udp_timeout = 60;
     n->tcp_timeout = 7440; /* RFC 5382 REQ-5: at least 2 h 4 min */
     return n;
@@ -546,6 +548,12 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
     }
     if (!strcmp(key, "nat.max_flows"))
         return set_u32(&n->max_flows, key, val, 16, 1u << 20, src, err);
+    if (!strcmp(key, "nat.max_flows_per_guest"))
+        return set_u32(&n->max_flows_per_guest, key, val, 0, 1u << 20, src, err);
+    if (!strcmp(key, "nat.forward_pending"))
+        return set_u32(&n->forward_pending, key, val, 1, 4096, src, err);
+    if (!strcmp(key, "nat.forward_syn_timeout"))
+        return set_u32(&n->forward_syn_timeout, key, val, 1, 75, src, err);
     if (!strcmp(key, "nat.udp_timeout"))
         return set_u32(&n->udp_timeout, key, val, 1, 86400, src, err);
     if (!strcmp(key, "nat.tcp_timeout"))

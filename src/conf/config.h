@@ -101,6 +101,9 @@ struct vn_net_conf {
     struct vn_forward_conf forwards[VN_MAX_FORWARDS];
     unsigned nforwards;
     uint32_t max_flows;       /* NAT flow table size */
+    uint32_t max_flows_per_guest; /* flows one guest port (or one forward) may hold; 0 = a quarter */
+    uint32_t forward_pending; /* inbound connections per forward waiting for the guest's SYN-ACK */
+    uint32_t forward_syn_timeout; /* seconds a forwarded connection may wait for the guest */
     uint32_t udp_timeout;     /* idle seconds before a UDP flow is closed */
     uint32_t tcp_timeout;     /* idle seconds before an established TCP flow is closed */
     char uplink[VN_IFNAME_MAX]; /* bridge: host interface the network extends onto */

@@ -103,8 +103,11 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
             fprintf(o, "        - \"%s\"\n", vn_sockaddr_str(&n->upstream[i], hs, sizeof hs));
     }
     if (n->mode == VN_MODE_NAT)
-        fprintf(o, "    nat:\n      max_flows: %u\n      udp_timeout: %u\n      tcp_timeout: %u\n",
-                n->max_flows, n->udp_timeout, n->tcp_timeout);
+        fprintf(o, "    nat:\n      max_flows: %u\n      max_flows_per_guest: %u\n"
+                   "      forward_pending: %u\n      forward_syn_timeout: %u\n"
+                   "      udp_timeout: %u\n      tcp_timeout: %u\n",
+                n->max_flows, n->max_flows_per_guest, n->forward_pending,
+                n->forward_syn_timeout, n->udp_timeout, n->tcp_timeout);
     if (n->nforwards)
         fprintf(o, "    forwards:\n");
     for (unsigned i = 0; i < n->nforwards; i++) {

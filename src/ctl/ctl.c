@@ -1,5 +1,6 @@
 /* Control socket server: see ctl.h. */
 #include "ctl.h"
+#include "core/accept.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "port/port.h"
@@ -46,6 +47,7 @@ struct vn_ctl {
     struct vn_loop *loop;
     int lfd;
     struct vn_io lio;
+    struct vn_listen_guard guard;
     char path[VN_PATH_MAX];
     struct ctl_cmd cmds[MAX_CMDS];
     unsigned ncmds;
@@ -337,7 +339,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
     struct vn_ctl *ctl = VN_CONTAINER_OF(io, struct vn_ctl, lio);
-    int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = vn_listen_guard_accept(&ctl->guard, NULL, NULL);
     if (fd < 0)
         return;
     struct ucred cr = { 0 };
@@ -425,6 +427,7 @@ struct vn_ctl *vn_ctl_open(struct vn_loop *loop, const char *path, unsigned mode
         free(ctl);
         return NULL;
     }
+    vn_listen_guard_init(&ctl->guard, loop, &ctl->lio, "control");
     return ctl;
 }
 
@@ -436,6 +439,7 @@ void vn_ctl_close(struct vn_ctl *ctl)
         if (ctl->clients[i])
             client_free(ctl->clients[i]);
     if (ctl->lfd >= 0) {
+        vn_listen_guard_cancel(&ctl->guard);
         vn_io_del(ctl->loop, &ctl->lio);
         close(ctl->lfd);
         unlink(ctl->path);

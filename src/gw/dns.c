@@ -22,6 +22,7 @@
  * flight each (reading pauses beyond it), in buffered output, and closed after
  * an idle period. */
 #include "dns.h"
+#include "core/accept.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "dhcp4.h"
@@ -110,6 +111,7 @@ struct vn_dns {
     uint8_t domain[VN_DNS_NAME_MAX + 1]; /* wire form */
     int lfd;
     struct vn_io lio;
+    struct vn_listen_guard guard;
     struct sockaddr_in taddr;
     struct pend *pend;
     unsigned npend;
@@ -774,13 +776,9 @@ static void listen_event(struct vn_io *io, uint32_t ev)
     (void)ev;
     struct vn_dns *d = VN_CONTAINER_OF(io, struct vn_dns, lio);
     for (int i = 0; i < 16; i++) {
-        int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: accept failed\" network=%s err=\"%s\"",
-                          d->gw->conf->name, strerror(errno));
-            return;
-        }
+        int fd = vn_listen_guard_accept(&d->guard, NULL, NULL);
+        if (fd < 0)
+            return; /* nothing pending, or paused (logged) */
         struct conn *c = NULL;
         for (unsigned k = 0; k < DNS_CONNS && !c; k++)
             if (!d->conns[k].used)
@@ -858,6 +856,7 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
                  strerror(errno));
         goto fail;
     }
+    vn_listen_guard_init(&d->guard, gw->loop, &d->lio, "dns-tcp");
     char ups[VN_MAX_UPSTREAMS * 66] = "";
     for (unsigned i = 0; i < d->nup; i++) {
         size_t l = strlen(ups);
@@ -870,6 +869,11 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
 fail:
     vn_dns_free(d);
     return NULL;
+}
+
+unsigned vn_dns_fd_need(void)
+{
+    return DNS_PENDING + DNS_CONNS + 4;
 }
 
 void vn_dns_free(struct vn_dns *d)
@@ -885,6 +889,7 @@ void vn_dns_free(struct vn_dns *d)
             if (d->pend[i].used)
                 pend_release(&d->pend[i]);
     if (d->lfd >= 0) {
+        vn_listen_guard_cancel(&d->guard);
         vn_io_del(d->gw->loop, &d->lio);
         close(d->lfd);
     }

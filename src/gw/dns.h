@@ -36,4 +36,8 @@ const struct sockaddr_in *vn_dns_tcp_addr(struct vn_dns *d);
  * nxdomain, servfail, timeouts, malformed, dropped_busy}. */
 json_t *vn_dns_stats_json(struct vn_dns *d);
 
+/* Descriptors one DNS forwarder may hold at most (pending upstream
+ * queries, guest TCP connections, listeners). */
+unsigned vn_dns_fd_need(void);
+
 #endif

@@ -85,6 +85,7 @@ struct vn_tcp_flow {
     bool peek_off;           /* SO_PEEK_OFF works on this socket */
     uint32_t rto_ms;
     struct vn_timer timer;   /* retransmission / handshake timer */
+    struct vn_fwd *fwd;      /* inbound: the forward it came through */
     struct vn_flow *ack_next;/* list of flows with ack_pending */
 };
 
@@ -96,6 +97,8 @@ struct vn_flow {
     uint8_t gmac[6];         /* the guest's MAC */
     bool inbound;            /* created by a port forward */
     bool in_use;
+    bool pending;            /* inbound TCP, counted in its forward's pending handshakes */
+    uint16_t owner;          /* charged to (nat.max_flows_per_guest) */
     int fd;
     struct vn_io io;
     uint64_t created_ms, last_ms;

@@ -1,7 +1,14 @@
 /* Port forwards: host listeners whose connections (TCP) or datagrams (UDP)
  * are carried to a guest address and port. Added from config, flags or at
  * run time; removing one closes its listener while flows already carried
- * continue until they end. */
+ * continue until they end.
+ *
+ * Half-open connections are bounded like a kernel SYN backlog: a TCP
+ * connection is pending from accept() until the guest answers our SYN.
+ * With nat.forward_pending of them open the listener stops being polled
+ * (new clients wait in the kernel's listen backlog) and resumes as soon as
+ * one completes or times out (nat.forward_syn_timeout), so clients of a
+ * guest that does not answer cannot fill the flow table. */
 #include "core/log.h"
 #include "core/util.h"
 #include "nat_internal.h"
@@ -11,14 +18,47 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Stop accepting while the guest owes nat.forward_pending handshakes. */
+static bool backlog_full(struct vn_fwd *fw)
+{
+    if (fw->pending < fw->nat->conf->forward_pending)
+        return false;
+    if (!vn_listen_guard_paused(&fw->guard))
+        vn_io_mod(fw->nat->gw->loop, &fw->io, 0); /* level-triggered: never poll while full */
+    if (!fw->full) {
+        fw->full = true;
+        fw->backlog_full++;
+        char hs[80];
+        VN_LOG_RL(VN_LOG_WARN,
+                  "msg=\"forward: guest does not answer, accepting paused\" network=%s host=%s "
+                  "pending=%u",
+                  fw->nat->conf->name, vn_sockaddr_str(&fw->conf.host, hs, sizeof hs),
+                  fw->pending);
+    }
+    return true;
+}
+
+void vn_nat_forward_handshake_done(struct vn_fwd *fw)
+{
+    if (fw->pending)
+        fw->pending--;
+    if (fw->full && fw->in_use && fw->pending < fw->nat->conf->forward_pending) {
+        fw->full = false;
+        if (!vn_listen_guard_paused(&fw->guard))
+            vn_io_mod(fw->nat->gw->loop, &fw->io, EPOLLIN);
+    }
+}
+
 static void tcp_accept(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
     struct vn_fwd *fw = VN_CONTAINER_OF(io, struct vn_fwd, io);
     for (int i = 0; i < 64; i++) {
+        if (backlog_full(fw))
+            return;
         struct sockaddr_storage peer;
         socklen_t pl = sizeof peer;
-        int fd = accept4(fw->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = vn_listen_guard_accept(&fw->guard, (struct sockaddr *)&peer, &pl);
         if (fd < 0)
             return;
         if (vn_nat_tcp_inbound(fw->nat, fw, fd, &peer) < 0) {
@@ -108,6 +148,7 @@ int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, cha
         close(fd);
         return -1;
     }
+    vn_listen_guard_init(&fw->guard, nat->gw->loop, &fw->io, "forward");
     fw->in_use = true;
     char g[16];
     vn_info("msg=\"forward added\" network=%s proto=%s host=%s guest=%s:%u", nat->conf->name, pn,
@@ -124,6 +165,17 @@ static void fwd_close(struct vn_fwd *fw)
             if (f->in_use && f->key.proto == IPPROTO_UDP && f->u.udp.fwd == fw)
                 vn_nat_flow_free(f);
         }
+    /* TCP flows carried on: they no longer count against this forward. */
+    for (unsigned i = 0; i < fw->nat->max; i++) {
+        struct vn_flow *f = &fw->nat->pool[i];
+        if (f->in_use && f->key.proto == IPPROTO_TCP && f->inbound && f->u.tcp.fwd == fw) {
+            f->pending = false;
+            f->u.tcp.fwd = NULL;
+        }
+    }
+    fw->pending = 0;
+    fw->full = false;
+    vn_listen_guard_cancel(&fw->guard);
     vn_io_del(fw->nat->gw->loop, &fw->io);
     close(fw->fd);
     fw->in_use = false;
@@ -160,10 +212,12 @@ json_t *vn_nat_forwards_json(struct vn_nat *nat)
         char hs[80], g[32];
         snprintf(g, sizeof g, "%s:%u", vn_ip4_str(fw->conf.guest_ip, hs), fw->conf.guest_port);
         json_array_append_new(
-            a, json_pack("{s:s,s:s,s:s,s:I,s:I}", "proto",
+            a, json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:I}", "proto",
                          fw->conf.proto == IPPROTO_TCP ? "tcp" : "udp", "host",
                          vn_sockaddr_str(&fw->conf.host, hs, sizeof hs), "guest", g, "accepted",
-                         (json_int_t)fw->accepted, "refused", (json_int_t)fw->refused));
+                         (json_int_t)fw->accepted, "refused", (json_int_t)fw->refused,
+                         "pending", fw->pending, "syn_timeouts", (json_int_t)fw->syn_timeouts,
+                         "backlog_full", (json_int_t)fw->backlog_full));
     }
     return a;
 }

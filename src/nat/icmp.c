@@ -71,7 +71,8 @@ static int open_ping(bool *raw)
     return fd;
 }
 
-void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip)
+void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+                       const struct vn_frame *fr)
 {
     struct vn_icmp ic;
     if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != 8 || ic.code != 0)
@@ -90,7 +91,7 @@ void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct v
         return;
     }
     if (!f) {
-        f = vn_nat_flow_new(nat, &k, gmac);
+        f = vn_nat_flow_new(nat, &k, gmac, fr->port);
         if (!f) {
             vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
             return;

@@ -27,8 +27,23 @@ struct vn_flow *vn_nat_flow_find(struct vn_nat *nat, const struct vn_flow_key *k
     return NULL;
 }
 
+/* Name of a flow owner for logs and listings. */
+static const char *owner_name(const struct vn_nat *nat, uint16_t owner, char *buf, size_t n)
+{
+    if (owner >= VN_MAX_PORTS) {
+        char hs[80];
+        const struct vn_fwd *fw = &nat->fwds[owner - VN_MAX_PORTS];
+        snprintf(buf, n, "forward %s:%s", fw->conf.proto == IPPROTO_TCP ? "tcp" : "udp",
+                 vn_sockaddr_str(&fw->conf.host, hs, sizeof hs));
+    } else {
+        const struct vn_port *p = nat->gw->sw->ports[owner];
+        snprintf(buf, n, "%s", p ? p->conf.name : "?");
+    }
+    return buf;
+}
+
 struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
-                                const uint8_t gmac[6])
+                                const uint8_t gmac[6], uint16_t owner)
 {
     struct vn_flow *f = nat->free_list;
     if (!f) {
@@ -37,12 +52,25 @@ struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
                   nat->conf->name, nat->max);
         return NULL;
     }
+    if (owner >= VN_NAT_OWNERS)
+        owner = 0;
+    if (nat->owned[owner] >= nat->share) {
+        char on[96];
+        nat->stats.refused_share++;
+        VN_LOG_RL(VN_LOG_WARN,
+                  "msg=\"NAT flows of one guest at its share, new flow refused\" network=%s "
+                  "guest=\"%s\" max_flows_per_guest=%u",
+                  nat->conf->name, owner_name(nat, owner, on, sizeof on), nat->share);
+        return NULL;
+    }
     nat->free_list = f->fnext;
     memset(f, 0, sizeof *f);
     f->key = *k;
     f->nat = nat;
     f->fd = -1;
     f->in_use = true;
+    f->owner = owner;
+    nat->owned[owner]++;
     memcpy(f->gmac, gmac, 6);
     f->created_ms = f->last_ms = vn_now_ms();
     uint32_t h = key_hash(nat, k);
@@ -59,6 +87,9 @@ void vn_nat_flow_free(struct vn_flow *f)
         return;
     if (f->key.proto == IPPROTO_TCP)
         vn_nat_tcp_free(f);
+    if (f->pending)
+        vn_nat_forward_handshake_done(f->u.tcp.fwd);
+    nat->owned[f->owner]--;
     if (f->fd >= 0) {
         vn_io_del(nat->gw->loop, &f->io);
         close(f->fd);
@@ -145,14 +176,20 @@ static void sweep(struct vn_timer *t)
         if (!f->in_use)
             continue;
         uint64_t idle = now - f->last_ms, limit;
-        if (f->key.proto == IPPROTO_TCP)
+        if (f->key.proto == IPPROTO_TCP && f->pending)
+            limit = nat->conf->forward_syn_timeout * 1000ull; /* the guest does not answer */
+        else if (f->key.proto == IPPROTO_TCP)
             limit = f->u.tcp.state == VN_TCP_ESTABLISHED ? nat->conf->tcp_timeout * 1000ull
                                                          : 75000; /* handshakes */
         else if (f->key.proto == IPPROTO_UDP)
             limit = nat->conf->udp_timeout * 1000ull;
         else
             limit = 30000; /* ICMP echo: RFC 5508 REQ-1 suggests 60 s; echo is short-lived */
-        if (idle > limit) {
+        if (idle > limit && f->pending) {
+            nat->stats.fwd_syn_timeouts++;
+            f->u.tcp.fwd->syn_timeouts++;
+            vn_nat_tcp_abort_host(f);
+        } else if (idle > limit) {
             nat->stats.timeouts++;
             vn_nat_flow_free(f);
         }
@@ -175,6 +212,10 @@ struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
     nat->gw = gw;
     nat->conf = gw->conf;
     nat->max = gw->conf->max_flows;
+    /* Each guest may hold a share, so one cannot take the table from the
+     * others (a quarter by default, at least 8 when the table is tiny). */
+    nat->share = gw->conf->max_flows_per_guest ? VN_MIN(gw->conf->max_flows_per_guest, nat->max)
+                                               : VN_MAX(nat->max / 4, VN_MIN(8u, nat->max));
     uint32_t nb = 16;
     while (nb < nat->max)
         nb <<= 1;
@@ -230,7 +271,7 @@ void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn
         vn_nat_udp_input(nat, src_mac, ip, f);
         break;
     case VN_IPPROTO_ICMP:
-        vn_nat_icmp_input(nat, src_mac, ip);
+        vn_nat_icmp_input(nat, src_mac, ip, f);
         break;
     default:
         /* RFC 1812: protocol unreachable for what we cannot translate. */
@@ -288,8 +329,20 @@ json_t *vn_nat_stats_json(struct vn_nat *nat)
     for (unsigned i = 0; i < nat->max; i++)
         if (nat->pool[i].in_use)
             by[nat->pool[i].key.proto == IPPROTO_TCP ? 0 : nat->pool[i].key.proto == IPPROTO_UDP ? 1 : 2]++;
-    json_t *o = json_pack("{s:i,s:i,s:i,s:i,s:i}", "flows_active", nat->active, "flows_max",
-                          nat->max, "tcp_active", by[0], "udp_active", by[1], "icmp_active", by[2]);
+    json_t *o = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "flows_active", nat->active, "flows_max",
+                          nat->max, "flows_per_guest_max", nat->share, "tcp_active", by[0],
+                          "udp_active", by[1], "icmp_active", by[2]);
+    /* Who holds flows, so a guest near its share is visible. */
+    json_t *owners = json_array();
+    for (unsigned i = 0; i < VN_NAT_OWNERS; i++)
+        if (nat->owned[i]) {
+            char on[96];
+            json_array_append_new(owners,
+                                  json_pack("{s:s,s:i}", "guest",
+                                            owner_name(nat, (uint16_t)i, on, sizeof on), "flows",
+                                            nat->owned[i]));
+        }
+    json_object_set_new(o, "flows_by_guest", owners);
     json_t *c = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "tcp_created",
         (json_int_t)s->created[0], "udp_created", (json_int_t)s->created[1], "icmp_created",
@@ -303,6 +356,8 @@ json_t *vn_nat_stats_json(struct vn_nat *nat)
         "udp_bad_checksum", (json_int_t)s->udp_csum_bad, "udp_send_errors",
         (json_int_t)s->udp_send_errors, "icmp_send_errors", (json_int_t)s->icmp_send_errors,
         "idle_timeouts", (json_int_t)s->timeouts);
+    json_object_set_new(c, "refused_guest_share", json_integer((json_int_t)s->refused_share));
+    json_object_set_new(c, "forward_syn_timeouts", json_integer((json_int_t)s->fwd_syn_timeouts));
     json_object_update(o, c);
     json_decref(c);
     return o;

@@ -3,6 +3,7 @@
 #ifndef VN_NAT_INTERNAL_H
 #define VN_NAT_INTERNAL_H
 
+#include "core/accept.h"
 #include "flow.h"
 #include "gw/gateway.h"
 #include "nat.h"
@@ -15,14 +16,23 @@ struct vn_fwd {
     struct vn_forward_conf conf;
     int fd;
     struct vn_io io;
+    struct vn_listen_guard guard;  /* backs off when descriptors run out */
     struct vn_nat *nat;
     bool in_use;
-    uint64_t accepted, refused;
+    bool full;                     /* not accepting: nat.forward_pending handshakes open */
+    unsigned pending;              /* TCP flows still waiting for the guest's SYN-ACK */
+    uint64_t accepted, refused, syn_timeouts, backlog_full;
 };
+
+/* Flow owners for nat.max_flows_per_guest: guest ports by switch port id,
+ * then one owner per forward. */
+#define VN_NAT_OWNERS (VN_MAX_PORTS + VN_NAT_MAX_FORWARDS)
 
 struct vn_nat_stats {
     uint64_t created[3];       /* tcp, udp, icmp */
     uint64_t refused_full;     /* flow table full */
+    uint64_t refused_share;    /* the guest holds its nat.max_flows_per_guest */
+    uint64_t fwd_syn_timeouts; /* forwarded connections the guest never answered */
     uint64_t refused_policy;   /* destination not allowed (e.g. loopback mapping off) */
     uint64_t tcp_conn_refused, tcp_unreachable, tcp_rst_to_guest, tcp_rst_from_guest;
     uint64_t tcp_retransmits, tcp_bad_segments, tcp_out_of_window, tcp_csum_bad;
@@ -42,17 +52,26 @@ struct vn_nat {
     struct vn_flow *ack_list;   /* TCP flows owing the guest an ACK */
     struct vn_defer ack_defer;
     struct vn_fwd fwds[VN_NAT_MAX_FORWARDS];
+    unsigned share;             /* flows per owner (nat.max_flows_per_guest, resolved) */
+    uint16_t owned[VN_NAT_OWNERS]; /* flows held by each owner */
     uint8_t *scratch;           /* discard area for peeking without SO_PEEK_OFF */
     struct vn_nat_stats stats;
 };
 
 enum { VN_NAT_TCP = 0, VN_NAT_UDP = 1, VN_NAT_ICMP = 2 };
 
+static inline uint16_t vn_nat_fwd_owner(const struct vn_nat *nat, const struct vn_fwd *fw)
+{
+    return (uint16_t)(VN_MAX_PORTS + (fw - nat->fwds));
+}
+
 /* Flow table. */
 struct vn_flow *vn_nat_flow_find(struct vn_nat *nat, const struct vn_flow_key *k);
-/* A new flow (fd -1) inserted under k, or NULL when the table is full (counted). */
+/* A new flow (fd -1) inserted under k and charged to owner (the guest's
+ * switch port id, or vn_nat_fwd_owner()), or NULL when the table is full or
+ * the owner holds its share (both counted, logged rate-limited). */
 struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
-                                const uint8_t gmac[6]);
+                                const uint8_t gmac[6], uint16_t owner);
 /* Close the flow's socket, stop its timers and return it to the pool. */
 void vn_nat_flow_free(struct vn_flow *f);
 
@@ -73,6 +92,8 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
 int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
                        const struct sockaddr_storage *peer);
 void vn_nat_tcp_free(struct vn_flow *f);
+/* Reset the host side of f (SO_LINGER 0) and free it; the guest is not told. */
+void vn_nat_tcp_abort_host(struct vn_flow *f);
 void vn_nat_tcp_flush_acks(struct vn_nat *nat);
 const char *vn_nat_tcp_state_name(const struct vn_flow *f);
 
@@ -81,9 +102,13 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
 /* A datagram arrived on a UDP forward listener. */
 void vn_nat_udp_forward_event(struct vn_fwd *fw);
 
-void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip);
+void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+                       const struct vn_frame *fr);
 
 /* Forwards. */
 void vn_nat_forwards_close(struct vn_nat *nat);
+/* A forwarded TCP flow of fw left the handshake (answered, or gone): one
+ * fewer pending; the forward accepts again if it had stopped. */
+void vn_nat_forward_handshake_done(struct vn_fwd *fw);
 
 #endif

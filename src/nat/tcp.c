@@ -258,6 +258,11 @@ static void tcp_abort(struct vn_flow *f, bool tell_guest)
     vn_nat_flow_free(f);
 }
 
+void vn_nat_tcp_abort_host(struct vn_flow *f)
+{
+    tcp_abort(f, false);
+}
+
 void vn_nat_tcp_free(struct vn_flow *f)
 {
     struct vn_tcp_flow *t = T(f);
@@ -539,7 +544,7 @@ static void established_input(struct vn_flow *f, const struct vn_tcp *tc)
 
 /* Guest SYN for a new outbound connection: start connect(). */
 static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
-                          const struct vn_tcp *tc, const struct vn_flow_key *k)
+                          const struct vn_tcp *tc, const struct vn_flow_key *k, uint16_t owner)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -548,7 +553,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
         rst_for(nat, gmac, ip, tc);
         return;
     }
-    struct vn_flow *f = vn_nat_flow_new(nat, k, gmac);
+    struct vn_flow *f = vn_nat_flow_new(nat, k, gmac, owner);
     if (!f) {
         rst_for(nat, gmac, ip, tc);
         return;
@@ -627,7 +632,7 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
             return;
         }
         if ((tc.flags & (VN_TCP_SYN | VN_TCP_ACK | VN_TCP_RST)) == VN_TCP_SYN)
-            open_outbound(nat, gmac, ip, &tc, &k);
+            open_outbound(nat, gmac, ip, &tc, &k, fr->port);
         else
             rst_for(nat, gmac, ip, &tc);
         return;
@@ -678,6 +683,10 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         vn_timer_cancel(nat->gw->loop, &t->timer);
         t->rto_ms = RTO_MIN_MS;
         t->retries = 0;
+        if (f->pending) { /* the guest answered: no longer a half-open connection */
+            f->pending = false;
+            vn_nat_forward_handshake_done(t->fwd);
+        }
         send_ctl(f, VN_TCP_ACK, t->snd_nxt);
         tcp_push(f);
         return;
@@ -820,7 +829,7 @@ int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
         return -1; /* same tuple still in use (a very fast port reuse) */
     uint8_t zero_mac[6] = { 0 };
     const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, fw->conf.guest_ip);
-    struct vn_flow *f = vn_nat_flow_new(nat, &k, mac ? mac : zero_mac);
+    struct vn_flow *f = vn_nat_flow_new(nat, &k, mac ? mac : zero_mac, vn_nat_fwd_owner(nat, fw));
     if (!f)
         return -1;
     nat->stats.created[VN_NAT_TCP]++;
@@ -828,6 +837,9 @@ int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
     f->fd = fd;
     struct vn_tcp_flow *t = T(f);
     vn_timer_init(&t->timer, tcp_timer);
+    t->fwd = fw;
+    f->pending = true;
+    fw->pending++;
     t->state = VN_TCP_SYN_SENT;
     t->mss = 536;
     vn_random_bytes(&t->iss, sizeof t->iss);

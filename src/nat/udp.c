@@ -125,7 +125,7 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
         return;
     }
-    f = vn_nat_flow_new(nat, &k, gmac);
+    f = vn_nat_flow_new(nat, &k, gmac, fr->port);
     if (!f) {
         vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
         return;
@@ -165,7 +165,7 @@ void vn_nat_udp_forward_event(struct vn_fwd *fw)
         if (!f) {
             uint8_t zero[6] = { 0 };
             const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, fw->conf.guest_ip);
-            f = vn_nat_flow_new(nat, &k, mac ? mac : zero);
+            f = vn_nat_flow_new(nat, &k, mac ? mac : zero, vn_nat_fwd_owner(nat, fw));
             if (!f) {
                 fw->refused++;
                 continue;

@@ -10,6 +10,7 @@
  * gather a whole egress batch into one sendmsg(); what the socket does not
  * take is kept in a bounded backlog flushed on EPOLLOUT, and frames that do
  * not fit in the backlog are dropped and counted as tx_full. */
+#include "core/accept.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pkt/eth.h"
@@ -33,6 +34,7 @@ struct stream_port {
     struct vn_port *port;
     int lfd, cfd;
     struct vn_io lio, cio;
+    struct vn_listen_guard guard; /* lio backs off when descriptors run out */
     uint8_t *rbuf, *wbuf;
     size_t rlen, wlen, woff;
     struct vn_frame frames[VN_BATCH];
@@ -157,7 +159,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
     struct stream_port *s = VN_CONTAINER_OF(io, struct stream_port, lio);
-    int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = vn_listen_guard_accept(&s->guard, NULL, NULL);
     if (fd < 0)
         return;
     struct ucred cred = { 0 };
@@ -311,6 +313,7 @@ static int stream_open(struct vn_port *p, char *err, size_t errlen)
         free(s);
         return -1;
     }
+    vn_listen_guard_init(&s->guard, p->sw->loop, &s->lio, p->conf.name);
     p->priv = s;
     return 0;
 }
@@ -319,6 +322,7 @@ static void stream_close(struct vn_port *p)
 {
     struct stream_port *s = p->priv;
     conn_close(s, "port closed");
+    vn_listen_guard_cancel(&s->guard);
     vn_io_del(p->sw->loop, &s->lio);
     close(s->lfd);
     if (!p->conf.keep_path)

@@ -38,6 +38,7 @@ struct vn_frame {
     uint8_t *data;  /* first byte of the Ethernet header (untagged once inside the switch) */
     uint32_t len;   /* bytes at data */
     uint16_t net;   /* network index; set by the switch at ingress */
+    uint16_t port;  /* id of the port it entered by; set by the switch at ingress */
     uint16_t flags;
     struct vn_offload off;
 };

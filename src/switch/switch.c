@@ -404,6 +404,7 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
         return -1;
     }
     f->net = (uint16_t)net;
+    f->port = in->id;
     return 0;
 }
 

@@ -811,7 +811,7 @@ def test_flows_show_bytes_each_way(netns, vnetd, servers):
 
 
 def test_flow_table_full_refuses_cleanly(netns, vnetd, servers):
-    d, (g,) = nat_setup(netns, vnetd, net_extra={"nat": {"max_flows": 16}})
+    d, (g,) = nat_setup(netns, vnetd, net_extra={"nat": {"max_flows": 16, "max_flows_per_guest": 16}})
     gip = guest_ip(0)
     srv = TcpServer(echo_handler)
     echo = UdpEcho()
@@ -1099,8 +1099,12 @@ def test_hostile_guest_syn_and_udp_floods(netns, vnetd, servers, tmp_path):
 
     send_frames(a, syns[100:])
     send_frames(a, udps[100:])
-    wait_for(lambda: nat_stats(d)[1]["udp_created"] >= nat0["udp_created"] + (n - 100) * 0.9, 20,
-             what="UDP flood seen")
+    # Flows beyond the guest's share (a quarter of the table) are refused.
+    def udp_seen():
+        s = nat_stats(d)[1]
+        return (s["udp_created"] + s["refused_guest_share"] >=
+                nat0["udp_created"] + nat0["refused_guest_share"] + (n - 100) * 0.9)
+    wait_for(udp_seen, 20, what="UDP flood seen")
     d.assert_alive()
     _, nat1 = nat_stats(d)
     assert nat1["tcp_conn_refused"] >= nat0["tcp_conn_refused"] + (n - 100) * 0.9, nat1
@@ -1113,7 +1117,8 @@ def test_hostile_guest_syn_and_udp_floods(netns, vnetd, servers, tmp_path):
     wait_for(lambda: nat_stats(d)[1]["udp_active"] == 0, 30, what="UDP flood flows expired")
     wait_for(lambda: nat_stats(d)[1]["tcp_active"] <= 1, 60, what="SYN flood flows gone")
     nat2 = nat_stats(d)[1]
-    assert nat2["idle_timeouts"] >= n * 0.9
+    assert nat2["refused_guest_share"] > nat0["refused_guest_share"]
+    assert nat2["idle_timeouts"] >= (nat2["udp_created"] - nat0["udp_created"]) * 0.9
     rss2 = rss_settled(d.pid)
     assert rss1 - rss0 < 64 * 1024 and rss2 - rss0 < 64 * 1024, \
         f"vnetd RSS grew from {rss0} kB to {rss1} kB (flood) / {rss2} kB (after)"
