@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static int g_json;
@@ -261,6 +262,24 @@ static void print_leases(json_t *r)
                  json_is_true(json_object_get(e, "static")) ? ",static" : "");
         table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "ip"), jstr(e, "hostname"), exp,
                   state, NULL);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+static void print_conflicts(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "ADDRESS", "CLAIMED-BY", "PORT", "HELD-BY", "HOLD",
+                                "COUNT", "LAST", NULL);
+    size_t i;
+    json_t *e;
+    time_t now = time(NULL);
+    json_array_foreach(r, i, e) {
+        char ago[32];
+        snprintf(ago, sizeof ago, "%llds ago", (long long)(now - jint(e, "last_seen")));
+        table_row(t, jstr(e, "network"), jstr(e, "address"), jstr(e, "claimer_mac"),
+                  jstr(e, "port"), jstr(e, "holder_mac"), jstr(e, "held_by"),
+                  table_int(t, jint(e, "count")), ago, NULL);
     }
     table_print(t, stdout);
     table_free(t);
@@ -637,6 +656,7 @@ static void usage(FILE *o)
                "  fdb [NETWORK]          learned MAC addresses\n"
                "  stats [PORT]           per-port counters and drops\n"
                "  leases [NETWORK]       DHCP leases\n"
+               "  conflicts [NETWORK]    recent address conflicts between guests (ARP claims)\n"
                "  flows [NETWORK]        NAT flows\n"
                "  forward list [NETWORK]\n"
                "  forward add PROTO:HOSTPORT[:GUESTIP]:GUESTPORT [NETWORK]\n"
@@ -705,11 +725,14 @@ int main(int argc, char **argv)
         if (sub)
             json_object_set_new(req, "network", json_string(sub));
         printer = print_fdb;
-    } else if ((!strcmp(cmd, "leases") || !strcmp(cmd, "flows")) && ac <= 2) {
+    } else if ((!strcmp(cmd, "leases") || !strcmp(cmd, "flows") || !strcmp(cmd, "conflicts")) &&
+               ac <= 2) {
         req = json_pack("{s:s}", "cmd", cmd);
         if (sub)
             json_object_set_new(req, "network", json_string(sub));
-        printer = !strcmp(cmd, "leases") ? print_leases : print_flows;
+        printer = !strcmp(cmd, "leases")  ? print_leases
+                  : !strcmp(cmd, "flows") ? print_flows
+                                          : print_conflicts;
     } else if (!strcmp(cmd, "forward") && (ac == 1 || (!strcmp(sub, "list") && ac <= 3))) {
         req = json_pack("{s:s}", "cmd", "forward.list");
         if (ac == 3)

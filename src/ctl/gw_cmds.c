@@ -70,6 +70,15 @@ static json_t *cmd_leases(void *ctx, json_t *req, char *err, size_t errlen)
     return collect(ctx, one, leases_of);
 }
 
+/* conflicts {network?}: recent address conflicts between guests (conflict.h). */
+static json_t *cmd_conflicts(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_network *one;
+    if (pick(ctx, req, &one, err, errlen))
+        return NULL;
+    return collect(ctx, one, vn_gw_conflicts_json);
+}
+
 static json_t *cmd_flows(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_network *one;
@@ -178,6 +187,7 @@ void vn_gw_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)
 {
     vn_ctl_register(ctl, "leases", cmd_leases, sw);
     vn_ctl_register(ctl, "flows", cmd_flows, sw);
+    vn_ctl_register(ctl, "conflicts", cmd_conflicts, sw);
     vn_ctl_register(ctl, "forward.list", cmd_forward_list, sw);
     vn_ctl_register(ctl, "forward.add", cmd_forward_add, sw);
     vn_ctl_register(ctl, "forward.del", cmd_forward_del, sw);

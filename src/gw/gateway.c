@@ -110,18 +110,29 @@ int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint1
     uint32_t sum = vn_csum_add(vn_csum_pseudo4(s, d, VN_IPPROTO_UDP, (uint32_t)l4), h, 8);
     uint16_t c = vn_csum_fold(vn_csum_add(sum, data, len));
     vn_put_be16(h + 6, c ? c : 0xffff);
+    return vn_gw_send_ip4(gw, dmac, src, dst, VN_IPPROTO_UDP, h, data, len);
+}
+
+int vn_gw_send_ip4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint32_t dst,
+                   uint8_t proto, const uint8_t h[8], const void *data, size_t len)
+{
+    if (len > 65535 - 28)
+        return -1;
+    size_t l4 = 8 + len;
     /* Larger than the MTU: IPv4 fragments (the guest reassembles). */
     size_t per = 20 + l4 <= gw->mtu ? l4 : (size_t)((gw->mtu - 20) / 8 * 8);
     size_t nfrag = (l4 + per - 1) / per;
     if (nfrag > 1 && nfrag * (VN_ETH_HLEN + 20 + per) > VN_GW_ARENA / 4)
         return -1;
     uint16_t id = gw->ip_id++;
+    if (nfrag > 1)
+        gw->stats.fragmented++;
     for (size_t off = 0; off < l4; off += per) {
         size_t n = VN_MIN(per, l4 - off);
         uint8_t *f = vn_gw_frame_alloc(gw, VN_ETH_HLEN + 20 + n);
         if (!f)
             return -1;
-        uint8_t *p = vn_gw_ip4_header(gw, f, dmac, src, dst, VN_IPPROTO_UDP, n);
+        uint8_t *p = vn_gw_ip4_header(gw, f, dmac, src, dst, proto, n);
         if (nfrag > 1) {
             uint8_t *ip = f + VN_ETH_HLEN;
             vn_put_be16(ip + 4, id);
@@ -175,12 +186,18 @@ static uint32_t neigh_slot(const struct vn_gw *gw, uint32_t ip)
     return i;
 }
 
-void vn_gw_neigh_learn(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6])
+/* Set ip -> mac; unless force, an entry of another MAC refreshed within
+ * VN_CONFLICT_RECENT_S stays. */
+static void neigh_set(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6], bool force)
 {
-    if (!vn_gw_in_subnet(gw, ip) || ip == gw->addr || ip == gw->dns_addr || ip == gw->subnet ||
-        ip == gw->bcast)
+    if (!vn_gw_in_subnet(gw, ip) || vn_gw_owns(gw, ip) || ip == gw->subnet || ip == gw->bcast)
         return;
     struct vn_neigh *n = &gw->neigh[neigh_slot(gw, ip)];
+    if (n->ip && !force && memcmp(n->mac, mac, 6) &&
+        gw->sw->now_s - n->seen_s < VN_CONFLICT_RECENT_S) {
+        gw->stats.neigh_kept++;
+        return;
+    }
     if (!n->ip) {
         if (gw->nneigh >= VN_GW_NEIGH_MAX) {
             gw->stats.neigh_full++;
@@ -191,6 +208,22 @@ void vn_gw_neigh_learn(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6])
     }
     memcpy(n->mac, mac, 6);
     n->seen_s = gw->sw->now_s;
+}
+
+void vn_gw_neigh_learn(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6])
+{
+    neigh_set(gw, ip, mac, true);
+}
+
+void vn_gw_neigh_observe(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6])
+{
+    neigh_set(gw, ip, mac, false);
+}
+
+const struct vn_neigh *vn_gw_neigh_peek(struct vn_gw *gw, uint32_t ip)
+{
+    const struct vn_neigh *n = &gw->neigh[neigh_slot(gw, ip)];
+    return n->ip ? n : NULL;
 }
 
 /* Broadcast an ARP request for ip (host order). */
@@ -247,7 +280,7 @@ static void arp_input(struct vn_gw *gw, const struct vn_frame *f)
     uint16_t op = vn_get_be16(a + 6);
     uint32_t sip = vn_get_be32(a + 14), tip = vn_get_be32(a + 24);
     if (sip && !vn_mac_is_multicast(a + 8))
-        vn_gw_neigh_learn(gw, sip, a + 8);
+        vn_gw_neigh_observe(gw, sip, a + 8);
     if (op != 1 || (tip != gw->addr && tip != gw->dns_addr))
         return;
     gw->stats.arp_requests++;
@@ -279,17 +312,17 @@ static void icmp_echo(struct vn_gw *gw, const uint8_t *smac, const struct vn_ip4
         gw->stats.ip_bad++;
         return;
     }
-    size_t total = VN_ETH_HLEN + 20 + ip->l4_len;
-    uint8_t *f = vn_gw_frame_alloc(gw, total);
-    if (!f)
-        return;
-    uint8_t *r = vn_gw_ip4_header(gw, f, smac, ip->dst, ip->src, VN_IPPROTO_ICMP, ip->l4_len);
-    memcpy(r, ip->l4, ip->l4_len);
-    r[0] = 0;
-    vn_put_be16(r + 2, 0);
-    vn_put_be16(r + 2, vn_csum_fold(vn_csum_add(0, r, ip->l4_len)));
-    vn_gw_frame_commit(gw, total, NULL);
-    gw->stats.icmp_echo++;
+    /* The reply: type 0, same id, sequence and data; a request reassembled
+     * from fragments gets its reply fragmented the same way (as a host). */
+    uint8_t h[8];
+    memcpy(h, ip->l4, 8);
+    h[0] = 0;
+    vn_put_be16(h + 2, 0);
+    uint32_t sum = vn_csum_add(vn_csum_add(0, h, 8), ip->l4 + 8, ip->l4_len - 8);
+    vn_put_be16(h + 2, vn_csum_fold(sum));
+    if (vn_gw_send_ip4(gw, smac, ip->dst, ip->src, VN_IPPROTO_ICMP, h, ip->l4 + 8,
+                       ip->l4_len - 8) == 0)
+        gw->stats.icmp_echo++;
 }
 
 static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
@@ -303,7 +336,7 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
         return;
     }
     if (ip.src && vn_gw_in_subnet(gw, ip.src))
-        vn_gw_neigh_learn(gw, ip.src, smac);
+        vn_gw_neigh_observe(gw, ip.src, smac);
     bool to_me = ip.dst == gw->addr || ip.dst == gw->dns_addr;
     bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
     if (ip.mf || ip.frag_off) {
@@ -502,6 +535,10 @@ json_t *vn_gw_json(struct vn_gw *gw)
                   "ipv6_ignored", (json_int_t)s->ip6_ignored, "tx_frames",
                   (json_int_t)s->tx_frames, "tx_arena_full", (json_int_t)s->tx_arena_full,
                   "neighbours_full", (json_int_t)s->neigh_full));
+    json_t *st = json_object_get(o, "stats");
+    json_object_set_new(st, "arp_conflicts", json_integer((json_int_t)s->conflicts));
+    json_object_set_new(st, "neighbours_kept", json_integer((json_int_t)s->neigh_kept));
+    json_object_set_new(st, "fragmented_replies", json_integer((json_int_t)s->fragmented));
     if (gw->dhcp)
         json_object_set_new(o, "dhcp", vn_dhcp4_stats_json(gw->dhcp));
     if (gw->dns)

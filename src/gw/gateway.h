@@ -17,6 +17,7 @@
 #define VN_GW_GATEWAY_H
 
 #include "conf/config.h"
+#include "conflict.h"
 #include "core/loop.h"
 #include "pkt/ip.h"
 #include "reasm.h"
@@ -37,6 +38,9 @@ struct vn_gw_stats {
     uint64_t ip_bad, ip_fragments, ip_ttl_expired, ip_other_proto, ip6_ignored;
     uint64_t tx_frames, tx_arena_full;
     uint64_t neigh_full;
+    uint64_t conflicts;       /* ARP claims for addresses other MACs hold (conflict.h) */
+    uint64_t neigh_kept;      /* claims not allowed to replace a neighbour its owner refreshed */
+    uint64_t fragmented;      /* replies sent as IPv4 fragments (larger than the MTU) */
 };
 
 struct vn_neigh {
@@ -70,6 +74,7 @@ struct vn_gw {
     struct vn_dhcp4 *dhcp;
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
+    struct vn_conflict conflicts[VN_CONFLICT_LOG];
     struct vn_gw_stats stats;
 };
 
@@ -91,6 +96,11 @@ void vn_gw_flush(struct vn_gw *gw);
  * src to dst (host order) toward dmac at f; returns the L4 header pointer. */
 uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], uint32_t src,
                           uint32_t dst, uint8_t proto, size_t l4len);
+/* Send an IPv4 datagram made of the 8-byte header h (UDP, ICMP echo) and
+ * len bytes of data to a guest, as fragments when larger than the MTU.
+ * Returns 0, or -1 if no space. */
+int vn_gw_send_ip4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint32_t dst,
+                   uint8_t proto, const uint8_t h[8], const void *data, size_t len);
 /* Send a UDP datagram to a guest (checksummed; fragmented when larger than
  * the MTU). Returns 0, or -1 if no space. */
 int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint16_t sport,
@@ -101,8 +111,21 @@ int vn_gw_send_udp4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint1
 void vn_gw_icmp4_error(struct vn_gw *gw, const uint8_t dmac[6], const uint8_t *orig, size_t len,
                        uint8_t type, uint8_t code, uint16_t extra);
 
-/* Neighbour table: remember that ip (host order) is at mac. */
+/* Neighbour table: remember that ip (host order) is at mac, on authority
+ * (a DHCP lease): replaces whatever was there. */
 void vn_gw_neigh_learn(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6]);
+/* The same from what a guest sent (ARP, IPv4 source): an entry another MAC
+ * refreshed within VN_CONFLICT_RECENT_S is kept (counted), so a guest
+ * cannot redirect the gateway's traffic for an active neighbour. */
+void vn_gw_neigh_observe(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6]);
+/* The entry for ip, or NULL (no ARP request is sent). */
+const struct vn_neigh *vn_gw_neigh_peek(struct vn_gw *gw, uint32_t ip);
+/* Whether ip (host order) is one of the gateway's own addresses (gateway,
+ * DNS, the router it offers): guests may never claim these. */
+static inline bool vn_gw_owns(const struct vn_gw *gw, uint32_t ip)
+{
+    return ip && (ip == gw->addr || ip == gw->dns_addr || ip == gw->router);
+}
 /* MAC for ip, or NULL if unknown (then an ARP request is sent). */
 const uint8_t *vn_gw_neigh_lookup(struct vn_gw *gw, uint32_t ip);
 

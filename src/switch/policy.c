@@ -145,6 +145,18 @@ static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t n
            !memcmp(leased, mac, 6);
 }
 
+/* Whether a DHCP client message (UDP 68 -> 67, first fragment) speaks for
+ * the frame's own source MAC: Ethernet hardware type and length, chaddr
+ * equal to src, and the BOOTP header complete in this fragment (so a tiny
+ * first fragment cannot hide chaddr from the check). */
+static bool dhcp_for_itself(const struct vn_ip4 *ip, const uint8_t *src)
+{
+    const uint8_t *b = ip->l4 + 8; /* BOOTP: op htype hlen hops xid secs flags 4 addrs chaddr */
+    if (ip->l4_len < 8 + 28 + 6)
+        return false;
+    return b[1] == 1 && b[2] == 6 && !memcmp(b + 28, src, 6);
+}
+
 enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const struct vn_frame *f)
 {
     struct vn_port_policy *pol = &p->policy;
@@ -176,6 +188,7 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
     uint16_t et = vn_get_be16(f->data + 12);
     const uint8_t *l3 = f->data + VN_ETH_HLEN;
     size_t l3len = f->len - VN_ETH_HLEN;
+    struct vn_gw *gw = sw->nets[f->net]->gw;
     if (et == VN_ETH_TYPE_IPV4) {
         struct vn_ip4 ip;
         if (vn_ip4_parse_hdr(l3, l3len, false, &ip) != VN_IP_OK)
@@ -185,18 +198,26 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
         if (pol->guard && ip.proto == VN_IPPROTO_UDP && ip.l4_len >= 4 && !ip.frag_off &&
             vn_get_be16(ip.l4) == 67)
             return VN_DROP_GUARD; /* a DHCP server on a VM port */
+        if (pol->guard && gw && vn_gw_owns(gw, ip.src))
+            return VN_DROP_SPOOF; /* a guest speaking as the gateway (its DNS, say) */
+        if (pol->guard && dhcp_client && !dhcp_for_itself(&ip, src))
+            return VN_DROP_SPOOF; /* DHCP on behalf of another client's hardware address */
         if (c->ip_binding && !(ip.src == 0 && dhcp_client) &&
             !ip_allowed(sw, p, f->net, ip.src, src))
             return VN_DROP_SPOOF;
-    } else if (et == VN_ETH_TYPE_ARP && c->ip_binding) {
+    } else if (et == VN_ETH_TYPE_ARP) {
         if (l3len < 28)
-            return VN_DROP_SPOOF;
+            return c->ip_binding ? VN_DROP_SPOOF : VN_DROP__COUNT;
         const uint8_t *sha = l3 + 8;
         uint32_t spa = vn_get_be32(l3 + 14);
-        if (memcmp(sha, src, 6))
+        if (pol->guard && gw && vn_gw_owns(gw, spa))
+            return VN_DROP_SPOOF; /* a guest claiming the gateway's address */
+        if (c->ip_binding && memcmp(sha, src, 6))
             return VN_DROP_SPOOF; /* ARP that lies about its own MAC */
-        if (spa && !ip_allowed(sw, p, f->net, spa, src))
+        if (c->ip_binding && spa && !ip_allowed(sw, p, f->net, spa, src))
             return VN_DROP_SPOOF; /* ARP claiming an address the port does not own */
+        if (pol->guard && gw && spa)
+            vn_gw_arp_claim(gw, p->id, sha, spa); /* conflicts are noticed, not dropped */
     } else if (et == VN_ETH_TYPE_IPV6) {
         if (l3len < 40)
             return VN_DROP__COUNT;
