@@ -41,6 +41,7 @@ struct ctl_client {
     struct passed_fd fds[FDS_MAX];
     unsigned nfds;
     uint64_t fds_dropped;
+    uint64_t last_ms;   /* last request bytes (eviction picks the longest idle) */
 };
 
 struct vn_ctl {
@@ -54,7 +55,7 @@ struct vn_ctl {
     struct ctl_client *clients[MAX_CLIENTS];
     bool group_set;
     gid_t group;
-    uint64_t refused;
+    uint64_t refused, evicted;
     char run_dir[VN_PATH_MAX];
 };
 
@@ -332,6 +333,7 @@ static void client_event(struct vn_io *io, uint32_t ev)
     if (n == 0)
         c->eof = true;
     c->rlen += (size_t)n;
+    c->last_ms = vn_now_ms();
     serve_buffered(c);
 }
 
@@ -362,10 +364,22 @@ static void listen_event(struct vn_io *io, uint32_t ev)
         close(fd);
         return;
     }
-    int slot = -1;
-    for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
-        if (!ctl->clients[i])
+    int slot = -1, idle = -1;
+    for (int i = 0; i < MAX_CLIENTS && slot < 0; i++) {
+        struct ctl_client *x = ctl->clients[i];
+        if (!x)
             slot = i;
+        else if (!x->out && !x->rlen &&
+                 (idle < 0 || x->last_ms < ctl->clients[idle]->last_ms))
+            idle = i;
+    }
+    if (slot < 0 && idle >= 0) {
+        /* Full: a client that waits without asking anything makes room, so
+         * connections held open cannot lock the others out. */
+        client_free(ctl->clients[idle]);
+        ctl->evicted++;
+        slot = idle;
+    }
     struct ctl_client *c = slot < 0 ? NULL : calloc(1, sizeof *c);
     if (!c) {
         VN_LOG_RL(VN_LOG_WARN, "msg=\"control: too many clients\"");
@@ -374,6 +388,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
     }
     c->ctl = ctl;
     c->fd = fd;
+    c->last_ms = vn_now_ms();
     c->who = (struct vn_ctl_caller){ .pid = cr.pid, .uid = cr.uid, .gid = cr.gid,
                                      .privileged = cr.uid == 0 || cr.uid == geteuid(),
                                      .run_dir = ctl->run_dir };

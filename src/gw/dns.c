@@ -40,6 +40,7 @@
 
 enum {
     DNS_PENDING = 256,       /* queries in flight to upstreams, all guests */
+    DNS_SHARE = 64,          /* ... of which one guest port (or all of TCP) may hold */
     DNS_CONNS = 32,          /* guest TCP connections */
     DNS_CONN_INFLIGHT = 8,   /* forwarded queries in flight per TCP connection */
     DNS_QMAX = 1500,         /* largest query accepted */
@@ -66,6 +67,7 @@ struct pend {
     bool used;
     bool tcp;                      /* guest asked over TCP: upstream over TCP */
     uint16_t gid, uid;             /* the guest's id, ours on the wire */
+    uint16_t owner;                /* guest port id, or OWNER_TCP (the share it counts in) */
     uint8_t gmac[6];
     uint32_t gip;
     uint16_t gport, gmax;          /* UDP guest: address, port, buffer size */
@@ -96,12 +98,15 @@ struct conn {
     uint8_t *out;
     size_t outlen, outoff, outcap;
     unsigned npending;
+    uint64_t last_ms;              /* last query or answer (eviction picks the oldest idle) */
 };
+
+#define OWNER_TCP VN_MAX_PORTS
 
 struct dns_stats {
     uint64_t queries_udp, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
         timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
-        tcp_connections, refused;
+        tcp_connections, refused, dropped_share, tcp_evicted;
 };
 
 struct vn_dns {
@@ -115,6 +120,7 @@ struct vn_dns {
     struct sockaddr_in taddr;
     struct pend *pend;
     unsigned npend;
+    uint16_t owned[VN_MAX_PORTS + 1]; /* pending queries per owner */
     struct conn *conns;
     unsigned nconns;
     struct dns_stats st;
@@ -124,6 +130,7 @@ struct vn_dns {
 /* Where an answer goes. */
 struct dest {
     struct conn *conn; /* NULL: UDP */
+    uint16_t in_port;  /* UDP: the guest's switch port id */
     const uint8_t *mac;
     uint32_t ip;
     uint16_t port;
@@ -372,6 +379,7 @@ static void pend_release(struct pend *p)
     attempt_close(p);
     p->used = false;
     p->d->npend--;
+    p->d->owned[p->owner]--;
     struct conn *c = p->conn;
     p->conn = NULL;
     if (c) {
@@ -579,16 +587,24 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         for (unsigned i = 0; i < DNS_PENDING && !p; i++)
             if (!d->pend[i].used)
                 p = &d->pend[i];
-    if (!p) {
-        d->st.dropped_busy++;
+    uint16_t owner = to->conn ? OWNER_TCP : VN_MIN(to->in_port, (uint16_t)(VN_MAX_PORTS - 1));
+    bool share = d->owned[owner] >= DNS_SHARE;
+    if (!p || share) {
+        if (share)
+            d->st.dropped_share++;
+        else
+            d->st.dropped_busy++;
         VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: too many queries in flight, query dropped\" "
-                  "network=%s max=%d", d->gw->conf->name, DNS_PENDING);
+                  "network=%s max=%d per_guest=%d by=%s", d->gw->conf->name, DNS_PENDING,
+                  DNS_SHARE, share ? "guest" : "all");
         if (to->conn) /* a TCP client would wait for nothing */
             reply_empty(d, to, q, 0, VN_DNS_R_SERVFAIL);
         return;
     }
     p->used = true;
     d->npend++;
+    p->owner = owner;
+    d->owned[owner]++;
     p->tcp = to->conn != NULL;
     p->conn = to->conn;
     if (p->conn)
@@ -633,8 +649,8 @@ static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t 
     forward(d, to, &q, m, len);
 }
 
-void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], const struct vn_ip4 *ip,
-                      const struct vn_udp *udp)
+void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
+                      const struct vn_ip4 *ip, const struct vn_udp *udp)
 {
     d->st.queries_udp++;
     if (!ip->src || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
@@ -644,7 +660,8 @@ void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], const struct v
                   d->gw->conf->name);
         return;
     }
-    struct dest to = { .conn = NULL, .mac = src_mac, .ip = ip->src, .port = udp->sport };
+    struct dest to = { .conn = NULL, .in_port = port, .mac = src_mac, .ip = ip->src,
+                       .port = udp->sport };
     handle_query(d, &to, udp->data, udp->dlen);
 }
 
@@ -693,6 +710,7 @@ static void conn_parse(struct conn *c)
 {
     struct vn_dns *d = c->d;
     size_t off = 0;
+    c->last_ms = vn_now_ms();
     while (!c->dead && c->inlen - off >= 2 && c->npending < DNS_CONN_INFLIGHT) {
         size_t l = vn_dns_get16(c->in + off);
         if (l < VN_DNS_HLEN || l > DNS_QMAX) {
@@ -779,10 +797,21 @@ static void listen_event(struct vn_io *io, uint32_t ev)
         int fd = vn_listen_guard_accept(&d->guard, NULL, NULL);
         if (fd < 0)
             return; /* nothing pending, or paused (logged) */
-        struct conn *c = NULL;
-        for (unsigned k = 0; k < DNS_CONNS && !c; k++)
-            if (!d->conns[k].used)
-                c = &d->conns[k];
+        struct conn *c = NULL, *idle = NULL;
+        for (unsigned k = 0; k < DNS_CONNS && !c; k++) {
+            struct conn *x = &d->conns[k];
+            if (!x->used)
+                c = x;
+            else if (!x->npending && !x->in_cb && (!idle || x->last_ms < idle->last_ms))
+                idle = x;
+        }
+        if (!c && idle) {
+            /* Full: the connection idle the longest makes room (so idle
+             * connections held open cannot lock the others out). */
+            d->st.tcp_evicted++;
+            conn_close(idle);
+            c = idle;
+        }
         if (!c) {
             d->st.dropped_busy++;
             VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: too many TCP connections, one refused\" "
@@ -799,6 +828,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
             continue;
         }
         c->used = true;
+        c->last_ms = vn_now_ms();
         d->nconns++;
         d->st.tcp_connections++;
         vn_timer_arm(d->gw->loop, &c->idle, DNS_IDLE_MS);
@@ -914,6 +944,8 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         "upstream_errors", (json_int_t)s->upstream_errors, "tcp_connections",
         (json_int_t)s->tcp_connections, "queries_active", (int)d->npend, "tcp_active",
         (int)d->nconns);
+    json_object_set_new(o, "dropped_guest_share", json_integer((json_int_t)s->dropped_share));
+    json_object_set_new(o, "tcp_evicted", json_integer((json_int_t)s->tcp_evicted));
     json_t *ups = json_array();
     for (unsigned i = 0; i < d->nup; i++)
         json_array_append_new(ups, json_string(d->up[i].text));

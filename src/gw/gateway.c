@@ -175,15 +175,51 @@ void vn_gw_icmp4_error(struct vn_gw *gw, const uint8_t dmac[6], const uint8_t *o
     gw->stats.icmp_errors_sent++;
 }
 
-/* ---- neighbour table (open addressing; entries are replaced, never deleted) ---- */
+/* ---- neighbour table (open addressing with linear probing; when full, the
+ * entry seen longest ago makes room, so addresses a guest invents cannot
+ * lock out the others) ---- */
+
+#define NEIGH_MASK (VN_GW_NEIGH_MAX * 2 - 1)
+
+static uint32_t neigh_home(uint32_t ip)
+{
+    return (uint32_t)vn_hash_u64(ip) & NEIGH_MASK;
+}
 
 static uint32_t neigh_slot(const struct vn_gw *gw, uint32_t ip)
 {
-    const uint32_t mask = VN_GW_NEIGH_MAX * 2 - 1;
-    uint32_t i = (uint32_t)vn_hash_u64(ip) & mask;
+    uint32_t i = neigh_home(ip);
     while (gw->neigh[i].ip && gw->neigh[i].ip != ip)
-        i = (i + 1) & mask;
+        i = (i + 1) & NEIGH_MASK;
     return i;
+}
+
+/* Remove the entry in slot i, shifting later entries of its probe run back
+ * (so lookups never stop at a hole that was not there when they were put). */
+static void neigh_delete(struct vn_gw *gw, uint32_t i)
+{
+    for (uint32_t j = (i + 1) & NEIGH_MASK; gw->neigh[j].ip; j = (j + 1) & NEIGH_MASK) {
+        uint32_t k = neigh_home(gw->neigh[j].ip);
+        /* j may move to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            gw->neigh[i] = gw->neigh[j];
+            i = j;
+        }
+    }
+    gw->neigh[i].ip = 0;
+    gw->nneigh--;
+}
+
+/* Evict the entry seen longest ago. */
+static void neigh_evict_oldest(struct vn_gw *gw)
+{
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i <= NEIGH_MASK; i++)
+        if (gw->neigh[i].ip && (best == UINT32_MAX || gw->neigh[i].seen_s < gw->neigh[best].seen_s))
+            best = i;
+    if (best != UINT32_MAX)
+        neigh_delete(gw, best);
 }
 
 /* Set ip -> mac; unless force, an entry of another MAC refreshed within
@@ -201,7 +237,8 @@ static void neigh_set(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6], bool 
     if (!n->ip) {
         if (gw->nneigh >= VN_GW_NEIGH_MAX) {
             gw->stats.neigh_full++;
-            return;
+            neigh_evict_oldest(gw);
+            n = &gw->neigh[neigh_slot(gw, ip)];
         }
         gw->nneigh++;
         n->ip = ip;
@@ -360,7 +397,7 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
             return;
         }
         if (u.dport == 53 && ip.dst == gw->dns_addr && gw->dns) {
-            vn_dns_input_udp(gw->dns, smac, &ip, &u);
+            vn_dns_input_udp(gw->dns, smac, f->port, &ip, &u);
             return;
         }
     }
