@@ -68,7 +68,7 @@ static void usage(FILE *o)
             "                       defaults to the first DHCP address; goes to the default\n"
             "                       network, or the only nat network of the configuration\n"
             "      --network SPEC   add a network: NAME[,mode=M][,vlan=N][,mtu=N]...\n"
-            "      --port SPEC      add a port: NAME,type=stream|dgram|tap,network=NET[,key=value]...\n"
+            "      --port SPEC      add a port: NAME,type=stream|dgram|tap|uplink,network=NET[,key=value]...\n"
             "                       (trunk ports: trunk=NET1+NET2[,native=NET1])\n"
             "      --print-config   print the effective configuration as YAML and exit\n"
             "      --check          validate the configuration and exit\n"

@@ -252,11 +252,20 @@ static void print_leases(json_t *r)
     struct table *t = table_new("NETWORK", "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE", NULL);
     size_t i;
     json_t *e;
+    time_t now = time(NULL);
     json_array_foreach(r, i, e) {
-        char exp[32] = "never";
-        json_t *x = json_object_get(e, "expires_in");
+        /* When the lease ends, or since when it is over: never "never" for
+         * a lease that merely was released. */
+        char exp[48] = "-";
+        json_t *x = json_object_get(e, "expires_in"), *at = json_object_get(e, "expires_at");
+        const char *st = jstr(e, "state");
         if (json_is_integer(x))
-            snprintf(exp, sizeof exp, "%llds", (long long)json_integer_value(x));
+            snprintf(exp, sizeof exp, "in %llds", (long long)json_integer_value(x));
+        else if (!strcmp(st, "declined") && json_is_integer(at) && json_integer_value(at) > now)
+            snprintf(exp, sizeof exp, "quarantine %llds",
+                     (long long)(json_integer_value(at) - now));
+        else if (json_is_integer(json_object_get(e, "since")) && strcmp(st, "reserved"))
+            snprintf(exp, sizeof exp, "%s %llds ago", st, jint(e, "since"));
         char state[40];
         snprintf(state, sizeof state, "%s%s", jstr(e, "state"),
                  json_is_true(json_object_get(e, "static")) ? ",static" : "");
@@ -651,7 +660,7 @@ static void usage(FILE *o)
                "  status                 daemon summary\n"
                "  network list|show [NAME]\n"
                "  port list|show [NAME]\n"
-               "  port add NAME,type=stream|dgram|tap,network=NET[,key=value...]\n"
+               "  port add NAME,type=stream|dgram|tap|uplink,network=NET[,key=value...]\n"
                "  port del NAME\n"
                "  fdb [NETWORK]          learned MAC addresses\n"
                "  stats [PORT]           per-port counters and drops\n"

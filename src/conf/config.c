@@ -499,6 +499,36 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
     }
     if (!strcmp(key, "map_host_loopback"))
         return set_bool(&n->map_host_loopback, key, val, src, err);
+    if (!strcmp(key, "map_host_loopback.ports")) {
+        /* an allow-list: PORT or LOW-HIGH */
+        uint64_t lo, hi;
+        char a[16], b[16] = "";
+        const char *dash = strchr(val, '-');
+        size_t al = dash ? (size_t)(dash - val) : strlen(val);
+        if (al >= sizeof a || (dash && strlen(dash + 1) >= sizeof b))
+            return vn_conf_fail(err, src, "map_host_loopback.ports: '%s' is not PORT or LOW-HIGH",
+                                val);
+        memcpy(a, val, al);
+        a[al] = 0;
+        if (dash)
+            vn_strlcpy(b, dash + 1, sizeof b);
+        if (vn_parse_uint(a, 1, 65535, &lo) || (dash && vn_parse_uint(b, 1, 65535, &hi)))
+            return vn_conf_fail(err, src, "map_host_loopback.ports: '%s' is not PORT or LOW-HIGH "
+                                "(1-65535)", val);
+        if (!dash)
+            hi = lo;
+        if (hi < lo)
+            return vn_conf_fail(err, src, "map_host_loopback.ports: '%s': range ends before it "
+                                "starts", val);
+        if (n->nloopback_ports >= VN_MAX_LOOPBACK_PORTS)
+            return vn_conf_fail(err, src, "map_host_loopback.ports: at most %d entries",
+                                VN_MAX_LOOPBACK_PORTS);
+        n->loopback_ports[n->nloopback_ports][0] = (uint16_t)lo;
+        n->loopback_ports[n->nloopback_ports][1] = (uint16_t)hi;
+        n->nloopback_ports++;
+        n->map_host_loopback = true;
+        return 0;
+    }
     if (!strcmp(key, "dhcp.enabled")) {
         n->dhcp_set = true;
         return set_bool(&n->dhcp, key, val, src, err);

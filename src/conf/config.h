@@ -45,6 +45,7 @@ struct vn_conf_src {
 #define VN_MAX_DHCP_HOSTS 64
 #define VN_MAX_FORWARDS 32
 #define VN_MAX_UPSTREAMS 4
+#define VN_MAX_LOOPBACK_PORTS 32 /* map_host_loopback.ports ranges */
 #define VN_DOMAIN_MAX 64
 
 /* A host address as given in the config: IPv4 or IPv6 plus a port. */
@@ -98,6 +99,8 @@ struct vn_net_conf {
     struct vn_sockaddr upstream[VN_MAX_UPSTREAMS];
     unsigned nupstream;       /* 0 = the host's resolv.conf */
     bool map_host_loopback;   /* the gateway address reaches the host's 127.0.0.1 */
+    uint16_t loopback_ports[VN_MAX_LOOPBACK_PORTS][2]; /* ... only these port ranges (none = all) */
+    unsigned nloopback_ports;
     struct vn_forward_conf forwards[VN_MAX_FORWARDS];
     unsigned nforwards;
     uint32_t max_flows;       /* NAT flow table size */

@@ -74,8 +74,19 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
     char a[16], b[16], mac[18], hs[64];
     fprintf(o, "    subnet: %s/%u\n", vn_ip4_str(n->subnet, a), n->prefix);
     fprintf(o, "    gateway: %s\n", vn_ip4_str(n->gateway, a));
-    if (n->mode == VN_MODE_NAT)
+    if (n->mode == VN_MODE_NAT && n->nloopback_ports) {
+        fprintf(o, "    map_host_loopback:\n      ports: [");
+        for (unsigned k = 0; k < n->nloopback_ports; k++) {
+            const uint16_t *r = n->loopback_ports[k];
+            if (r[0] == r[1])
+                fprintf(o, "%s%u", k ? ", " : "", r[0]);
+            else
+                fprintf(o, "%s\"%u-%u\"", k ? ", " : "", r[0], r[1]);
+        }
+        fprintf(o, "]\n");
+    } else if (n->mode == VN_MODE_NAT) {
         fprintf(o, "    map_host_loopback: %s\n", n->map_host_loopback ? "true" : "false");
+    }
     fprintf(o, "    dhcp:\n      enabled: %s\n      range: %s-%s\n      lease_time: %u\n",
             n->dhcp ? "true" : "false", vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b),
             n->lease_time);

@@ -568,6 +568,10 @@ static json_t *lease_json(struct vn_dhcp4 *d, const struct vn_lease *l, int64_t 
     if (l->state == VN_LEASE_BOUND || l->state == VN_LEASE_OFFERED)
         json_object_set_new(o, "expires_in",
                             json_integer(l->expires > now ? l->expires - now : 0));
+    if (l->state != VN_LEASE_FREE && l->expires > 0) /* wall clock: when it ends or ended */
+        json_object_set_new(o, "expires_at", json_integer(l->expires));
+    if (l->state != VN_LEASE_FREE && l->changed > 0) /* seconds in its current state */
+        json_object_set_new(o, "since", json_integer(now > l->changed ? now - l->changed : 0));
     return o;
 }
 

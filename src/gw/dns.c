@@ -24,6 +24,7 @@
 #include "dns.h"
 #include "core/accept.h"
 #include "core/log.h"
+#include "core/ownports.h"
 #include "core/util.h"
 #include "dhcp4.h"
 #include "dns_msg.h"
@@ -118,6 +119,7 @@ struct vn_dns {
     struct vn_io lio;
     struct vn_listen_guard guard;
     struct sockaddr_in taddr;
+    bool own_port;                 /* taddr's port is registered as the daemon's own */
     struct pend *pend;
     unsigned npend;
     uint16_t owned[VN_MAX_PORTS + 1]; /* pending queries per owner */
@@ -887,6 +889,8 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         goto fail;
     }
     vn_listen_guard_init(&d->guard, gw->loop, &d->lio, "dns-tcp");
+    vn_own_port_add(IPPROTO_TCP, ntohs(d->taddr.sin_port), VN_OWN_ALL_NETWORKS);
+    d->own_port = true;
     char ups[VN_MAX_UPSTREAMS * 66] = "";
     for (unsigned i = 0; i < d->nup; i++) {
         size_t l = strlen(ups);
@@ -918,6 +922,8 @@ void vn_dns_free(struct vn_dns *d)
         for (unsigned i = 0; i < DNS_PENDING; i++)
             if (d->pend[i].used)
                 pend_release(&d->pend[i]);
+    if (d->own_port)
+        vn_own_port_del(IPPROTO_TCP, ntohs(d->taddr.sin_port), VN_OWN_ALL_NETWORKS);
     if (d->lfd >= 0) {
         vn_listen_guard_cancel(&d->guard);
         vn_io_del(d->gw->loop, &d->lio);

@@ -10,6 +10,7 @@
  * one completes or times out (nat.forward_syn_timeout), so clients of a
  * guest that does not answer cannot fill the flow table. */
 #include "core/log.h"
+#include "core/ownports.h"
 #include "core/util.h"
 #include "nat_internal.h"
 
@@ -149,6 +150,7 @@ int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, cha
         return -1;
     }
     vn_listen_guard_init(&fw->guard, nat->gw->loop, &fw->io, "forward");
+    vn_own_port_add(fc->proto, fc->host.port, nat->gw->net->id);
     fw->in_use = true;
     char g[16];
     vn_info("msg=\"forward added\" network=%s proto=%s host=%s guest=%s:%u", nat->conf->name, pn,
@@ -178,6 +180,7 @@ static void fwd_close(struct vn_fwd *fw)
     vn_listen_guard_cancel(&fw->guard);
     vn_io_del(fw->nat->gw->loop, &fw->io);
     close(fw->fd);
+    vn_own_port_del(fw->conf.proto, fw->conf.host.port, fw->nat->gw->net->id);
     fw->in_use = false;
 }
 

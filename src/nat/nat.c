@@ -2,6 +2,7 @@
  * See flow.h for the theory of operation of the table and nat/tcp.c for TCP. */
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/ownports.h"
 #include "core/util.h"
 #include "gw/dns.h"
 #include "nat_internal.h"
@@ -106,6 +107,24 @@ void vn_nat_flow_free(struct vn_flow *f)
     nat->active--;
 }
 
+/* Whether a guest flow to the gateway address may go to the host's
+ * loopback: map_host_loopback on, the port in its allow-list (if any), and
+ * never one of the daemon's own listeners (core/ownports.h). */
+static bool loopback_allowed(struct vn_nat *nat, const struct vn_flow_key *k)
+{
+    const struct vn_net_conf *c = nat->conf;
+    if (!c->map_host_loopback)
+        return false;
+    if (k->proto != IPPROTO_ICMP && vn_own_port(k->proto, k->rport, (int)nat->gw->net->id))
+        return false;
+    if (!c->nloopback_ports || k->proto == IPPROTO_ICMP)
+        return true;
+    for (unsigned i = 0; i < c->nloopback_ports; i++)
+        if (k->rport >= c->loopback_ports[i][0] && k->rport <= c->loopback_ports[i][1])
+            return true;
+    return false;
+}
+
 int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
                          struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -128,7 +147,7 @@ int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
     if (nat->conf->mode != VN_MODE_NAT)
         return -1; /* no NAT on this network, only the gateway's own services */
     if (dst == gw->addr) {
-        if (!nat->conf->map_host_loopback)
+        if (!loopback_allowed(nat, k))
             return -1;
         sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         return 0;

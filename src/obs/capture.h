@@ -2,7 +2,9 @@
  *
  * A capture is the destination of a mirror session (switch/mirror.h). Frames
  * are written with pcap_dump() as the switch sees them, cut to the snap
- * length; the file is flushed every second and when the capture ends. The
+ * length, except that a partial checksum left by checksum offload is
+ * completed in the copy written (the file holds what the wire would carry;
+ * GSO frames stay whole, as in a capture on a tap); the file is flushed every second and when the capture ends. The
  * capture ends after its frame count or duration, when stopped, or on the
  * first write error (disk full, directory removed): the error is kept for
  * vnetctl and the daemon carries on. */

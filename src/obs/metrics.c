@@ -6,6 +6,7 @@
  * flattened to vnet_<service>_<name>{network="..."}. Names ending in
  * _active, _max, entries or neighbours are gauges; everything else counts up
  * and gets the _total suffix. */
+#include "core/ownports.h"
 #include "metrics.h"
 #include "conf/config.h"
 #include "core/log.h"
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 
 struct vn_metrics {
@@ -28,6 +30,7 @@ struct vn_metrics {
     struct vn_io io;
     struct vn_timer timer;
     uint64_t scrapes;
+    uint16_t port;      /* the port it listens on (hidden from guests: core/ownports.h) */
 };
 
 struct out {
@@ -331,6 +334,9 @@ struct vn_metrics *vn_metrics_open(struct vn_loop *loop, struct vn_switch *sw, c
         return NULL;
     }
     vn_timer_init(&m->timer, on_timer);
+    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+    m->port = pi ? pi->port : sa.port;
+    vn_own_port_add(IPPROTO_TCP, m->port, VN_OWN_ALL_NETWORKS);
     return m;
 }
 
@@ -340,6 +346,7 @@ void vn_metrics_close(struct vn_metrics *m)
         return;
     vn_io_del(m->loop, &m->io);
     vn_timer_cancel(m->loop, &m->timer);
+    vn_own_port_del(IPPROTO_TCP, m->port, VN_OWN_ALL_NETWORKS);
     MHD_stop_daemon(m->d);
     free(m);
 }

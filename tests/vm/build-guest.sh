@@ -19,6 +19,9 @@
 #   VMH_NO_APT=1         never call apt-get install/update (fail if something is missing)
 #   VMH_COMPRESS         gzip (default) | none
 set -euo pipefail
+# Without this, a failure inside $(...) (a download in fetch_deb) would not
+# stop the script, which then failed much later with unrelated errors.
+shopt -s inherit_errexit
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEFAULT_OUT=$HERE/../../build/vm
@@ -67,9 +70,17 @@ fetch_deb() {   # fetch_deb PACKAGE -> prints path of the cached .deb
     # apt-get download encodes ':' of epochs as %3a
     f=$(ls "$CACHE/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n1 || true)
     if [ -z "$f" ]; then
-        log "downloading $pkg $ver"
-        (cd "$CACHE" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver" >&2)
-        f=$(ls "$CACHE/${pkg}_${ver/:/%3a}_"*.deb | head -n1)
+        local try
+        for try in 1 2; do  # one retry: mirrors drop connections now and then
+            log "downloading $pkg $ver${try:+ (attempt $try of 2)}"
+            if (cd "$CACHE" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
+                break
+            fi
+            [ "$try" = 2 ] && die "cannot download package $pkg $ver (apt-get download failed twice)"
+            sleep 2
+        done
+        f=$(ls "$CACHE/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n1 || true)
+        [ -n "$f" ] || die "package $pkg $ver: apt-get download left no .deb in $CACHE"
     fi
     echo "$f"
 }
