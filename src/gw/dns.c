@@ -9,10 +9,13 @@
  * A query under the local domain (NAME.DOMAIN, host.DOMAIN, and reverse names
  * of the subnet) is answered here from the DHCP leases / static hosts and is
  * never forwarded. Anything else becomes a pending query (a fixed table of
- * VN_DNS_PENDING slots; excess is dropped and counted): it gets a fresh random
- * id and its own new host socket (so a fresh kernel-chosen random source port,
- * and a connected socket only accepts the upstream's address), UDP if the
- * guest asked over UDP, TCP if it asked over TCP. A reply counts only when its
+ * DNS_PENDING slots, of which one guest port may hold DNS_SHARE and guest TCP
+ * DNS_TCP_SHARE; excess is dropped and counted) with a fresh random id no
+ * other query in flight uses. Over UDP it leaves on a socket of the
+ * upstream's pool (dns_pool.h: connected sockets with random source ports,
+ * rotated, sends batched into one sendmmsg per round, answers read with
+ * recvmmsg); over TCP (the guest asked over TCP) on a connection of its own.
+ * A reply counts only when it arrives on the query's socket and its
  * id and question match; it is then relayed with the guest's id, truncated
  * (TC=1, question only) when it is larger than the guest's UDP buffer (512, or
  * its EDNS0 size) so the guest retries over TCP. Each upstream gets
@@ -28,6 +31,7 @@
 #include "core/util.h"
 #include "dhcp4.h"
 #include "dns_msg.h"
+#include "dns_pool.h"
 #include "gateway.h"
 
 #include <arpa/inet.h>
@@ -40,8 +44,9 @@
 #include <unistd.h>
 
 enum {
-    DNS_PENDING = 256,       /* queries in flight to upstreams, all guests */
-    DNS_SHARE = 64,          /* ... of which one guest port (or all of TCP) may hold */
+    DNS_PENDING = 1024,      /* queries in flight to upstreams, all guests */
+    DNS_SHARE = 256,         /* ... of which one guest port may hold */
+    DNS_TCP_SHARE = 64,      /* ... and all guest TCP together (each has its own socket) */
     DNS_CONNS = 32,          /* guest TCP connections */
     DNS_CONN_INFLIGHT = 8,   /* forwarded queries in flight per TCP connection */
     DNS_QMAX = 1500,         /* largest query accepted */
@@ -69,6 +74,8 @@ struct pend {
     bool tcp;                      /* guest asked over TCP: upstream over TCP */
     uint16_t gid, uid;             /* the guest's id, ours on the wire */
     uint16_t owner;                /* guest port id, or OWNER_TCP (the share it counts in) */
+    struct vn_dns_psock *sock;     /* UDP attempt: the pool socket it went out on */
+    struct pend *next_free;
     uint8_t gmac[6];
     uint32_t gip;
     uint16_t gport, gmax;          /* UDP guest: address, port, buffer size */
@@ -121,7 +128,10 @@ struct vn_dns {
     struct sockaddr_in taddr;
     bool own_port;                 /* taddr's port is registered as the daemon's own */
     struct pend *pend;
+    struct pend *free_pend;
     unsigned npend;
+    struct vn_dns_pool *pools[VN_MAX_UPSTREAMS]; /* UDP sockets per upstream (dns_pool.h) */
+    uint16_t *by_uid;              /* our query id -> pending index + 1 (0: none) */
     uint16_t owned[VN_MAX_PORTS + 1]; /* pending queries per owner */
     struct conn *conns;
     unsigned nconns;
@@ -363,6 +373,11 @@ static struct dest pend_dest(struct pend *p)
 static void attempt_close(struct pend *p)
 {
     struct vn_dns *d = p->d;
+    if (p->sock) {
+        d->by_uid[p->uid] = 0;
+        vn_dns_pool_done(p->sock);
+        p->sock = NULL;
+    }
     if (p->fd >= 0) {
         vn_io_del(d->gw->loop, &p->io);
         close(p->fd);
@@ -382,6 +397,8 @@ static void pend_release(struct pend *p)
     p->used = false;
     p->d->npend--;
     p->d->owned[p->owner]--;
+    p->next_free = p->d->free_pend;
+    p->d->free_pend = p;
     struct conn *c = p->conn;
     p->conn = NULL;
     if (c) {
@@ -451,27 +468,46 @@ static void pend_timeout(struct vn_timer *t)
     attempt_next(p);
 }
 
-static void udp_upstream_event(struct vn_io *io, uint32_t ev)
+/* The pending query a datagram on pool socket s with id uid answers, or NULL. */
+static struct pend *pend_by_uid(struct vn_dns *d, struct vn_dns_psock *s, uint16_t uid)
 {
-    (void)ev;
-    struct pend *p = VN_CONTAINER_OF(io, struct pend, io);
-    struct vn_dns *d = p->d;
-    for (int i = 0; i < UDP_READ_BUDGET && p->used && p->fd >= 0; i++) {
-        ssize_t n = recv(p->fd, d->buf, sizeof d->buf, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                return;
-            d->st.upstream_errors++;
-            VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: upstream error\" network=%s upstream=%s err=\"%s\"",
-                      d->gw->conf->name, d->up[p->tried % d->nup].text, strerror(errno));
-            attempt_next(p);
-            return;
-        }
-        unsigned tried = p->tried;
-        pend_reply(p, d->buf, (size_t)n);
-        if (!p->used || p->tried != tried)
-            return;
+    unsigned i = d->by_uid[uid];
+    struct pend *p = i ? &d->pend[i - 1] : NULL;
+    return p && p->used && p->sock == s ? p : NULL;
+}
+
+/* Pool callback: an answer from an upstream. */
+static void pool_rx(void *ctx, struct vn_dns_psock *s, uint8_t *m, size_t len)
+{
+    struct vn_dns *d = ctx;
+    struct pend *p = len >= 2 ? pend_by_uid(d, s, vn_dns_get16(m)) : NULL;
+    if (!p) {
+        d->st.upstream_bad++; /* late (already answered or timed out), or forged */
+        return;
     }
+    pend_reply(p, m, len);
+}
+
+/* Pool callback: a queued query could not be sent. */
+static void pool_err(void *ctx, struct vn_dns_psock *s, uint16_t uid, int err)
+{
+    struct vn_dns *d = ctx;
+    struct pend *p = pend_by_uid(d, s, uid);
+    d->st.upstream_errors++;
+    if (!p)
+        return;
+    VN_LOG_RL(VN_LOG_INFO, "msg=\"dns: cannot send to upstream\" network=%s upstream=%s "
+              "err=\"%s\"", d->gw->conf->name, d->up[p->tried % d->nup].text, strerror(err));
+    attempt_next(p);
+}
+
+/* A query id no query in flight uses (the reply must match it). */
+static uint16_t fresh_uid(struct vn_dns *d)
+{
+    uint16_t u = (uint16_t)vn_random_u32();
+    for (int i = 0; i < 64 && d->by_uid[u]; i++)
+        u = (uint16_t)vn_random_u32();
+    return u;
 }
 
 static void tcp_upstream_event(struct vn_io *io, uint32_t ev)
@@ -537,7 +573,33 @@ static void send_attempt(struct pend *p)
     struct vn_loop *loop = d->gw->loop;
     for (; p->tried < d->nup; p->tried++) {
         const struct upstream *u = &d->up[p->tried];
-        int type = (p->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+        if (!p->tcp) { /* UDP: a socket of the upstream's pool, sent after this round */
+            struct vn_dns_psock *s = d->pools[p->tried] ? vn_dns_pool_pick(d->pools[p->tried])
+                                                        : NULL;
+            if (!s) {
+                d->st.upstream_errors++;
+                VN_LOG_RL(VN_LOG_WARN, "msg=\"dns: no socket for an upstream query\" "
+                          "network=%s err=\"%s\"", d->gw->conf->name, strerror(errno));
+                continue;
+            }
+            p->uid = fresh_uid(d);
+            if (d->by_uid[p->uid]) { /* all 64 draws taken (a flood): try later */
+                vn_dns_pool_done(s);
+                d->st.upstream_errors++;
+                continue;
+            }
+            vn_dns_put16(p->query + 2, p->uid);
+            if (vn_dns_pool_send(s, p->query + 2, p->qlen) < 0) {
+                vn_dns_pool_done(s);
+                d->st.upstream_errors++;
+                continue;
+            }
+            p->sock = s;
+            d->by_uid[p->uid] = (uint16_t)(p - d->pend + 1);
+            vn_timer_arm(loop, &p->timer, DNS_TRY_MS);
+            return;
+        }
+        int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
         int fd = socket(u->ss.ss_family, type, 0);
         if (fd < 0) {
             d->st.upstream_errors++;
@@ -545,18 +607,13 @@ static void send_attempt(struct pend *p)
                       "err=\"%s\"", d->gw->conf->name, strerror(errno));
             continue;
         }
-        /* A fresh id per attempt; the connected socket gets a random port. */
+        /* TCP: a fresh id and a connection of its own (a random port). */
         p->uid = (uint16_t)vn_random_u32();
         vn_dns_put16(p->query + 2, p->uid);
         int r = connect(fd, (const struct sockaddr *)&u->ss, u->len);
-        if (r && !(p->tcp && errno == EINPROGRESS))
+        if (r && errno != EINPROGRESS)
             goto fail;
-        if (!p->tcp) {
-            if (send(fd, p->query + 2, p->qlen, MSG_NOSIGNAL) != (ssize_t)p->qlen)
-                goto fail;
-        }
-        if (vn_io_add(loop, &p->io, fd, p->tcp ? EPOLLOUT : EPOLLIN,
-                      p->tcp ? tcp_upstream_event : udp_upstream_event))
+        if (vn_io_add(loop, &p->io, fd, EPOLLOUT, tcp_upstream_event))
             goto fail;
         p->fd = fd;
         vn_timer_arm(loop, &p->timer, DNS_TRY_MS);
@@ -584,13 +641,9 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         reply_empty(d, to, q, 0, VN_DNS_R_REFUSED);
         return;
     }
-    struct pend *p = NULL;
-    if (d->npend < DNS_PENDING)
-        for (unsigned i = 0; i < DNS_PENDING && !p; i++)
-            if (!d->pend[i].used)
-                p = &d->pend[i];
+    struct pend *p = d->free_pend;
     uint16_t owner = to->conn ? OWNER_TCP : VN_MIN(to->in_port, (uint16_t)(VN_MAX_PORTS - 1));
-    bool share = d->owned[owner] >= DNS_SHARE;
+    bool share = d->owned[owner] >= (to->conn ? DNS_TCP_SHARE : DNS_SHARE);
     if (!p || share) {
         if (share)
             d->st.dropped_share++;
@@ -603,6 +656,7 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
             reply_empty(d, to, q, 0, VN_DNS_R_SERVFAIL);
         return;
     }
+    d->free_pend = p->next_free;
     p->used = true;
     d->npend++;
     p->owner = owner;
@@ -850,14 +904,17 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
     d->lfd = -1;
     d->pend = calloc(DNS_PENDING, sizeof *d->pend);
     d->conns = calloc(DNS_CONNS, sizeof *d->conns);
-    if (!d->pend || !d->conns) {
+    d->by_uid = calloc(65536, sizeof *d->by_uid);
+    if (!d->pend || !d->conns || !d->by_uid) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    for (unsigned i = 0; i < DNS_PENDING; i++) {
+    for (unsigned i = DNS_PENDING; i-- > 0;) {
         d->pend[i].d = d;
         d->pend[i].fd = -1;
         vn_timer_init(&d->pend[i].timer, pend_timeout);
+        d->pend[i].next_free = d->free_pend;
+        d->free_pend = &d->pend[i];
     }
     const struct vn_net_conf *c = gw->conf;
     if (vn_dns_name_from_text(c->domain[0] ? c->domain : "vnet.internal", d->domain,
@@ -876,6 +933,13 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         uint8_t lo[4] = { 127, 0, 0, 1 };
         add_upstream(d, AF_INET, lo, 53, 0);
     }
+
+    for (unsigned i = 0; i < d->nup; i++)
+        if (!(d->pools[i] = vn_dns_pool_new(gw->loop, (struct sockaddr *)&d->up[i].ss,
+                                            d->up[i].len, pool_rx, pool_err, d))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
 
     d->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     d->taddr.sin_family = AF_INET;
@@ -907,7 +971,7 @@ fail:
 
 unsigned vn_dns_fd_need(void)
 {
-    return DNS_PENDING + DNS_CONNS + 4;
+    return VN_MAX_UPSTREAMS * VN_DNS_POOL_SLOTS + DNS_CONNS + DNS_TCP_SHARE + 4;
 }
 
 void vn_dns_free(struct vn_dns *d)
@@ -929,6 +993,9 @@ void vn_dns_free(struct vn_dns *d)
         vn_io_del(d->gw->loop, &d->lio);
         close(d->lfd);
     }
+    for (unsigned i = 0; i < VN_MAX_UPSTREAMS; i++)
+        vn_dns_pool_free(d->pools[i]);
+    free(d->by_uid);
     free(d->pend);
     free(d->conns);
     free(d);
@@ -952,6 +1019,19 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         (int)d->nconns);
     json_object_set_new(o, "dropped_guest_share", json_integer((json_int_t)s->dropped_share));
     json_object_set_new(o, "tcp_evicted", json_integer((json_int_t)s->tcp_evicted));
+    struct vn_dns_pool_stats ps, sum = { 0 };
+    unsigned open_socks = 0;
+    for (unsigned i = 0; i < d->nup; i++) {
+        vn_dns_pool_get_stats(d->pools[i], &ps);
+        sum.send_calls += ps.send_calls;
+        sum.recv_calls += ps.recv_calls;
+        sum.rotated += ps.rotated;
+        open_socks += vn_dns_pool_open(d->pools[i]);
+    }
+    json_object_set_new(o, "upstream_sockets", json_integer(open_socks));
+    json_object_set_new(o, "upstream_send_calls", json_integer((json_int_t)sum.send_calls));
+    json_object_set_new(o, "upstream_recv_calls", json_integer((json_int_t)sum.recv_calls));
+    json_object_set_new(o, "upstream_sockets_rotated", json_integer((json_int_t)sum.rotated));
     json_t *ups = json_array();
     for (unsigned i = 0; i < d->nup; i++)
         json_array_append_new(ups, json_string(d->up[i].text));
