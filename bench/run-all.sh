@@ -1,8 +1,8 @@
 #!/bin/bash
-# run-all.sh BUILD - run bench/switch.sh and bench/nat.sh one after the other
-# (about 18 minutes) and write bench/results/latest.md: the command, date,
-# machine, kernel, versions, conditions, and both suites' tables.
-# Raw results: bench/results/raw/all-<date>/{switch,nat}/.
+# run-all.sh BUILD - run bench/switch.sh, bench/nat.sh and bench/dns.sh one
+# after the other (about 20 minutes) and write bench/results/latest.md: the
+# command, date, machine, kernel, versions, conditions, and the suites' tables.
+# Raw results: bench/results/raw/all-<date>/{switch,nat,dns}/.
 # Environment variables are passed on to both scripts (see bench/README.md);
 # those that were set are written into the command line of latest.md.
 set -u
@@ -25,6 +25,7 @@ started=$(date -R)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 RAW_DIR=$ALL/switch "$HERE/switch.sh" "$BUILD"; rc_switch=$?
 RAW_DIR=$ALL/nat "$HERE/nat.sh" "$BUILD"; rc_nat=$?
+RAW_DIR=$ALL/dns "$HERE/dns.sh" "$BUILD" > "$ALL/dns.md"; rc_dns=$?
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 buildtype() {  # meson build type of a build directory
@@ -53,8 +54,13 @@ out=$HERE/results/latest.md
   echo "| load average | $load0 at the start, $load1 at the end |"
   [ "$rc_switch" = 0 ] || echo "| switch.sh | exited with status $rc_switch |"
   [ "$rc_nat" = 0 ] || echo "| nat.sh | exited with status $rc_nat |"
+  [ "$rc_dns" = 0 ] || echo "| dns.sh | exited with status $rc_dns |"
   echo
   /usr/bin/python3 "$HERE/lib/report.py" "$ALL"/switch/results.jsonl "$ALL"/nat/results.jsonl
+  echo
+  echo "## DNS forwarding (bench/dns.sh)"
+  echo
+  cat "$ALL/dns.md"
 } > "$out"
 echo "wrote $out (raw results in $ALL)" >&2
-[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ]
+[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ] && [ "$rc_dns" = 0 ]

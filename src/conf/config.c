@@ -94,6 +94,7 @@ struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,
     n->map_host_loopback = true;
     n->max_flows = 4096;
     n->forward_pending = 64;
+    n->dns_cache = 1024;
     n->forward_syn_timeout = 10;
     n->udp_timeout = 60;
     n->tcp_timeout = 7440; /* RFC 5382 REQ-5: at least 2 h 4 min */
@@ -567,6 +568,8 @@ int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
         vn_strlcpy(n->domain, val, sizeof n->domain);
         return 0;
     }
+    if (!strcmp(key, "dns.cache"))
+        return set_u32(&n->dns_cache, key, val, 0, 65536, src, err);
     if (!strcmp(key, "dns.upstream")) {
         if (n->nupstream >= VN_MAX_UPSTREAMS)
             return vn_conf_fail(err, src, "dns.upstream: at most %d servers", VN_MAX_UPSTREAMS);

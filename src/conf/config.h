@@ -98,6 +98,7 @@ struct vn_net_conf {
     char domain[VN_DOMAIN_MAX];
     struct vn_sockaddr upstream[VN_MAX_UPSTREAMS];
     unsigned nupstream;       /* 0 = the host's resolv.conf */
+    uint32_t dns_cache;       /* answers kept by the DNS forwarder (0 = no cache) */
     bool map_host_loopback;   /* the gateway address reaches the host's 127.0.0.1 */
     uint16_t loopback_ports[VN_MAX_LOOPBACK_PORTS][2]; /* ... only these port ranges (none = all) */
     unsigned nloopback_ports;

@@ -106,8 +106,8 @@ static void print_net(const struct vn_net_conf *n, FILE *o)
         if (h->name[0])
             fprintf(o, "%sname: %s\n", sep, h->name);
     }
-    fprintf(o, "    dns:\n      enabled: %s\n      address: %s\n      domain: %s\n",
-            n->dns ? "true" : "false", vn_ip4_str(n->dns_addr, a), n->domain);
+    fprintf(o, "    dns:\n      enabled: %s\n      address: %s\n      domain: %s\n      cache: %u\n",
+            n->dns ? "true" : "false", vn_ip4_str(n->dns_addr, a), n->domain, n->dns_cache);
     if (n->nupstream) {
         fprintf(o, "      upstream:\n");
         for (unsigned i = 0; i < n->nupstream; i++)

@@ -126,8 +126,17 @@ void vn_random_bytes(void *buf, size_t n)
 
 uint32_t vn_random_u32(void)
 {
-    uint32_t v;
-    vn_random_bytes(&v, sizeof v);
+    /* Drawn from a buffer of getrandom() bytes refilled 128 values at a
+     * time: the data path (DNS ids, TCP sequence numbers) makes one system
+     * call per 128 values instead of one each. */
+    static uint32_t buf[128];
+    static unsigned left;
+    if (!left) {
+        vn_random_bytes(buf, sizeof buf);
+        left = VN_ARRAY_LEN(buf);
+    }
+    uint32_t v = buf[--left];
+    buf[left] = 0; /* a value is never handed out twice, nor left lying around */
     return v;
 }
 

@@ -15,6 +15,12 @@
  * upstream's pool (dns_pool.h: connected sockets with random source ports,
  * rotated, sends batched into one sendmmsg per round, answers read with
  * recvmmsg); over TCP (the guest asked over TCP) on a connection of its own.
+ * What goes upstream is a query of our own making (dns_msg.h
+ * vn_dns_query_build: the question, RD/CD, our EDNS with the guest's DO bit,
+ * none of the guest's EDNS options), so answers can be shared: valid answers
+ * are kept in a cache (dns_cache.h, dns.cache entries) keyed by question and
+ * DO/CD, and a query the cache can answer never leaves; a guest that sent no
+ * EDNS gets answers without the OPT record.
  * A reply counts only when it arrives on the query's socket and its
  * id and question match; it is then relayed with the guest's id, truncated
  * (TC=1, question only) when it is larger than the guest's UDP buffer (512, or
@@ -30,6 +36,7 @@
 #include "core/ownports.h"
 #include "core/util.h"
 #include "dhcp4.h"
+#include "dns_cache.h"
 #include "dns_msg.h"
 #include "dns_pool.h"
 #include "gateway.h"
@@ -79,6 +86,8 @@ struct pend {
     uint8_t gmac[6];
     uint32_t gip;
     uint16_t gport, gmax;          /* UDP guest: address, port, buffer size */
+    bool guest_edns;               /* the guest sent EDNS: keep the answer's OPT */
+    bool do_bit, cd_bit;           /* of the guest's query: part of the cache key */
     struct conn *conn;             /* TCP guest */
     struct vn_dns_question q;
     uint8_t query[2 + DNS_QMAX];   /* length prefix + message */
@@ -114,7 +123,7 @@ struct conn {
 struct dns_stats {
     uint64_t queries_udp, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
         timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
-        tcp_connections, refused, dropped_share, tcp_evicted;
+        tcp_connections, refused, dropped_share, tcp_evicted, cache_hits;
 };
 
 struct vn_dns {
@@ -136,7 +145,7 @@ struct vn_dns {
     struct conn *conns;
     unsigned nconns;
     struct dns_stats st;
-    uint8_t buf[65536];
+    struct vn_dns_cache *cache;    /* answers (dns_cache.h); NULL: dns.cache 0 */
 };
 
 /* Where an answer goes. */
@@ -443,8 +452,12 @@ static void pend_reply(struct pend *p, uint8_t *m, size_t len)
             attempt_next(p);
         return;
     }
+    if (d->cache)
+        vn_dns_cache_put(d->cache, m, len, p->do_bit, p->cd_bit, vn_now_ms() / 1000);
     vn_dns_put16(m, p->gid);
     d->st.answers++;
+    if (!p->guest_edns) /* the query we sent had EDNS; the guest's did not */
+        len = vn_dns_strip_opt(m, len, &r);
     struct dest to = pend_dest(p);
     if (!p->tcp && len > p->gmax) {
         uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
@@ -627,6 +640,34 @@ static void send_attempt(struct pend *p)
     pend_give_up(p);
 }
 
+/* Answer q from the cache if it holds the answer: as the guest would have
+ * had it from the upstream (its id and spelling, aged TTLs, no OPT record
+ * if it sent none, truncated if larger than its UDP buffer gmax). Returns
+ * whether it answered. */
+static bool answer_cached(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q,
+                          bool cd, uint16_t gmax)
+{
+    uint8_t m[VN_DNS_CACHE_MSG_MAX];
+    size_t n = vn_dns_cache_get(d->cache, &q->q, q->edns_do, cd, q->h.id, m, sizeof m,
+                                vn_now_ms() / 1000);
+    struct vn_dns_msg r;
+    if (!n || vn_dns_msg_parse(m, n, &r))
+        return false;
+    d->st.cache_hits++;
+    if (!q->edns)
+        n = vn_dns_strip_opt(m, n, &r);
+    if (!to->conn && n > gmax) {
+        uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
+        size_t tn = vn_dns_truncate(t, sizeof t, m, &r);
+        d->st.truncated++;
+        if (tn)
+            deliver(d, to, t, tn);
+    } else {
+        deliver(d, to, m, n);
+    }
+    return true;
+}
+
 /* Forward query q (message m, len bytes) for a guest. */
 static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q,
                     const uint8_t *m, size_t len)
@@ -641,6 +682,10 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         reply_empty(d, to, q, 0, VN_DNS_R_REFUSED);
         return;
     }
+    bool cd = (q->h.flags & VN_DNS_CACHE_F_CD) != 0;
+    uint16_t gmax = q->edns ? VN_MAX(q->edns_size, 512) : 512;
+    if (d->cache && answer_cached(d, to, q, cd, gmax))
+        return;
     struct pend *p = d->free_pend;
     uint16_t owner = to->conn ? OWNER_TCP : VN_MIN(to->in_port, (uint16_t)(VN_MAX_PORTS - 1));
     bool share = d->owned[owner] >= (to->conn ? DNS_TCP_SHARE : DNS_SHARE);
@@ -670,11 +715,17 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         memcpy(p->gmac, to->mac, 6);
     p->gip = to->ip;
     p->gport = to->port;
-    p->gmax = q->edns ? VN_MAX(q->edns_size, 512) : 512;
+    p->gmax = gmax;
     p->q = q->q;
-    vn_dns_put16(p->query, (uint16_t)len);
-    memcpy(p->query + 2, m, len);
-    p->qlen = (uint16_t)len;
+    p->guest_edns = q->edns;
+    p->do_bit = q->edns_do;
+    p->cd_bit = cd;
+    /* Upstream gets a query of our own making: the question, RD/CD, our
+     * EDNS (so answers are shared between guests, cached alike, and none of
+     * a guest's EDNS options leaves). */
+    (void)m;
+    p->qlen = (uint16_t)vn_dns_query_build(p->query + 2, DNS_QMAX, q, 0, q->edns_do);
+    vn_dns_put16(p->query, p->qlen);
     p->tried = 0;
     p->fd = -1;
     d->st.forwarded++;
@@ -934,6 +985,10 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         add_upstream(d, AF_INET, lo, 53, 0);
     }
 
+    if (c->dns_cache && !(d->cache = vn_dns_cache_new(c->dns_cache))) {
+        snprintf(err, errlen, "out of memory for a DNS cache of %u answers", c->dns_cache);
+        goto fail;
+    }
     for (unsigned i = 0; i < d->nup; i++)
         if (!(d->pools[i] = vn_dns_pool_new(gw->loop, (struct sockaddr *)&d->up[i].ss,
                                             d->up[i].len, pool_rx, pool_err, d))) {
@@ -995,6 +1050,7 @@ void vn_dns_free(struct vn_dns *d)
     }
     for (unsigned i = 0; i < VN_MAX_UPSTREAMS; i++)
         vn_dns_pool_free(d->pools[i]);
+    vn_dns_cache_free(d->cache);
     free(d->by_uid);
     free(d->pend);
     free(d->conns);
@@ -1029,6 +1085,16 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         open_socks += vn_dns_pool_open(d->pools[i]);
     }
     json_object_set_new(o, "upstream_sockets", json_integer(open_socks));
+    struct vn_dns_cache_stats cs = { 0 };
+    if (d->cache)
+        vn_dns_cache_stats(d->cache, &cs);
+    json_object_set_new(o, "cache", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "hits",
+                                              (json_int_t)cs.hits, "misses", (json_int_t)cs.misses,
+                                              "inserts", (json_int_t)cs.inserts, "evictions",
+                                              (json_int_t)cs.evictions, "expired",
+                                              (json_int_t)cs.expired, "uncacheable",
+                                              (json_int_t)cs.uncacheable, "entries",
+                                              (int)cs.entries, "max", (int)cs.max));
     json_object_set_new(o, "upstream_send_calls", json_integer((json_int_t)sum.send_calls));
     json_object_set_new(o, "upstream_recv_calls", json_integer((json_int_t)sum.recv_calls));
     json_object_set_new(o, "upstream_sockets_rotated", json_integer((json_int_t)sum.rotated));

@@ -65,7 +65,7 @@ static int skip_rrs(const uint8_t *m, size_t len, size_t *off, unsigned n, bool 
 {
     uint8_t name[VN_DNS_NAME_MAX + 1];
     for (unsigned i = 0; i < n; i++) {
-        size_t next;
+        size_t next, start = *off;
         int nl = vn_dns_name_read(m, len, *off, name, &next);
         if (nl < 0 || next + 10 > len)
             return -1;
@@ -79,6 +79,9 @@ static int skip_rrs(const uint8_t *m, size_t len, size_t *off, unsigned n, bool 
                 return -1;
             out->edns = true;
             out->edns_size = cls;
+            out->edns_do = (m[next + 6] & 0x80) != 0;
+            out->opt_off = (uint32_t)start;
+            out->opt_end = (uint32_t)(next + 10 + rdlen);
         }
         *off = next + 10 + rdlen;
     }
@@ -108,6 +111,7 @@ int vn_dns_msg_parse(const uint8_t *m, size_t len, struct vn_dns_msg *out)
         skip_rrs(m, len, &off, out->h.nscount, false, out) ||
         skip_rrs(m, len, &off, out->h.arcount, true, out))
         return -1;
+    out->end = (uint32_t)off;
     return 0;
 }
 
@@ -280,6 +284,34 @@ size_t vn_dns_add_opt(uint8_t *out, size_t cap, size_t len, uint16_t udp_size)
     memset(p + 5, 0, 6); /* extended rcode, version, flags, rdlen */
     vn_dns_put16(out + 10, (uint16_t)(vn_dns_get16(out + 10) + 1));
     return len + 11;
+}
+
+size_t vn_dns_query_build(uint8_t *out, size_t cap, const struct vn_dns_msg *q, uint16_t id,
+                          bool do_bit)
+{
+    if (!q->has_q || cap < VN_DNS_HLEN + q->q.name_len + 4u + 11u)
+        return 0;
+    vn_dns_put16(out, id);
+    vn_dns_put16(out + 2, (uint16_t)(q->h.flags & (VN_DNS_F_RD | 0x0010 /* CD */)));
+    vn_dns_put16(out + 4, 1);
+    memset(out + 6, 0, 6);
+    memcpy(out + VN_DNS_HLEN, q->q.name, q->q.name_len);
+    uint8_t *p = out + VN_DNS_HLEN + q->q.name_len;
+    vn_dns_put16(p, q->q.qtype);
+    vn_dns_put16(p + 2, q->q.qclass);
+    size_t n = vn_dns_add_opt(out, cap, (size_t)(p + 4 - out), 1232);
+    if (n && do_bit)
+        out[n - 11 + 7] |= 0x80; /* the DO bit: first byte of the OPT flags */
+    return n;
+}
+
+size_t vn_dns_strip_opt(uint8_t *m, size_t len, const struct vn_dns_msg *r)
+{
+    if (!r->edns || r->opt_end != r->end || r->opt_end > len || r->opt_off >= r->opt_end ||
+        r->h.arcount == 0)
+        return len;
+    vn_dns_put16(m + 10, (uint16_t)(r->h.arcount - 1));
+    return r->opt_off;
 }
 
 size_t vn_dns_truncate(uint8_t *out, size_t cap, const uint8_t *rm, const struct vn_dns_msg *r)

@@ -63,6 +63,9 @@ struct vn_dns_msg {
     struct vn_dns_question q;
     bool edns;              /* an OPT record in the additional section */
     uint16_t edns_size;     /* its advertised UDP payload size */
+    bool edns_do;           /* its DO bit (RFC 3225) */
+    uint32_t opt_off, opt_end; /* where the OPT record starts and ends */
+    uint32_t end;           /* end of the last record parsed */
 };
 
 /* Header at m; returns 0, or -1 if len < 12. */
@@ -110,6 +113,18 @@ size_t vn_dns_add_answer(uint8_t *out, size_t cap, size_t len, uint16_t type, ui
                          const void *rdata, uint16_t rdlen);
 /* Append an EDNS0 OPT record advertising udp_size. Returns the new length or 0. */
 size_t vn_dns_add_opt(uint8_t *out, size_t cap, size_t len, uint16_t udp_size);
+
+/* A query for q's question as the forwarder sends it upstream: id, the RD and
+ * CD bits of q, the question, and an OPT record of our own (UDP size 1232,
+ * the DO bit if do_bit, no options: nothing of the guest's EDNS options, such
+ * as cookies or client subnets, leaves). Returns the length or 0. */
+size_t vn_dns_query_build(uint8_t *out, size_t cap, const struct vn_dns_msg *q, uint16_t id,
+                          bool do_bit);
+/* Remove the OPT record from message m (len bytes, parsed as r) when it is
+ * the last record (as every responder puts it), for a guest that did not
+ * send EDNS (RFC 6891 6.1.1). Returns the new length (len if there is no OPT
+ * or it is not last). */
+size_t vn_dns_strip_opt(uint8_t *m, size_t len, const struct vn_dns_msg *r);
 
 /* A truncated copy of response r (parsed from rm): its header with TC set and
  * all counts but the question zero, then its question. Returns the length or 0. */

@@ -215,9 +215,11 @@ def resolv_conf():
             pass
 
 
-def dns_guest(netns, vnetd, resolv_conf, upstreams, dhcp_hosts=(), dhcp=True):
+def dns_guest(netns, vnetd, resolv_conf, upstreams, dhcp_hosts=(), dhcp=True, cache=0):
+    """A guest on a nat network whose DNS forwards to upstreams; the cache is
+    off by default (these tests watch every query reach the upstream)."""
     ns = netns()
-    net = {"name": NET, "mode": "nat", "dns": {"upstream": list(upstreams)}}
+    net = {"name": NET, "mode": "nat", "dns": {"upstream": list(upstreams), "cache": cache}}
     if dhcp_hosts:
         net["dhcp"] = {"hosts": list(dhcp_hosts)}
     if not dhcp:

@@ -34,6 +34,7 @@ class SelectiveUpstream:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", self.port))
         self.ignored = 0
+        self.answered = 0
         for fn in (self._udp, self._tcp):
             threading.Thread(target=fn, daemon=True).start()
 
@@ -42,9 +43,10 @@ class SelectiveUpstream:
         while i < len(q) and q[i]:
             name.append(q[i + 1:i + 1 + q[i]].decode(errors="replace"))
             i += 1 + q[i]
-        if not ".".join(name).endswith("good.test"):
+        if not ".".join(name).lower().endswith("good.test"):
             self.ignored += 1
             return None
+        self.answered += 1
         hdr = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
         ans = struct.pack("!HHHIH", 0xc00c, 1, 1, 10, 4) + socket.inet_aton("192.0.2.53")
         return hdr + q[12:i + 5] + ans

@@ -7,6 +7,7 @@ port type is named in the help.
 Every address is inside a namespace the test creates or on loopback.
 """
 import json
+import struct
 import re
 import socket
 import subprocess
@@ -162,3 +163,74 @@ def test_help_names_every_port_type():
         text = cp.stdout + cp.stderr
         assert "type=stream|dgram|tap|uplink" in text, f"{exe}: {text}"
 
+
+
+def test_dns_upstream_sockets_are_pooled_batched_and_rotated(netns, vnetd):
+    """The forwarder sends over a few connected sockets instead of one per
+    query, in batches (fewer sendmmsg calls than queries), and replaces each
+    socket (a new random source port) after 512 queries."""
+    from test_hardening_tables import SelectiveUpstream
+    up = SelectiveUpstream()
+    try:
+        d, (g,) = nat_setup(netns, vnetd, net_extra={
+            "dns": {"enabled": True, "upstream": [f"127.0.0.1:{up.port}"], "cache": 0}})
+
+        def burst():
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(2)
+            got = 0
+            for start in range(0, 3000, 100):
+                for i in range(start, start + 100):
+                    q = struct.pack("!HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0)
+                    for part in (f"n{i}", "good", "test"):
+                        q += bytes([len(part)]) + part.encode()
+                    s.sendto(q + b"\0" + struct.pack("!HH", 1, 1), ("10.0.2.3", 53))
+                try:
+                    for _ in range(100):
+                        s.recv(512)
+                        got += 1
+                except socket.timeout:
+                    pass
+            s.close()
+            return got
+        got = g.in_ns(burst)
+        assert got >= 2900, got
+        st = d.network(NET)["gateway"]["dns"]
+        assert st["upstream_sockets"] <= 8, st
+        assert st["upstream_sockets_rotated"] >= 1, st
+        assert st["upstream_send_calls"] < st["forwarded"] * 0.8, st
+        ss = vnet.run(["ss", "-Hunp"]).stdout
+        ours = [l for l in ss.splitlines() if f"pid={d.pid}," in l and f":{up.port}" in l]
+        assert 1 <= len(ours) <= 8, ours
+    finally:
+        up.close()
+
+
+def test_dns_cache_answers_repeats_locally(netns, vnetd):
+    """A repeated question is answered from the cache: the upstream sees it
+    once, the TTL counts down, the guest's spelling and id are kept, and a
+    guest that sent no EDNS gets no OPT record."""
+    from test_hardening_tables import SelectiveUpstream
+    up = SelectiveUpstream()
+    try:
+        d, (g,) = nat_setup(netns, vnetd, net_extra={
+            "dns": {"enabled": True, "upstream": [f"127.0.0.1:{up.port}"], "cache": 64}})
+
+        def ask(name, edns):
+            out = g.exec("dig", "@10.0.2.3", "+time=2", "+tries=1", "+noall", "+answer",
+                         "+comments", name, "A", "+edns=0" if edns else "+noedns").stdout
+            return out
+        first = ask("Cached.Good.Test", True)
+        assert "192.0.2.53" in first and up.answered == 1
+        import time
+        time.sleep(2.2)
+        again = ask("cAcHeD.gOoD.tEsT", False)
+        assert up.answered == 1, "the second query reached the upstream"
+        assert "cAcHeD.gOoD.tEsT." in again, again
+        ttl = int(re.search(r"cAcHeD\.gOoD\.tEsT\.\s+(\d+)\s+IN\s+A", again).group(1))
+        assert ttl <= 8, again
+        assert "OPT PSEUDOSECTION" not in again, again
+        st = d.network(NET)["gateway"]["dns"]
+        assert st["cache"]["hits"] >= 1 and st["cache"]["entries"] == 1, st
+    finally:
+        up.close()
