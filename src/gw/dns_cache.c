@@ -19,6 +19,7 @@
  * the message; a hit only copies the bytes and rewrites id, question name and
  * TTLs. */
 #include "dns_cache.h"
+#include "core/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -102,18 +103,22 @@ static uint8_t key_bits(bool do_bit, bool cd_bit)
     return (uint8_t)((do_bit ? BIT_DO : 0) | (cd_bit ? BIT_CD : 0));
 }
 
-/* FNV-1a (32 bits) over the lowercased wire name, then type, class and bits. */
+/* The process's keyed hash (core/hash.h) over the lowercased wire name, type,
+ * class and bits: guests choose the names, so an unkeyed hash would let them
+ * line up colliding names in one bucket. */
 static uint32_t key_hash(const uint8_t *name, size_t nl, uint16_t qtype, uint16_t qclass,
                          uint8_t bits)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < nl; i++)
-        h = (h ^ lc(name[i])) * 16777619u;
-    const uint8_t tail[5] = { (uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
-                              (uint8_t)qclass, bits };
-    for (size_t i = 0; i < sizeof tail; i++)
-        h = (h ^ tail[i]) * 16777619u;
-    return h;
+    uint8_t k[VN_DNS_NAME_MAX + 1 + 5];
+    size_t n = nl < VN_DNS_NAME_MAX + 1 ? nl : VN_DNS_NAME_MAX + 1;
+    for (size_t i = 0; i < n; i++)
+        k[i] = lc(name[i]);
+    k[n] = (uint8_t)(qtype >> 8);
+    k[n + 1] = (uint8_t)qtype;
+    k[n + 2] = (uint8_t)(qclass >> 8);
+    k[n + 3] = (uint8_t)qclass;
+    k[n + 4] = bits;
+    return (uint32_t)vn_hash(k, n + 5);
 }
 
 /* Read the record at *off of m (len bytes) into rr and move *off just past it.

@@ -33,7 +33,7 @@
  *
  * Memory: everything is allocated by vn_dns_cache_new (a pool of max entries,
  * each holding its message inline, and a bucket array); put and get never
- * allocate. Entries hang in chained hash buckets (FNV-1a of the lowercased name,
+ * allocate. Entries hang in chained hash buckets (the process's keyed hash of the lowercased name,
  * type, class and bits; at least 2 buckets per entry, a power of two) and on an
  * LRU list; when the pool is full the least recently used entry is reused.
  *
