@@ -88,15 +88,7 @@ static uint32_t ttl_value(uint32_t raw) { return raw > 0x7fffffffu ? 0 : raw; }
 
 static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-static uint8_t lc(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
-
-static bool name_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (lc(a[i]) != lc(b[i]))
-            return false;
-    return true;
-}
+#define lc vn_dns_lc
 
 static uint8_t key_bits(bool do_bit, bool cd_bit)
 {
@@ -322,7 +314,7 @@ static uint32_t find(const struct vn_dns_cache *c, uint32_t h, const uint8_t *na
     for (uint32_t i = c->buckets[h & c->mask]; i != NIL; i = c->e[i].hnext) {
         const struct entry *e = &c->e[i];
         if (e->hash == h && e->name_len == nl && e->qtype == qtype && e->qclass == qclass &&
-            e->bits == bits && name_eq(e->msg + VN_DNS_HLEN, name, nl))
+            e->bits == bits && vn_dns_wire_eq(e->msg + VN_DNS_HLEN, name, nl))
             return i;
     }
     return NIL;

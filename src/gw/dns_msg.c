@@ -115,11 +115,10 @@ int vn_dns_msg_parse(const uint8_t *m, size_t len, struct vn_dns_msg *out)
     return 0;
 }
 
-static uint8_t lc(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+#define lc vn_dns_lc
+#define wire_eq vn_dns_wire_eq
 
-/* Compare n bytes of wire names; label length bytes are never letters, so
- * lower-casing every byte is exact. */
-static bool wire_eq(const uint8_t *a, const uint8_t *b, size_t n)
+bool vn_dns_wire_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (lc(a[i]) != lc(b[i]))

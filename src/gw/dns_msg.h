@@ -82,6 +82,11 @@ int vn_dns_name_read(const uint8_t *m, size_t len, size_t off, uint8_t *out, siz
  * record. Returns 0 or -1 if malformed. Trailing bytes are ignored. */
 int vn_dns_msg_parse(const uint8_t *m, size_t len, struct vn_dns_msg *out);
 
+/* ASCII lower case of one byte of a wire name. */
+static inline uint8_t vn_dns_lc(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+/* Compare n bytes of wire names case-insensitively; label length bytes are
+ * never letters, so lower-casing every byte is exact. */
+bool vn_dns_wire_eq(const uint8_t *a, const uint8_t *b, size_t n);
 /* Same name (ASCII case-insensitive), type and class. */
 bool vn_dns_question_eq(const struct vn_dns_question *a, const struct vn_dns_question *b);
 

@@ -7,6 +7,7 @@
                        give exit status 0, remove its sockets and leave no
                        sanitizer report in its log
     procs              background processes, stopped by PID at teardown
+    servers            a list for host-side servers (close()d at teardown)
 
 The logs of a failed test's daemons are attached to its report.
 """
@@ -57,6 +58,15 @@ def procs():
     p = vnet.Procs()
     yield p
     p.cleanup()
+
+
+@pytest.fixture
+def servers():
+    """Host-side servers of the test (objects with close()), closed at teardown."""
+    made = []
+    yield made
+    for s in reversed(made):
+        s.close()
 
 
 @pytest.fixture

@@ -31,13 +31,6 @@ from vnet import wait_for
 DNS = "10.0.2.3"
 
 
-@pytest.fixture
-def servers():
-    made = []
-    yield made
-    for s in made:
-        s.close()
-
 
 def raise_nofile():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

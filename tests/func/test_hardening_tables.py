@@ -13,10 +13,8 @@ import struct
 import threading
 import time
 
-import pytest
-
 import vnet
-from nat_util import (GW, NET, TcpServer, configure_guest, echo_handler, free_port, guest_ip,
+from nat_util import (NET, TcpServer, configure_guest, echo_handler, free_port, guest_ip,
                       nat_network, tap)
 from vnet import wait_for
 

@@ -34,14 +34,6 @@ from vnet import run, wait_for
 BIG = 100 * 1000 * 1000  # bytes of the bulk transfers
 
 
-@pytest.fixture
-def servers():
-    """Host-side servers of the test, closed at teardown."""
-    made = []
-    yield made
-    for s in reversed(made):
-        s.close()
-
 
 def gsock(ns, kind=socket.SOCK_STREAM, timeout=20):
     """A socket inside the guest namespace ns."""

@@ -58,16 +58,6 @@ def reachable(ns, port, timeout=2):
     return ns.in_ns(body)
 
 
-import pytest  # noqa: E402
-
-
-@pytest.fixture
-def servers():
-    made = []
-    yield made
-    for s in made:
-        s.close()
-
 
 def test_gateway_scan_shows_no_vnetd_listener(netns, vnetd, servers):
     """Before: the DNS-over-TCP helper (and the metrics endpoint, and the
