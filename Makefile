@@ -10,7 +10,7 @@ PYTEST     ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 600          # per target, for make fuzz
 FUZZ_SMOKE_SECONDS ?= 20     # per target, inside make check
 
-.PHONY: all build asan deps guest check unit func fuzz-smoke fuzz demo bench clean
+.PHONY: all build asan deps guest check layers unit func fuzz-smoke fuzz demo bench clean
 
 all: build
 
@@ -32,6 +32,10 @@ deps:
 guest:
 	./tests/vm/build-guest.sh
 
+# The include graph of src/ must stay a DAG of layers (scripts/check-layers.sh).
+layers:
+	./scripts/check-layers.sh
+
 unit: build asan
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 	meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
@@ -48,6 +52,7 @@ fuzz:
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 check: deps
+	$(MAKE) layers
 	$(MAKE) unit
 	$(MAKE) func
 	$(MAKE) fuzz-smoke

@@ -11,7 +11,9 @@
 #include "ctl/switch_cmds.h"
 #include "gw/dns.h"
 #include "gw/gateway.h"
+#include "nat/nat.h"
 #include "obs/metrics.h"
+#include "port/port.h"
 #include "switch/mirror.h"
 #include "switch/switch.h"
 
@@ -116,7 +118,7 @@ static int setup_mirrors(struct vn_daemon *d, const struct vn_config *c)
                        m->from[k]);
                 return -1;
             }
-        if (!to || !vn_mirror_add(d->sw, m->name, from, m->nfrom, -1, m->dir, to, NULL, err,
+        if (!to || !vn_mirror_add(d->sw, m->name, from, m->nfrom, -1, m->dir, to, NULL, NULL, err,
                                   sizeof err)) {
             vn_err("msg=\"cannot create mirror\" mirror=%s reason=\"%s\"", m->name,
                    to ? err : "no destination port");
@@ -177,6 +179,7 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         vn_err("msg=\"out of memory\"");
         return -1;
     }
+    vn_port_register_all(d->sw);
     d->sw->ct_max = c->conntrack_max;
     uint32_t max_flows[VN_MAX_NETWORKS];
     plan_descriptors(c, max_flows);
@@ -189,6 +192,10 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         n->conf.max_flows = max_flows[i];
         if (vn_net_has_gateway(&n->conf)) {
             n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
+            if (n->gw && vn_nat_attach(n->gw, err, sizeof err) < 0) {
+                vn_gw_free(n->gw);
+                n->gw = NULL;
+            }
             if (!n->gw) {
                 vn_err("msg=\"cannot start gateway services\" network=%s reason=\"%s\"",
                        n->conf.name, err);

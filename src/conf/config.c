@@ -16,6 +16,8 @@
 
 static const char *const mode_names[] = { "nat", "host-only", "isolated", "bridge" };
 static const char *const type_names[] = { "stream", "dgram", "tap", "uplink" };
+_Static_assert(VN_ARRAY_LEN(mode_names) == VN_MODE__COUNT, "a network mode without a name");
+_Static_assert(VN_ARRAY_LEN(type_names) == VN_PORT__COUNT, "a port type without a name");
 
 const char *vn_net_mode_name(enum vn_net_mode m) { return mode_names[m]; }
 const char *vn_port_type_name(enum vn_port_type t) { return type_names[t]; }

@@ -31,7 +31,7 @@
 #define VN_DEFAULT_FDB_MAX 4096
 #define VN_DEFAULT_FDB_AGING 300
 
-enum vn_net_mode { VN_MODE_NAT = 0, VN_MODE_HOST_ONLY, VN_MODE_ISOLATED, VN_MODE_BRIDGE };
+enum vn_net_mode { VN_MODE_NAT = 0, VN_MODE_HOST_ONLY, VN_MODE_ISOLATED, VN_MODE_BRIDGE, VN_MODE__COUNT };
 enum vn_port_type { VN_PORT_STREAM = 0, VN_PORT_DGRAM, VN_PORT_TAP, VN_PORT_UPLINK, VN_PORT__COUNT };
 
 /* Where a config item was defined, for error messages. */

@@ -13,6 +13,7 @@ static bool g_syslog;
 static uint64_t g_suppressed_total;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+_Static_assert(sizeof level_names / sizeof level_names[0] == VN_LOG__COUNT, "a log level without a name");
 
 void vn_log_set_level(enum vn_log_level lvl) { g_level = lvl; }
 enum vn_log_level vn_log_get_level(void) { return g_level; }

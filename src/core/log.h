@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum vn_log_level { VN_LOG_ERR = 0, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG };
+enum vn_log_level { VN_LOG_ERR = 0, VN_LOG_WARN, VN_LOG_INFO, VN_LOG_DEBUG, VN_LOG__COUNT };
 
 /* Per-call-site token bucket for rate-limited logging. */
 struct vn_ratelimit {

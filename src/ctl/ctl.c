@@ -3,7 +3,8 @@
 #include "core/accept.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "port/port.h"
+#include "conf/config.h"
+#include "core/unixsock.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -78,7 +78,7 @@ static json_t *cmd_capture_start(void *ctx, json_t *req, char *err, size_t errle
     char name[VN_NAME_MAX];
     snprintf(name, sizeof name, "capture-%u", ++seq);
     struct vn_mirror *m = vn_mirror_add(sw, name, p ? &p : NULL, p ? 1 : 0, n ? n->id : -1, dir,
-                                        NULL, cap, err, errlen);
+                                        NULL, cap, &vn_capture_sink_ops, err, errlen);
     if (!m) {
         vn_capture_free(cap);
         return NULL;
@@ -151,7 +151,7 @@ static json_t *cmd_mirror_add(void *ctx, json_t *req, char *err, size_t errlen)
             return NULL;
         }
     }
-    if (!vn_mirror_add(sw, name, src, (unsigned)json_array_size(from), -1, dir, dst, NULL, err,
+    if (!vn_mirror_add(sw, name, src, (unsigned)json_array_size(from), -1, dir, dst, NULL, NULL, err,
                        errlen))
         return NULL;
     return json_pack("{s:s}", "name", name);

@@ -22,7 +22,7 @@
 #ifndef VN_FW_ACL_H
 #define VN_FW_ACL_H
 
-#include "switch/frame.h"
+#include "pkt/frame.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static const char *const state_names[] = { "free", "offered", "bound", "released", "declined" };
+_Static_assert(VN_ARRAY_LEN(state_names) == VN_LEASE__COUNT, "a lease state without a name");
 
 const char *vn_lease_state_name(const struct vn_lease *l, int64_t now)
 {

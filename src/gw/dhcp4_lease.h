@@ -25,6 +25,7 @@ enum vn_lease_state {
     VN_LEASE_BOUND,      /* leased until expires */
     VN_LEASE_RELEASED,   /* given back by the client (address remembered) */
     VN_LEASE_DECLINED,   /* in use by someone else: quarantined until expires */
+    VN_LEASE__COUNT
 };
 
 struct vn_lease {

@@ -5,10 +5,8 @@
 #include "core/util.h"
 #include "dhcp4.h"
 #include "dns.h"
-#include "nat/nat.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
-#include "port/port.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -416,14 +414,14 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
     }
     /* On host-only and isolated networks the NAT engine only terminates
      * guest TCP to the DNS service (DNS over TCP); nothing is routed. */
-    if (gw->nat && (gw->conf->mode == VN_MODE_NAT ||
+    if (gw->next.input4 && (gw->conf->mode == VN_MODE_NAT ||
                     (ip.dst == gw->dns_addr && ip.proto == VN_IPPROTO_TCP))) {
         if (!to_me && ip.ttl <= 1) {
             gw->stats.ip_ttl_expired++;
             vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 11, 0, 0);
             return;
         }
-        vn_nat_input4(gw->nat, smac, &ip, f);
+        gw->next.input4(gw->next.ctx, smac, &ip, f);
         return;
     }
     /* No NAT on this network: the gateway is not a router. */
@@ -469,6 +467,24 @@ static void gw_describe(struct vn_port *p, json_t *o)
     char ip[16], mac[18];
     json_object_set_new(o, "address", json_string(vn_ip4_str(gw->addr, ip)));
     json_object_set_new(o, "mac", json_string(vn_mac_str(gw->mac, mac)));
+}
+
+/* The switch's view of this gateway (switch.h struct vn_net_l3). */
+static bool l3_owns(void *ctx, uint32_t ip)
+{
+    return vn_gw_owns(ctx, ip);
+}
+
+static bool l3_bound(void *ctx, uint32_t ip, const uint8_t mac[6])
+{
+    struct vn_gw *gw = ctx;
+    uint8_t leased[6];
+    return gw->dhcp && vn_dhcp4_lookup_mac(gw->dhcp, ip, leased) == 0 && !memcmp(leased, mac, 6);
+}
+
+static void l3_arp_claim(void *ctx, uint16_t port, const uint8_t mac[6], uint32_t ip)
+{
+    vn_gw_arp_claim(ctx, port, mac, ip);
 }
 
 static const struct vn_port_ops gw_ops = {
@@ -531,8 +547,7 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
-    if ((c->mode == VN_MODE_NAT || gw->dns) && !(gw->nat = vn_nat_new(gw, err, errlen)))
-        goto fail;
+    n->l3 = (struct vn_net_l3){ gw, l3_owns, l3_bound, l3_arp_claim };
     return gw;
 fail:
     vn_gw_free(gw);
@@ -543,7 +558,12 @@ void vn_gw_free(struct vn_gw *gw)
 {
     if (!gw)
         return;
-    vn_nat_free(gw->nat);
+    if (gw->net && gw->net->l3.ctx == gw)
+        gw->net->l3 = (struct vn_net_l3){ 0 };
+    if (gw->next.free)
+        gw->next.free(gw->next.ctx);
+    gw->next = (struct vn_gw_next){ 0 };
+    gw->nat = NULL;
     vn_dns_free(gw->dns);
     vn_dhcp4_free(gw->dhcp);
     if (gw->port)
@@ -580,7 +600,7 @@ json_t *vn_gw_json(struct vn_gw *gw)
         json_object_set_new(o, "dhcp", vn_dhcp4_stats_json(gw->dhcp));
     if (gw->dns)
         json_object_set_new(o, "dns", vn_dns_stats_json(gw->dns));
-    if (gw->nat)
-        json_object_set_new(o, "nat", vn_nat_stats_json(gw->nat));
+    if (gw->next.json)
+        json_object_set_new(o, "nat", gw->next.json(gw->next.ctx));
     return o;
 }

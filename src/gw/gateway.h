@@ -49,6 +49,18 @@ struct vn_neigh {
     uint32_t seen_s;
 };
 
+/* Where the gateway hands the IPv4 packets that are not its own services
+ * (on nat networks all routed traffic; elsewhere guest TCP to the DNS
+ * address). The NAT engine attaches itself here (nat/nat.h
+ * vn_nat_attach); the gateway knows nothing else of it. */
+struct vn_gw_next {
+    void *ctx;
+    void (*input4)(void *ctx, const uint8_t smac[6], const struct vn_ip4 *ip,
+                   const struct vn_frame *f);
+    json_t *(*json)(void *ctx);   /* its status, shown as the gateway's "nat" */
+    void (*free)(void *ctx);
+};
+
 struct vn_gw {
     struct vn_switch *sw;
     struct vn_network *net;
@@ -74,6 +86,7 @@ struct vn_gw {
     struct vn_dhcp4 *dhcp;
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
+    struct vn_gw_next next;         /* where packets the gateway does not serve go */
     struct vn_conflict conflicts[VN_CONFLICT_LOG];
     struct vn_gw_stats stats;
 };

@@ -263,6 +263,27 @@ struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
     return nat;
 }
 
+static void next_input4(void *ctx, const uint8_t smac[6], const struct vn_ip4 *ip,
+                        const struct vn_frame *f)
+{
+    vn_nat_input4(ctx, smac, ip, f);
+}
+
+static json_t *next_json(void *ctx) { return vn_nat_stats_json(ctx); }
+static void next_free(void *ctx) { vn_nat_free(ctx); }
+
+int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen)
+{
+    if (gw->conf->mode != VN_MODE_NAT && !gw->dns)
+        return 0;
+    struct vn_nat *nat = vn_nat_new(gw, err, errlen);
+    if (!nat)
+        return -1;
+    gw->nat = nat;
+    gw->next = (struct vn_gw_next){ nat, next_input4, next_json, next_free };
+    return 0;
+}
+
 void vn_nat_free(struct vn_nat *nat)
 {
     if (!nat)

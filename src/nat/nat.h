@@ -6,7 +6,7 @@
 
 #include "conf/config.h"
 #include "pkt/ip.h"
-#include "switch/frame.h"
+#include "pkt/frame.h"
 
 #include <jansson.h>
 
@@ -15,6 +15,10 @@ struct vn_nat;
 
 struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen);
 void vn_nat_free(struct vn_nat *nat);
+/* Give gw the NAT engine it needs (nat networks: NAT; networks with DNS:
+ * DNS over TCP only), attached as the gateway's next hop (gw->next). The
+ * gateway frees it. Returns 0 (also when none is needed), or -1 with err. */
+int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen);
 
 /* An IPv4 packet from a guest (src_mac) that the NAT handles: anything not
  * addressed to the gateway's own services. f is the whole frame (offload

@@ -2,6 +2,7 @@
 #include "capture.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "switch/mirror.h"
 
 #include "pkt/csum.h"
 #include "pkt/eth.h"
@@ -201,3 +202,9 @@ json_t *vn_capture_json(const struct vn_capture *c)
                      "reason", c->reason, "snaplen", (int)c->snaplen, "checksums_completed",
                      (json_int_t)c->completed);
 }
+
+const struct vn_mirror_sink_ops vn_capture_sink_ops = {
+    .frame = vn_capture_frame,
+    .json = vn_capture_json,
+    .release = vn_capture_free,
+};

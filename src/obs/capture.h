@@ -12,7 +12,7 @@
 #define VN_OBS_CAPTURE_H
 
 #include "core/loop.h"
-#include "switch/frame.h"
+#include "pkt/frame.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -39,5 +39,7 @@ void vn_capture_stop(struct vn_capture *c, const char *why);
 void vn_capture_free(struct vn_capture *c);
 /* {file, frames, bytes, state: running|done|failed, reason} */
 json_t *vn_capture_json(const struct vn_capture *c);
+/* A capture as a mirror session's destination (switch/mirror.h). */
+extern const struct vn_mirror_sink_ops vn_capture_sink_ops;
 
 #endif

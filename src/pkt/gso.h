@@ -3,7 +3,7 @@
 #ifndef VN_PKT_GSO_H
 #define VN_PKT_GSO_H
 
-#include "switch/frame.h"
+#include "pkt/frame.h"
 
 #include <stddef.h>
 

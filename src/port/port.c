@@ -11,20 +11,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-const struct vn_port_ops *vn_port_ops_for(enum vn_port_type t)
+void vn_port_register_all(struct vn_switch *sw)
 {
-    switch (t) {
-    case VN_PORT_STREAM:
-        return &vn_port_stream_ops;
-    case VN_PORT_DGRAM:
-        return &vn_port_dgram_ops;
-    case VN_PORT_TAP:
-        return &vn_port_tap_ops;
-    case VN_PORT_UPLINK:
-        return &vn_port_uplink_ops;
-    default:
-        return NULL;
-    }
+    vn_switch_set_backend(sw, VN_PORT_STREAM, &vn_port_stream_ops);
+    vn_switch_set_backend(sw, VN_PORT_DGRAM, &vn_port_dgram_ops);
+    vn_switch_set_backend(sw, VN_PORT_TAP, &vn_port_tap_ops);
+    vn_switch_set_backend(sw, VN_PORT_UPLINK, &vn_port_uplink_ops);
 }
 
 int vn_port_frame_iov(const struct vn_port *p, const struct vn_frame *f, uint8_t tag[4],
@@ -45,69 +37,3 @@ int vn_port_frame_iov(const struct vn_port *p, const struct vn_frame *f, uint8_t
     return 3;
 }
 
-/* mkdir -p for the parent directory of path (mode 0755). */
-static int make_parent(const char *path)
-{
-    char dir[VN_PATH_MAX];
-    vn_strlcpy(dir, path, sizeof dir);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = 0;
-    for (char *s = dir + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(dir, 0755) == 0)
-            chmod(dir, 0755); /* whatever the umask */
-        else if (errno != EEXIST)
-            return -1;
-        *s = '/';
-    }
-    if (mkdir(dir, 0755) == 0)
-        chmod(dir, 0755);
-    else if (errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-int vn_unix_bind(const char *path, int type, char *err, size_t errlen)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (vn_strlcpy(sa.sun_path, path, sizeof sa.sun_path) >= sizeof sa.sun_path) {
-        snprintf(err, errlen, "socket path '%s' is too long", path);
-        return -1;
-    }
-    if (make_parent(path) < 0) {
-        snprintf(err, errlen, "cannot create the directory of '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "'%s' exists and is not a socket", path);
-            return -1;
-        }
-        /* A socket file: in use if something accepts connections or datagrams. */
-        int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            snprintf(err, errlen, "'%s' is in use by another process", path);
-            return -1;
-        }
-        unlink(path);
-    }
-    int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        snprintf(err, errlen, "cannot bind '%s': %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}

@@ -4,7 +4,7 @@
 #ifndef VN_PORT_STREAM_FRAMING_H
 #define VN_PORT_STREAM_FRAMING_H
 
-#include "switch/frame.h"
+#include "pkt/frame.h"
 
 #include <stddef.h>
 #include <stdint.h>

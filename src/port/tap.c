@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -112,6 +113,30 @@ static void tap_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
     }
 }
 
+/* The MAC of a tap without a configured one: locally administered (02:...),
+ * derived from the host's machine id and the port name, so the interface
+ * (and the DHCP lease of what lives behind it) stays the same across
+ * restarts, as a VM's fixed MAC does, and differs between hosts. */
+static void default_mac(const struct vn_port *p, uint8_t mac[6])
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a 64: a fixed function */
+    char id[64] = "";
+    FILE *f = fopen("/etc/machine-id", "re");
+    if (f) {
+        if (!fgets(id, sizeof id, f))
+            id[0] = 0;
+        fclose(f);
+    }
+    for (const char *s = id; *s && *s != '\n'; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (const char *s = p->conf.name; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    mac[0] = 0x02;
+    for (int i = 1; i < 6; i++)
+        mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+}
+
 /* Configure MAC, MTU and bring the interface up; runs inside the target netns. */
 static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_t errlen)
 {
@@ -123,9 +148,14 @@ static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_
     struct ifreq ifr = { 0 };
     vn_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
     int rc = -1;
-    if (p->conf.has_mac) {
+    {
+        uint8_t mac[6];
+        if (p->conf.has_mac)
+            memcpy(mac, p->conf.mac, 6);
+        else
+            default_mac(p, mac);
         ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-        memcpy(ifr.ifr_hwaddr.sa_data, p->conf.mac, 6);
+        memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
         if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0) {
             snprintf(err, errlen, "cannot set MAC of %s: %s", ifname, strerror(errno));
             goto out;

@@ -1,7 +1,6 @@
 /* Port mirroring: see mirror.h. */
 #include "mirror.h"
 #include "core/util.h"
-#include "obs/capture.h"
 
 #include <string.h>
 
@@ -45,13 +44,15 @@ void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m)
         detach(p->mir_in, &p->nmir_in, m);
         detach(p->mir_out, &p->nmir_out, m);
     }
-    vn_capture_free(m->cap);
+    if (m->cap)
+        m->cap_ops->release(m->cap);
     memset(m, 0, sizeof *m);
 }
 
 struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct vn_port **from,
                                 unsigned nfrom, int net, unsigned dir, struct vn_port *to,
-                                struct vn_capture *cap, char *err, size_t errlen)
+                                struct vn_capture *cap, const struct vn_mirror_sink_ops *cap_ops,
+                                char *err, size_t errlen)
 {
     if (vn_mirror_find(sw, name)) {
         snprintf(err, errlen, "a mirror named '%s' exists", name);
@@ -75,6 +76,7 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
     m->dir = dir;
     m->to = to;
     m->cap = cap;
+    m->cap_ops = cap_ops;
     m->net = net;
     bool ok = true;
     if (net >= 0)
@@ -133,7 +135,7 @@ json_t *vn_mirror_list_json(struct vn_switch *sw)
         if (m->to)
             json_object_set_new(o, "to", json_string(m->to->conf.name));
         if (m->cap)
-            json_object_set_new(o, "capture", vn_capture_json(m->cap));
+            json_object_set_new(o, "capture", m->cap_ops->json(m->cap));
         json_array_append_new(a, o);
     }
     return a;

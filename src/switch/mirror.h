@@ -2,8 +2,8 @@
  *
  * A mirror session copies frames seen on its source ports (received from the
  * peer: "in", sent to the peer: "out", or both) or everything entering a
- * network, to a destination: another port (a monitoring VM) or a capture
- * file (obs/capture.h). Copies are made while the batch is switched: a port
+ * network, to a destination: another port (a monitoring VM) or a sink (a
+ * capture file, obs/capture.h, known to the switch only by its ops). Copies are made while the batch is switched: a port
  * destination gets the frame pointer queued like any egress frame (no copy
  * until its backend writes it); a capture writes it to its file. Frames are
  * mirrored as the network carries them (untagged, offload metadata kept). */
@@ -19,6 +19,14 @@
 
 struct vn_capture;
 
+/* A destination that is not a port. The session owns the sink once it was
+ * added, and releases it when the session ends. */
+struct vn_mirror_sink_ops {
+    void (*frame)(struct vn_capture *sink, const struct vn_frame *f);
+    json_t *(*json)(const struct vn_capture *sink);
+    void (*release)(struct vn_capture *sink);
+};
+
 enum vn_mirror_dir { VN_MIRROR_IN = 1, VN_MIRROR_OUT = 2, VN_MIRROR_BOTH = 3 };
 
 struct vn_mirror {
@@ -26,17 +34,20 @@ struct vn_mirror {
     bool in_use;
     unsigned dir;
     struct vn_port *to;          /* destination port, or NULL */
-    struct vn_capture *cap;      /* destination capture, or NULL */
+    struct vn_capture *cap;      /* destination sink (a capture), or NULL */
+    const struct vn_mirror_sink_ops *cap_ops;
     int net;                     /* network source (-1 = port sources) */
     bool reported;               /* a finished capture was shown to a client */
     uint64_t frames, bytes;
 };
 
 /* Create a session from the named source ports (or one network when net >= 0)
- * to a port or a capture. Returns it, or NULL with err. */
+ * to a port or a sink (cap with its ops). Returns it, or NULL with err (the
+ * sink then stays the caller's). */
 struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct vn_port **from,
                                 unsigned nfrom, int net, unsigned dir, struct vn_port *to,
-                                struct vn_capture *cap, char *err, size_t errlen);
+                                struct vn_capture *cap, const struct vn_mirror_sink_ops *cap_ops,
+                                char *err, size_t errlen);
 /* Stop a session and detach it from its sources. */
 void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m);
 struct vn_mirror *vn_mirror_find(struct vn_switch *sw, const char *name);

@@ -1,8 +1,6 @@
 /* Per-port policy: see policy.h. */
 #include "policy.h"
 #include "core/util.h"
-#include "gw/dhcp4.h"
-#include "gw/gateway.h"
 #include "pkt/eth.h"
 #include "pkt/ip.h"
 
@@ -139,10 +137,8 @@ static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t n
     for (unsigned i = 0; i < c->nsec_ips; i++)
         if (c->sec_ips[i] == ip)
             return true;
-    struct vn_gw *gw = sw->nets[net]->gw;
-    uint8_t leased[6];
-    return gw && gw->dhcp && vn_dhcp4_lookup_mac(gw->dhcp, ip, leased) == 0 &&
-           !memcmp(leased, mac, 6);
+    const struct vn_net_l3 *l3 = &sw->nets[net]->l3;
+    return l3->bound && l3->bound(l3->ctx, ip, mac);
 }
 
 /* Whether a DHCP client message (UDP 68 -> 67, first fragment) speaks for
@@ -188,7 +184,8 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
     uint16_t et = vn_get_be16(f->data + 12);
     const uint8_t *l3 = f->data + VN_ETH_HLEN;
     size_t l3len = f->len - VN_ETH_HLEN;
-    struct vn_gw *gw = sw->nets[f->net]->gw;
+    const struct vn_net_l3 *net3 = &sw->nets[f->net]->l3;
+    bool gw = net3->owns != NULL;
     if (et == VN_ETH_TYPE_IPV4) {
         struct vn_ip4 ip;
         if (vn_ip4_parse_hdr(l3, l3len, false, &ip) != VN_IP_OK)
@@ -198,7 +195,7 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
         if (pol->guard && ip.proto == VN_IPPROTO_UDP && ip.l4_len >= 4 && !ip.frag_off &&
             vn_get_be16(ip.l4) == 67)
             return VN_DROP_GUARD; /* a DHCP server on a VM port */
-        if (pol->guard && gw && vn_gw_owns(gw, ip.src))
+        if (pol->guard && gw && net3->owns(net3->ctx, ip.src))
             return VN_DROP_SPOOF; /* a guest speaking as the gateway (its DNS, say) */
         if (pol->guard && dhcp_client && !dhcp_for_itself(&ip, src))
             return VN_DROP_SPOOF; /* DHCP on behalf of another client's hardware address */
@@ -210,14 +207,14 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
             return c->ip_binding ? VN_DROP_SPOOF : VN_DROP__COUNT;
         const uint8_t *sha = l3 + 8;
         uint32_t spa = vn_get_be32(l3 + 14);
-        if (pol->guard && gw && vn_gw_owns(gw, spa))
+        if (pol->guard && gw && net3->owns(net3->ctx, spa))
             return VN_DROP_SPOOF; /* a guest claiming the gateway's address */
         if (c->ip_binding && memcmp(sha, src, 6))
             return VN_DROP_SPOOF; /* ARP that lies about its own MAC */
         if (c->ip_binding && spa && !ip_allowed(sw, p, f->net, spa, src))
             return VN_DROP_SPOOF; /* ARP claiming an address the port does not own */
         if (pol->guard && gw && spa)
-            vn_gw_arp_claim(gw, p->id, sha, spa); /* conflicts are noticed, not dropped */
+            net3->arp_claim(net3->ctx, p->id, sha, spa); /* conflicts are noticed, not dropped */
     } else if (et == VN_ETH_TYPE_IPV6) {
         if (l3len < 40)
             return VN_DROP__COUNT;

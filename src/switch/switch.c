@@ -8,15 +8,13 @@
 #include "mirror.h"
 #include "policy.h"
 #include "fw/reject.h"
-#include "obs/capture.h"
 
 #include <linux/virtio_net.h>
-#include "port/port.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const drop_names[VN_DROP__COUNT] = {
+static const char *const drop_names[] = {
     [VN_DROP_MALFORMED] = "malformed", [VN_DROP_MTU] = "mtu",
     [VN_DROP_VLAN] = "vlan",           [VN_DROP_NO_PEER] = "no_peer",
     [VN_DROP_TX_FULL] = "tx_full",     [VN_DROP_TX_ERROR] = "tx_error",
@@ -24,6 +22,8 @@ static const char *const drop_names[VN_DROP__COUNT] = {
     [VN_DROP_SPOOF] = "spoof",         [VN_DROP_MAC_LIMIT] = "mac_limit",
     [VN_DROP_GUARD] = "guard",         [VN_DROP_ACL] = "acl",
 };
+
+_Static_assert(VN_ARRAY_LEN(drop_names) == VN_DROP__COUNT, "a drop reason without a name");
 
 const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
 
@@ -238,10 +238,17 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
     return 0;
 }
 
+void vn_switch_set_backend(struct vn_switch *sw, enum vn_port_type t, const struct vn_port_ops *ops)
+{
+    if ((unsigned)t < VN_PORT__COUNT)
+        sw->backends[t] = ops;
+}
+
 struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
                                    char *err, size_t errlen)
 {
-    const struct vn_port_ops *ops = vn_port_ops_for(pc->type);
+    const struct vn_port_ops *ops = (unsigned)pc->type < VN_PORT__COUNT ? sw->backends[pc->type]
+                                                                        : NULL;
     if (!ops) {
         snprintf(err, errlen, "port type not supported");
         return NULL;
@@ -339,7 +346,7 @@ void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame 
     if (m->to)
         enqueue_raw(sw, m->to, f);
     else if (m->cap)
-        vn_capture_frame(m->cap, f);
+        m->cap_ops->frame(m->cap, f);
 }
 
 /* Queue f for port out (and for the sessions mirroring out's egress). */

@@ -30,7 +30,7 @@
 #include "core/bucket.h"
 #include "fdb.h"
 #include "fw/conntrack.h"
-#include "frame.h"
+#include "pkt/frame.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -79,6 +79,19 @@ struct vn_net_counters {
     uint64_t filtered;       /* destination learned on the ingress port itself */
 };
 
+/* What a network's L3 node (its gateway) tells the switch's port policy.
+ * The gateway fills it in when it attaches; the switch knows the gateway
+ * only through it (everything NULL: no gateway). */
+struct vn_net_l3 {
+    void *ctx;
+    /* ip (host order) is one of the gateway's own addresses */
+    bool (*owns)(void *ctx, uint32_t ip);
+    /* ip is leased (or reserved) to mac by the network's DHCP server */
+    bool (*bound)(void *ctx, uint32_t ip, const uint8_t mac[6]);
+    /* a guest on switch port `port` claims ip in an ARP message */
+    void (*arp_claim)(void *ctx, uint16_t port, const uint8_t mac[6], uint32_t ip);
+};
+
 struct vn_network {
     struct vn_switch *sw;
     uint16_t id;
@@ -87,7 +100,8 @@ struct vn_network {
     struct vn_port **members;  /* ports carrying this network (VN_MAX_PORTS slots) */
     unsigned nmembers;
     struct vn_net_counters stats;
-    struct vn_gw *gw;          /* gateway services, or NULL */
+    struct vn_gw *gw;          /* gateway services, or NULL (opaque here) */
+    struct vn_net_l3 l3;       /* the gateway's answers for port policy */
     struct vn_mirror *mir[VN_MIRROR_SLOTS]; /* sessions copying everything entering it */
     struct vn_acl acl;         /* network rules (fw/acl.h) */
     bool acl_default_drop;
@@ -169,11 +183,24 @@ struct vn_switch {
     uint8_t rejbuf[640];                 /* scratch for reject answers */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;
+    const struct vn_port_ops *backends[VN_PORT__COUNT]; /* registered by port/ */
 };
 
 struct vn_switch *vn_switch_new(struct vn_loop *loop);
 /* Close every port and free everything. */
 void vn_switch_free(struct vn_switch *sw);
+
+/* Count delivery of one frame of len bytes to p's peer (backends and the
+ * gateway call this from their send op). */
+static inline void vn_port_tx_ok(struct vn_port *p, size_t len)
+{
+    p->stats.tx_frames++;
+    p->stats.tx_bytes += len;
+}
+
+/* Register the backend for ports of type t (the port layer does this: the
+ * switch knows backends only through what is registered). */
+void vn_switch_set_backend(struct vn_switch *sw, enum vn_port_type t, const struct vn_port_ops *ops);
 
 /* Add a network from its config; returns it, or NULL (err) on failure. */
 struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_net_conf *nc,

@@ -3,6 +3,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "gw/gateway.h"
+#include "nat/nat.h"
 #include "pkt/eth.h"
 #include "port/port.h"
 
@@ -113,7 +114,9 @@ struct fz_world *fz_world_new(const char *yaml)
             fprintf(stderr, "fuzz world network: %s\n", err);
             abort();
         }
-        if (vn_net_has_gateway(&n->conf) && !(n->gw = vn_gw_new(w->sw, n, NULL, err, sizeof err))) {
+        if (vn_net_has_gateway(&n->conf) &&
+            (!(n->gw = vn_gw_new(w->sw, n, NULL, err, sizeof err)) ||
+             vn_nat_attach(n->gw, err, sizeof err) < 0)) {
             fprintf(stderr, "fuzz world gateway: %s\n", err);
             abort();
         }
