@@ -105,6 +105,22 @@ static void signal_event(struct vn_io *io, uint32_t ev)
     }
 }
 
+/* "port ready" with what the backend says of itself (the string members of
+ * its describe(): path, ifname, netns...), so no backend is known here. */
+static void log_port_ready(struct vn_port *p)
+{
+    char kv[512] = "";
+    size_t off = 0;
+    json_t *o = json_object(), *v;
+    const char *k;
+    p->ops->describe(p, o);
+    json_object_foreach(o, k, v)
+        if (json_is_string(v) && off < sizeof kv)
+            off += (size_t)snprintf(kv + off, sizeof kv - off, " %s=%s", k, json_string_value(v));
+    json_decref(o);
+    vn_info("msg=\"port ready\" port=%s type=%s%s", p->conf.name, p->ops->type, kv);
+}
+
 /* Mirror sessions from the configuration (ports already exist). */
 static int setup_mirrors(struct vn_daemon *d, const struct vn_config *c)
 {
@@ -209,18 +225,12 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     }
     for (unsigned i = 0; i < c->nports; i++) {
         const struct vn_port_conf *pc = &c->ports[i];
-        if (!vn_switch_add_port(d->sw, pc, err, sizeof err)) {
+        struct vn_port *p = vn_switch_add_port(d->sw, pc, err, sizeof err);
+        if (!p) {
             vn_err("msg=\"cannot open port\" port=%s reason=\"%s\"", pc->name, err);
             return -1;
         }
-        if (pc->type == VN_PORT_TAP)
-            vn_info("msg=\"port ready\" port=%s type=tap ifname=%s%s%s", pc->name, pc->ifname,
-                    pc->netns[0] ? " netns=" : "", pc->netns);
-        else if (pc->type == VN_PORT_UPLINK)
-            vn_info("msg=\"port ready\" port=%s type=uplink ifname=%s", pc->name, pc->ifname);
-        else
-            vn_info("msg=\"port ready\" port=%s type=%s path=%s", pc->name,
-                    vn_port_type_name(pc->type), pc->path);
+        log_port_ready(p);
     }
     if (setup_mirrors(d, c) < 0)
         return -1;
@@ -265,7 +275,6 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
 
 int vn_daemon_sandbox(struct vn_daemon *d, const struct vn_config *c)
 {
-    (void)d;
     if (!c->sandbox)
         return 0;
     struct vn_sandbox_needs needs = { .net_bind_service = true };
@@ -279,8 +288,8 @@ int vn_daemon_sandbox(struct vn_daemon *d, const struct vn_config *c)
         else
             needs.net_raw = true;
     }
-    for (unsigned i = 0; i < c->nports; i++)
-        needs.net_raw |= c->ports[i].type == VN_PORT_UPLINK;
+    for (unsigned i = 0; i < d->sw->nports; i++)
+        needs.net_raw |= d->sw->ports[i] && d->sw->ports[i]->ops->needs_net_raw;
     char err[256];
     if (vn_sandbox_enter(&needs, err, sizeof err) < 0) {
         vn_err("msg=\"cannot enter the sandbox\" reason=\"%s\" hint=\"set 'sandbox: false' to run "

@@ -295,4 +295,5 @@ const struct vn_port_ops vn_port_uplink_ops = {
     .send = uplink_send,
     .close = uplink_close,
     .describe = uplink_describe,
+    .needs_net_raw = true,
 };

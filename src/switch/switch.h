@@ -137,6 +137,8 @@ struct vn_port {
 /* Backend interface: one file per type in src/port/. */
 struct vn_port_ops {
     const char *type;
+    /* The sandbox must keep CAP_NET_RAW while a port of this type exists. */
+    bool needs_net_raw;
     /* Create sockets/devices and register with the loop. Returns 0, or -1 with
      * a reason in err (errlen bytes). */
     int (*open)(struct vn_port *p, char *err, size_t errlen);
