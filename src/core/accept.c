@@ -1,10 +1,13 @@
 /* Listener back-off on descriptor exhaustion: see accept.h. */
 #include "accept.h"
+#include "core/syscalls.h"
 #include "log.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
+
+VN_SYSCALLS("accept", "accept4");
 
 enum { BACKOFF_MS = 200 };
 

@@ -1,11 +1,14 @@
 /* Event loop implementation: see loop.h for the theory of operation. */
 #include "loop.h"
+#include "core/syscalls.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+VN_SYSCALLS("epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1");
 
 enum { MAX_EVENTS = 128 };
 

@@ -10,8 +10,9 @@
  * from the effective, permitted, inheritable, bounding and ambient sets
  * (libcap-ng), no_new_privs is set, and a seccomp filter (libseccomp) allows
  * only the system calls the event loop, sockets, files (leases, captures)
- * and memory management use; anything else fails with EPERM instead of
- * running. A daemon started without privileges has nothing to drop and only
+ * and memory management use (process-wide ones listed in sandbox.c, the
+ * others declared by each module beside its code, core/syscalls.h);
+ * anything else fails with EPERM instead of running. A daemon started without privileges has nothing to drop and only
  * installs the filter. */
 #ifndef VN_CORE_SANDBOX_H
 #define VN_CORE_SANDBOX_H

@@ -1,5 +1,6 @@
 /* Small shared helpers: see util.h. */
 #include "util.h"
+#include "core/syscalls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+VN_SYSCALLS("getrandom");
 
 uint64_t vn_now_ns(void)
 {

@@ -1,5 +1,6 @@
 /* What a non-privileged control client may name: see access.h. */
 #include "access.h"
+#include "core/syscalls.h"
 #include "conf/config.h"
 #include "core/util.h"
 
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+
+VN_SYSCALLS("fstatfs", "statfs");
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673

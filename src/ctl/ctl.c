@@ -1,5 +1,6 @@
 /* Control socket server: see ctl.h. */
 #include "ctl.h"
+#include "core/syscalls.h"
 #include "core/accept.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -12,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+VN_SYSCALLS("recvmsg");
 
 enum { MAX_CMDS = 64, MAX_CLIENTS = 32, REQ_MAX = 64 * 1024, FDS_MAX = 8 };
 

@@ -1,5 +1,6 @@
 /* DHCPv4 lease file: load and atomic save; see dhcp4_lease.h. */
 #include "dhcp4_lease.h"
+#include "core/syscalls.h"
 
 #include "core/util.h"
 
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+VN_SYSCALLS("rename", "renameat", "renameat2", "fsync", "fdatasync");
 
 static const char *const state_names[] = { "free", "offered", "bound", "released", "declined" };
 _Static_assert(VN_ARRAY_LEN(state_names) == VN_LEASE__COUNT, "a lease state without a name");

@@ -1,5 +1,6 @@
 /* Upstream UDP socket pool of the DNS forwarder: see dns_pool.h. */
 #include "dns_pool.h"
+#include "core/syscalls.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -7,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+VN_SYSCALLS("sendmmsg", "recvmmsg");
 
 enum { RX_BUF = 65536 };
 

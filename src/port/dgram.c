@@ -7,6 +7,7 @@
  * uses one sendmmsg() per egress batch. Datagram sockets have no partial
  * writes: what the peer's queue cannot take is dropped and counted. */
 #include "core/log.h"
+#include "core/syscalls.h"
 #include "core/util.h"
 #include "port.h"
 
@@ -16,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+VN_SYSCALLS("sendmmsg", "recvmmsg");
 
 struct dgram_port {
     struct vn_port *port;

@@ -12,6 +12,7 @@
  * up; if the interface disappears (or is recreated with a new index) a
  * one-second timer rebinds by name. */
 #include "core/log.h"
+#include "core/syscalls.h"
 #include "core/util.h"
 #include "pkt/eth.h"
 #include "port.h"
@@ -26,6 +27,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+VN_SYSCALLS("sendmmsg", "recvmmsg");
 
 enum { CHECK_MS = 1000 };
 
