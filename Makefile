@@ -60,8 +60,8 @@ check: deps
 demo: deps build guest
 	./scripts/demo.sh $(BUILD)
 
-# Switch (vnetd vs Linux bridge vs vde_switch) and NAT (vnetd vs pasta vs
-# slirp4netns) benchmarks; writes bench/results/latest.md. ~20 minutes.
+# Switch (vnetd vs Linux bridge vs vde_switch), NAT (vnetd vs pasta vs
+# slirp4netns) and DNS (forwarder vs upstream) benchmarks; writes bench/results/latest.md. ~22 minutes.
 bench: deps build
 	./bench/run-all.sh $(BUILD)
 
