@@ -168,7 +168,7 @@ static void plan_descriptors(const struct vn_config *c, uint32_t *max_flows)
         if (!vn_net_has_gateway(n))
             continue;
         fixed += n->nforwards + (n->dns ? vn_dns_fd_need() : 0);
-        if (n->mode == VN_MODE_NAT || n->dns)
+        if (vn_net_has_nat_engine(n))
             want += n->max_flows;
     }
     uint64_t avail = limit > fixed ? limit - fixed : 0;
@@ -176,7 +176,7 @@ static void plan_descriptors(const struct vn_config *c, uint32_t *max_flows)
         return;
     for (unsigned i = 0; i < c->nnets; i++) {
         const struct vn_net_conf *n = &c->nets[i];
-        if (!vn_net_has_gateway(n) || !(n->mode == VN_MODE_NAT || n->dns))
+        if (!vn_net_has_nat_engine(n))
             continue;
         max_flows[i] = (uint32_t)VN_MAX(16, (uint64_t)n->max_flows * avail / want);
         vn_warn("msg=\"NAT flow table capped by the descriptor limit\" network=%s "

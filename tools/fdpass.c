@@ -10,6 +10,7 @@
  * accepts on, what the user could open anyway. */
 #include "call.h"
 #include "commands.h"
+#include "core/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 /* A socket file vnetctl bound for a port add that the daemon has not yet
@@ -55,34 +55,16 @@ static int spec_value(const char *spec, const char *key, char *buf, size_t n)
  * after printing why. */
 static int bind_own_socket(const char *path, int type)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof sa.sun_path) {
-        fprintf(stderr, "vnetctl: socket path '%s' is too long\n", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-        int live = !S_ISSOCK(st.st_mode) ||
-                   (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0);
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            fprintf(stderr, "vnetctl: '%s' exists and is %s\n", path,
-                    S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
-            return -1;
-        }
+    char err[512];
+    int fd = vn_unix_bind(path, type, err, sizeof err);
+    if (fd >= 0 && type == SOCK_STREAM && listen(fd, 4) < 0) {
+        snprintf(err, sizeof err, "cannot listen on '%.300s': %s", path, strerror(errno));
+        close(fd);
         unlink(path);
+        fd = -1;
     }
-    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        (type == SOCK_STREAM && listen(fd, 4) < 0)) {
-        fprintf(stderr, "vnetctl: cannot bind '%s': %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
+    if (fd < 0)
+        fprintf(stderr, "vnetctl: %s\n", err);
     return fd;
 }
 

@@ -990,6 +990,11 @@ bool vn_net_has_gateway(const struct vn_net_conf *n)
            (n->mode == VN_MODE_ISOLATED && n->prefix);
 }
 
+bool vn_net_has_nat_engine(const struct vn_net_conf *n)
+{
+    return vn_net_has_gateway(n) && (n->mode == VN_MODE_NAT || n->dns);
+}
+
 /* Fill defaults of the gateway services and check that addresses agree. */
 static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
 {

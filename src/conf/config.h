@@ -256,6 +256,9 @@ int vn_parse_rate(const char *s, uint64_t *out);
 
 /* Whether the network has a gateway port (nat, host-only, or isolated with a subnet). */
 bool vn_net_has_gateway(const struct vn_net_conf *n);
+/* Whether its gateway runs a NAT engine (nat networks: NAT; other networks
+ * with DNS: DNS over TCP only), which holds one host socket per flow. */
+bool vn_net_has_nat_engine(const struct vn_net_conf *n);
 
 /* Name tables. */
 const char *vn_net_mode_name(enum vn_net_mode m);

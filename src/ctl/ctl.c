@@ -44,7 +44,6 @@ struct ctl_client {
     uint64_t consumed;  /* stream bytes before rbuf[0] */
     struct passed_fd fds[FDS_MAX];
     unsigned nfds;
-    uint64_t fds_dropped;
     uint64_t last_ms;   /* last request bytes (eviction picks the longest idle) */
 };
 
@@ -59,7 +58,7 @@ struct vn_ctl {
     struct ctl_client *clients[MAX_CLIENTS];
     bool group_set;
     gid_t group;
-    uint64_t refused, evicted;
+    uint64_t refused;
     char run_dir[VN_PATH_MAX];
 };
 
@@ -309,8 +308,7 @@ static ssize_t recv_with_fds(struct ctl_client *c)
             if (c->nfds < FDS_MAX && n > 0) {
                 c->fds[c->nfds++] = (struct passed_fd){ fd, c->consumed + c->rlen };
             } else {
-                close(fd);
-                c->fds_dropped++;
+                close(fd); /* beyond FDS_MAX, or with no request bytes */
             }
         }
     }
@@ -381,7 +379,6 @@ static void listen_event(struct vn_io *io, uint32_t ev)
         /* Full: a client that waits without asking anything makes room, so
          * connections held open cannot lock the others out. */
         client_free(ctl->clients[idle]);
-        ctl->evicted++;
         slot = idle;
     }
     struct ctl_client *c = slot < 0 ? NULL : calloc(1, sizeof *c);

@@ -668,9 +668,9 @@ static bool answer_cached(struct vn_dns *d, const struct dest *to, const struct 
     return true;
 }
 
-/* Forward query q (message m, len bytes) for a guest. */
+/* Forward query q (len bytes as the guest sent it) for a guest. */
 static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q,
-                    const uint8_t *m, size_t len)
+                    size_t len)
 {
     if (len > DNS_QMAX) {
         d->st.malformed++;
@@ -682,7 +682,7 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
         reply_empty(d, to, q, 0, VN_DNS_R_REFUSED);
         return;
     }
-    bool cd = (q->h.flags & VN_DNS_CACHE_F_CD) != 0;
+    bool cd = (q->h.flags & VN_DNS_F_CD) != 0;
     uint16_t gmax = q->edns ? VN_MAX(q->edns_size, 512) : 512;
     if (d->cache && answer_cached(d, to, q, cd, gmax))
         return;
@@ -723,7 +723,6 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
     /* Upstream gets a query of our own making: the question, RD/CD, our
      * EDNS (so answers are shared between guests, cached alike, and none of
      * a guest's EDNS options leaves). */
-    (void)m;
     p->qlen = (uint16_t)vn_dns_query_build(p->query + 2, DNS_QMAX, q, 0, q->edns_do);
     vn_dns_put16(p->query, p->qlen);
     p->tried = 0;
@@ -753,7 +752,7 @@ static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t 
     }
     if (answer_local(d, to, &q))
         return;
-    forward(d, to, &q, m, len);
+    forward(d, to, &q, len);
 }
 
 void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,

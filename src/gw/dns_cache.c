@@ -88,7 +88,6 @@ static uint32_t ttl_value(uint32_t raw) { return raw > 0x7fffffffu ? 0 : raw; }
 
 static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-#define lc vn_dns_lc
 
 static uint8_t key_bits(bool do_bit, bool cd_bit)
 {
@@ -104,7 +103,7 @@ static uint32_t key_hash(const uint8_t *name, size_t nl, uint16_t qtype, uint16_
     uint8_t k[VN_DNS_NAME_MAX + 1 + 5];
     size_t n = nl < VN_DNS_NAME_MAX + 1 ? nl : VN_DNS_NAME_MAX + 1;
     for (size_t i = 0; i < n; i++)
-        k[i] = lc(name[i]);
+        k[i] = vn_dns_lc(name[i]);
     k[n] = (uint8_t)(qtype >> 8);
     k[n + 1] = (uint8_t)qtype;
     k[n + 2] = (uint8_t)(qclass >> 8);

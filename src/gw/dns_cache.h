@@ -56,7 +56,7 @@
 #define VN_DNS_CACHE_MAX_ENTRIES (1u << 20) /* largest max accepted by vn_dns_cache_new */
 
 /* The header CD (checking disabled, RFC 4035) bit. */
-#define VN_DNS_CACHE_F_CD 0x0010
+#define VN_DNS_CACHE_F_CD VN_DNS_F_CD
 /* The DO bit in the flags of the EDNS0 OPT record (RFC 3225). */
 #define VN_DNS_CACHE_EDNS_DO 0x8000
 

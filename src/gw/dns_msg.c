@@ -115,13 +115,10 @@ int vn_dns_msg_parse(const uint8_t *m, size_t len, struct vn_dns_msg *out)
     return 0;
 }
 
-#define lc vn_dns_lc
-#define wire_eq vn_dns_wire_eq
-
 bool vn_dns_wire_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (lc(a[i]) != lc(b[i]))
+        if (vn_dns_lc(a[i]) != vn_dns_lc(b[i]))
             return false;
     return true;
 }
@@ -129,7 +126,7 @@ bool vn_dns_wire_eq(const uint8_t *a, const uint8_t *b, size_t n)
 bool vn_dns_question_eq(const struct vn_dns_question *a, const struct vn_dns_question *b)
 {
     return a->qtype == b->qtype && a->qclass == b->qclass && a->name_len == b->name_len &&
-           wire_eq(a->name, b->name, a->name_len);
+           vn_dns_wire_eq(a->name, b->name, a->name_len);
 }
 
 static bool host_char(uint8_t c)
@@ -152,7 +149,7 @@ int vn_dns_name_to_text(const uint8_t *wire, char *out, size_t n)
         for (uint8_t k = 0; k < l; k++, i++) {
             if (!host_char(wire[i]) || o + 1 >= n)
                 return -1;
-            out[o++] = (char)lc(wire[i]);
+            out[o++] = (char)vn_dns_lc(wire[i]);
         }
     }
     out[o] = 0;
@@ -201,7 +198,7 @@ int vn_dns_name_under(const uint8_t *name, const uint8_t *suffix)
     size_t i = 0;
     while (nl - i >= sl) {
         if (nl - i == sl)
-            return wire_eq(name + i, suffix, sl) ? (int)i : -1;
+            return vn_dns_wire_eq(name + i, suffix, sl) ? (int)i : -1;
         i += 1 + (size_t)name[i];
     }
     return -1;
@@ -228,7 +225,7 @@ int vn_dns_ptr4_parse(const uint8_t *wire, uint32_t *ip)
         a |= (uint32_t)v << (8 * k); /* first label is the last octet */
         i += 1 + l;
     }
-    if (!wire_eq(wire + i, arpa, sizeof arpa)) /* includes the root label */
+    if (!vn_dns_wire_eq(wire + i, arpa, sizeof arpa)) /* includes the root label */
         return -1;
     *ip = a;
     return 0;
@@ -291,7 +288,7 @@ size_t vn_dns_query_build(uint8_t *out, size_t cap, const struct vn_dns_msg *q, 
     if (!q->has_q || cap < VN_DNS_HLEN + q->q.name_len + 4u + 11u)
         return 0;
     vn_dns_put16(out, id);
-    vn_dns_put16(out + 2, (uint16_t)(q->h.flags & (VN_DNS_F_RD | 0x0010 /* CD */)));
+    vn_dns_put16(out + 2, (uint16_t)(q->h.flags & (VN_DNS_F_RD | VN_DNS_F_CD)));
     vn_dns_put16(out + 4, 1);
     memset(out + 6, 0, 6);
     memcpy(out + VN_DNS_HLEN, q->q.name, q->q.name_len);

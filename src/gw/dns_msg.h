@@ -22,6 +22,7 @@
 #define VN_DNS_F_TC 0x0200
 #define VN_DNS_F_RD 0x0100
 #define VN_DNS_F_RA 0x0080
+#define VN_DNS_F_CD 0x0010 /* checking disabled (RFC 4035) */
 #define VN_DNS_F_RCODE 0x000f
 
 enum {

@@ -274,7 +274,7 @@ static void next_free(void *ctx) { vn_nat_free(ctx); }
 
 int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen)
 {
-    if (gw->conf->mode != VN_MODE_NAT && !gw->dns)
+    if (!vn_net_has_nat_engine(gw->conf))
         return 0;
     struct vn_nat *nat = vn_nat_new(gw, err, errlen);
     if (!nat)

@@ -4,12 +4,11 @@
 #include "core/util.h"
 #include "switch/mirror.h"
 
-#include "pkt/csum.h"
 #include "pkt/eth.h"
+#include "pkt/gso.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/virtio_net.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,13 +118,11 @@ struct vn_capture *vn_capture_open_fd(struct vn_loop *loop, int fd, const char *
  * file shows good traffic as good. The frame itself is not touched. */
 static const uint8_t *wire_bytes(struct vn_capture *c, const struct vn_frame *f, uint32_t caplen)
 {
-    if (!(f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-        return f->data;
-    uint32_t start = f->off.csum_start, pos = start + f->off.csum_offset;
-    if (start >= f->len || pos + 2 > f->len || pos + 2 > caplen || !c->scratch)
-        return f->data; /* malformed offsets (dropped later), or the field is cut off */
+    uint16_t sum;
+    uint32_t pos;
+    if (vn_csum_partial(f, &sum, &pos) < 0 || pos + 2 > caplen || !c->scratch)
+        return f->data; /* complete already, malformed (dropped later), or the field cut off */
     memcpy(c->scratch, f->data, caplen);
-    uint16_t sum = vn_csum_fold(vn_csum_add(0, f->data + start, f->len - start));
     vn_put_be16(c->scratch + pos, sum);
     c->completed++;
     return c->scratch;

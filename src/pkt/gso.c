@@ -7,15 +7,27 @@
 #include <stdbool.h>
 #include <string.h>
 
+int vn_csum_partial(const struct vn_frame *f, uint16_t *csum, uint32_t *pos)
+{
+    if (!(f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        return -1;
+    uint32_t start = f->off.csum_start;
+    *pos = start + f->off.csum_offset;
+    if (start >= f->len || *pos + 2 > f->len)
+        return -1;
+    /* The field holds the pseudo-header sum; summing over it folds it in. */
+    *csum = vn_csum_fold(vn_csum_add(0, f->data + start, f->len - start));
+    return 0;
+}
+
 int vn_csum_complete(struct vn_frame *f)
 {
     if (!(f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
         return 0;
-    uint32_t start = f->off.csum_start, pos = start + f->off.csum_offset;
-    if (start >= f->len || pos + 2 > f->len)
+    uint16_t c;
+    uint32_t pos;
+    if (vn_csum_partial(f, &c, &pos) < 0)
         return -1;
-    /* The field holds the pseudo-header sum; summing over it folds it in. */
-    uint16_t c = vn_csum_fold(vn_csum_add(0, f->data + start, f->len - start));
     vn_put_be16(f->data + pos, c);
     f->off.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
     f->off.flags |= VIRTIO_NET_HDR_F_DATA_VALID;

@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+/* The value that completes f's partial checksum (NEEDS_CSUM) and where it
+ * goes (*pos, from the Ethernet header), without touching f. Returns 0, or
+ * -1 if f has no partial checksum or its offsets are out of bounds. */
+int vn_csum_partial(const struct vn_frame *f, uint16_t *csum, uint32_t *pos);
 /* If f carries a partial checksum (NEEDS_CSUM), compute it in place and clear
  * the flag. Returns 0, or -1 if the offsets are out of bounds. */
 int vn_csum_complete(struct vn_frame *f);

@@ -21,9 +21,10 @@
 
 #define T0 1000u
 
-/* A fixed other answer: example.org A 192.0.2.7, TTL 60. */
+/* A fixed other answer: other.test A 192.0.2.7, TTL 60 (a reserved name). */
+#define OTHER_NAME_LEN 12
 static const uint8_t OTHER[] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
-                                 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0,
+                                 5, 'o', 't', 'h', 'e', 'r', 4, 't', 'e', 's', 't', 0,
                                  0, 1, 0, 1, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
                                  192, 0, 2, 7 };
 
@@ -137,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct vn_dns_question other;
     memset(&other, 0, sizeof other);
-    memcpy(other.name, OTHER + VN_DNS_HLEN, 13);
-    other.name_len = 13;
+    memcpy(other.name, OTHER + VN_DNS_HLEN, OTHER_NAME_LEN);
+    other.name_len = OTHER_NAME_LEN;
     other.qtype = VN_DNS_T_A;
     other.qclass = VN_DNS_C_IN;
 
