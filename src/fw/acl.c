@@ -304,8 +304,8 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
     if (vn_ip4_parse_hdr(f->data + VN_ETH_HLEN, f->len - VN_ETH_HLEN, false, &ip) != VN_IP_OK)
         return;
     p->ip = true;
-    p->src = ip.src;
-    p->dst = ip.dst;
+    p->src = vn_addr4(ip.src);
+    p->dst = vn_addr4(ip.dst);
     p->proto = ip.proto;
     if (ip.frag_off)
         return; /* later fragments carry no ports */
@@ -325,8 +325,10 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
         if (ihl >= 20 && vn_icmp_is_error(p->icmp_type) && (q[0] >> 4) == 4 &&
             ip.l4_len >= 8u + ihl + 8u) {
             p->has_inner = true;
-            p->in_src = vn_get_be32(q + 12);
-            p->in_dst = vn_get_be32(q + 16);
+            p->in_src = (struct vn_addr){ .family = AF_INET };
+            p->in_dst = (struct vn_addr){ .family = AF_INET };
+            memcpy(p->in_src.a, q + 12, 4);
+            memcpy(p->in_dst.a, q + 16, 4);
             p->in_proto = q[9];
             /* ports, or for a quoted ICMP echo its identifier */
             p->in_sport = vn_get_be16(q + ihl + (p->in_proto == 1 ? 4 : 0));
@@ -335,7 +337,10 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
     }
 }
 
-static bool match(const struct vn_acl_rule *r, const struct vn_acl_pkt *p)
+/* s4, d4: p's addresses as IPv4 numbers (host order), computed once per
+ * packet by vn_acl_match; rules' prefixes are IPv4 and match IPv4 only. */
+static bool match(const struct vn_acl_rule *r, const struct vn_acl_pkt *p, uint32_t s4,
+                  uint32_t d4)
 {
     if (r->state == VN_ACL_ESTABLISHED && !p->established)
         return false;
@@ -350,7 +355,9 @@ static bool match(const struct vn_acl_rule *r, const struct vn_acl_pkt *p)
     bool l3 = r->src_mask || r->dst_mask || r->proto >= 0;
     if (l3 && !p->ip)
         return false;
-    if ((p->src & r->src_mask) != r->src || (p->dst & r->dst_mask) != r->dst)
+    if ((r->src_mask || r->dst_mask) && p->src.family != AF_INET)
+        return false;
+    if ((s4 & r->src_mask) != r->src || (d4 & r->dst_mask) != r->dst)
         return false;
     if (r->proto >= 0 && r->proto != p->proto)
         return false;
@@ -368,8 +375,9 @@ static bool match(const struct vn_acl_rule *r, const struct vn_acl_pkt *p)
 
 struct vn_acl_rule *vn_acl_match(struct vn_acl *a, unsigned dir, const struct vn_acl_pkt *p)
 {
+    uint32_t s4 = vn_addr_v4(&p->src), d4 = vn_addr_v4(&p->dst);
     for (unsigned i = 0; i < a->n; i++)
-        if ((a->rules[i].dir & dir) && match(&a->rules[i], p))
+        if ((a->rules[i].dir & dir) && match(&a->rules[i], p, s4, d4))
             return &a->rules[i];
     return NULL;
 }

@@ -22,6 +22,7 @@
 #ifndef VN_FW_ACL_H
 #define VN_FW_ACL_H
 
+#include "pkt/addr.h"
 #include "pkt/frame.h"
 
 #include <jansson.h>
@@ -75,8 +76,8 @@ json_t *vn_acl_json(const struct vn_acl *a);
 struct vn_acl_pkt {
     const uint8_t *src_mac, *dst_mac;
     uint16_t ethertype;
-    bool ip;                      /* IPv4 header parsed */
-    uint32_t src, dst;
+    bool ip;                      /* IP header parsed (IPv4 for now) */
+    struct vn_addr src, dst;
     int proto;
     uint16_t sport, dport;        /* or ICMP id for echo */
     int icmp_type;
@@ -86,7 +87,7 @@ struct vn_acl_pkt {
     /* ICMP errors (destination unreachable, time exceeded, parameter
      * problem): the quoted packet's addresses and ports */
     bool has_inner;
-    uint32_t in_src, in_dst;
+    struct vn_addr in_src, in_dst;
     int in_proto;
     uint16_t in_sport, in_dport;
 };

@@ -51,10 +51,14 @@ static bool make_key(uint16_t net, const struct vn_acl_pkt *p, struct vn_ct_key 
             return false; /* only echo is a "connection" */
         sp = dp = p->sport; /* the echo identifier */
     }
+    if (p->src.family != p->dst.family)
+        return false;
     memset(k, 0, sizeof *k);
     k->net = net;
     k->proto = (uint8_t)p->proto;
-    if (p->src < p->dst || (p->src == p->dst && sp <= dp)) {
+    /* Network byte order compares as the numbers do (IPv4: as before). */
+    int c = memcmp(p->src.a, p->dst.a, sizeof p->src.a);
+    if (c < 0 || (c == 0 && sp <= dp)) {
         k->a = p->src, k->pa = sp, k->b = p->dst, k->pb = dp;
     } else {
         k->a = p->dst, k->pa = dp, k->b = p->src, k->pb = sp;

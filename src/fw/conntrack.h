@@ -1,22 +1,27 @@
 /* Connection tracking for stateful ACLs (see acl.h for the model).
- * A fixed table of IPv4 TCP/UDP/ICMP-echo connections keyed by network and
- * the endpoint pair (order-independent, so both directions find the entry),
- * with per-protocol idle timeouts; allocated once, never grown. */
+ * A fixed table of TCP/UDP/ICMP-echo connections keyed by network and the
+ * endpoint pair (order-independent, so both directions find the entry), with
+ * per-protocol idle timeouts; allocated once, never grown. Endpoints are
+ * family-neutral (struct vn_addr; the classifier feeds IPv4 only for now), so
+ * an entry is 64 bytes and the table max * 64 plus its buckets. */
 #ifndef VN_FW_CONNTRACK_H
 #define VN_FW_CONNTRACK_H
 
 #include "acl.h"
+#include "pkt/addr.h"
 
 #include <jansson.h>
 #include <stdint.h>
 
 struct vn_ct_key {
-    uint32_t a, b;       /* endpoints, ordered so (a,pa) <= (b,pb) */
+    struct vn_addr a, b; /* endpoints, ordered so (a,pa) <= (b,pb); same family */
     uint16_t pa, pb;
     uint16_t net;
     uint8_t proto;
-    uint8_t pad;
+    uint8_t pad;         /* keys are compared and hashed whole: no implicit padding */
 };
+_Static_assert(sizeof(struct vn_ct_key) == 2 * sizeof(struct vn_addr) + 8,
+               "vn_ct_key has no implicit padding");
 
 struct vn_ct_entry {
     struct vn_ct_key key;

@@ -207,7 +207,8 @@ static void test_classify(void **state)
     assert_int_equal(p.sport, 40000);
     assert_int_equal(p.dport, 22);
     assert_int_equal(p.tcp_flags, 0x02);
-    assert_int_equal(p.src, 0x0a00020f);
+    assert_int_equal(vn_addr_v4(&p.src), 0x0a00020f);
+    assert_int_equal(p.src.family, AF_INET);
     fr.len = (uint32_t)frame(f, 1, 8, 0x1234, 0);
     vn_acl_classify(&fr, &p);
     assert_int_equal(p.icmp_type, 8);
