@@ -69,6 +69,9 @@ static void icmp_echo(struct vn_gw *gw, const uint8_t *smac, const struct vn_ip4
         gw->stats.icmp_echo++;
 }
 
+/* The gateway's local services, as the egress table names them. */
+enum { SVC_ECHO, SVC_DHCP, SVC_DNS };
+
 static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
 {
     const uint8_t *smac = f->data + 6, *dmac = f->data;
@@ -81,8 +84,6 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
     }
     if (ip.src && vn_gw_in_subnet(gw, ip.src))
         vn_gw_neigh_observe(gw, ip.src, smac);
-    bool to_me = ip.dst == gw->addr || ip.dst == gw->dns_addr;
-    bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
     if (ip.mf || ip.frag_off) {
         gw->stats.ip_fragments++;
         if (ip.proto == VN_IPPROTO_TCP) /* guests use path MTU discovery for TCP */
@@ -92,52 +93,96 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
             return;
         ip = whole;
     }
+    struct vn_udp u;
+    uint16_t dport = 0;
     if (ip.proto == VN_IPPROTO_UDP) {
-        struct vn_udp u;
         if (vn_udp_parse(ip.l4, ip.l4_len, &u)) {
             gw->stats.ip_bad++;
             return;
         }
-        if (u.dport == 67 && (bcast || to_me)) {
-            if (gw->dhcp)
-                vn_dhcp4_input(gw->dhcp, smac, &ip, &u);
-            return;
-        }
-        if (u.dport == 53 && ip.dst == gw->dns_addr && gw->dns) {
-            vn_dns_input_udp(gw->dns, smac, f->port, &ip, &u);
-            return;
-        }
+        dport = u.dport;
+    } else if (ip.proto == VN_IPPROTO_TCP && ip.l4_len >= 4) {
+        dport = vn_get_be16(ip.l4 + 2);
     }
-    if (bcast || vn_mac_is_multicast(dmac))
-        return; /* not routed */
-    if (ip.dst == gw->dns_addr && ip.dst != gw->addr && !(ip.proto == VN_IPPROTO_TCP && gw->dns)) {
-        if (ip.proto == VN_IPPROTO_ICMP)
+    bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
+    struct vn_addr dst = vn_addr4(ip.dst);
+    const struct vn_gw_egress *e = vn_gw_egress_lookup(&gw->egress, &dst, bcast,
+                                                       vn_mac_is_multicast(dmac), ip.proto, dport);
+    switch ((enum vn_gw_egress_kind)e->kind) {
+    case VN_EG_SERVICE:
+        if (e->service == SVC_ECHO)
             icmp_echo(gw, smac, &ip);
-        else if (ip.proto == VN_IPPROTO_UDP)
-            vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 3, 0);
+        else if (e->service == SVC_DHCP)
+            vn_dhcp4_input(gw->dhcp, smac, &ip, &u);
+        else if (e->service == SVC_DNS)
+            vn_dns_input_udp(gw->dns, smac, f->port, &ip, &u);
         return;
-    }
-    if (ip.dst == gw->addr && ip.proto == VN_IPPROTO_ICMP) {
-        icmp_echo(gw, smac, &ip);
-        return;
-    }
-    /* On host-only and isolated networks the NAT engine only terminates
-     * guest TCP to the DNS service (DNS over TCP); nothing is routed. */
-    if (gw->next.input4 && (gw->conf->mode == VN_MODE_NAT ||
-                    (ip.dst == gw->dns_addr && ip.proto == VN_IPPROTO_TCP))) {
-        if (!to_me && ip.ttl <= 1) {
+    case VN_EG_NEXT:
+        if (e->routed && ip.ttl <= 1) {
             gw->stats.ip_ttl_expired++;
             vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 11, 0, 0);
             return;
         }
-        gw->next.input4(gw->next.ctx, smac, &ip, f);
+        if (gw->next.input4)
+            gw->next.input4(gw->next.ctx, smac, &ip, f);
+        return;
+    case VN_EG_UNREACH:
+        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, e->icmp_type, e->icmp_code, 0);
+        return;
+    case VN_EG_TUNNEL: /* no tunnel peers yet (the VPN adds them as routes) */
+    case VN_EG_DROP:
+    case VN_EG__COUNT:
         return;
     }
-    /* No NAT on this network: the gateway is not a router. */
-    if (to_me && ip.proto == VN_IPPROTO_UDP)
-        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 3, 0);
-    else if (!to_me)
-        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 3, 0, 0);
+}
+
+/* Fill the egress table from the network's mode and the services that
+ * run (see egress.h). On every gateway address: DHCP (UDP 67), DNS on the
+ * DNS address (UDP 53), ICMP echo; what else reaches the gateway address
+ * goes to the NAT engine on nat networks (it maps the gateway to the host),
+ * guest TCP to the DNS address goes to the engine's DNS-over-TCP side, the
+ * rest is port unreachable (UDP) or dropped. Other destinations are routed
+ * through NAT on nat networks and network unreachable elsewhere. */
+static void build_egress(struct vn_gw *gw)
+{
+    const struct vn_net_conf *c = gw->conf;
+    bool nat = c->mode == VN_MODE_NAT, engine = vn_net_has_nat_engine(c);
+    const struct vn_gw_egress drop = { .kind = VN_EG_DROP }, next = { .kind = VN_EG_NEXT },
+                              port_unreach = { .kind = VN_EG_UNREACH, .icmp_type = 3, .icmp_code = 3 },
+                              net_unreach = { .kind = VN_EG_UNREACH, .icmp_type = 3, .icmp_code = 0 },
+                              echo = { .kind = VN_EG_SERVICE, .service = SVC_ECHO };
+    const struct vn_gw_egress dhcp = gw->dhcp ? (struct vn_gw_egress){ .kind = VN_EG_SERVICE,
+                                                                       .service = SVC_DHCP }
+                                              : drop;
+    struct vn_gw_egress_table *t = &gw->egress;
+    vn_gw_egress_init(t, net_unreach);
+    uint32_t addrs[2] = { gw->addr, gw->dns_addr };
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t x = addrs[i];
+        struct vn_addr a = vn_addr4(x);
+        if (!x || vn_gw_egress_is_local(t, &a))
+            continue;
+        bool is_gw = x == gw->addr, is_dns = x == gw->dns_addr;
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, 67, true, dhcp });
+        if (is_dns && gw->dns)
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, 53, true,
+                                                              { .kind = VN_EG_SERVICE,
+                                                                .service = SVC_DNS } });
+        if (is_dns && gw->dns && engine && (!is_gw || !nat))
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_TCP, VN_EG_ANY, false, next });
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_ICMP, VN_EG_ANY, false, echo });
+        if (is_gw && nat) {
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false, next });
+            continue;
+        }
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, VN_EG_ANY, false,
+                                                          port_unreach });
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false, drop });
+    }
+    vn_gw_egress_add_bcast(t, (struct vn_gw_rule){ VN_IPPROTO_UDP, 67, true, dhcp });
+    if (nat)
+        vn_gw_egress_add_route(t, vn_addr4(0), 0,
+                               (struct vn_gw_egress){ .kind = VN_EG_NEXT, .routed = true });
 }
 
 /* Port op: frames the switch delivers to the gateway. */
@@ -256,6 +301,7 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
+    build_egress(gw);
     n->l3 = (struct vn_net_l3){ gw, l3_owns, l3_bound, l3_arp_claim };
     return gw;
 fail:
@@ -305,6 +351,11 @@ json_t *vn_gw_json(struct vn_gw *gw)
     json_object_set_new(st, "arp_conflicts", json_integer((json_int_t)s->conflicts));
     json_object_set_new(st, "neighbours_kept", json_integer((json_int_t)s->neigh_kept));
     json_object_set_new(st, "fragmented_replies", json_integer((json_int_t)s->fragmented));
+    json_t *eg = json_object();
+    for (unsigned k = 0; k < VN_EG__COUNT; k++)
+        json_object_set_new(eg, vn_gw_egress_kind_name((enum vn_gw_egress_kind)k),
+                            json_integer((json_int_t)gw->egress.hits[k]));
+    json_object_set_new(o, "egress", eg);
     if (gw->dhcp)
         json_object_set_new(o, "dhcp", vn_dhcp4_stats_json(gw->dhcp));
     if (gw->dns)

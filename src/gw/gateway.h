@@ -4,9 +4,11 @@
  * Theory of operation: the switch hands the gateway every frame addressed to
  * its MAC or flooded in its network (ops send()). The gateway parses them
  * (ARP, IPv4), learns which MAC owns which guest address (the neighbour
- * table), answers ARP and ICMP echo itself, and dispatches to its services:
- * DHCP (gw/dhcp4.c), DNS (gw/dns.c) and, on nat networks, the NAT engine
- * (nat/, attached as the gateway's next hop). Services never write to the
+ * table), answers ARP itself and asks its egress table (egress.h) where each
+ * IPv4 packet goes: exactly one of a local service (ICMP echo, DHCP in
+ * gw/dhcp4.c, DNS in gw/dns.c), the next hop (on nat networks the NAT
+ * engine in nat/, attached as struct vn_gw_next), a tunnel peer (reserved
+ * for the VPN), an ICMP unreachable, or a silent drop. Services never write to the
  * switch directly: they use the gateway's L3 node (l3.h: transmit arena,
  * IPv4 headers and datagrams, ICMP errors, neighbours), which injects what
  * they built as one batch after the current round of events. */
@@ -15,6 +17,7 @@
 
 #include "conf/config.h"
 #include "conflict.h"
+#include "egress.h"
 #include "l3.h"
 #include "core/loop.h"
 #include "pkt/ip.h"
@@ -85,6 +88,7 @@ struct vn_gw {
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
     struct vn_gw_next next;         /* where packets the gateway does not serve go */
+    struct vn_gw_egress_table egress; /* where each packet to the gateway goes (egress.h) */
     struct vn_conflict conflicts[VN_CONFLICT_LOG];
     struct vn_gw_stats stats;
 };

@@ -4,7 +4,9 @@
 #ifndef VN_PKT_ADDR_H
 #define VN_PKT_ADDR_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 /* An address (as the guest sees it, in NAT flows). */
@@ -25,6 +27,40 @@ static inline struct vn_addr vn_addr4(uint32_t host_order)
 static inline uint32_t vn_addr_v4(const struct vn_addr *x)
 {
     return (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
+}
+
+/* Address length in bits (32 or 128; 0 for an unset address). */
+static inline unsigned vn_addr_bits(const struct vn_addr *x)
+{
+    return x->family == AF_INET ? 32 : x->family == AF_INET6 ? 128 : 0;
+}
+
+static inline bool vn_addr_eq(const struct vn_addr *x, const struct vn_addr *y)
+{
+    return x->family == y->family && !memcmp(x->a, y->a, x->family == AF_INET ? 4 : 16);
+}
+
+/* x with every bit after the first len cleared. */
+static inline struct vn_addr vn_addr_masked(const struct vn_addr *x, unsigned len)
+{
+    struct vn_addr m = { .family = x->family };
+    unsigned bits = vn_addr_bits(x);
+    if (len > bits)
+        len = bits;
+    memcpy(m.a, x->a, len / 8);
+    if (len % 8)
+        m.a[len / 8] = (uint8_t)(x->a[len / 8] & (0xff00u >> (len % 8)));
+    return m;
+}
+
+/* Whether x lies in prefix p/len (p's host bits zero, same family). */
+static inline bool vn_addr_in_prefix(const struct vn_addr *x, const struct vn_addr *p,
+                                     unsigned len)
+{
+    if (x->family != p->family)
+        return false;
+    struct vn_addr m = vn_addr_masked(x, len);
+    return vn_addr_eq(&m, p);
 }
 
 #endif
