@@ -47,6 +47,7 @@ struct vn_dhcp4 {
     char path[4096];             /* lease file, "" = memory only */
     bool dirty;
     struct vn_timer save_timer;
+    int64_t (*wall_s)(void);     /* the clock leases are judged by (vn_wall_s) */
     struct vn_dhcp4_stats st;
 };
 
@@ -398,7 +399,7 @@ void vn_dhcp4_input(struct vn_dhcp4 *d, const uint8_t src_mac[6], const struct v
         d->st.ignored++;
         return;
     }
-    int64_t now = vn_wall_s();
+    int64_t now = d->wall_s();
     switch (m.type) {
     case VN_DHCP_DISCOVER:
         d->st.discover++;
@@ -438,6 +439,7 @@ struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err
         return NULL;
     }
     d->gw = gw;
+    d->wall_s = vn_wall_s;
     d->start = c->dhcp_start;
     d->npool = c->dhcp_end - c->dhcp_start + 1;
     d->pool = calloc(d->npool, sizeof *d->pool);
@@ -448,8 +450,12 @@ struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err
         return NULL;
     }
     vn_timer_init(&d->save_timer, save_timer_cb);
-    for (uint32_t i = 0; i < d->npool; i++)
+    for (uint32_t i = 0; i < d->npool; i++) {
         d->pool[i].ip = d->start + i;
+        /* A range written over the gateway's own addresses (the config
+         * allows it) must never hand them out. */
+        d->pool[i].reserved = vn_gw_owns(gw, d->pool[i].ip);
+    }
     for (unsigned i = 0; i < c->nhosts; i++) {
         const struct vn_dhcp_host *h = &c->hosts[i];
         struct vn_lease *s = &d->statics[d->nstatic++];
@@ -480,6 +486,11 @@ struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err
         }
     }
     return d;
+}
+
+void vn_dhcp4_set_clock(struct vn_dhcp4 *d, int64_t (*wall_s)(void))
+{
+    d->wall_s = wall_s ? wall_s : vn_wall_s;
 }
 
 void vn_dhcp4_free(struct vn_dhcp4 *d)
@@ -518,7 +529,7 @@ static const struct vn_lease *by_name(struct vn_dhcp4 *d, const char *name, int6
 
 int vn_dhcp4_lookup_name(struct vn_dhcp4 *d, const char *name, uint32_t *ip)
 {
-    const struct vn_lease *l = by_name(d, name, vn_wall_s());
+    const struct vn_lease *l = by_name(d, name, d->wall_s());
     if (!l)
         return -1;
     *ip = l->ip;
@@ -527,7 +538,7 @@ int vn_dhcp4_lookup_name(struct vn_dhcp4 *d, const char *name, uint32_t *ip)
 
 int vn_dhcp4_lookup_addr(struct vn_dhcp4 *d, uint32_t ip, char *name, size_t n)
 {
-    int64_t now = vn_wall_s();
+    int64_t now = d->wall_s();
     for (unsigned i = 0; i < d->nstatic; i++)
         if (d->statics[i].ip == ip && d->statics[i].hostname[0]) {
             vn_strlcpy(name, d->statics[i].hostname, n);
@@ -551,7 +562,7 @@ int vn_dhcp4_lookup_mac(struct vn_dhcp4 *d, uint32_t ip, uint8_t mac[6])
             return 0;
         }
     const struct vn_lease *l = pool_entry(d, ip);
-    if (!l || !l->has_mac || !vn_lease_active(l, vn_wall_s()))
+    if (!l || !l->has_mac || !vn_lease_active(l, d->wall_s()))
         return -1;
     memcpy(mac, l->mac, 6);
     return 0;
@@ -577,7 +588,7 @@ static json_t *lease_json(struct vn_dhcp4 *d, const struct vn_lease *l, int64_t 
 
 json_t *vn_dhcp4_leases_json(struct vn_dhcp4 *d)
 {
-    int64_t now = vn_wall_s();
+    int64_t now = d->wall_s();
     json_t *a = json_array();
     for (unsigned i = 0; i < d->nstatic; i++) {
         const struct vn_lease *s = &d->statics[i];
@@ -602,7 +613,7 @@ json_t *vn_dhcp4_leases_json(struct vn_dhcp4 *d)
 
 json_t *vn_dhcp4_stats_json(struct vn_dhcp4 *d)
 {
-    int64_t now = vn_wall_s();
+    int64_t now = d->wall_s();
     uint64_t active = 0;
     for (uint32_t i = 0; i < d->npool; i++)
         active += vn_lease_active(&d->pool[i], now);

@@ -21,6 +21,10 @@ struct vn_dhcp4;
 struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err, size_t errlen);
 void vn_dhcp4_free(struct vn_dhcp4 *d);
 
+/* The wall clock (seconds) leases are judged by; default (NULL) vn_wall_s.
+ * Tests give a fake one to expire leases without waiting. */
+void vn_dhcp4_set_clock(struct vn_dhcp4 *d, int64_t (*wall_s)(void));
+
 /* A UDP datagram to port 67 from src_mac (ip/udp already parsed and bounded). */
 void vn_dhcp4_input(struct vn_dhcp4 *d, const uint8_t src_mac[6], const struct vn_ip4 *ip,
                     const struct vn_udp *udp);

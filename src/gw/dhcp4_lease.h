@@ -32,7 +32,7 @@ struct vn_lease {
     uint32_t ip;          /* host byte order */
     uint8_t mac[6];
     bool has_mac;         /* a client is (or was last) associated */
-    bool reserved;        /* a pool address reserved by a static host */
+    bool reserved;        /* a pool address reserved by a static host, or the gateway's own */
     bool is_static;       /* entry of a static host */
     uint8_t state;        /* enum vn_lease_state */
     int64_t expires;      /* wall-clock seconds (bound/offered/declined) */
