@@ -1,10 +1,13 @@
-/* YAML loader (libfyaml): walks the document and feeds the config setters.
+/* YAML loader (libfyaml): walks the document along the schema (schema.h).
  *
  * Mappings nested under an item are flattened into dotted keys
- * ("dhcp.range"); a sequence of scalars calls the setter once per element; a
- * sequence of mappings calls it with val == NULL to start each element. Every
- * error names the file and the line of the offending node. */
+ * ("dhcp.range"); the row of a key says whether its value is a single value,
+ * a list of values (each appended) or a list of mappings (each an entry of
+ * its own table: dhcp.hosts, forwards, ACL rules, and at the top level
+ * networks, ports and mirrors). Every error names the file and the line of
+ * the offending node. */
 #include "config.h"
+#include "schema.h"
 #include "core/util.h"
 
 #include <libfyaml.h>
@@ -60,103 +63,92 @@ static const char *scalar(struct fy_node *n, char *buf, size_t sz)
     return buf;
 }
 
-typedef int (*setter_fn)(void *item, const char *key, const char *val, struct vn_conf_src src,
-                         struct vn_conf_err *err);
-
-static int net_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
-                      struct vn_conf_err *err)
-{
-    return vn_conf_net_set(item, key, val, src, err);
-}
-
-static int mirror_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
-                         struct vn_conf_err *err)
-{
-    return vn_conf_mirror_set(item, key, val, src, err);
-}
-
-static int port_setter(void *item, const char *key, const char *val, struct vn_conf_src src,
-                       struct vn_conf_err *err)
-{
-    return vn_conf_port_set(item, key, val, src, err);
-}
-
-/* Feed every key of mapping m (prefix "a.b." for nested levels) to set(). */
-static int load_item(struct yctx *y, struct fy_node *m, const char *prefix, void *item,
-                     setter_fn set)
+/* Feed every key of mapping m to item, whose keys are table t. rel is the
+ * prefix of nested mappings inside t ("dhcp."), disp the prefix that makes
+ * the dotted key of messages ("forwards." inside a forward entry). What a
+ * key's value may be (a single value, a list of values, a list of
+ * mappings) is its row's shape in the schema. */
+static int load_item(struct yctx *y, struct fy_node *m, const struct vn_conf_table *t,
+                     void *item, const char *rel, const char *disp)
 {
     void *it = NULL;
     struct fy_node_pair *p;
     while ((p = fy_node_mapping_iterate(m, &it))) {
-        char kbuf[128], key[192], vbuf[1024];
+        char kbuf[128], rkey[192], key[320], vbuf[1024];
         struct fy_node *kn = fy_node_pair_key(p), *vn = fy_node_pair_value(p);
         const char *k = scalar(kn, kbuf, sizeof kbuf);
         if (!k)
             return vn_conf_fail(y->err, src_of(y, kn), "keys must be plain words");
-        snprintf(key, sizeof key, "%s%s", prefix, k);
-        if (!vn) {
+        snprintf(rkey, sizeof rkey, "%s%s", rel, k);
+        snprintf(key, sizeof key, "%s%s", disp, rkey);
+        const struct vn_conf_key *row = vn_conf_key_find(t, rkey);
+        if (!vn)
             return vn_conf_fail(y->err, src_of(y, kn), "%s: missing value", key);
-        } else if (fy_node_is_scalar(vn)) {
+        if (fy_node_is_scalar(vn)) {
             const char *v = scalar(vn, vbuf, sizeof vbuf);
             if (!v)
                 return vn_conf_fail(y->err, src_of(y, vn), "%s: invalid value", key);
-            if (set(item, key, v, src_of(y, vn), y->err))
+            if (vn_conf_table_set(t, item, rkey, key, v, src_of(y, vn), y->err))
                 return -1;
         } else if (fy_node_is_mapping(vn)) {
+            if (row && row->shape == VN_CS_MAPLIST)
+                return vn_conf_fail(y->err, src_of(y, vn), "%s must be a list of mappings", key);
+            if (row && row->shape == VN_CS_LIST)
+                return vn_conf_fail(y->err, src_of(y, vn), "%s must be a list", key);
             char pre[200];
-            snprintf(pre, sizeof pre, "%s.", key);
-            if (load_item(y, vn, pre, item, set))
+            snprintf(pre, sizeof pre, "%s.", rkey);
+            if (load_item(y, vn, t, item, pre, disp))
+                return -1;
+        } else if (!row || row->shape == VN_CS_SCALAR) {
+            /* a list where a single value (or an unknown key) is */
+            if (vn_conf_table_set(t, item, rkey, key, NULL, src_of(y, kn), y->err))
                 return -1;
         } else {
             void *sit = NULL;
             struct fy_node *e;
             while ((e = fy_node_sequence_iterate(vn, &sit))) {
-                if (fy_node_is_mapping(e)) {
-                    char pre[200];
-                    snprintf(pre, sizeof pre, "%s.", key);
-                    struct vn_conf_src es = src_of(y, e);
-                    if (!es.line) /* an empty mapping has no key to point at */
-                        es = src_of(y, kn);
-                    if (set(item, key, NULL, es, y->err) ||
-                        load_item(y, e, pre, item, set))
-                        return -1;
-                } else {
+                struct vn_conf_src es = src_of(y, e);
+                if (!es.line) /* an empty mapping has no key to point at */
+                    es = src_of(y, kn);
+                if (row->shape == VN_CS_LIST) {
                     const char *v = scalar(e, vbuf, sizeof vbuf);
                     if (!v)
-                        return vn_conf_fail(y->err, src_of(y, e), "%s: invalid list element",
-                                            key);
-                    if (set(item, key, v, src_of(y, e), y->err))
+                        return vn_conf_fail(y->err, es, "%s: each list element must be a single value", key);
+                    if (vn_conf_key_set(row, item, key, v, es, y->err))
                         return -1;
+                    continue;
                 }
+                if (!fy_node_is_mapping(e))
+                    return vn_conf_fail(y->err, es, "%s must be a list of mappings", key);
+                char pre[340];
+                snprintf(pre, sizeof pre, "%s.", key);
+                void *entry = vn_conf_entry_add(row, item, es, y->err);
+                if (!entry) {
+                    /* the entry's own messages name it by its dotted key */
+                    return -1;
+                }
+                if (load_item(y, e, row->sub, entry, "", pre))
+                    return -1;
             }
         }
     }
     return 0;
 }
 
-static int load_list(struct yctx *y, struct fy_node *seq, const char *what)
+/* networks, ports, mirrors: a list of mappings at the top level. */
+static int load_list(struct yctx *y, struct fy_node *seq, const struct vn_conf_key *row)
 {
     if (!fy_node_is_sequence(seq))
-        return vn_conf_fail(y->err, src_of(y, seq), "'%s' must be a list", what);
+        return vn_conf_fail(y->err, src_of(y, seq), "'%s' must be a list", row->name);
     void *it = NULL;
     struct fy_node *e;
     while ((e = fy_node_sequence_iterate(seq, &it))) {
         if (!fy_node_is_mapping(e))
             return vn_conf_fail(y->err, src_of(y, e), "each entry of '%s' must be a mapping",
-                                what);
-        if (!strcmp(what, "networks")) {
-            struct vn_net_conf *n = vn_conf_add_net(y->c, src_of(y, e), y->err);
-            if (!n || load_item(y, e, "", n, net_setter))
-                return -1;
-        } else if (!strcmp(what, "mirrors")) {
-            struct vn_mirror_conf *m = vn_conf_add_mirror(y->c, src_of(y, e), y->err);
-            if (!m || load_item(y, e, "", m, mirror_setter))
-                return -1;
-        } else {
-            struct vn_port_conf *p = vn_conf_add_port(y->c, src_of(y, e), y->err);
-            if (!p || load_item(y, e, "", p, port_setter))
-                return -1;
-        }
+                                row->name);
+        void *item = vn_conf_entry_add(row, y->c, src_of(y, e), y->err);
+        if (!item || load_item(y, e, row->sub, item, "", ""))
+            return -1;
     }
     return 0;
 }
@@ -176,10 +168,11 @@ static int load_doc(struct yctx *y, struct fy_document *doc)
         const char *k = scalar(kn, kbuf, sizeof kbuf);
         if (!k)
             return vn_conf_fail(y->err, src_of(y, kn), "keys must be plain words");
-        if (!strcmp(k, "networks") || !strcmp(k, "ports") || !strcmp(k, "mirrors")) {
+        const struct vn_conf_key *row = vn_conf_key_find(&vn_conf_global_table, k);
+        if (row && row->shape == VN_CS_MAPLIST) {
             if (!vn)
                 continue;
-            if (load_list(y, vn, k))
+            if (load_list(y, vn, row))
                 return -1;
             continue;
         }
