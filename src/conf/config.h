@@ -1,13 +1,17 @@
 /* The configuration model: what the YAML file and the command line both build.
  *
- * Theory of operation: vnetd never acts on text. The YAML loader (yaml.c) and
- * the flag parser (flags.c) each fill a struct vn_config through the same
- * setters (vn_conf_net_set / vn_conf_port_set, keyed by the documented key
- * names), then vn_conf_validate() checks the whole model (references, ranges,
- * conflicts) and fills defaults. Each item remembers where it came from
- * (file and line, or "command line") so every error can name it. Only a model
- * that validated is handed to the switch; --print-config prints it back as
- * YAML (print.c). */
+ * Theory of operation: vnetd never acts on text. Every key is a row of the
+ * schema (schema.h: name, type, limits, default, where it lives in these
+ * structs, help). The YAML loader (yaml.c) and the flag parser (flags.c)
+ * fill a struct vn_config through it (vn_conf_net_set / vn_conf_port_set
+ * are lookups in it), then vn_conf_validate() (validate.c) checks the whole
+ * model (references, ranges, conflicts) and fills defaults that depend on
+ * other keys. Each item remembers where it came from (file and line, or
+ * "command line") so every error can name it. Only a model that validated
+ * is handed to the switch; --print-config prints it back as YAML by walking
+ * the schema (print.c). Files: config.c (this model's lifecycle), schema.c
+ * and port_types.c (the key tables), values.c (value parsers), validate.c,
+ * yaml.c, flags.c, print.c. */
 #ifndef VN_CONF_CONFIG_H
 #define VN_CONF_CONFIG_H
 
@@ -205,9 +209,10 @@ struct vn_port_conf *vn_conf_add_port(struct vn_config *c, struct vn_conf_src sr
 
 /* Set one documented key from its text value; src is where the value was
  * written. Nested keys use dots ("dhcp.range"). For list keys (trunk) the value
- * is one element and the call appends; for lists of mappings, val == NULL
- * starts a new element and "key.field" keys fill it. Returns 0, or -1 with a
- * message that names the source and the key. */
+ * is one element and the call appends. Lists of mappings (dhcp.hosts,
+ * forwards, acl rules) cannot be set this way: the YAML loader fills their
+ * entries through the schema (schema.h). Returns 0, or -1 with a message
+ * that names the source and the key. */
 int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
                     struct vn_conf_src src, struct vn_conf_err *err);
 int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,

@@ -1,9 +1,11 @@
 /* Unit tests of the configuration model: the YAML loader (src/conf/yaml.c),
- * the command-line specs (src/conf/flags.c), the setters and validation
- * (src/conf/config.c) and --print-config (src/conf/print.c). Good configs
- * load with their defaults; every error names FILE:LINE (or "command line")
- * and the reason; numeric keys accept their documented bounds and nothing
- * beyond them. */
+ * the command-line specs (src/conf/flags.c), the schema and its setters
+ * (src/conf/schema.c, port_types.c), validation (src/conf/validate.c) and
+ * --print-config (src/conf/print.c). Good configs load with their defaults;
+ * every error names FILE:LINE (or "command line") and the reason; numeric
+ * keys accept their documented bounds and nothing beyond them; the key
+ * tables of docs/vnetd.conf.md list exactly the schema's keys, with the
+ * schema's types and defaults (test_docs_match_schema). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +14,12 @@
 
 #include "conf/config.h"
 #include "conf/flags.h"
+#include "conf/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct vn_conf_err err;
 
@@ -418,6 +422,361 @@ static void test_helpers(void **state)
     assert_int_equal(vn_conf_parse_forward("tcp:8080", &f, cl, &err), -1);
 }
 
+
+/* Lists are a shape of the schema: a list where a value belongs, a value
+ * where a list of mappings belongs, and mappings inside entries are refused
+ * with the dotted key and the line. */
+static void test_shapes(void **state)
+{
+    (void)state;
+    expect_error("networks:\n  - name: a\n    forwards: 5\n", 3, "forwards must be a list of mappings");
+    expect_error("networks:\n  - name: a\n    forwards: {proto: tcp}\n", 3,
+                 "forwards must be a list of mappings");
+    expect_error("networks:\n  - name: a\n    forwards: [5]\n", 3, "forwards must be a list of mappings");
+    expect_error("networks:\n  - name: a\n    forwards:\n      - proto: [{}]\n", 4,
+                 "forwards.proto: expected a single value");
+    expect_error("networks:\n  - name: a\n    dhcp: {hosts: [{mac: [{}]}]}\n", 3,
+                 "dhcp.hosts.mac: expected a single value");
+    expect_error("networks:\n  - name: a\n    acl: {rules: [{}, drop]}\n", 3,
+                 "acl.rules must be a list of mappings");
+    expect_error("networks:\n  - name: a\n    acl: {rules: [{action: [{}]}]}\n", 3,
+                 "acl.rules.action: expected a single value");
+    expect_error("networks:\n  - name: a\n    forward: [{}]\n", 3, "forward: expected a single value");
+    expect_error("networks:\n  - name: a\n    dns: {upstream: [{a: b}]}\n", 3,
+                 "dns.upstream: each list element must be a single value");
+    expect_error("networks:\n  - name: a\n    dns: {upstream: {a: b}}\n", 3, "dns.upstream must be a list");
+    expect_error("networks:\n  - name: a\n    forwards: [{bogus: 1}]\n", 3,
+                 "unknown forward key 'bogus' (proto, host, guest)");
+    expect_error("networks:\n  - name: a\n    dhcp: {hosts: [{bogus: 1}]}\n", 3,
+                 "unknown dhcp host key 'bogus' (mac, ip, name)");
+    expect_error("networks:\n  - name: a\nports:\n  - {name: p, type: stream, network: a, rate: {in: {x: 1}}}\n",
+                 4, "unknown rate key 'rate.in.x'");
+    /* a scalar list element is appended; ACL rules get their fields */
+    struct vn_config *c;
+    if (load("networks:\n  - name: a\n    vlan: 2\n    acl: {rules: [{action: drop, proto: tcp}, {}]}\n"
+             "ports:\n  - {name: p, type: stream, trunk: a, path: /tmp/vnet-unit/p.sock, "
+             "acl: [{direction: out}]}\n", &c))
+        fail_msg("%s", err.msg);
+    assert_int_equal(c->nets[0].acl.n, 2);
+    assert_int_equal(c->ports[0].ntrunk, 1);
+    assert_int_equal(c->ports[0].acl.n, 1);
+    vn_conf_free(c);
+    /* The command line: list elements joined by '+', lists of mappings refused. */
+    c = vn_conf_new();
+    assert_int_equal(vn_conf_flag_network(c, "a,dns.upstream=127.0.0.1+127.0.0.2", &err), 0);
+    assert_int_equal(c->nets[0].nupstream, 2);
+    assert_int_equal(vn_conf_flag_network(c, "b,forwards.proto=tcp", &err), -1);
+    assert_string_equal(err.msg, "command line: forwards must be a list of mappings");
+    assert_int_equal(vn_conf_flag_network(c, "b,dhcp.hosts=x", &err), -1);
+    assert_string_equal(err.msg, "command line: dhcp.hosts must be a list of mappings");
+    vn_conf_free(c);
+}
+
+/* Keys of one port type on a port of another are refused with that type's message. */
+static void test_port_types(void **state)
+{
+    (void)state;
+    assert_int_equal(vn_conf_port_type_count(), VN_PORT__COUNT);
+    for (unsigned i = 0; i < VN_PORT__COUNT; i++) {
+        assert_string_equal(vn_conf_port_type_get(i)->name, vn_port_type_name(i));
+        assert_int_equal(vn_conf_port_type_find(vn_port_type_name(i)), (int)i);
+    }
+    assert_null(vn_conf_port_type_get(VN_PORT__COUNT));
+    assert_int_equal(vn_conf_port_type_register(vn_conf_port_type_get(0)), -1); /* name taken */
+    const char *pre = "networks:\n  - name: a\nports:\n  - name: p\n    network: a\n";
+    static const struct {
+        const char *rest, *what;
+    } bad[] = {
+        { "    type: stream\n    mtu: 1400\n", "netns, ifname, mac and mtu apply to tap ports only" },
+        { "    type: dgram\n    ifname: x\n", "netns, ifname, mac and mtu apply to tap ports only" },
+        { "    type: tap\n    path: /tmp/x.sock\n", "'path' applies to stream and dgram ports" },
+        { "    type: uplink\n    ifname: lo\n    mac: 52:54:00:00:00:01\n", "an uplink takes 'ifname' only" },
+        { "    type: uplink\n", "an uplink needs 'ifname'" },
+        { "    type: serial\n", "type: 'serial' is not one of stream, dgram, tap, uplink" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s%s", pre, bad[i].rest);
+        int rc = load(text, NULL);
+        if (rc == 0 || !strstr(err.msg, bad[i].what) || strncmp(err.msg, "t.yaml:", 7))
+            fail_msg("'%s' gave '%s', expected '%s'", bad[i].rest, rc ? err.msg : "ok", bad[i].what);
+    }
+    expect_ok("networks:\n  - name: a\nports:\n  - {name: p, type: uplink, network: a, ifname: lo}\n");
+}
+
+/* Rows that share a dotted prefix are consecutive (the printer opens each
+ * prefix once), every row has help, every default parses and lies in range. */
+static void check_rows(const char *scope, const struct vn_conf_key *k, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!k[i].alias && !k[i].help)
+            fail_msg("%s key '%s' has no help line", scope, k[i].name);
+        const char *dot = strchr(k[i].name, '.');
+        if (dot && i + 1 < n) {
+            size_t l = (size_t)(dot - k[i].name) + 1;
+            for (unsigned j = i + 2; j < n; j++)
+                if (!strncmp(k[j].name, k[i].name, l) && strncmp(k[j - 1].name, k[i].name, l))
+                    fail_msg("%s key '%s' is apart from the other '%.*s' keys", scope, k[j].name,
+                             (int)l, k[i].name);
+        }
+        if (k[i].def && k[i].type == VN_CT_U32) {
+            unsigned long long v = strtoull(k[i].def, NULL, 10);
+            if (v < k[i].lo || v > k[i].hi)
+                fail_msg("%s key '%s': default %s is out of range", scope, k[i].name, k[i].def);
+        }
+    }
+}
+
+static void test_schema_rows(void **state)
+{
+    (void)state;
+    const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
+                                        &vn_conf_port_table, &vn_conf_mirror_table,
+                                        &vn_conf_forward_table, &vn_conf_dhcp_host_table,
+                                        &vn_conf_acl_rule_table };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        check_rows(t[i]->scope, t[i]->keys, t[i]->nkeys);
+    for (unsigned i = 0; i < vn_conf_port_type_count(); i++)
+        check_rows(vn_conf_port_type_get(i)->name, vn_conf_port_type_get(i)->keys,
+                   vn_conf_port_type_get(i)->nkeys);
+    /* Defaults come from the table. */
+    struct vn_config *c = vn_conf_new();
+    struct vn_net_conf *n = vn_conf_add_net(c, (struct vn_conf_src){ 0 }, &err);
+    assert_int_equal(n->tcp_timeout, 7440);
+    assert_int_equal(n->mode, VN_MODE_NAT);
+    assert_true(n->map_host_loopback);
+    assert_false(n->dhcp_set);
+    assert_int_equal(c->control_mode, 0600);
+    assert_int_equal(c->conntrack_max, 65536);
+    assert_int_equal(vn_conf_add_mirror(c, (struct vn_conf_src){ 0 }, &err)->dir, 3);
+    vn_conf_free(c);
+}
+
+/* ---- docs/vnetd.conf.md against the schema ---- */
+
+#define DOC_MAX_ROWS 256
+struct doc_row {
+    char scope[16];
+    char key[64];
+    char type[512];    /* the type (or values) column, "\|" unescaped */
+    char def[512];     /* the default column, or "" */
+    bool has_def;
+    const char *line;  /* the whole line */
+    bool seen;
+};
+static struct doc_row doc_rows[DOC_MAX_ROWS];
+static unsigned ndoc;
+static char *doc_text;
+
+static char *read_doc(void)
+{
+    /* __FILE__ is .../tests/unit/test_config.c, absolute or relative to the
+     * build directory, which holds this binary as tests/unit/test_config. */
+    char path[1024], build[512] = ".";
+    const char *src = __FILE__;
+    const char *cut = strstr(src, "tests/unit/test_config.c");
+    if (src[0] != '/') {
+        ssize_t n = readlink("/proc/self/exe", build, sizeof build - 1);
+        build[n > 0 ? n : 0] = 0;
+        for (int i = 0; i < 3; i++) {
+            char *sl = strrchr(build, '/');
+            if (sl)
+                *sl = 0;
+        }
+    }
+    snprintf(path, sizeof path, "%s%s%.*sdocs/vnetd.conf.md", src[0] == '/' ? "" : build,
+             src[0] == '/' ? "" : "/", cut ? (int)(cut - src) : 0, src);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    static char buf[256 * 1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Split a table line into cells (no leading/trailing blanks), "\|" kept as "|". */
+static unsigned cells(const char *line, char out[][512], unsigned max)
+{
+    unsigned n = 0;
+    const char *s = strchr(line, '|');
+    while (s && *s == '|' && n < max) {
+        s++;
+        size_t w = 0;
+        while (*s && *s != '\n' && !(*s == '|' && s[-1] != '\\')) {
+            if (!(*s == '\\' && s[1] == '|') && w < 511)
+                out[n][w++] = *s;
+            s++;
+        }
+        while (w && out[n][w - 1] == ' ')
+            w--;
+        out[n][w] = 0;
+        size_t lead = strspn(out[n], " ");
+        memmove(out[n], out[n] + lead, w - lead + 1);
+        if (*s != '|')
+            break;
+        n++;
+    }
+    return n;
+}
+
+static void parse_doc(void)
+{
+    doc_text = read_doc();
+    const char *scope = "";
+    int tcol = -1, dcol = -1;
+    bool keytable = false;
+    for (char *line = doc_text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (!strncmp(line, "## ", 3) || !strncmp(line, "### ", 4)) {
+            const char *h = line + (line[2] == ' ' ? 3 : 4);
+            scope = !strncmp(h, "Top level", 9)       ? "global"
+                    : !strncmp(h, "networks", 8)        ? "network"
+                    : !strncmp(h, "Keys of every", 13)  ? "network"
+                    : !strncmp(h, "Addressing", 10)     ? "network"
+                    : !strncmp(h, "bridge", 6)          ? "network"
+                    : !strncmp(h, "ACL rules", 9)       ? "acl rule"
+                    : !strncmp(h, "ports", 5)           ? "port"
+                    : !strncmp(h, "mirrors", 7)         ? "mirror"
+                                                        : "";
+        } else if (!strncmp(line, "`dhcp.hosts` entries", 20)) {
+            scope = "dhcp host";
+        } else if (!strncmp(line, "`forwards` entries", 18)) {
+            scope = "forward";
+        } else if (line[0] == '|') {
+            char c[8][512];
+            unsigned n = cells(line, c, 8);
+            if (!strcmp(c[0], "key") || !strcmp(c[0], "field")) {
+                keytable = true;
+                tcol = dcol = -1;
+                for (unsigned i = 1; i < n; i++) {
+                    if (!strcmp(c[i], "type") || !strcmp(c[i], "values"))
+                        tcol = (int)i;
+                    if (!strcmp(c[i], "default"))
+                        dcol = (int)i;
+                }
+            } else if (keytable && *scope && c[0][0] == '`') {
+                /* "`a`, `b`": one row per key */
+                for (const char *k = c[0]; (k = strchr(k, '`'));) {
+                    const char *e = strchr(k + 1, '`');
+                    if (!e || ndoc >= DOC_MAX_ROWS)
+                        break;
+                    struct doc_row *r = &doc_rows[ndoc++];
+                    snprintf(r->scope, sizeof r->scope, "%s", scope);
+                    snprintf(r->key, sizeof r->key, "%.*s", (int)(e - k - 1), k + 1);
+                    snprintf(r->type, sizeof r->type, "%s", tcol >= 0 ? c[tcol] : "");
+                    snprintf(r->def, sizeof r->def, "%s", dcol >= 0 ? c[dcol] : "");
+                    r->has_def = dcol >= 0;
+                    r->line = line;
+                    k = e + 1;
+                }
+            }
+        } else {
+            keytable = false;
+        }
+        if (nl)
+            *nl = 0; /* lines end here from now on (r->line) */
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+static struct doc_row *doc_find(const char *scope, const char *key)
+{
+    for (unsigned i = 0; i < ndoc; i++)
+        if (!strcmp(doc_rows[i].scope, scope) && !strcmp(doc_rows[i].key, key))
+            return &doc_rows[i];
+    return NULL;
+}
+
+/* The documented type and default agree with row k. */
+static void check_doc_row(const char *scope, const struct vn_conf_key *k)
+{
+    if (k->alias || (k->flags & VN_KF_NODOC))
+        return;
+    struct doc_row *r = doc_find(scope, k->name);
+    if (!r)
+        fail_msg("%s key '%s' is not in the key tables of docs/vnetd.conf.md", scope, k->name);
+    r->seen = true;
+    char want[128];
+    if (k->doc_type && !strstr(r->type, k->doc_type))
+        fail_msg("docs: %s key '%s': type '%s' does not mention '%s'", scope, k->name, r->type,
+                 k->doc_type);
+    if (k->shape != VN_CS_SCALAR) {
+        if (!strstr(r->type, "list"))
+            fail_msg("docs: %s key '%s' is a list, documented as '%s'", scope, k->name, r->type);
+        const char *am = strstr(r->line, "at most ");
+        if (am && k->max && strtoul(am + 8, NULL, 10) != k->max)
+            fail_msg("docs: %s key '%s': 'at most %lu', the schema says %u", scope, k->name,
+                     strtoul(am + 8, NULL, 10), k->max);
+    } else if (k->type == VN_CT_U32 || k->type == VN_CT_U16) {
+        snprintf(want, sizeof want, "%llu–%llu", (unsigned long long)k->lo,
+                 (unsigned long long)k->hi);
+        if (!strstr(r->type, want))
+            fail_msg("docs: %s key '%s': type '%s', the schema says %s", scope, k->name, r->type,
+                     want);
+    } else if (k->type == VN_CT_BOOL) {
+        if (!strstr(r->type, "bool"))
+            fail_msg("docs: %s key '%s' is a bool, documented as '%s'", scope, k->name, r->type);
+    } else if (k->type == VN_CT_ENUM) {
+        for (unsigned i = 0; i < k->nnames; i++) {
+            snprintf(want, sizeof want, "`%s`", k->names[i].name);
+            if (!strstr(r->type, want))
+                fail_msg("docs: %s key '%s': type '%s' lacks %s", scope, k->name, r->type, want);
+        }
+    } else if (k->type == VN_CT_RATE) {
+        if (!strstr(r->type, "rate"))
+            fail_msg("docs: %s key '%s' is a rate, documented as '%s'", scope, k->name, r->type);
+    }
+    if (!r->has_def)
+        return;
+    if (k->flags & VN_KF_REQUIRED) {
+        if (strcmp(r->def, "required"))
+            fail_msg("docs: %s key '%s' is required, documented default '%s'", scope, k->name,
+                     r->def);
+    } else if (k->def) {
+        char d[512];
+        size_t w = 0;
+        for (const char *s = r->def; *s && w < sizeof d - 1; s++)
+            if (*s != '`' && *s != '"')
+                d[w++] = *s;
+        d[w] = 0;
+        size_t l = strlen(k->def);
+        if (strncmp(d, k->def, l) || (d[l] && d[l] != ' '))
+            fail_msg("docs: %s key '%s': default '%s', the schema says '%s'", scope, k->name,
+                     r->def, k->def);
+    }
+}
+
+static void test_docs_match_schema(void **state)
+{
+    (void)state;
+    parse_doc();
+    assert_true(ndoc > 50);
+    const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
+                                        &vn_conf_port_table, &vn_conf_mirror_table,
+                                        &vn_conf_forward_table, &vn_conf_dhcp_host_table,
+                                        &vn_conf_acl_rule_table };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        for (unsigned j = 0; j < t[i]->nkeys; j++)
+            check_doc_row(t[i]->scope, &t[i]->keys[j]);
+    for (unsigned i = 0; i < vn_conf_port_type_count(); i++) {
+        const struct vn_conf_port_type *pt = vn_conf_port_type_get(i);
+        for (unsigned j = 0; j < pt->nkeys; j++)
+            check_doc_row("port", &pt->keys[j]);
+        /* the port type column names every registered type */
+        char want[64];
+        snprintf(want, sizeof want, "`%s`", pt->name);
+        struct doc_row *r = doc_find("port", "type");
+        if (!r || !strstr(r->type, want))
+            fail_msg("docs: port type %s is not among the documented types", pt->name);
+    }
+    for (unsigned i = 0; i < ndoc; i++)
+        if (!doc_rows[i].seen)
+            fail_msg("docs/vnetd.conf.md documents %s key '%s', which the schema does not have",
+                     doc_rows[i].scope, doc_rows[i].key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,7 +784,9 @@ int main(void)
         cmocka_unit_test(test_print_roundtrip), cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_errors_structure), cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_too_many),      cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_helpers),       cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_port_types),    cmocka_unit_test(test_schema_rows),
+        cmocka_unit_test(test_docs_match_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
