@@ -1,0 +1,1096 @@
+/* The config schema (see schema.h): the key tables of every scope, the
+ * generic setter that parses a value by its row, lists and lists of
+ * mappings, defaults, the port-type registry, and the setters other code
+ * calls (vn_conf_net_set & co.), which are lookups in these tables. */
+#include "schema.h"
+#include "values.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <grp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AT(item, off) ((void *)((char *)(item) + (off)))
+#define CAT(item, off) ((const void *)((const char *)(item) + (off)))
+#define FSIZE(S, m) sizeof(((S *)0)->m)
+/* A scalar field of struct S. */
+#define FIELD(S, m) .off = offsetof(S, m), .size = FSIZE(S, m)
+/* A list: array arr of S with its count n. */
+#define LIST(S, arr, n)                                                                        \
+    .shape = VN_CS_LIST, .off = offsetof(S, arr), .size = FSIZE(S, arr[0]),                    \
+    .count_off = offsetof(S, n), .max = FSIZE(S, arr) / FSIZE(S, arr[0])
+#define MAPLIST(S, arr, n, table)                                                              \
+    .shape = VN_CS_MAPLIST, .off = offsetof(S, arr), .size = FSIZE(S, arr[0]),                 \
+    .count_off = offsetof(S, n), .max = FSIZE(S, arr) / FSIZE(S, arr[0]), .sub = &(table)
+#define ENUM(tab) .type = VN_CT_ENUM, .names = (tab), .nnames = VN_ARRAY_LEN(tab)
+#define STRX(x) #x
+#define STR(x) STRX(x)
+
+/* ---- generic setter ------------------------------------------------------ */
+
+/* "A or B", "A, B or C", "one of A, B, C, D" (the wording of the errors). */
+static void names_list(char *buf, size_t n, const char *const *names, unsigned count)
+{
+    size_t w = (size_t)snprintf(buf, n, "%s", count > 3 ? "one of " : "");
+    for (unsigned i = 0; i < count && w < n; i++)
+        w += (size_t)snprintf(buf + w, n - w, "%s%s",
+                              !i ? "" : (count <= 3 && i == count - 1) ? " or " : ", ", names[i]);
+}
+
+static int enum_fail(const struct vn_conf_key *k, const char *key, const char *val,
+                     struct vn_conf_src src, struct vn_conf_err *err)
+{
+    const char *nm[16];
+    char list[256];
+    unsigned n = VN_MIN(k->nnames, 16u);
+    for (unsigned i = 0; i < n; i++)
+        nm[i] = k->names[i].name;
+    names_list(list, sizeof list, nm, n);
+    return vn_conf_fail(err, src, "%s: '%s' is not %s", key, val, list);
+}
+
+/* Parse val into dst by k's type (no presence flag, no list bookkeeping). */
+static int set_value(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    switch (k->type) {
+    case VN_CT_BOOL:
+        return vn_val_bool(dst, key, val, src, err);
+    case VN_CT_U32:
+        return vn_val_u32(dst, key, val, k->lo, k->hi, src, err);
+    case VN_CT_U16: {
+        uint32_t v;
+        if (vn_val_u32(&v, key, val, k->lo, k->hi, src, err))
+            return -1;
+        *(uint16_t *)dst = (uint16_t)v;
+        return 0;
+    }
+    case VN_CT_RATE:
+        if (vn_parse_rate(val, dst))
+            return vn_conf_fail(err, src, k->bad, key, val);
+        return 0;
+    case VN_CT_STR:
+        return vn_val_str(dst, k->size, key, val, src, err);
+    case VN_CT_IFNAME:
+        if (vn_val_str(dst, k->size, key, val, src, err))
+            return -1;
+        if (!vn_val_ifname_ok(val))
+            return vn_conf_fail(err, src, k->bad, key, val);
+        return 0;
+    case VN_CT_NAME:
+        return vn_val_name(dst, val, src, k->what, err);
+    case VN_CT_IP4:
+        return vn_val_ip4(dst, key, val, src, err);
+    case VN_CT_MAC: {
+        uint8_t *m = dst;
+        if (vn_mac_parse(val, m) || vn_mac_is_multicast(m) || vn_mac_is_zero(m))
+            return vn_conf_fail(err, src, k->bad, key, val);
+        return 0;
+    }
+    case VN_CT_SOCKADDR:
+        if (vn_sockaddr_parse(val, k->defport, dst))
+            return vn_conf_fail(err, src, k->bad, key, val);
+        return 0;
+    case VN_CT_ENUM:
+        for (unsigned i = 0; i < k->nnames; i++)
+            if (!strcmp(val, k->names[i].name)) {
+                if (k->size == sizeof(bool))
+                    *(bool *)dst = k->names[i].value != 0;
+                else
+                    *(int *)dst = k->names[i].value;
+                return 0;
+            }
+        return enum_fail(k, key, val, src, err);
+    case VN_CT_OCTAL: {
+        char *end;
+        unsigned long m = strtoul(val, &end, 8);
+        if (!*val || *end || m > 0777)
+            return vn_conf_fail(err, src, "%s: '%s' is not an octal mode like 0600", key, val);
+        *(uint32_t *)dst = (uint32_t)m;
+        return 0;
+    }
+    case VN_CT_CUSTOM:
+        return k->parse(k, item, dst, key, val, src, err);
+    }
+    return -1;
+}
+
+int vn_conf_key_set(const struct vn_conf_key *k, void *item, const char *key, const char *val,
+                    struct vn_conf_src src, struct vn_conf_err *err)
+{
+    void *dst = AT(item, k->off);
+    unsigned *count = NULL;
+    if (k->shape == VN_CS_MAPLIST)
+        return vn_conf_fail(err, src, "%s must be a list of mappings", key);
+    if (k->shape == VN_CS_LIST) {
+        count = AT(item, k->count_off);
+        if (*count >= k->max)
+            return vn_conf_fail(err, src, k->full ? k->full : "%s: at most %u entries", key,
+                                k->max);
+        dst = AT(dst, *count * k->size);
+    }
+    if (set_value(k, item, dst, key, val, src, err))
+        return -1;
+    /* a check (or side effect) after the type's own parse */
+    if (k->type != VN_CT_CUSTOM && k->parse && k->parse(k, item, dst, key, val, src, err))
+        return -1;
+    if (count)
+        (*count)++;
+    if (k->set_off)
+        *(bool *)AT(item, k->set_off) = true;
+    return 0;
+}
+
+const struct vn_conf_key *vn_conf_key_find(const struct vn_conf_table *t, const char *key)
+{
+    for (unsigned i = 0; i < t->nkeys; i++)
+        if (!strcmp(t->keys[i].name, key)) {
+            if (t->keys[i].alias)
+                return vn_conf_key_find(t, t->keys[i].alias);
+            return &t->keys[i];
+        }
+    return t->more ? t->more(key) : NULL;
+}
+
+int vn_conf_table_set(const struct vn_conf_table *t, void *item, const char *rel,
+                      const char *key, const char *val, struct vn_conf_src src,
+                      struct vn_conf_err *err)
+{
+    const struct vn_conf_key *k = vn_conf_key_find(t, rel);
+    if (!k) {
+        /* "forwards.proto": a field of a list of mappings, given alone */
+        for (unsigned i = 0; i < t->nkeys; i++) {
+            size_t l = strlen(t->keys[i].name);
+            if (t->keys[i].shape == VN_CS_MAPLIST && !strncmp(rel, t->keys[i].name, l) &&
+                rel[l] == '.')
+                return vn_conf_fail(err, src, "%.*s must be a list of mappings",
+                                    (int)(strlen(key) - strlen(rel) + l), key);
+        }
+        if (t->fallback)
+            return t->fallback(item, rel, key, val, src, err);
+        return vn_conf_fail(err, src, t->unknown, rel); /* the key within its entry */
+    }
+    if (!val)
+        return vn_conf_fail(err, src, "%s: expected a single value", key);
+    if (strcmp(k->name, rel) && rel == key) /* an alias: messages name the key it stands for */
+        key = k->name;
+    return vn_conf_key_set(k, item, key, val, src, err);
+}
+
+void *vn_conf_entry_add(const struct vn_conf_key *k, void *item, struct vn_conf_src src,
+                        struct vn_conf_err *err)
+{
+    if (k->entries)
+        return k->entries->add(k, item, src, err);
+    unsigned *count = AT(item, k->count_off);
+    if (*count >= k->max) {
+        vn_conf_fail(err, src, k->full ? k->full : "%s: at most %u entries", k->name, k->max);
+        return NULL;
+    }
+    void *e = AT(item, k->off + *count * k->size);
+    (*count)++;
+    memset(e, 0, k->size);
+    *(struct vn_conf_src *)e = src; /* every entry struct starts with its source */
+    vn_conf_table_defaults(k->sub, e);
+    return e;
+}
+
+unsigned vn_conf_entry_count(const struct vn_conf_key *k, const void *item)
+{
+    if (k->entries)
+        return k->entries->count(k, item);
+    return *(const unsigned *)CAT(item, k->count_off);
+}
+
+const void *vn_conf_entry_at(const struct vn_conf_key *k, const void *item, unsigned i)
+{
+    if (k->entries)
+        return k->entries->at(k, item, i);
+    return CAT(item, k->off + i * k->size);
+}
+
+bool vn_conf_key_is_set(const struct vn_conf_key *k, const void *item)
+{
+    if (k->set_off)
+        return *(const bool *)CAT(item, k->set_off);
+    if (k->shape == VN_CS_LIST)
+        return *(const unsigned *)CAT(item, k->count_off) != 0;
+    if (k->shape == VN_CS_MAPLIST)
+        return vn_conf_entry_count(k, item) != 0;
+    const unsigned char *p = CAT(item, k->off);
+    for (size_t i = 0; i < k->size; i++)
+        if (p[i])
+            return true;
+    return false;
+}
+
+void vn_conf_keys_defaults(const struct vn_conf_key *rows, unsigned n, void *item)
+{
+    struct vn_conf_err err;
+    for (unsigned i = 0; i < n; i++)
+        if (rows[i].def && rows[i].shape == VN_CS_SCALAR && !rows[i].alias)
+            set_value(&rows[i], item, AT(item, rows[i].off), rows[i].name, rows[i].def,
+                      (struct vn_conf_src){ "(default)", 0 }, &err);
+}
+
+void vn_conf_table_defaults(const struct vn_conf_table *t, void *item)
+{
+    vn_conf_keys_defaults(t->keys, t->nkeys, item);
+}
+
+/* ---- custom values -------------------------------------------------------- */
+
+static void print_plain(const char *s, FILE *o)
+{
+    fputs(s, o);
+}
+
+static int p_control_group(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                           const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    struct vn_config *c = item;
+    struct group *g = getgrnam(val);
+    uint64_t gid;
+    if (g)
+        c->control_gid = g->gr_gid;
+    else if (vn_parse_uint(val, 0, 0x7fffffff, &gid) == 0)
+        c->control_gid = (int64_t)gid;
+    else
+        return vn_conf_fail(err, src, "%s: no group named '%s'", key, val);
+    return vn_val_str(dst, k->size, key, val, src, err);
+}
+
+static int p_metrics(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)item;
+    struct vn_sockaddr sa;
+    char buf[160];
+    snprintf(buf, sizeof buf, "%s%s", val[0] == ':' ? "[::]" : "", val);
+    if (vn_sockaddr_parse(buf, 0, &sa) || !strchr(val, ':'))
+        return vn_conf_fail(err, src, "%s: '%s' is not ADDR:PORT (e.g. 127.0.0.1:9464)", key,
+                            val);
+    return vn_val_str(dst, k->size, key, val, src, err);
+}
+
+static void pr_string(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    vn_conf_print_qstr(o, dst);
+}
+
+static const char *const log_names[] = { "error", "warn", "info", "debug" };
+
+static int p_log(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                 const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)item;
+    int l = vn_log_parse_level(val);
+    if (l < 0) {
+        char list[80];
+        names_list(list, sizeof list, log_names, VN_ARRAY_LEN(log_names));
+        return vn_conf_fail(err, src, "%s: '%s' is not %s", key, val, list);
+    }
+    *(int *)dst = l;
+    return 0;
+}
+
+static void pr_log(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    int l = *(const int *)dst;
+    print_plain(log_names[l < 0 || l > 3 ? VN_LOG_INFO : l], o);
+}
+
+static int p_subnet(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                    const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_net_conf *n = item;
+    return vn_val_prefix(&n->subnet, &n->prefix, key, val, src, err);
+}
+
+static void pr_subnet(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_net_conf *n = item;
+    char a[16];
+    fprintf(o, "%s/%u", vn_ip4_str(n->subnet, a), n->prefix);
+}
+
+static int p_dhcp_range(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                        const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_net_conf *n = item;
+    return vn_val_ip4_range(&n->dhcp_start, &n->dhcp_end, key, val, src, err);
+}
+
+static void pr_dhcp_range(const struct vn_conf_key *k, const void *item, const void *dst,
+                          FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_net_conf *n = item;
+    char a[16], b[16];
+    fprintf(o, "%s-%s", vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b));
+}
+
+static int p_domain(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                    const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)item;
+    if (!vn_val_dns_name_ok(val) || strlen(val) >= k->size)
+        return vn_conf_fail(err, src, "%s: '%s' is not a valid domain name", key, val);
+    vn_strlcpy(dst, val, k->size);
+    return 0;
+}
+
+static void pr_text(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    print_plain(dst, o);
+}
+
+/* map_host_loopback.ports: an allow-list element, PORT or LOW-HIGH. */
+static int p_loopback_port(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                           const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k;
+    if (vn_val_port_range(dst, key, val, src, err))
+        return -1;
+    ((struct vn_net_conf *)item)->map_host_loopback = true;
+    return 0;
+}
+
+static void pr_loopback_port(const struct vn_conf_key *k, const void *item, const void *dst,
+                             FILE *o)
+{
+    (void)k, (void)item;
+    const uint16_t *r = dst;
+    if (r[0] == r[1])
+        fprintf(o, "%u", r[0]);
+    else
+        fprintf(o, "\"%u-%u\"", r[0], r[1]);
+}
+
+/* forward=PROTO:HOSTPORT[:GUESTIP]:GUESTPORT (the command-line form). */
+static int p_forward_spec(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                          const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst, (void)key;
+    struct vn_net_conf *n = item;
+    if (n->nforwards >= VN_MAX_FORWARDS)
+        return vn_conf_fail(err, src, "forwards: at most %d entries", VN_MAX_FORWARDS);
+    return vn_conf_parse_forward(val, &n->forwards[n->nforwards++], src, err);
+}
+
+/* Whether map_host_loopback prints as a bool: nat without an allow-list. */
+static bool show_loopback_bool(const void *item)
+{
+    const struct vn_net_conf *n = item;
+    return n->mode == VN_MODE_NAT && !n->nloopback_ports;
+}
+
+static bool show_loopback_ports(const void *item)
+{
+    const struct vn_net_conf *n = item;
+    return n->mode == VN_MODE_NAT;
+}
+
+static unsigned net_context(const void *item)
+{
+    const struct vn_net_conf *n = item;
+    return (vn_net_has_gateway(n) ? VN_KF_GW : 0) | (n->mode == VN_MODE_NAT ? VN_KF_NAT : 0);
+}
+
+/* ---- forward and dhcp host entries ---------------------------------------- */
+
+static const struct vn_conf_enum proto_names[] = { { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP } };
+
+static int p_fwd_host(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                      const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)item;
+    char buf[160];
+    const char *v = val;
+    if (!strchr(val, ':') || val[0] == ':') { /* "8080" or ":8080": loopback */
+        snprintf(buf, sizeof buf, "127.0.0.1:%s", val[0] == ':' ? val + 1 : val);
+        v = buf;
+    }
+    if (vn_sockaddr_parse(v, 0, dst))
+        return vn_conf_fail(err, src, "%s: '%s' is not ADDR:PORT or PORT", key, val);
+    return 0;
+}
+
+static void pr_sockaddr(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    char hs[64];
+    fprintf(o, "\"%s\"", vn_sockaddr_str(dst, hs, sizeof hs));
+}
+
+static int p_fwd_guest(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                       const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_forward_conf *f = item;
+    char ip[32];
+    const char *c = strrchr(val, ':');
+    uint64_t port;
+    const char *ps = c ? c + 1 : val;
+    if (vn_parse_uint(ps, 1, 65535, &port))
+        return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
+    f->guest_port = (uint16_t)port;
+    f->guest_ip = 0;
+    if (c) {
+        if ((size_t)(c - val) >= sizeof ip)
+            return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
+        memcpy(ip, val, (size_t)(c - val));
+        ip[c - val] = 0;
+        if (vn_ip4_parse(ip, &f->guest_ip))
+            return vn_conf_fail(err, src, "%s: '%s' is not an IPv4 address", key, ip);
+    }
+    return 0;
+}
+
+static void pr_fwd_guest(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_forward_conf *f = item;
+    char a[16];
+    fprintf(o, "\"%s:%u\"", vn_ip4_str(f->guest_ip, a), f->guest_port);
+}
+
+static const struct vn_conf_key forward_keys[] = {
+    { .name = "proto", ENUM(proto_names), FIELD(struct vn_forward_conf, proto),
+      .flags = VN_KF_ALWAYS, .help = "protocol" },
+    { .name = "host", .type = VN_CT_CUSTOM, FIELD(struct vn_forward_conf, host),
+      .parse = p_fwd_host, .print = pr_sockaddr, .flags = VN_KF_ALWAYS,
+      .doc_type = "`ADDR:PORT`", .help = "where vnetd listens on the host; a bare port means 127.0.0.1" },
+    { .name = "guest", .type = VN_CT_CUSTOM, FIELD(struct vn_forward_conf, guest_port),
+      .parse = p_fwd_guest, .print = pr_fwd_guest, .flags = VN_KF_ALWAYS,
+      .doc_type = "`IP:PORT`", .help = "destination in the subnet (IP: the first DHCP address)" },
+};
+
+const struct vn_conf_table vn_conf_forward_table = {
+    .scope = "forward", .keys = forward_keys, .nkeys = VN_ARRAY_LEN(forward_keys),
+    .unknown = "unknown forward key '%s' (proto, host, guest)",
+};
+
+static int p_host_name(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                       const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)item;
+    if (!vn_val_dns_name_ok(val) || strchr(val, '.') || strlen(val) >= k->size)
+        return vn_conf_fail(err, src, "%s: '%s' is not a valid host name", key, val);
+    vn_strlcpy(dst, val, k->size);
+    return 0;
+}
+
+static const struct vn_conf_key dhcp_host_keys[] = {
+    { .name = "mac", .type = VN_CT_MAC, FIELD(struct vn_dhcp_host, mac),
+      .set_off = offsetof(struct vn_dhcp_host, has_mac),
+      .bad = "%s: '%s' is not a unicast MAC address", .doc_type = "unicast MAC",
+      .help = "the client" },
+    { .name = "ip", .type = VN_CT_IP4, FIELD(struct vn_dhcp_host, ip), .doc_type = "IPv4",
+      .help = "the address this MAC always gets" },
+    { .name = "name", .type = VN_CT_CUSTOM, FIELD(struct vn_dhcp_host, name),
+      .parse = p_host_name, .print = pr_text, .doc_type = "host name",
+      .help = "DHCP option 12 and NAME.DOMAIN in DNS" },
+};
+
+const struct vn_conf_table vn_conf_dhcp_host_table = {
+    .scope = "dhcp host", .keys = dhcp_host_keys, .nkeys = VN_ARRAY_LEN(dhcp_host_keys),
+    .unknown = "unknown dhcp host key '%s' (mac, ip, name)",
+};
+
+/* ---- ACL rules (fields parsed by fw/acl.c) --------------------------------- */
+
+static int acl_field(struct vn_acl_rule *r, const char *field, const char *val,
+                     struct vn_conf_src src, struct vn_conf_err *err)
+{
+    char msg[200];
+    if (!val)
+        return vn_conf_fail(err, src, "acl rule field '%s' takes a value, not a list", field);
+    if (vn_acl_rule_set(r, field, val, msg, sizeof msg))
+        return vn_conf_fail(err, src, "acl: %s", msg);
+    vn_acl_rule_format(r);
+    return 0;
+}
+
+static int p_acl_field(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                       const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)dst, (void)key;
+    return acl_field(item, k->name, val, src, err);
+}
+
+static int acl_fallback(void *item, const char *rel, const char *key, const char *val,
+                        struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)key;
+    return acl_field(item, rel, val, src, err);
+}
+
+#define ACL_FIELD(n, t, d, h)                                                                  \
+    { .name = n, .type = VN_CT_CUSTOM, .parse = p_acl_field, .flags = VN_KF_NOPRINT,           \
+      .doc_type = t, .def = d, .help = h }
+static const struct vn_conf_key acl_rule_keys[] = {
+    ACL_FIELD("action", "`allow`", "allow", "allow, drop or reject"),
+    ACL_FIELD("direction", "`in`", "in", "for port rules: in = from the peer, out = to it"),
+    ACL_FIELD("state", "`established`", "any", "connection-tracking state"),
+    ACL_FIELD("src", "CIDR", NULL, "IPv4 source"),
+    ACL_FIELD("dst", "CIDR", NULL, "IPv4 destination"),
+    ACL_FIELD("proto", "`tcp`", NULL, "IP protocol"),
+    ACL_FIELD("sport", "`LOW-HIGH`", NULL, "TCP/UDP source port"),
+    ACL_FIELD("dport", "`LOW-HIGH`", NULL, "TCP/UDP destination port"),
+    ACL_FIELD("icmp_type", "0–255", NULL, "ICMP type"),
+    ACL_FIELD("src_mac", "MAC", NULL, "Ethernet source"),
+    ACL_FIELD("dst_mac", "MAC", NULL, "Ethernet destination"),
+    ACL_FIELD("ethertype", "`ipv4`", NULL, "Ethernet type"),
+};
+
+const struct vn_conf_table vn_conf_acl_rule_table = {
+    .scope = "acl rule", .keys = acl_rule_keys, .nkeys = VN_ARRAY_LEN(acl_rule_keys),
+    .fallback = acl_fallback,
+};
+
+static void *acl_add(const struct vn_conf_key *k, void *item, struct vn_conf_src src,
+                     struct vn_conf_err *err)
+{
+    struct vn_acl *a = AT(item, k->off);
+    struct vn_acl_rule r;
+    char msg[200];
+    vn_acl_rule_init(&r);
+    vn_acl_rule_format(&r); /* an empty rule still has a text: "allow" */
+    if (vn_acl_insert(a, &r, -1, msg, sizeof msg)) {
+        vn_conf_fail(err, src, "acl: %s", msg);
+        return NULL;
+    }
+    return &a->rules[a->n - 1];
+}
+
+static unsigned acl_count(const struct vn_conf_key *k, const void *item)
+{
+    return ((const struct vn_acl *)CAT(item, k->off))->n;
+}
+
+static const void *acl_at(const struct vn_conf_key *k, const void *item, unsigned i)
+{
+    return &((const struct vn_acl *)CAT(item, k->off))->rules[i];
+}
+
+/* A rule as one flow mapping: "allow in k=v" -> "{ action: allow, direction: in, k: "v" }". */
+static void acl_print(const void *entry, FILE *o)
+{
+    const struct vn_acl_rule *r = entry;
+    char buf[sizeof r->text];
+    snprintf(buf, sizeof buf, "%s", r->text);
+    char *save = NULL, *t = strtok_r(buf, " ", &save);
+    fprintf(o, "{ action: %s", t ? t : "allow");
+    t = strtok_r(NULL, " ", &save);
+    fprintf(o, ", direction: %s", t ? t : "in");
+    while ((t = strtok_r(NULL, " ", &save))) {
+        char *eq = strchr(t, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        fprintf(o, ", %s: \"%s\"", t, eq + 1);
+    }
+    fprintf(o, " }");
+}
+
+static const struct vn_conf_entries acl_entries = {
+    .add = acl_add, .count = acl_count, .at = acl_at, .print_entry = acl_print,
+};
+
+/* ---- networks ---------------------------------------------------------------- */
+
+static const struct vn_conf_enum mode_enum[] = {
+    { "nat", VN_MODE_NAT }, { "host-only", VN_MODE_HOST_ONLY },
+    { "isolated", VN_MODE_ISOLATED }, { "bridge", VN_MODE_BRIDGE },
+};
+_Static_assert(VN_ARRAY_LEN(mode_enum) == VN_MODE__COUNT, "a network mode without a name");
+static const struct vn_conf_enum acl_default_enum[] = { { "allow", 0 }, { "drop", 1 } };
+
+#define N(m) FIELD(struct vn_net_conf, m)
+#define U32(lo_, hi_) .type = VN_CT_U32, .lo = (lo_), .hi = (hi_)
+static const struct vn_conf_key net_keys[] = {
+    { .name = "name", .type = VN_CT_NAME, N(name), .what = "network",
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .help = "unique network name" },
+    { .name = "mode", ENUM(mode_enum), N(mode), .def = "nat", .flags = VN_KF_ALWAYS,
+      .help = "what lies beyond the network" },
+    { .name = "vlan", .type = VN_CT_U16, .lo = 1, .hi = 4094, N(vlan),
+      .help = "802.1Q id on trunk ports and bridge uplinks" },
+    { .name = "mtu", U32(VN_MIN_MTU, VN_MAX_MTU), N(mtu), .def = STR(VN_DEFAULT_MTU),
+      .flags = VN_KF_ALWAYS, .help = "largest L3 packet" },
+    { .name = "fdb_max", U32(1, 1u << 20), N(fdb_max), .def = STR(VN_DEFAULT_FDB_MAX),
+      .flags = VN_KF_ALWAYS, .help = "MAC table size" },
+    { .name = "fdb_aging", U32(0, 86400 * 365), N(fdb_aging), .def = STR(VN_DEFAULT_FDB_AGING),
+      .flags = VN_KF_ALWAYS, .help = "seconds before an idle MAC is forgotten (0 = never)" },
+    { .name = "acl.default", ENUM(acl_default_enum), N(acl_default_drop), .def = "allow",
+      .help = "verdict when no ACL rule matches" },
+    { .name = "acl.rules", .shape = VN_CS_MAPLIST, .off = offsetof(struct vn_net_conf, acl),
+      .max = VN_ACL_MAX_RULES, .sub = &vn_conf_acl_rule_table, .entries = &acl_entries,
+      .doc_type = "list of rules", .help = "the network's ACL rules" },
+    { .name = "uplink", .type = VN_CT_IFNAME, N(uplink), .flags = VN_KF_QUOTE,
+      .bad = "%s: '%s' is not an interface name", .doc_type = "host interface name",
+      .help = "bridge: the host interface the network extends onto" },
+    { .name = "host_interface", .type = VN_CT_IFNAME, N(host_interface), .flags = VN_KF_QUOTE,
+      .bad = "%s: '%s' is not an interface name", .doc_type = "interface name",
+      .help = "host-only: name of the host's tap" },
+    { .name = "subnet", .type = VN_CT_CUSTOM, N(subnet), .parse = p_subnet, .print = pr_subnet,
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "CIDR, prefix 8–30",
+      .help = "the guests' subnet" },
+    { .name = "gateway", .type = VN_CT_IP4, N(gateway), .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .doc_type = "IPv4", .help = "the gateway's address" },
+    { .name = "map_host_loopback", .type = VN_CT_BOOL, N(map_host_loopback), .def = "true",
+      .show = show_loopback_bool, .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "nat: the gateway address reaches the host's 127.0.0.1" },
+    { .name = "map_host_loopback.ports", .type = VN_CT_CUSTOM,
+      LIST(struct vn_net_conf, loopback_ports, nloopback_ports), .parse = p_loopback_port,
+      .print = pr_loopback_port, .show = show_loopback_ports, .flags = VN_KF_GW | VN_KF_NODOC,
+      .help = "nat: only these host ports (PORT or LOW-HIGH)" },
+    { .name = "dhcp", .alias = "dhcp.enabled", .flags = VN_KF_NODOC },
+    { .name = "dhcp.enabled", .type = VN_CT_BOOL, N(dhcp),
+      .set_off = offsetof(struct vn_net_conf, dhcp_set), .def = "true",
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DHCPv4" },
+    { .name = "dhcp.range", .type = VN_CT_CUSTOM, N(dhcp_start), .parse = p_dhcp_range,
+      .print = pr_dhcp_range, .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "`FIRST-LAST`",
+      .help = "the dynamic pool" },
+    { .name = "dhcp.lease_time", U32(60, 86400 * 365), N(lease_time), .def = "3600",
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "lease duration in seconds" },
+    { .name = "dhcp.hosts", MAPLIST(struct vn_net_conf, hosts, nhosts, vn_conf_dhcp_host_table),
+      .full = "%s: at most %u entries", .flags = VN_KF_GW, .help = "static reservations" },
+    { .name = "dns", .alias = "dns.enabled", .flags = VN_KF_NODOC },
+    { .name = "dns.enabled", .type = VN_CT_BOOL, N(dns),
+      .set_off = offsetof(struct vn_net_conf, dns_set), .def = "true",
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DNS on dns.address" },
+    { .name = "dns.address", .type = VN_CT_IP4, N(dns_addr), .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .doc_type = "IPv4", .help = "the DNS forwarder's address" },
+    { .name = "dns.domain", .type = VN_CT_CUSTOM, N(domain), .parse = p_domain, .print = pr_text,
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "DNS name", .help = "local domain" },
+    { .name = "dns.cache", U32(0, 65536), N(dns_cache), .def = "1024",
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "answers the forwarder keeps" },
+    { .name = "dns.upstream", .type = VN_CT_SOCKADDR, LIST(struct vn_net_conf, upstream, nupstream),
+      .defport = 53, .bad = "%s: '%s' is not ADDR, ADDR:PORT or [V6ADDR]:PORT",
+      .full = "%s: at most %u servers", .flags = VN_KF_GW,
+      .help = "resolvers that non-local queries go to" },
+    { .name = "nat.max_flows", U32(16, 1u << 20), N(max_flows), .def = "4096",
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS, .help = "NAT flow table size" },
+    { .name = "nat.max_flows_per_guest", U32(0, 1u << 20), N(max_flows_per_guest), .def = "0",
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS, .help = "flows one guest may hold" },
+    { .name = "nat.forward_pending", U32(1, 4096), N(forward_pending), .def = "64",
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS,
+      .help = "connections of a forward waiting for the guest's SYN-ACK" },
+    { .name = "nat.forward_syn_timeout", U32(1, 75), N(forward_syn_timeout), .def = "10",
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS,
+      .help = "seconds a forwarded connection waits for the guest" },
+    { .name = "nat.udp_timeout", U32(1, 86400), N(udp_timeout), .def = "60",
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS, .help = "idle seconds of a UDP flow" },
+    { .name = "nat.tcp_timeout", U32(10, 86400 * 7), N(tcp_timeout),
+      .def = "7440", /* RFC 5382 REQ-5: at least 2 h 4 min */
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS, .help = "idle seconds of a TCP flow" },
+    { .name = "forwards", MAPLIST(struct vn_net_conf, forwards, nforwards, vn_conf_forward_table),
+      .full = "%s: at most %u entries", .flags = VN_KF_GW, .help = "nat: port forwards" },
+    { .name = "forward", .type = VN_CT_CUSTOM, .parse = p_forward_spec,
+      .flags = VN_KF_NOPRINT | VN_KF_NODOC,
+      .help = "command line: PROTO:HOSTPORT[:GUESTIP]:GUESTPORT adds a forward" },
+};
+#undef N
+
+const struct vn_conf_table vn_conf_net_table = {
+    .scope = "network", .keys = net_keys, .nkeys = VN_ARRAY_LEN(net_keys),
+    .unknown = "unknown network key '%s'", .context = net_context,
+};
+
+/* ---- ports ---------------------------------------------------------------------- */
+
+static int p_type(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                  const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)item;
+    int t = vn_conf_port_type_find(val);
+    if (t < 0) {
+        const char *nm[16];
+        char list[256];
+        unsigned n = VN_MIN(vn_conf_port_type_count(), 16u);
+        for (unsigned i = 0; i < n; i++)
+            nm[i] = vn_conf_port_type_get(i)->name;
+        names_list(list, sizeof list, nm, n);
+        return vn_conf_fail(err, src, "%s: '%s' is not %s", key, val, list);
+    }
+    *(enum vn_port_type *)dst = (enum vn_port_type)t;
+    return 0;
+}
+
+static void pr_type(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    const struct vn_conf_port_type *t = vn_conf_port_type_get(*(const enum vn_port_type *)dst);
+    print_plain(t ? t->name : "?", o);
+}
+
+/* trunk: a network may be listed once (checked after the name parsed into dst). */
+static int chk_trunk(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_port_conf *p = item;
+    for (unsigned i = 0; i < p->ntrunk; i++)
+        if (!strcmp(p->trunk[i], val))
+            return vn_conf_fail(err, src, "%s: network '%s' listed twice", key, val);
+    return 0;
+}
+
+/* security.ips: listing any address turns ip_binding on. */
+static int chk_sec_ip(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                      const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst, (void)key, (void)val, (void)src, (void)err;
+    ((struct vn_port_conf *)item)->ip_binding = true;
+    return 0;
+}
+
+static bool show_ip_binding(const void *item)
+{
+    const struct vn_port_conf *p = item;
+    return p->ip_binding || p->nsec_ips;
+}
+
+static int port_fallback(void *item, const char *rel, const char *key, const char *val,
+                         struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)item, (void)rel, (void)val;
+    if (!strncmp(key, "rate.", 5))
+        return vn_conf_fail(err, src, "unknown rate key '%s' (in|out . bps|pps|burst)", key);
+    return vn_conf_fail(err, src, "unknown port key '%s'", key);
+}
+
+static const struct vn_conf_key *port_more(const char *key)
+{
+    for (unsigned i = 0; i < vn_conf_port_type_count(); i++) {
+        const struct vn_conf_port_type *t = vn_conf_port_type_get(i);
+        for (unsigned j = 0; j < t->nkeys; j++)
+            if (!strcmp(t->keys[j].name, key))
+                return &t->keys[j];
+    }
+    return NULL;
+}
+
+static const struct vn_conf_key *port_item_keys(const void *item, unsigned *n)
+{
+    const struct vn_conf_port_type *t =
+        vn_conf_port_type_get(((const struct vn_port_conf *)item)->type);
+    *n = t ? t->nkeys : 0;
+    return t ? t->keys : NULL;
+}
+
+#define P(m) FIELD(struct vn_port_conf, m)
+#define RATE(n, m, h)                                                                          \
+    { .name = n, .type = VN_CT_RATE, P(m),                                                     \
+      .bad = "%s: '%s' is not a number with an optional k, M or G suffix", .help = h }
+static const struct vn_conf_key port_keys[] = {
+    { .name = "name", .type = VN_CT_NAME, P(name), .what = "port",
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .help = "unique port name" },
+    { .name = "type", .type = VN_CT_CUSTOM, P(type), .parse = p_type, .print = pr_type,
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .doc_type = "`stream`|`dgram`|`tap`|`uplink`",
+      .help = "backend" },
+    { .name = "network", .type = VN_CT_NAME, P(network), .what = "network",
+      .doc_type = "network name", .help = "access port: carries this network untagged" },
+    { .name = "trunk", .type = VN_CT_NAME, LIST(struct vn_port_conf, trunk, ntrunk),
+      .what = "network", .parse = chk_trunk, .full = "%s: too many networks",
+      .doc_type = "list of network names", .help = "trunk port: these networks, tagged" },
+    { .name = "native", .type = VN_CT_NAME, P(native), .what = "network",
+      .doc_type = "a network of `trunk`", .help = "the trunk's untagged network" },
+    { .name = "trusted", .type = VN_CT_BOOL, P(trusted), .def = "false",
+      .help = "may send DHCP-server messages and router advertisements" },
+    { .name = "security.macs", .type = VN_CT_MAC, LIST(struct vn_port_conf, sec_macs, nsec_macs),
+      .bad = "%s: '%s' is not a unicast MAC", .full = "%s: at most %u",
+      .doc_type = "list of unicast MACs", .help = "allowed source MACs" },
+    { .name = "security.ips", .type = VN_CT_IP4, LIST(struct vn_port_conf, sec_ips, nsec_ips),
+      .parse = chk_sec_ip, .full = "%s: at most %u", .doc_type = "list of IPv4",
+      .help = "allowed IPv4 sources (turns ip_binding on)" },
+    { .name = "security.ip_binding", .type = VN_CT_BOOL, P(ip_binding), .def = "false",
+      .show = show_ip_binding, .flags = VN_KF_ALWAYS,
+      .help = "sources limited to the listed addresses and DHCP leases" },
+    { .name = "security.max_macs", U32(0, VN_PORT_MAC_LIMIT_MAX), P(max_macs), .def = "0",
+      .help = "distinct source MACs accepted (0 = no limit)" },
+    RATE("rate.in.bps", rate_in_bps, "bits/s the peer may send"),
+    RATE("rate.in.pps", rate_in_pps, "packets/s the peer may send"),
+    RATE("rate.in.burst", rate_in_burst, "token bucket depth in bytes"),
+    RATE("rate.out.bps", rate_out_bps, "bits/s delivered to the peer"),
+    RATE("rate.out.pps", rate_out_pps, "packets/s delivered to the peer"),
+    RATE("rate.out.burst", rate_out_burst, "token bucket depth in bytes"),
+    { .name = "storm.broadcast", U32(0, 100000000), P(storm_bcast), .def = "0",
+      .help = "broadcast frames/s accepted from the port" },
+    { .name = "storm.multicast", U32(0, 100000000), P(storm_mcast), .def = "0",
+      .help = "multicast frames/s accepted from the port" },
+    { .name = "acl", .shape = VN_CS_MAPLIST, .off = offsetof(struct vn_port_conf, acl),
+      .max = VN_ACL_MAX_RULES, .sub = &vn_conf_acl_rule_table, .entries = &acl_entries,
+      .doc_type = "list of [rules](#acl-rules)", .help = "the port's ACL" },
+};
+#undef P
+
+const struct vn_conf_table vn_conf_port_table = {
+    .scope = "port", .keys = port_keys, .nkeys = VN_ARRAY_LEN(port_keys),
+    .unknown = "unknown port key '%s'", .more = port_more, .item_keys = port_item_keys,
+    .fallback = port_fallback,
+};
+
+/* ---- mirrors ------------------------------------------------------------------ */
+
+static const struct vn_conf_enum dir_enum[] = { { "in", 1 }, { "out", 2 }, { "both", 3 } };
+
+#define M(m) FIELD(struct vn_mirror_conf, m)
+static const struct vn_conf_key mirror_keys[] = {
+    { .name = "name", .type = VN_CT_NAME, M(name), .what = "mirror",
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .help = "session name" },
+    { .name = "from", .type = VN_CT_NAME, LIST(struct vn_mirror_conf, from, nfrom), .what = "port",
+      .full = "%s: at most %u ports", .flags = VN_KF_REQUIRED, .doc_type = "list of port names",
+      .help = "source ports" },
+    { .name = "direction", ENUM(dir_enum), M(dir), .def = "both", .flags = VN_KF_ALWAYS,
+      .help = "copy what the sources send (in), receive (out), or both" },
+    { .name = "to", .type = VN_CT_NAME, M(to), .what = "port",
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .doc_type = "port name",
+      .help = "destination port" },
+};
+#undef M
+
+const struct vn_conf_table vn_conf_mirror_table = {
+    .scope = "mirror", .keys = mirror_keys, .nkeys = VN_ARRAY_LEN(mirror_keys),
+    .unknown = "unknown mirror key '%s' (name, from, to, direction)",
+};
+
+/* ---- top level ------------------------------------------------------------------ */
+
+static void *add_net(const struct vn_conf_key *k, void *item, struct vn_conf_src src,
+                     struct vn_conf_err *err)
+{
+    (void)k;
+    return vn_conf_add_net(item, src, err);
+}
+static unsigned count_nets(const struct vn_conf_key *k, const void *item)
+{
+    (void)k;
+    return ((const struct vn_config *)item)->nnets;
+}
+static const void *net_at(const struct vn_conf_key *k, const void *item, unsigned i)
+{
+    (void)k;
+    return &((const struct vn_config *)item)->nets[i];
+}
+static void *add_port(const struct vn_conf_key *k, void *item, struct vn_conf_src src,
+                      struct vn_conf_err *err)
+{
+    (void)k;
+    return vn_conf_add_port(item, src, err);
+}
+static unsigned count_ports(const struct vn_conf_key *k, const void *item)
+{
+    (void)k;
+    return ((const struct vn_config *)item)->nports;
+}
+static const void *port_at(const struct vn_conf_key *k, const void *item, unsigned i)
+{
+    (void)k;
+    return &((const struct vn_config *)item)->ports[i];
+}
+static bool port_hidden(const void *entry)
+{
+    return ((const struct vn_port_conf *)entry)->implicit;
+}
+static void *add_mirror(const struct vn_conf_key *k, void *item, struct vn_conf_src src,
+                        struct vn_conf_err *err)
+{
+    (void)k;
+    return vn_conf_add_mirror(item, src, err);
+}
+static unsigned count_mirrors(const struct vn_conf_key *k, const void *item)
+{
+    (void)k;
+    return ((const struct vn_config *)item)->nmirrors;
+}
+static const void *mirror_at(const struct vn_conf_key *k, const void *item, unsigned i)
+{
+    (void)k;
+    return &((const struct vn_config *)item)->mirrors[i];
+}
+
+static const struct vn_conf_entries net_entries = { add_net, count_nets, net_at, NULL, NULL };
+static const struct vn_conf_entries port_entries = { add_port, count_ports, port_at, port_hidden,
+                                                     NULL };
+static const struct vn_conf_entries mirror_entries = { add_mirror, count_mirrors, mirror_at,
+                                                       NULL, NULL };
+
+#define G(m) FIELD(struct vn_config, m)
+static const struct vn_conf_key global_keys[] = {
+    { .name = "control", .type = VN_CT_STR, G(control), .flags = VN_KF_ALWAYS | VN_KF_QUOTE,
+      .doc_type = "path", .help = "control socket for vnetctl" },
+    { .name = "control_mode", .type = VN_CT_OCTAL, G(control_mode), .def = "0600",
+      .flags = VN_KF_ALWAYS, .doc_type = "octal string",
+      .help = "permission bits of the control socket file" },
+    { .name = "control_group", .type = VN_CT_CUSTOM, G(control_group), .parse = p_control_group,
+      .print = pr_string, .doc_type = "group name or number",
+      .help = "members of this group may use the control socket" },
+    { .name = "pid", .type = VN_CT_STR, G(pidfile), .flags = VN_KF_QUOTE, .doc_type = "path",
+      .help = "PID file" },
+    { .name = "state_dir", .type = VN_CT_STR, G(state_dir), .flags = VN_KF_QUOTE,
+      .doc_type = "path", .help = "where DHCP lease files live" },
+    { .name = "log", .type = VN_CT_CUSTOM, G(log_level), .parse = p_log, .print = pr_log,
+      .flags = VN_KF_ALWAYS, .doc_type = "`error`|`warn`|`info`|`debug`", .help = "log level" },
+    { .name = "conntrack_max", U32(64, 1u << 22), G(conntrack_max), .def = "65536",
+      .flags = VN_KF_ALWAYS, .help = "connection-tracking table size" },
+    { .name = "sandbox", .type = VN_CT_BOOL, G(sandbox), .def = "true", .flags = VN_KF_ALWAYS,
+      .help = "drop capabilities and install seccomp after setup" },
+    { .name = "metrics", .type = VN_CT_CUSTOM, G(metrics), .parse = p_metrics,
+      .print = pr_string, .doc_type = "`ADDR:PORT`", .help = "Prometheus endpoint" },
+    { .name = "networks", .shape = VN_CS_MAPLIST, .sub = &vn_conf_net_table,
+      .entries = &net_entries, .flags = VN_KF_BLOCK | VN_KF_ALWAYS, .doc_type = "list",
+      .help = "broadcast domains" },
+    { .name = "ports", .shape = VN_CS_MAPLIST, .sub = &vn_conf_port_table,
+      .entries = &port_entries, .flags = VN_KF_BLOCK | VN_KF_ALWAYS, .doc_type = "list",
+      .help = "where VMs, namespaces and host interfaces attach" },
+    { .name = "mirrors", .shape = VN_CS_MAPLIST, .sub = &vn_conf_mirror_table,
+      .entries = &mirror_entries, .flags = VN_KF_BLOCK, .doc_type = "list",
+      .help = "permanent mirror sessions" },
+};
+#undef G
+
+const struct vn_conf_table vn_conf_global_table = {
+    .scope = "global", .keys = global_keys, .nkeys = VN_ARRAY_LEN(global_keys),
+    .unknown = "unknown key '%s'",
+};
+
+/* ---- port-type registry ---------------------------------------------------------- */
+
+#define VN_MAX_PORT_TYPES 16
+static const struct vn_conf_port_type *port_types[VN_MAX_PORT_TYPES];
+static unsigned nport_types;
+static bool builtin_done;
+
+static void ensure_builtin(void)
+{
+    if (!builtin_done) {
+        builtin_done = true;
+        vn_conf_port_types_builtin();
+    }
+}
+
+int vn_conf_port_type_register(const struct vn_conf_port_type *t)
+{
+    ensure_builtin();
+    if (nport_types >= VN_MAX_PORT_TYPES || vn_conf_port_type_find(t->name) >= 0)
+        return -1;
+    port_types[nport_types] = t;
+    return (int)nport_types++;
+}
+
+const struct vn_conf_port_type *vn_conf_port_type_get(unsigned i)
+{
+    ensure_builtin();
+    return i < nport_types ? port_types[i] : NULL;
+}
+
+unsigned vn_conf_port_type_count(void)
+{
+    ensure_builtin();
+    return nport_types;
+}
+
+int vn_conf_port_type_find(const char *name)
+{
+    ensure_builtin();
+    for (unsigned i = 0; i < nport_types; i++)
+        if (!strcmp(port_types[i]->name, name))
+            return (int)i;
+    return -1;
+}
+
+static bool type_has_key(const struct vn_conf_port_type *t, const char *name)
+{
+    for (unsigned i = 0; i < t->nkeys; i++)
+        if (!strcmp(t->keys[i].name, name))
+            return true;
+    return false;
+}
+
+int vn_conf_port_type_validate(struct vn_config *c, struct vn_port_conf *p,
+                               struct vn_conf_err *err)
+{
+    const struct vn_conf_port_type *own = vn_conf_port_type_get(p->type);
+    if (!own)
+        return 0;
+    /* A key of another type that this one does not take, given: refused. */
+    for (unsigned i = 0; i < nport_types; i++)
+        for (unsigned j = 0; port_types[i] != own && j < port_types[i]->nkeys; j++) {
+            const struct vn_conf_key *k = &port_types[i]->keys[j];
+            if (!type_has_key(own, k->name) && vn_conf_key_is_set(k, p))
+                return vn_conf_fail(err, p->src, own->foreign, p->name);
+        }
+    return own->validate ? own->validate(c, p, err) : 0;
+}
+
+/* ---- the setters other code calls -------------------------------------------------- */
+
+int vn_conf_net_set(struct vn_net_conf *n, const char *key, const char *val,
+                    struct vn_conf_src src, struct vn_conf_err *err)
+{
+    return vn_conf_table_set(&vn_conf_net_table, n, key, key, val, src, err);
+}
+
+int vn_conf_port_set(struct vn_port_conf *p, const char *key, const char *val,
+                     struct vn_conf_src src, struct vn_conf_err *err)
+{
+    return vn_conf_table_set(&vn_conf_port_table, p, key, key, val, src, err);
+}
+
+int vn_conf_mirror_set(struct vn_mirror_conf *m, const char *key, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err)
+{
+    return vn_conf_table_set(&vn_conf_mirror_table, m, key, key, val, src, err);
+}
+
+int vn_conf_global_set(struct vn_config *c, const char *key, const char *val,
+                       struct vn_conf_src src, struct vn_conf_err *err)
+{
+    return vn_conf_table_set(&vn_conf_global_table, c, key, key, val, src, err);
+}
+
+int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn_conf_src src,
+                          struct vn_conf_err *err)
+{
+    char buf[256], *parts[6];
+    int np = 0;
+    memset(f, 0, sizeof *f);
+    f->src = src;
+    if (vn_strlcpy(buf, spec, sizeof buf) >= sizeof buf)
+        return vn_conf_fail(err, src, "forward '%s': too long", spec);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ":", &save); t && np < 6; t = strtok_r(NULL, ":", &save))
+        parts[np++] = t;
+    if (np < 3 || np > 5)
+        return vn_conf_fail(err, src,
+                            "forward '%s': expected PROTO:HOSTPORT[:GUESTIP]:GUESTPORT or "
+                            "PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT",
+                            spec);
+    char host[160], guest[64];
+    if (np == 5) {
+        snprintf(host, sizeof host, "%s:%s", parts[1], parts[2]);
+        snprintf(guest, sizeof guest, "%s:%s", parts[3], parts[4]);
+    } else {
+        snprintf(host, sizeof host, "127.0.0.1:%s", parts[1]);
+        if (np == 4)
+            snprintf(guest, sizeof guest, "%s:%s", parts[2], parts[3]);
+        else
+            snprintf(guest, sizeof guest, "%s", parts[2]);
+    }
+    const struct vn_conf_table *t = &vn_conf_forward_table;
+    if (vn_conf_table_set(t, f, "proto", "forwards.proto", parts[0], src, err) ||
+        vn_conf_table_set(t, f, "host", "forwards.host", host, src, err) ||
+        vn_conf_table_set(t, f, "guest", "forwards.guest", guest, src, err))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,347 @@
+/* Validation and defaults of the model: references between items, ranges
+ * that depend on other keys, conflicts, the gateway services' defaults (the
+ * QEMU and VirtualBox addresses), the implicit ports of host-only and bridge
+ * networks, and the default model (one nat network, one stream port). Runs
+ * after the loaders (yaml.c, flags.c) filled the model. */
+#include "config.h"
+#include "schema.h"
+#include "values.h"
+#include "core/util.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The checks every port gets (name, type, network or trunk, VLAN ids), then
+ * those of its type (schema.c: keys of other types refused, then the type's
+ * own validate). */
+int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err)
+{
+    if (!p->name[0])
+        return vn_conf_fail(err, p->src, "port without a 'name'");
+    if (p->type == VN_PORT__COUNT)
+        return vn_conf_fail(err, p->src, "port '%s': missing 'type' (stream, dgram or tap)",
+                            p->name);
+    if (p->network[0] && p->ntrunk)
+        return vn_conf_fail(err, p->src,
+                            "port '%s': give either 'network' (access port) or 'trunk', not both",
+                            p->name);
+    if (!p->network[0] && !p->ntrunk)
+        return vn_conf_fail(err, p->src, "port '%s': missing 'network' (or 'trunk')", p->name);
+    if (p->network[0] && vn_conf_net_index(c, p->network) < 0)
+        return vn_conf_fail(err, p->src, "port '%s': network '%s' is not defined", p->name,
+                            p->network);
+    for (unsigned i = 0; i < p->ntrunk; i++)
+        if (vn_conf_net_index(c, p->trunk[i]) < 0)
+            return vn_conf_fail(err, p->src, "port '%s': trunk network '%s' is not defined",
+                                p->name, p->trunk[i]);
+    if (p->native[0]) {
+        if (!p->ntrunk)
+            return vn_conf_fail(err, p->src, "port '%s': 'native' only applies to a trunk port",
+                                p->name);
+        bool found = false;
+        for (unsigned i = 0; i < p->ntrunk; i++)
+            found |= !strcmp(p->trunk[i], p->native);
+        if (!found)
+            return vn_conf_fail(err, p->src,
+                                "port '%s': native network '%s' is not in its trunk list",
+                                p->name, p->native);
+    }
+    /* Every tagged network of a trunk needs a VLAN id. */
+    for (unsigned i = 0; i < p->ntrunk; i++) {
+        const struct vn_net_conf *n = vn_conf_find_net(c, p->trunk[i]);
+        if (strcmp(p->trunk[i], p->native) && !n->vlan)
+            return vn_conf_fail(err, p->src,
+                                "port '%s': trunk network '%s' has no 'vlan' id to tag it with "
+                                "(give it one, or make it the port's 'native' network)",
+                                p->name, p->trunk[i]);
+    }
+    return vn_conf_port_type_validate(c, p, err);
+}
+
+/* Bridge networks name their uplink interface; make one trunk port per
+ * interface carrying all of them (the one without a VLAN id untagged). */
+static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
+{
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_net_conf *n = &c->nets[i];
+        if (n->host_interface[0] && n->mode != VN_MODE_HOST_ONLY)
+            return vn_conf_fail(err, n->src, "network '%s': 'host_interface' needs mode: host-only",
+                                n->name);
+        if (n->mode != VN_MODE_HOST_ONLY)
+            continue;
+        /* The host's side of a host-only network: a tap holding the gateway address. */
+        struct vn_port_conf *p = vn_conf_add_port(c, n->src, err);
+        if (!p)
+            return -1;
+        snprintf(p->name, sizeof p->name, "host-%.*s", VN_NAME_MAX - 6, n->name);
+        p->type = VN_PORT_TAP;
+        p->implicit = true;
+        vn_strlcpy(p->network, n->name, sizeof p->network);
+        vn_strlcpy(p->ifname, n->host_interface, sizeof p->ifname);
+        p->host_addr = n->gateway;
+        p->host_prefix = n->prefix;
+    }
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_net_conf *n = &c->nets[i];
+        if (!n->uplink[0])
+            continue;
+        if (n->mode != VN_MODE_BRIDGE)
+            return vn_conf_fail(err, n->src, "network '%s': 'uplink' needs mode: bridge",
+                                n->name);
+        struct vn_port_conf *p = NULL;
+        for (unsigned j = 0; j < c->nports; j++)
+            if (c->ports[j].implicit && !strcmp(c->ports[j].ifname, n->uplink))
+                p = &c->ports[j];
+        if (!p) {
+            if (!(p = vn_conf_add_port(c, n->src, err)))
+                return -1;
+            snprintf(p->name, sizeof p->name, "uplink-%.*s", VN_IFNAME_MAX, n->uplink);
+            p->type = VN_PORT_UPLINK;
+            p->implicit = true;
+            vn_strlcpy(p->ifname, n->uplink, sizeof p->ifname);
+        }
+        if (!n->vlan) {
+            if (p->native[0])
+                return vn_conf_fail(err, n->src,
+                                    "network '%s': uplink %s already carries '%s' untagged; "
+                                    "give one of them a 'vlan'",
+                                    n->name, n->uplink, p->native);
+            vn_strlcpy(p->native, n->name, sizeof p->native);
+        }
+        vn_strlcpy(p->trunk[p->ntrunk++], n->name, VN_NAME_MAX);
+    }
+    return 0;
+}
+
+
+/* Fill defaults of the gateway services and check that addresses agree. */
+static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    char a[16], b[16];
+    if (!vn_net_has_gateway(n)) {
+        if (n->gateway || n->nhosts || n->nforwards || n->nupstream || n->dhcp_start ||
+            n->dns_addr || (n->dhcp_set && n->dhcp) || (n->dns_set && n->dns) ||
+            n->domain[0] || (n->mode == VN_MODE_BRIDGE && n->prefix))
+            return vn_conf_fail(err, n->src,
+                                n->mode == VN_MODE_ISOLATED
+                                    ? "network '%s': gateway services (gateway, dhcp, dns, "
+                                      "forwards) on an isolated network need a 'subnet'"
+                                    : "network '%s': a %s network has no gateway services "
+                                      "(gateway, dhcp, dns, forwards): the LAN provides them",
+                                n->name, vn_net_mode_name(n->mode));
+        return 0;
+    }
+    /* Without a subnet: what QEMU (nat) and VirtualBox (host-only) users know. */
+    bool qemu_defaults = !n->prefix && n->mode == VN_MODE_NAT;
+    bool vbox_defaults = !n->prefix && n->mode == VN_MODE_HOST_ONLY;
+    if (qemu_defaults) {
+        n->subnet = 0x0a000200; /* 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15 */
+        n->prefix = 24;
+    }
+    if (vbox_defaults) {
+        n->subnet = 0xc0a83800; /* 192.168.56.0/24: host .1, DHCP/DNS .2, DHCP from .101 */
+        n->prefix = 24;
+    }
+    uint32_t mask = ~0u << (32 - n->prefix), bcast = n->subnet | ~mask;
+#define IN_SUBNET(ip) (((ip) & mask) == n->subnet && (ip) != n->subnet && (ip) != bcast)
+    if (!n->gateway)
+        n->gateway = n->subnet + (qemu_defaults ? 2 : 1);
+    if (!IN_SUBNET(n->gateway))
+        return vn_conf_fail(err, n->src, "network '%s': gateway %s is not a host address of %s/%u",
+                            n->name, vn_ip4_str(n->gateway, a), vn_ip4_str(n->subnet, b),
+                            n->prefix);
+    if (!n->dhcp_set)
+        n->dhcp = true;
+    if (!n->dns_set)
+        n->dns = true;
+    if (!n->dns_addr)
+        n->dns_addr = qemu_defaults                 ? n->subnet + 3
+                      : n->mode == VN_MODE_HOST_ONLY ? n->gateway + 1
+                                                    : n->gateway;
+    if (n->mode == VN_MODE_HOST_ONLY && n->dns_addr == n->gateway)
+        return vn_conf_fail(err, n->src,
+                            "network '%s': on a host-only network the gateway address belongs "
+                            "to the host; give dns.address another address",
+                            n->name);
+    if (n->mode == VN_MODE_HOST_ONLY && !n->host_interface[0])
+        snprintf(n->host_interface, sizeof n->host_interface, "vnet-%.10s", n->name);
+    if (!IN_SUBNET(n->dns_addr))
+        return vn_conf_fail(err, n->src,
+                            "network '%s': dns.address %s is not a host address of the subnet",
+                            n->name, vn_ip4_str(n->dns_addr, a));
+    if (!n->domain[0])
+        vn_strlcpy(n->domain, "vnet.internal", sizeof n->domain);
+    uint32_t top = VN_MAX(n->gateway, n->dns_addr);
+    if (!n->dhcp_start) {
+        n->dhcp_start = n->subnet + (vbox_defaults ? 101 : 15);
+        if (n->dhcp_start <= top || n->dhcp_start >= bcast)
+            n->dhcp_start = top + 1;
+        n->dhcp_end = bcast - 1;
+        if (n->dhcp_end - n->dhcp_start >= 65536) /* a big subnet: the first 65536 */
+            n->dhcp_end = n->dhcp_start + 65535;
+        if (n->dhcp_start > n->dhcp_end)
+            return vn_conf_fail(err, n->src, "network '%s': no room for a DHCP range in %s/%u",
+                                n->name, vn_ip4_str(n->subnet, a), n->prefix);
+    }
+    if (!IN_SUBNET(n->dhcp_start) || !IN_SUBNET(n->dhcp_end))
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.range %s-%s is not inside %s/%u",
+                            n->name, vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b),
+                            vn_ip4_str(n->subnet, b), n->prefix);
+    if (n->dhcp_end - n->dhcp_start >= 65536)
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.range holds more than 65536 addresses "
+                            "(a lease table is allocated for all of them)", n->name);
+    for (unsigned i = 0; i < n->nhosts; i++) {
+        struct vn_dhcp_host *h = &n->hosts[i];
+        if (!h->has_mac && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp host: give a 'mac' (and 'ip'/'name')");
+        if (!h->has_mac && !h->ip)
+            return vn_conf_fail(err, h->src,
+                                "dhcp host '%s': a name alone matches nothing; give its 'mac' "
+                                "(a reservation) or its 'ip' (a DNS name)", h->name);
+        if (h->ip && !IN_SUBNET(h->ip))
+            return vn_conf_fail(err, h->src, "dhcp host: ip %s is not inside the subnet",
+                                vn_ip4_str(h->ip, a));
+        if (h->ip && (h->ip == n->gateway || h->ip == n->dns_addr))
+            return vn_conf_fail(err, h->src, "dhcp host: ip %s is the gateway's own address",
+                                vn_ip4_str(h->ip, a));
+        if (h->has_mac && !h->ip && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp host: give an 'ip' or a 'name' for the MAC");
+        for (unsigned j = 0; j < i; j++) {
+            if (h->has_mac && n->hosts[j].has_mac && !memcmp(h->mac, n->hosts[j].mac, 6))
+                return vn_conf_fail(err, h->src, "dhcp host: MAC listed twice");
+            if (h->ip && h->ip == n->hosts[j].ip)
+                return vn_conf_fail(err, h->src, "dhcp host: ip %s listed twice",
+                                    vn_ip4_str(h->ip, a));
+        }
+    }
+    for (unsigned i = 0; i < n->nforwards; i++) {
+        struct vn_forward_conf *f = &n->forwards[i];
+        if (n->mode != VN_MODE_NAT)
+            return vn_conf_fail(err, f->src, "forwards need a nat network");
+        if (!f->proto || !f->host.family || !f->guest_port)
+            return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
+        if (!f->guest_ip)
+            f->guest_ip = n->dhcp_start;
+        if (!IN_SUBNET(f->guest_ip))
+            return vn_conf_fail(err, f->src, "forward: guest %s is not inside the subnet",
+                                vn_ip4_str(f->guest_ip, a));
+    }
+#undef IN_SUBNET
+    return 0;
+}
+
+int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
+{
+    for (unsigned i = 0; i < c->nnets; i++) {
+        struct vn_net_conf *n = &c->nets[i];
+        if (!n->name[0])
+            return vn_conf_fail(err, n->src, "network without a 'name'");
+        for (unsigned j = 0; j < i; j++) {
+            if (!strcmp(c->nets[j].name, n->name))
+                return vn_conf_fail(err, n->src, "network '%s' is defined twice", n->name);
+            if (n->vlan && c->nets[j].vlan == n->vlan)
+                return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
+                                    n->name, n->vlan, c->nets[j].name);
+        }
+        if (validate_services(n, err))
+            return -1;
+    }
+    /* A host listener can serve one forward only. */
+    for (unsigned i = 0; i < c->nnets; i++)
+        for (unsigned f = 0; f < c->nets[i].nforwards; f++)
+            for (unsigned j = 0; j <= i; j++)
+                for (unsigned g = 0; g < (j == i ? f : c->nets[j].nforwards); g++) {
+                    const struct vn_forward_conf *a = &c->nets[i].forwards[f],
+                                                 *b = &c->nets[j].forwards[g];
+                    if (a->proto == b->proto && a->host.port == b->host.port &&
+                        a->host.family == b->host.family &&
+                        !memcmp(a->host.addr, b->host.addr, 16)) {
+                        char hs[64];
+                        return vn_conf_fail(err, a->src, "forward: %s %s is already forwarded",
+                                            a->proto == IPPROTO_TCP ? "tcp" : "udp",
+                                            vn_sockaddr_str(&a->host, hs, sizeof hs));
+                    }
+                }
+    if (add_uplink_ports(c, err))
+        return -1;
+    for (unsigned i = 0; i < c->nports; i++) {
+        struct vn_port_conf *p = &c->ports[i];
+        if (vn_conf_validate_port(c, p, err))
+            return -1;
+        for (unsigned j = 0; j < i; j++) {
+            struct vn_port_conf *q = &c->ports[j];
+            if (!strcmp(q->name, p->name))
+                return vn_conf_fail(err, p->src, "port '%s' is defined twice", p->name);
+            if (p->path[0] && !strcmp(q->path, p->path))
+                return vn_conf_fail(err, p->src, "port '%s': path '%s' is already used by '%s'",
+                                    p->name, p->path, q->name);
+            if (p->type == VN_PORT_TAP && q->type == VN_PORT_TAP &&
+                !strcmp(p->ifname, q->ifname) && !strcmp(p->netns, q->netns))
+                return vn_conf_fail(err, p->src,
+                                    "port '%s': interface '%s' is already created by '%s'",
+                                    p->name, p->ifname, q->name);
+        }
+    }
+    for (unsigned i = 0; i < c->nmirrors; i++) {
+        struct vn_mirror_conf *m = &c->mirrors[i];
+        bool to_ok = false;
+        if (!m->name[0] || !m->to[0] || !m->nfrom)
+            return vn_conf_fail(err, m->src, "mirror: needs name, from and to");
+        for (unsigned j = 0; j < c->nports; j++)
+            to_ok |= !strcmp(c->ports[j].name, m->to);
+        if (!to_ok)
+            return vn_conf_fail(err, m->src, "mirror '%s': port '%s' is not defined", m->name,
+                                m->to);
+        for (unsigned k = 0; k < m->nfrom; k++) {
+            bool ok = false;
+            for (unsigned j = 0; j < c->nports; j++)
+                ok |= !strcmp(c->ports[j].name, m->from[k]);
+            if (!ok)
+                return vn_conf_fail(err, m->src, "mirror '%s': port '%s' is not defined",
+                                    m->name, m->from[k]);
+            if (!strcmp(m->from[k], m->to))
+                return vn_conf_fail(err, m->src, "mirror '%s': port '%s' cannot mirror to itself",
+                                    m->name, m->to);
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (!strcmp(c->mirrors[j].name, m->name))
+                return vn_conf_fail(err, m->src, "mirror '%s' is defined twice", m->name);
+    }
+    if (!c->state_dir[0]) {
+        const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        if (geteuid() == 0)
+            snprintf(c->state_dir, sizeof c->state_dir, "/var/lib/vnet");
+        else if (xdg && *xdg)
+            snprintf(c->state_dir, sizeof c->state_dir, "%.200s/vnet", xdg);
+        else if (home && *home)
+            snprintf(c->state_dir, sizeof c->state_dir, "%.200s/.local/state/vnet", home);
+    }
+    if (!c->control[0]) {
+        char rd[200];
+        vn_conf_runtime_dir(rd, sizeof rd);
+        if ((size_t)snprintf(c->control, sizeof c->control, "%.*s/vnetd.sock", 96, rd) >=
+            sizeof c->control)
+            return vn_conf_fail(err, (struct vn_conf_src){ c->source, 0 },
+                                "default control socket path too long; set 'control'");
+    }
+    return 0;
+}
+
+int vn_conf_apply_defaults(struct vn_config *c, struct vn_conf_err *err)
+{
+    struct vn_conf_src src = { 0 };
+    struct vn_net_conf *n = vn_conf_add_net(c, src, err);
+    if (!n)
+        return -1;
+    vn_strlcpy(n->name, "default", sizeof n->name);
+    n->mode = VN_MODE_NAT;
+    struct vn_port_conf *p = vn_conf_add_port(c, src, err);
+    if (!p)
+        return -1;
+    vn_strlcpy(p->name, "vm", sizeof p->name);
+    p->type = VN_PORT_STREAM;
+    vn_strlcpy(p->network, "default", sizeof p->network);
+    return 0;
+}
