@@ -20,7 +20,20 @@ struct vn_loop {
     struct vn_timer **heap;
     int heap_n, heap_cap;
     struct vn_defer *defer_head, **defer_tail;
+    uint64_t (*clock)(void *ctx);   /* NULL: vn_now_ns() */
+    void *clock_ctx;
 };
+
+uint64_t vn_loop_now_ns(const struct vn_loop *l)
+{
+    return l->clock ? l->clock(l->clock_ctx) : vn_now_ns();
+}
+
+void vn_loop_set_clock(struct vn_loop *l, uint64_t (*now_ns)(void *ctx), void *ctx)
+{
+    l->clock = now_ns;
+    l->clock_ctx = ctx;
+}
 
 struct vn_loop *vn_loop_new(void)
 {
@@ -149,7 +162,7 @@ void vn_timer_arm(struct vn_loop *l, struct vn_timer *t, uint64_t delay_ms)
         l->heap = h;
         l->heap_cap = cap;
     }
-    t->due_ns = vn_now_ns() + delay_ms * 1000000ull;
+    t->due_ns = vn_loop_now_ns(l) + delay_ms * 1000000ull;
     t->heap_idx = l->heap_n;
     l->heap[l->heap_n++] = t;
     heap_up(l, t->heap_idx);
@@ -157,7 +170,7 @@ void vn_timer_arm(struct vn_loop *l, struct vn_timer *t, uint64_t delay_ms)
 
 static void run_timers(struct vn_loop *l)
 {
-    uint64_t now = vn_now_ns();
+    uint64_t now = vn_loop_now_ns(l);
     while (l->heap_n && l->heap[0]->due_ns <= now) {
         struct vn_timer *t = l->heap[0];
         vn_timer_cancel(l, t);
@@ -171,7 +184,7 @@ static int next_timeout_ms(struct vn_loop *l)
         return 0;
     if (!l->heap_n)
         return -1;
-    uint64_t now = vn_now_ns(), due = l->heap[0]->due_ns;
+    uint64_t now = vn_loop_now_ns(l), due = l->heap[0]->due_ns;
     if (due <= now)
         return 0;
     uint64_t ms = (due - now + 999999) / 1000000;

@@ -58,6 +58,16 @@ static inline bool vn_timer_armed(const struct vn_timer *t) { return t->heap_idx
 /* Queue d to run once after the current round of events (idempotent). */
 void vn_defer(struct vn_loop *loop, struct vn_defer *d);
 
+/* The clock of the loop's timers (monotonic ns). Default (now_ns NULL):
+ * vn_now_ns(). Tests give a fake clock so timeouts fire without waiting;
+ * modules that compare times with their timers read vn_loop_now_ns(). */
+void vn_loop_set_clock(struct vn_loop *loop, uint64_t (*now_ns)(void *ctx), void *ctx);
+uint64_t vn_loop_now_ns(const struct vn_loop *loop);
+static inline uint64_t vn_loop_now_ms(const struct vn_loop *loop)
+{
+    return vn_loop_now_ns(loop) / 1000000u;
+}
+
 /* Run until vn_loop_stop(); returns 0, or -1 if epoll_wait failed. */
 int vn_loop_run(struct vn_loop *loop);
 void vn_loop_stop(struct vn_loop *loop);

@@ -51,7 +51,7 @@ static void icmp_event(struct vn_io *io, uint32_t ev)
         vn_put_be16(r + 2, vn_csum_fold(vn_csum_add(0, r, len)));
         vn_gw_frame_commit(nat->gw, total, NULL);
         f->bytes_in += len;
-        f->last_ms = vn_now_ms();
+        f->last_ms = vn_nat_now_ms(nat);
     }
 }
 
@@ -116,5 +116,5 @@ void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct v
         return;
     }
     f->bytes_out += ip->l4_len;
-    f->last_ms = vn_now_ms();
+    f->last_ms = vn_nat_now_ms(nat);
 }

@@ -73,7 +73,7 @@ struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
     f->owner = owner;
     nat->owned[owner]++;
     memcpy(f->gmac, gmac, 6);
-    f->created_ms = f->last_ms = vn_now_ms();
+    f->created_ms = f->last_ms = vn_nat_now_ms(nat);
     uint32_t h = key_hash(nat, k);
     f->hnext = nat->buckets[h];
     nat->buckets[h] = f;
@@ -189,7 +189,7 @@ struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_stora
 static void sweep(struct vn_timer *t)
 {
     struct vn_nat *nat = VN_CONTAINER_OF(t, struct vn_nat, sweep);
-    uint64_t now = vn_now_ms();
+    uint64_t now = vn_nat_now_ms(nat);
     for (unsigned i = 0; i < nat->max; i++) {
         struct vn_flow *f = &nat->pool[i];
         if (!f->in_use)
@@ -216,6 +216,25 @@ static void sweep(struct vn_timer *t)
     vn_timer_arm(nat->gw->loop, &nat->sweep, SWEEP_MS);
 }
 
+static int sys_socket(void *ctx, int domain, int type, int protocol)
+{
+    (void)ctx;
+    return socket(domain, type, protocol);
+}
+
+static int sys_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    (void)ctx;
+    return connect(fd, sa, len);
+}
+
+static const struct vn_nat_sock_ops sys_sock = { sys_socket, sys_connect, NULL };
+
+void vn_nat_set_sock_ops(struct vn_nat *nat, const struct vn_nat_sock_ops *ops)
+{
+    nat->sock = ops ? *ops : sys_sock;
+}
+
 static void ack_deferred(struct vn_defer *d)
 {
     vn_nat_tcp_flush_acks(VN_CONTAINER_OF(d, struct vn_nat, ack_defer));
@@ -230,6 +249,7 @@ struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
     }
     nat->gw = gw;
     nat->conf = gw->conf;
+    nat->sock = sys_sock;
     nat->max = gw->conf->max_flows;
     /* Each guest may hold a share, so one cannot take the table from the
      * others (a quarter by default, at least 8 when the table is tiny). */
@@ -339,7 +359,7 @@ static void addr_text(uint8_t family, const uint8_t *a, uint16_t port, bool with
 json_t *vn_nat_flows_json(struct vn_nat *nat)
 {
     json_t *a = json_array();
-    uint64_t now = vn_now_ms();
+    uint64_t now = vn_nat_now_ms(nat);
     for (unsigned i = 0; i < nat->max; i++) {
         struct vn_flow *f = &nat->pool[i];
         if (!f->in_use)

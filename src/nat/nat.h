@@ -9,11 +9,25 @@
 #include "pkt/frame.h"
 
 #include <jansson.h>
+#include <sys/socket.h>
 
 struct vn_gw;
 struct vn_nat;
 
 struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen);
+
+/* The host socket calls the NAT makes once per new outbound TCP or UDP flow:
+ * socket() and connect(). The defaults are the system calls; tests give
+ * fakes that record where a flow goes and redirect or fail the connect. The
+ * data path (send, recv) works on the flow's descriptor directly, and time
+ * comes from the gateway loop's clock (vn_loop_set_clock). */
+struct vn_nat_sock_ops {
+    int (*socket)(void *ctx, int domain, int type, int protocol);
+    int (*connect)(void *ctx, int fd, const struct sockaddr *sa, socklen_t len);
+    void *ctx;
+};
+/* Replace the socket calls (NULL: back to the system calls). */
+void vn_nat_set_sock_ops(struct vn_nat *nat, const struct vn_nat_sock_ops *ops);
 void vn_nat_free(struct vn_nat *nat);
 /* Give gw the NAT engine it needs (nat networks: NAT; networks with DNS:
  * DNS over TCP only), attached as the gateway's next hop (gw->next). The

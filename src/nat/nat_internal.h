@@ -55,6 +55,7 @@ struct vn_nat {
     unsigned share;             /* flows per owner (nat.max_flows_per_guest, resolved) */
     uint16_t owned[VN_NAT_OWNERS]; /* flows held by each owner */
     uint8_t *scratch;           /* discard area for peeking without SO_PEEK_OFF */
+    struct vn_nat_sock_ops sock; /* socket()/connect() of new flows (nat.h) */
     struct vn_nat_stats stats;
 };
 
@@ -63,6 +64,12 @@ enum { VN_NAT_TCP = 0, VN_NAT_UDP = 1, VN_NAT_ICMP = 2 };
 static inline uint16_t vn_nat_fwd_owner(const struct vn_nat *nat, const struct vn_fwd *fw)
 {
     return (uint16_t)(VN_MAX_PORTS + (fw - nat->fwds));
+}
+
+/* Time for flows: the gateway loop's clock, the one its timers run on. */
+static inline uint64_t vn_nat_now_ms(const struct vn_nat *nat)
+{
+    return vn_loop_now_ms(nat->gw->loop);
 }
 
 /* Flow table. */

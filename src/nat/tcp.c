@@ -412,11 +412,14 @@ static void tcp_push(struct vn_flow *f)
         vn_gw_frame_commit(gw, HDR4 + (size_t)n, &off);
         t->snd_nxt += (uint32_t)n;
         f->bytes_in += (uint64_t)n;
-        f->last_ms = vn_now_ms();
+        f->last_ms = vn_nat_now_ms(f->nat);
         if (!vn_timer_armed(&t->timer))
             arm_rto(f);
-        if ((uint32_t)n < len)
+        if ((uint32_t)n < len && !t->host_rdhup)
             return; /* drained for now */
+        /* Short, but the host's FIN is queued behind the data: read on to
+         * the end of stream (no extra call otherwise) so the FIN follows
+         * the data now, not after the guest's next ACK. */
     }
     want_ack(f); /* budget used up: continue after this round */
 }
@@ -570,7 +573,8 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
     t->snd_wnd = tc->win; /* SYN windows are never scaled */
     vn_random_bytes(&t->iss, sizeof t->iss);
     t->snd_una = t->snd_nxt = t->iss;
-    f->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    f->fd = nat->sock.socket(nat->sock.ctx, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                             0);
     if (f->fd < 0) {
         rst_for(nat, gmac, ip, tc);
         vn_nat_flow_free(f);
@@ -580,7 +584,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
     setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int zero = 0;
     t->peek_off = setsockopt(f->fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) == 0;
-    int r = connect(f->fd, (struct sockaddr *)&ss, sl);
+    int r = nat->sock.connect(nat->sock.ctx, f->fd, (struct sockaddr *)&ss, sl);
     if (r < 0 && errno != EINPROGRESS) {
         int e = errno;
         if (e == ECONNREFUSED) {
@@ -638,7 +642,7 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         return;
     }
     struct vn_tcp_flow *t = T(f);
-    f->last_ms = vn_now_ms();
+    f->last_ms = vn_nat_now_ms(nat);
     if (tc.flags & VN_TCP_RST) {
         /* Accept an RST inside the window only (RFC 5961 in spirit). */
         uint32_t lo = t->rcv_nxt, hi = t->rcv_nxt + VN_MAX(t->adv_wnd, 1u);
@@ -749,6 +753,8 @@ static void tcp_event(struct vn_io *io, uint32_t ev)
         for (int i = 0; i < n && t->state == VN_TCP_ESTABLISHED; i++)
             send_ctl(f, VN_TCP_ACK, t->snd_nxt);
     }
+    if (ev & (EPOLLRDHUP | EPOLLHUP))
+        t->host_rdhup = true;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         tcp_push(f);
 }

@@ -30,7 +30,7 @@ static void to_guest(struct vn_flow *f, const uint8_t *d, size_t len)
     }
     if (vn_gw_send_udp4(nat->gw, f->gmac, r, f->key.rport, g, f->key.gport, d, len) == 0) {
         f->bytes_in += len;
-        f->last_ms = vn_now_ms();
+        f->last_ms = vn_nat_now_ms(nat);
     }
 }
 
@@ -74,7 +74,7 @@ static void from_guest(struct vn_flow *f, const struct vn_ip4 *ip, const uint8_t
         w = send(f->fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w >= 0) {
         f->bytes_out += len;
-        f->last_ms = vn_now_ms();
+        f->last_ms = vn_nat_now_ms(nat);
         return;
     }
     nat->stats.udp_send_errors++;
@@ -131,8 +131,9 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         return;
     }
     nat->stats.created[VN_NAT_UDP]++;
-    f->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0 ||
+    f->fd = nat->sock.socket(nat->sock.ctx, ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                             0);
+    if (f->fd < 0 || nat->sock.connect(nat->sock.ctx, f->fd, (struct sockaddr *)&ss, sl) < 0 ||
         vn_io_add(nat->gw->loop, &f->io, f->fd, EPOLLIN, udp_event) < 0) {
         int e = errno;
         vn_nat_flow_free(f);
