@@ -1,4 +1,4 @@
-/* Fuzz target: the YAML configuration (conf/yaml.c, conf/config.c) parsed
+/* Fuzz target: the YAML configuration (conf/yaml.c, conf/schema.c, conf/validate.c) parsed
  * from memory, validated, printed (conf/print.c) and, when it validated,
  * printed output loaded again: what --print-config writes must load.
  * Input: YAML text.
