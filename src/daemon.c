@@ -195,7 +195,8 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         vn_err("msg=\"out of memory\"");
         return -1;
     }
-    vn_port_register_all(d->sw);
+    for (unsigned i = 0; vn_port_backends[i]; i++)
+        vn_switch_set_backend(d->sw, vn_port_backends[i]);
     d->sw->ct_max = c->conntrack_max;
     uint32_t max_flows[VN_MAX_NETWORKS];
     plan_descriptors(c, max_flows);

@@ -19,7 +19,7 @@ static struct vn_acl *target_acl(struct vn_switch *sw, json_t *req, const char *
     struct vn_port *p = vn_switch_find_port(sw, t);
     if (p) {
         *kind = "port";
-        return &p->acl;
+        return &p->fwd->acl;
     }
     struct vn_network *n = vn_switch_find_network(sw, t);
     if (n) {
@@ -68,9 +68,9 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         json_array_append_new(out, list_one(sw->nets[i]->conf.name, "network", &sw->nets[i]->acl,
                                             sw->nets[i]));
     for (unsigned i = 0; i < sw->nports; i++)
-        if (sw->ports[i] && sw->ports[i]->acl.n)
+        if (sw->ports[i] && sw->ports[i]->fwd->acl.n)
             json_array_append_new(
-                out, list_one(sw->ports[i]->conf.name, "port", &sw->ports[i]->acl, NULL));
+                out, list_one(sw->ports[i]->conf.name, "port", &sw->ports[i]->fwd->acl, NULL));
     return json_pack("{s:o,s:o}", "acls", out, "conntrack", ct_json(sw));
 }
 

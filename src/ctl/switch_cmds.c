@@ -35,17 +35,17 @@ static json_t *port_json(struct vn_port *p)
 {
     struct vn_switch *sw = p->sw;
     json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", p->conf.name, "type", p->ops->type,
-                          "role", p->trunk ? "trunk" : "access", "connected", p->connected);
-    if (p->trunk) {
+                          "role", p->fwd->trunk ? "trunk" : "access", "connected", p->connected);
+    if (p->fwd->trunk) {
         json_t *nets = json_array();
         for (unsigned i = 0; i < sw->nnets; i++)
             if (vn_port_carries(p, i))
                 json_array_append_new(nets, json_string(sw->nets[i]->conf.name));
         json_object_set_new(o, "networks", nets);
-        if (p->native_net >= 0)
-            json_object_set_new(o, "native", json_string(sw->nets[p->native_net]->conf.name));
+        if (p->fwd->native_net >= 0)
+            json_object_set_new(o, "native", json_string(sw->nets[p->fwd->native_net]->conf.name));
     } else {
-        json_object_set_new(o, "network", json_string(sw->nets[p->access_net]->conf.name));
+        json_object_set_new(o, "network", json_string(sw->nets[p->fwd->access_net]->conf.name));
     }
     p->ops->describe(p, o);
     json_object_set_new(o, "stats", counters_json(&p->stats));

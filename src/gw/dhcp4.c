@@ -297,6 +297,20 @@ static void on_discover(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const 
     reply(d, m, src_mac, VN_DHCP_OFFER, l);
 }
 
+/* Tell the switch's binding table (DHCP snooping, switch/binding.h) that
+ * l's address is now bound to its MAC until it expires, or no longer is.
+ * Reservations with a MAC are bound once, for good. */
+static void publish(struct vn_dhcp4 *d, const struct vn_lease *l, bool bound, const uint8_t *mac)
+{
+    if (l->is_static || !l->ip)
+        return;
+    struct vn_addr a = vn_addr4(l->ip);
+    if (bound)
+        vn_bind_set(&d->gw->net->bind, &a, l->mac, VN_BIND_LEASE, l->expires);
+    else
+        vn_bind_del(&d->gw->net->bind, &a, mac);
+}
+
 /* Bind l to the client and ACK. */
 static void bind_ack(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const uint8_t *src_mac,
                      struct vn_lease *l, int64_t now)
@@ -307,6 +321,7 @@ static void bind_ack(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const uin
     if (m->hostname[0] && !l->is_static)
         vn_strlcpy(l->hostname, m->hostname, sizeof l->hostname);
     vn_gw_neigh_learn(d->gw, l->ip, m->chaddr);
+    publish(d, l, true, NULL);
     mark_dirty(d);
     reply(d, m, src_mac, VN_DHCP_ACK, l);
 }
@@ -363,6 +378,7 @@ static void on_release(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, int64_t
         l->state = VN_LEASE_RELEASED; /* the client is remembered for next time */
         l->expires = now;
         l->changed = now;
+        publish(d, l, false, m->chaddr);
         mark_dirty(d);
     }
 }
@@ -375,6 +391,7 @@ static void on_decline(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, int64_t
     char a[16];
     VN_LOG_RL(VN_LOG_WARN, "msg=\"DHCP address declined by client, quarantined\" network=%s ip=%s",
               d->gw->conf->name, vn_ip4_str(l->ip, a));
+    publish(d, l, false, m->chaddr);
     l->has_mac = false; /* the client must get another address */
     l->state = VN_LEASE_DECLINED;
     l->expires = now + DECLINE_QUARANTINE_S;
@@ -485,6 +502,18 @@ struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err
                         d->path);
         }
     }
+    /* The switch learns what is bound: reservations with a MAC for good,
+     * leases (also those loaded from the file) until they expire. */
+    for (unsigned i = 0; i < d->nstatic; i++) {
+        const struct vn_lease *s = &d->statics[i];
+        struct vn_addr a = vn_addr4(s->ip);
+        if (s->ip && s->has_mac)
+            vn_bind_set(&gw->net->bind, &a, s->mac, VN_BIND_STATIC, 0);
+    }
+    int64_t now = d->wall_s();
+    for (uint32_t i = 0; i < d->npool; i++)
+        if (d->pool[i].has_mac && vn_lease_active(&d->pool[i], now))
+            publish(d, &d->pool[i], true, NULL);
     return d;
 }
 

@@ -223,19 +223,7 @@ static void gw_describe(struct vn_port *p, json_t *o)
     json_object_set_new(o, "mac", json_string(vn_mac_str(gw->mac, mac)));
 }
 
-/* The switch's view of this gateway (switch.h struct vn_net_l3). */
-static bool l3_owns(void *ctx, uint32_t ip)
-{
-    return vn_gw_owns(ctx, ip);
-}
-
-static bool l3_bound(void *ctx, uint32_t ip, const uint8_t mac[6])
-{
-    struct vn_gw *gw = ctx;
-    uint8_t leased[6];
-    return gw->dhcp && vn_dhcp4_lookup_mac(gw->dhcp, ip, leased) == 0 && !memcmp(leased, mac, 6);
-}
-
+/* What the switch's port policy tells this gateway (switch.h struct vn_net_l3). */
 static void l3_arp_claim(void *ctx, uint16_t port, const uint8_t mac[6], uint32_t ip)
 {
     vn_gw_arp_claim(ctx, port, mac, ip);
@@ -248,6 +236,28 @@ static const struct vn_port_ops gw_ops = {
     .close = gw_close,
     .describe = gw_describe,
 };
+
+/* Size the switch's binding table of the network for the DHCP pool and
+ * reservations, and bind the gateway's own addresses in it (the DHCP
+ * server binds the leases). Returns 0 or -1 with err. */
+static int bind_addresses(struct vn_gw *gw, char *err, size_t errlen)
+{
+    const struct vn_net_conf *c = gw->conf;
+    uint64_t max = 4 + c->nhosts;
+    if (c->dhcp && c->dhcp_end >= c->dhcp_start)
+        max += (uint64_t)c->dhcp_end - c->dhcp_start + 1;
+    if (vn_bind_init(&gw->net->bind, (uint32_t)VN_MIN(max, 1u << 24)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const uint32_t own[3] = { gw->addr, gw->dns_addr, gw->router };
+    for (unsigned i = 0; i < 3; i++)
+        if (own[i]) {
+            struct vn_addr a = vn_addr4(own[i]);
+            vn_bind_set(&gw->net->bind, &a, gw->mac, VN_BIND_GATEWAY, 0);
+        }
+    return 0;
+}
 
 struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *state_dir,
                         char *err, size_t errlen)
@@ -297,12 +307,14 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     gw->port->caps = VN_CAP_CSUM | VN_CAP_GSO;
     gw->port->connected = true;
+    if (bind_addresses(gw, err, errlen) < 0)
+        goto fail;
     if (c->dhcp && !(gw->dhcp = vn_dhcp4_new(gw, state_dir, err, errlen)))
         goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
     build_egress(gw);
-    n->l3 = (struct vn_net_l3){ gw, l3_owns, l3_bound, l3_arp_claim };
+    n->l3 = (struct vn_net_l3){ gw, l3_arp_claim };
     return gw;
 fail:
     vn_gw_free(gw);
@@ -313,8 +325,10 @@ void vn_gw_free(struct vn_gw *gw)
 {
     if (!gw)
         return;
-    if (gw->net && gw->net->l3.ctx == gw)
+    if (gw->net && gw->net->l3.ctx == gw) {
         gw->net->l3 = (struct vn_net_l3){ 0 };
+        vn_bind_free(&gw->net->bind);
+    }
     if (gw->next.free)
         gw->next.free(gw->next.ctx);
     gw->next = (struct vn_gw_next){ 0 };

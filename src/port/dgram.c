@@ -34,12 +34,11 @@ static void dgram_event(struct vn_io *io, uint32_t ev)
     (void)ev;
     struct dgram_port *d = VN_CONTAINER_OF(io, struct dgram_port, io);
     struct vn_port *p = d->port;
-    struct vn_switch *sw = p->sw;
     struct mmsghdr mm[VN_BATCH];
     struct iovec iov[VN_BATCH];
     struct sockaddr_un from[VN_BATCH];
     for (int i = 0; i < VN_BATCH; i++) {
-        iov[i] = (struct iovec){ sw->rxbuf[i] + VN_HEADROOM, VN_RXBUF_SIZE };
+        iov[i] = (struct iovec){ p->rxbuf[i] + VN_HEADROOM, VN_RXBUF_SIZE };
         mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
                                          .msg_iov = &iov[i], .msg_iovlen = 1 };
     }
@@ -63,12 +62,12 @@ static void dgram_event(struct vn_io *io, uint32_t ev)
             vn_info("msg=\"peer attached\" port=%s peer=\"%.*s\"", p->conf.name,
                     (int)(fl - sizeof(sa_family_t)), from[i].sun_path);
         }
-        sw->rxframes[k] = (struct vn_frame){ .data = sw->rxbuf[i] + VN_HEADROOM,
+        p->rxframes[k] = (struct vn_frame){ .data = p->rxbuf[i] + VN_HEADROOM,
                                              .len = mm[i].msg_len };
         k++;
     }
     if (k)
-        vn_switch_input(sw, p, sw->rxframes, k);
+        vn_port_input(p, p->rxframes, k);
 }
 
 static void dgram_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
@@ -131,7 +130,7 @@ static int dgram_open(struct vn_port *p, char *err, size_t errlen)
     int sz = 4 << 20;
     setsockopt(d->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    if (vn_io_add(p->sw->loop, &d->io, d->fd, EPOLLIN, dgram_event) < 0) {
+    if (vn_io_add(p->loop, &d->io, d->fd, EPOLLIN, dgram_event) < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         if (p->conf.sock_fd < 0) { /* a passed socket stays the caller's */
             close(d->fd);
@@ -149,7 +148,7 @@ static void dgram_close(struct vn_port *p)
 {
     struct dgram_port *d = p->priv;
     p->rx_io = NULL;
-    vn_io_del(p->sw->loop, &d->io);
+    vn_io_del(p->loop, &d->io);
     close(d->fd);
     if (!p->conf.keep_path)
         unlink(p->conf.path);

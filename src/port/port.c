@@ -11,13 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-void vn_port_register_all(struct vn_switch *sw)
-{
-    vn_switch_set_backend(sw, VN_PORT_STREAM, &vn_port_stream_ops);
-    vn_switch_set_backend(sw, VN_PORT_DGRAM, &vn_port_dgram_ops);
-    vn_switch_set_backend(sw, VN_PORT_TAP, &vn_port_tap_ops);
-    vn_switch_set_backend(sw, VN_PORT_UPLINK, &vn_port_uplink_ops);
-}
+const struct vn_port_ops *const vn_port_backends[] = {
+    &vn_port_stream_ops,
+    &vn_port_dgram_ops,
+    &vn_port_tap_ops,
+    &vn_port_uplink_ops,
+    NULL,
+};
 
 int vn_port_frame_iov(const struct vn_port *p, const struct vn_frame *f, uint8_t tag[4],
                       struct iovec *iov, size_t *len)

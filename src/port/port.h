@@ -1,13 +1,14 @@
-/* Helpers shared by the port backends, and the table of backends. */
+/* The table of port backends, and helpers they share. */
 #ifndef VN_PORT_PORT_H
 #define VN_PORT_PORT_H
 
-#include "switch/switch.h"
+#include "provider.h"
 
 #include <sys/uio.h>
 
-/* Register every port backend with the switch (vn_switch_set_backend). */
-void vn_port_register_all(struct vn_switch *sw);
+/* Every port backend, NULL-terminated: the daemon registers each with the
+ * switch (vn_switch_set_backend). A new type is one file plus one line here. */
+extern const struct vn_port_ops *const vn_port_backends[];
 
 extern const struct vn_port_ops vn_port_stream_ops;
 extern const struct vn_port_ops vn_port_dgram_ops;

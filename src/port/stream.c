@@ -46,7 +46,7 @@ static void conn_close(struct stream_port *s, const char *why)
 {
     if (s->cfd < 0)
         return;
-    vn_io_del(s->port->sw->loop, &s->cio);
+    vn_io_del(s->port->loop, &s->cio);
     close(s->cfd);
     s->cfd = -1;
     s->port->rx_io = NULL;
@@ -94,7 +94,7 @@ static int drain_buffer(struct stream_port *s)
         }
         if (k == 0)
             break;
-        vn_switch_input(p->sw, p, s->frames, (unsigned)k);
+        vn_port_input(p, s->frames, (unsigned)k);
         off += used;
         if (s->cfd < 0) {
             rc = -1;
@@ -149,7 +149,7 @@ static void conn_event(struct vn_io *io, uint32_t ev)
             return;
         }
         if (r == 0)
-            vn_io_mod(s->port->sw->loop, &s->cio, EPOLLIN);
+            vn_io_mod(s->port->loop, &s->cio, EPOLLIN);
     }
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
         conn_read(s);
@@ -175,7 +175,7 @@ static void listen_event(struct vn_io *io, uint32_t ev)
     int sz = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    if (vn_io_add(s->port->sw->loop, &s->cio, fd, EPOLLIN, conn_event) < 0) {
+    if (vn_io_add(s->port->loop, &s->cio, fd, EPOLLIN, conn_event) < 0) {
         close(fd);
         return;
     }
@@ -282,7 +282,7 @@ static void stream_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
         i++;
     }
     backlog_frames(s, fr, i, n);
-    vn_io_mod(p->sw->loop, &s->cio, EPOLLIN | EPOLLOUT);
+    vn_io_mod(p->loop, &s->cio, EPOLLIN | EPOLLOUT);
 }
 
 static int stream_open(struct vn_port *p, char *err, size_t errlen)
@@ -300,7 +300,7 @@ static int stream_open(struct vn_port *p, char *err, size_t errlen)
     s->lfd = p->conf.sock_fd >= 0 ? p->conf.sock_fd
                                   : vn_unix_bind(p->conf.path, SOCK_STREAM, err, errlen);
     if (s->lfd < 0 || listen(s->lfd, 4) < 0 ||
-        vn_io_add(p->sw->loop, &s->lio, s->lfd, EPOLLIN, listen_event) < 0) {
+        vn_io_add(p->loop, &s->lio, s->lfd, EPOLLIN, listen_event) < 0) {
         if (s->lfd >= 0 && p->conf.sock_fd < 0) { /* a passed socket stays the caller's */
             snprintf(err, errlen, "cannot listen on '%s': %s", p->conf.path, strerror(errno));
             close(s->lfd);
@@ -313,7 +313,7 @@ static int stream_open(struct vn_port *p, char *err, size_t errlen)
         free(s);
         return -1;
     }
-    vn_listen_guard_init(&s->guard, p->sw->loop, &s->lio, p->conf.name);
+    vn_listen_guard_init(&s->guard, p->loop, &s->lio, p->conf.name);
     p->priv = s;
     return 0;
 }
@@ -323,7 +323,7 @@ static void stream_close(struct vn_port *p)
     struct stream_port *s = p->priv;
     conn_close(s, "port closed");
     vn_listen_guard_cancel(&s->guard);
-    vn_io_del(p->sw->loop, &s->lio);
+    vn_io_del(p->loop, &s->lio);
     close(s->lfd);
     if (!p->conf.keep_path)
         unlink(p->conf.path);

@@ -47,11 +47,10 @@ static void tap_event(struct vn_io *io, uint32_t ev)
     (void)ev;
     struct tap_port *t = VN_CONTAINER_OF(io, struct tap_port, io);
     struct vn_port *p = t->port;
-    struct vn_switch *sw = p->sw;
     unsigned k = 0;
     const size_t vh = sizeof(struct virtio_net_hdr);
     while (k < VN_BATCH) {
-        uint8_t *b = sw->rxbuf[k] + VN_HEADROOM - vh;
+        uint8_t *b = p->rxbuf[k] + VN_HEADROOM - vh;
         ssize_t n = read(t->fd, b, VN_RXBUF_SIZE + vh);
         if (n <= 0) {
             if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -66,7 +65,7 @@ static void tap_event(struct vn_io *io, uint32_t ev)
         }
         struct virtio_net_hdr h;
         memcpy(&h, b, vh);
-        struct vn_frame *f = &sw->rxframes[k];
+        struct vn_frame *f = &p->rxframes[k];
         *f = (struct vn_frame){ .data = b + vh, .len = (uint32_t)((size_t)n - vh) };
         f->off = (struct vn_offload){ .flags = h.flags, .gso_type = h.gso_type & 0x7f,
                                       .hdr_len = h.hdr_len, .gso_size = h.gso_size,
@@ -80,7 +79,7 @@ static void tap_event(struct vn_io *io, uint32_t ev)
         k++;
     }
     if (k)
-        vn_switch_input(sw, p, sw->rxframes, k);
+        vn_port_input(p, p->rxframes, k);
 }
 
 static void tap_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
@@ -162,11 +161,8 @@ static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_
         }
     }
     uint32_t mtu = p->conf.mtu;
-    if (!mtu) { /* the largest MTU of the networks it carries */
-        for (unsigned i = 0; i < p->sw->nnets; i++)
-            if (vn_port_carries(p, i) && p->sw->nets[i]->conf.mtu > mtu)
-                mtu = p->sw->nets[i]->conf.mtu;
-    }
+    if (!mtu) /* the largest MTU of the networks it carries */
+        mtu = vn_port_max_mtu(p);
     ifr.ifr_mtu = (int)mtu;
     if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
         snprintf(err, errlen, "cannot set MTU %u on %s: %s", mtu, ifname, strerror(errno));
@@ -289,7 +285,7 @@ static int tap_open(struct vn_port *p, char *err, size_t errlen)
         return -1;
     }
 registered:
-    if (vn_io_add(p->sw->loop, &t->io, t->fd, EPOLLIN, tap_event) < 0) {
+    if (vn_io_add(p->loop, &t->io, t->fd, EPOLLIN, tap_event) < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         close(t->fd);
         free(t);
@@ -306,7 +302,7 @@ static void tap_close(struct vn_port *p)
 {
     struct tap_port *t = p->priv;
     p->rx_io = NULL;
-    vn_io_del(p->sw->loop, &t->io);
+    vn_io_del(p->loop, &t->io);
     close(t->fd);
     free(t);
 }

@@ -84,7 +84,7 @@ static void detach(struct uplink *u)
 {
     if (u->fd < 0)
         return;
-    vn_io_del(u->port->sw->loop, &u->io);
+    vn_io_del(u->port->loop, &u->io);
     close(u->fd);
     u->fd = -1;
     u->port->connected = false;
@@ -97,14 +97,14 @@ static void check_tick(struct vn_timer *t)
     const char *ifname = u->port->conf.ifname;
     int idx = (int)if_nametoindex(ifname);
     if (u->fd >= 0 && idx == u->ifindex) {
-        vn_timer_arm(u->port->sw->loop, &u->check, CHECK_MS);
+        vn_timer_arm(u->port->loop, &u->check, CHECK_MS);
         return;
     }
     detach(u);
     if (idx) {
         char err[256];
         int fd = open_socket(ifname, &u->ifindex, err, sizeof err);
-        if (fd >= 0 && vn_io_add(u->port->sw->loop, &u->io, fd, EPOLLIN, uplink_event) == 0) {
+        if (fd >= 0 && vn_io_add(u->port->loop, &u->io, fd, EPOLLIN, uplink_event) == 0) {
             u->fd = fd;
             u->port->connected = true;
             u->rebinds++;
@@ -116,14 +116,13 @@ static void check_tick(struct vn_timer *t)
                       u->port->conf.name, err);
         }
     }
-    vn_timer_arm(u->port->sw->loop, &u->check, CHECK_MS);
+    vn_timer_arm(u->port->loop, &u->check, CHECK_MS);
 }
 
 static void uplink_event(struct vn_io *io, uint32_t ev)
 {
     struct uplink *u = VN_CONTAINER_OF(io, struct uplink, io);
     struct vn_port *p = u->port;
-    struct vn_switch *sw = p->sw;
     if (ev & EPOLLERR) {
         int e = 0;
         socklen_t el = sizeof e;
@@ -141,7 +140,7 @@ static void uplink_event(struct vn_io *io, uint32_t ev)
         struct cmsghdr align;
     } ctl[VN_BATCH];
     for (int i = 0; i < VN_BATCH; i++) {
-        iov[i] = (struct iovec){ sw->rxbuf[i] + VN_HEADROOM - VH, VN_RXBUF_SIZE + VH };
+        iov[i] = (struct iovec){ p->rxbuf[i] + VN_HEADROOM - VH, VN_RXBUF_SIZE + VH };
         mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
                                          .msg_iov = &iov[i], .msg_iovlen = 1,
                                          .msg_control = ctl[i].buf,
@@ -156,7 +155,7 @@ static void uplink_event(struct vn_io *io, uint32_t ev)
             u->outgoing_skipped++;
             continue;
         }
-        uint8_t *b = sw->rxbuf[i] + VN_HEADROOM - VH;
+        uint8_t *b = p->rxbuf[i] + VN_HEADROOM - VH;
         size_t len = mm[i].msg_len;
         if (len < VH + VN_ETH_HLEN || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
             p->stats.rx_frames++;
@@ -165,7 +164,7 @@ static void uplink_event(struct vn_io *io, uint32_t ev)
         }
         struct virtio_net_hdr h;
         memcpy(&h, b, VH);
-        struct vn_frame *f = &sw->rxframes[k];
+        struct vn_frame *f = &p->rxframes[k];
         *f = (struct vn_frame){ .data = b + VH, .len = (uint32_t)(len - VH) };
         f->off = (struct vn_offload){ .flags = h.flags, .gso_type = h.gso_type & 0x7f,
                                       .hdr_len = h.hdr_len, .gso_size = h.gso_size,
@@ -194,7 +193,7 @@ static void uplink_event(struct vn_io *io, uint32_t ev)
         k++;
     }
     if (k)
-        vn_switch_input(sw, p, sw->rxframes, k);
+        vn_port_input(p, p->rxframes, k);
 }
 
 static void uplink_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
@@ -259,7 +258,7 @@ static int uplink_open(struct vn_port *p, char *err, size_t errlen)
     }
     u->port = p;
     u->fd = open_socket(p->conf.ifname, &u->ifindex, err, errlen);
-    if (u->fd < 0 || vn_io_add(p->sw->loop, &u->io, u->fd, EPOLLIN, uplink_event) < 0) {
+    if (u->fd < 0 || vn_io_add(p->loop, &u->io, u->fd, EPOLLIN, uplink_event) < 0) {
         if (u->fd >= 0)
             close(u->fd);
         free(u);
@@ -270,14 +269,14 @@ static int uplink_open(struct vn_port *p, char *err, size_t errlen)
     p->caps = VN_CAP_CSUM | VN_CAP_GSO;
     p->rx_io = &u->io;
     vn_timer_init(&u->check, check_tick);
-    vn_timer_arm(p->sw->loop, &u->check, CHECK_MS);
+    vn_timer_arm(p->loop, &u->check, CHECK_MS);
     return 0;
 }
 
 static void uplink_close(struct vn_port *p)
 {
     struct uplink *u = p->priv;
-    vn_timer_cancel(p->sw->loop, &u->check);
+    vn_timer_cancel(p->loop, &u->check);
     p->rx_io = NULL;
     detach(u);
     free(u);

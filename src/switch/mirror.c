@@ -41,8 +41,8 @@ void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m)
         struct vn_port *p = sw->ports[i];
         if (!p)
             continue;
-        detach(p->mir_in, &p->nmir_in, m);
-        detach(p->mir_out, &p->nmir_out, m);
+        detach(p->fwd->mir_in, &p->fwd->nmir_in, m);
+        detach(p->fwd->mir_out, &p->fwd->nmir_out, m);
     }
     if (m->cap)
         m->cap_ops->release(m->cap);
@@ -83,9 +83,9 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
         ok = attach(sw->nets[net]->mir, &sw->nets[net]->nmir, m);
     for (unsigned i = 0; i < nfrom && ok; i++) {
         if (dir & VN_MIRROR_IN)
-            ok = attach(from[i]->mir_in, &from[i]->nmir_in, m);
+            ok = attach(from[i]->fwd->mir_in, &from[i]->fwd->nmir_in, m);
         if (ok && (dir & VN_MIRROR_OUT))
-            ok = attach(from[i]->mir_out, &from[i]->nmir_out, m);
+            ok = attach(from[i]->fwd->mir_out, &from[i]->fwd->nmir_out, m);
     }
     if (!ok) {
         m->cap = NULL; /* the caller still owns it on failure */
@@ -103,7 +103,7 @@ void vn_mirror_forget_port(struct vn_switch *sw, struct vn_port *p)
         if (m->in_use && m->to == p)
             vn_mirror_del(sw, m);
     }
-    p->nmir_in = p->nmir_out = 0;
+    p->fwd->nmir_in = p->fwd->nmir_out = 0;
 }
 
 json_t *vn_mirror_list_json(struct vn_switch *sw)
@@ -122,10 +122,10 @@ json_t *vn_mirror_list_json(struct vn_switch *sw)
             if (!p)
                 continue;
             bool src = false;
-            for (uint8_t j = 0; j < p->nmir_in; j++)
-                src |= p->mir_in[j] == m;
-            for (uint8_t j = 0; j < p->nmir_out; j++)
-                src |= p->mir_out[j] == m;
+            for (uint8_t j = 0; j < p->fwd->nmir_in; j++)
+                src |= p->fwd->mir_in[j] == m;
+            for (uint8_t j = 0; j < p->fwd->nmir_out; j++)
+                src |= p->fwd->mir_out[j] == m;
             if (src)
                 json_array_append_new(from, json_string(p->conf.name));
         }

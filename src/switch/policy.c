@@ -20,10 +20,12 @@ static uint64_t burst_bytes(uint64_t bps, uint64_t given)
 
 static void q_tick(struct vn_timer *t);
 
+bool vn_port_rx_paused(const struct vn_port *p) { return p->fwd->policy.paused; }
+
 static void resume_tick(struct vn_timer *t)
 {
     struct vn_port_policy *pol = VN_CONTAINER_OF(t, struct vn_port_policy, resume);
-    struct vn_port *p = VN_CONTAINER_OF(pol, struct vn_port, policy);
+    struct vn_port *p = VN_CONTAINER_OF(pol, struct vn_port_fwd, policy)->port;
     uint64_t now = vn_now_ns();
     vn_bucket_refill(&pol->in_bits, now);
     vn_bucket_refill(&pol->in_pkts, now);
@@ -41,7 +43,7 @@ static void resume_tick(struct vn_timer *t)
 
 void vn_policy_after_rx(struct vn_switch *sw, struct vn_port *p)
 {
-    struct vn_port_policy *pol = &p->policy;
+    struct vn_port_policy *pol = &p->fwd->policy;
     if (!pol->shaping || pol->paused || !p->rx_io)
         return;
     uint64_t wait = VN_MAX(vn_bucket_delay_ms(&pol->in_bits), vn_bucket_delay_ms(&pol->in_pkts));
@@ -54,7 +56,7 @@ void vn_policy_after_rx(struct vn_switch *sw, struct vn_port *p)
 
 int vn_policy_init(struct vn_port *p)
 {
-    struct vn_port_policy *pol = &p->policy;
+    struct vn_port_policy *pol = &p->fwd->policy;
     const struct vn_port_conf *c = &p->conf;
     memset(pol, 0, sizeof *pol);
     vn_bucket_init(&pol->in_bits, c->rate_in_bps, burst_bytes(c->rate_in_bps, c->rate_in_burst) * 8);
@@ -91,12 +93,12 @@ int vn_policy_init(struct vn_port *p)
 
 void vn_policy_free(struct vn_port *p)
 {
-    vn_timer_cancel(p->sw->loop, &p->policy.resume);
-    vn_timer_cancel(p->sw->loop, &p->policy.q.timer);
-    free(p->policy.q.ring);
-    p->policy.q.ring = NULL;
-    free(p->policy.macs);
-    p->policy.macs = NULL;
+    vn_timer_cancel(p->sw->loop, &p->fwd->policy.resume);
+    vn_timer_cancel(p->sw->loop, &p->fwd->policy.q.timer);
+    free(p->fwd->policy.q.ring);
+    p->fwd->policy.q.ring = NULL;
+    free(p->fwd->policy.macs);
+    p->fwd->policy.macs = NULL;
 }
 
 /* Segments a frame stands for (a GSO frame is many on the wire). */
@@ -137,8 +139,15 @@ static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t n
     for (unsigned i = 0; i < c->nsec_ips; i++)
         if (c->sec_ips[i] == ip)
             return true;
-    const struct vn_net_l3 *l3 = &sw->nets[net]->l3;
-    return l3->bound && l3->bound(l3->ctx, ip, mac);
+    struct vn_addr a = vn_addr4(ip);
+    return vn_bind_allows(&sw->nets[net]->bind, &a, mac, vn_wall_s());
+}
+
+/* Whether ip (host order) is bound to the network's gateway. */
+static bool is_gateway(const struct vn_network *net, uint32_t ip)
+{
+    struct vn_addr a = vn_addr4(ip);
+    return net->bind.count && vn_bind_is_gateway(&net->bind, &a);
 }
 
 /* Whether a DHCP client message (UDP 68 -> 67, first fragment) speaks for
@@ -155,7 +164,7 @@ static bool dhcp_for_itself(const struct vn_ip4 *ip, const uint8_t *src)
 
 enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const struct vn_frame *f)
 {
-    struct vn_port_policy *pol = &p->policy;
+    struct vn_port_policy *pol = &p->fwd->policy;
     if (!pol->any)
         return VN_DROP__COUNT;
     const struct vn_port_conf *c = &p->conf;
@@ -184,8 +193,7 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
     uint16_t et = vn_get_be16(f->data + 12);
     const uint8_t *l3 = f->data + VN_ETH_HLEN;
     size_t l3len = f->len - VN_ETH_HLEN;
-    const struct vn_net_l3 *net3 = &sw->nets[f->net]->l3;
-    bool gw = net3->owns != NULL;
+    const struct vn_network *net = sw->nets[f->net];
     if (et == VN_ETH_TYPE_IPV4) {
         struct vn_ip4 ip;
         if (vn_ip4_parse_hdr(l3, l3len, false, &ip) != VN_IP_OK)
@@ -195,7 +203,7 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
         if (pol->guard && ip.proto == VN_IPPROTO_UDP && ip.l4_len >= 4 && !ip.frag_off &&
             vn_get_be16(ip.l4) == 67)
             return VN_DROP_GUARD; /* a DHCP server on a VM port */
-        if (pol->guard && gw && net3->owns(net3->ctx, ip.src))
+        if (pol->guard && is_gateway(net, ip.src))
             return VN_DROP_SPOOF; /* a guest speaking as the gateway (its DNS, say) */
         if (pol->guard && dhcp_client && !dhcp_for_itself(&ip, src))
             return VN_DROP_SPOOF; /* DHCP on behalf of another client's hardware address */
@@ -207,14 +215,14 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
             return c->ip_binding ? VN_DROP_SPOOF : VN_DROP__COUNT;
         const uint8_t *sha = l3 + 8;
         uint32_t spa = vn_get_be32(l3 + 14);
-        if (pol->guard && gw && net3->owns(net3->ctx, spa))
+        if (pol->guard && is_gateway(net, spa))
             return VN_DROP_SPOOF; /* a guest claiming the gateway's address */
         if (c->ip_binding && memcmp(sha, src, 6))
             return VN_DROP_SPOOF; /* ARP that lies about its own MAC */
         if (c->ip_binding && spa && !ip_allowed(sw, p, f->net, spa, src))
             return VN_DROP_SPOOF; /* ARP claiming an address the port does not own */
-        if (pol->guard && gw && spa)
-            net3->arp_claim(net3->ctx, p->id, sha, spa); /* conflicts are noticed, not dropped */
+        if (pol->guard && net->l3.arp_claim && spa)
+            net->l3.arp_claim(net->l3.ctx, p->id, sha, spa); /* conflicts are noticed, not dropped */
     } else if (et == VN_ETH_TYPE_IPV6) {
         if (l3len < 40)
             return VN_DROP__COUNT;
@@ -309,7 +317,7 @@ static uint64_t q_delay_ms(const struct vn_port_policy *pol)
 static void q_tick(struct vn_timer *t)
 {
     struct vn_port_policy *pol = VN_CONTAINER_OF(t, struct vn_port_policy, q.timer);
-    struct vn_port *p = VN_CONTAINER_OF(pol, struct vn_port, policy);
+    struct vn_port *p = VN_CONTAINER_OF(pol, struct vn_port_fwd, policy)->port;
     struct vn_egress_q *q = &pol->q;
     for (;;) {
         struct vn_frame fr[VN_BATCH], *ptr[VN_BATCH];
@@ -338,7 +346,7 @@ static void q_tick(struct vn_timer *t)
 unsigned vn_policy_egress(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr,
                           unsigned n)
 {
-    struct vn_port_policy *pol = &p->policy;
+    struct vn_port_policy *pol = &p->fwd->policy;
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++) {
         /* Keep order: once something waits, everything after it waits too. */

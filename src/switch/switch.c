@@ -30,6 +30,29 @@ const char *vn_drop_name(enum vn_drop d) { return drop_names[d]; }
 void vn_port_drop_rx(struct vn_port *p, enum vn_drop why) { p->stats.rx_drops[why]++; }
 void vn_port_drop_tx(struct vn_port *p, enum vn_drop why) { p->stats.tx_drops[why]++; }
 
+/* ---- the provider interface (port/provider.h) ---- */
+
+void vn_port_input(struct vn_port *p, struct vn_frame *frames, unsigned n)
+{
+    vn_switch_input(p->sw, p, frames, n);
+}
+
+uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
+{
+    if (!p->fwd->trunk || (int)net == p->fwd->native_net)
+        return 0;
+    return p->sw->nets[net]->conf.vlan;
+}
+
+uint32_t vn_port_max_mtu(const struct vn_port *p)
+{
+    uint32_t mtu = 0;
+    for (unsigned i = 0; i < p->sw->nnets; i++)
+        if (vn_port_carries(p, i) && p->sw->nets[i]->conf.mtu > mtu)
+            mtu = p->sw->nets[i]->conf.mtu;
+    return mtu;
+}
+
 enum { AGE_INTERVAL_MS = 1000 };
 
 static uint32_t now_s(struct vn_switch *sw)
@@ -90,6 +113,7 @@ void vn_switch_free(struct vn_switch *sw)
     for (unsigned i = 0; i < sw->nnets; i++) {
         vn_acl_free(&sw->nets[i]->acl);
         vn_fdb_free(&sw->nets[i]->fdb);
+        vn_bind_free(&sw->nets[i]->bind);
         free(sw->nets[i]->members);
         free(sw->nets[i]);
     }
@@ -119,7 +143,7 @@ int vn_switch_acl_changed(struct vn_switch *sw)
     for (unsigned i = 0; i < sw->nnets; i++)
         active |= sw->nets[i]->acl.n || sw->nets[i]->acl_default_drop;
     for (unsigned i = 0; i < sw->nports; i++)
-        active |= sw->ports[i] && sw->ports[i]->acl.n;
+        active |= sw->ports[i] && sw->ports[i]->fwd->acl.n;
     if (active && !sw->ct.e && vn_ct_init(&sw->ct, sw->ct_max ? sw->ct_max : 65536))
         return -1;
     /* Connections are tracked only while some ACL exists. When ACLs are
@@ -209,18 +233,18 @@ static void net_del_member(struct vn_network *n, struct vn_port *p)
 static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, size_t errlen)
 {
     const struct vn_port_conf *pc = &p->conf;
-    p->access_net = p->native_net = -1;
+    p->fwd->access_net = p->fwd->native_net = -1;
     if (pc->network[0]) {
         struct vn_network *n = vn_switch_find_network(sw, pc->network);
         if (!n) {
             snprintf(err, errlen, "network '%s' does not exist", pc->network);
             return -1;
         }
-        p->access_net = n->id;
-        p->nets[n->id / 64] |= 1ull << (n->id % 64);
+        p->fwd->access_net = n->id;
+        p->fwd->nets[n->id / 64] |= 1ull << (n->id % 64);
         return 0;
     }
-    p->trunk = true;
+    p->fwd->trunk = true;
     for (unsigned i = 0; i < pc->ntrunk; i++) {
         struct vn_network *n = vn_switch_find_network(sw, pc->trunk[i]);
         if (!n) {
@@ -228,27 +252,37 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
             return -1;
         }
         if (!strcmp(pc->trunk[i], pc->native))
-            p->native_net = n->id;
+            p->fwd->native_net = n->id;
         else if (!n->conf.vlan) {
             snprintf(err, errlen, "network '%s' has no vlan id to tag it with", pc->trunk[i]);
             return -1;
         }
-        p->nets[n->id / 64] |= 1ull << (n->id % 64);
+        p->fwd->nets[n->id / 64] |= 1ull << (n->id % 64);
     }
     return 0;
 }
 
-void vn_switch_set_backend(struct vn_switch *sw, enum vn_port_type t, const struct vn_port_ops *ops)
+int vn_switch_set_backend(struct vn_switch *sw, const struct vn_port_ops *ops)
 {
-    if ((unsigned)t < VN_PORT__COUNT)
-        sw->backends[t] = ops;
+    for (unsigned i = 0; i < sw->nbackends; i++)
+        if (!strcmp(sw->backends[i]->type, ops->type)) {
+            sw->backends[i] = ops;
+            return 0;
+        }
+    if (sw->nbackends >= VN_MAX_BACKENDS)
+        return -1;
+    sw->backends[sw->nbackends++] = ops;
+    return 0;
 }
 
 struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_conf *pc,
                                    char *err, size_t errlen)
 {
-    const struct vn_port_ops *ops = (unsigned)pc->type < VN_PORT__COUNT ? sw->backends[pc->type]
-                                                                        : NULL;
+    const struct vn_port_ops *ops = NULL;
+    const char *type = (unsigned)pc->type < VN_PORT__COUNT ? vn_port_type_name(pc->type) : "";
+    for (unsigned i = 0; i < sw->nbackends && !ops; i++)
+        if (!strcmp(sw->backends[i]->type, type))
+            ops = sw->backends[i];
     if (!ops) {
         snprintf(err, errlen, "port type not supported");
         return NULL;
@@ -272,32 +306,42 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
         snprintf(err, errlen, "too many ports (at most %d)", VN_MAX_PORTS);
         return NULL;
     }
-    struct vn_port *p = calloc(1, sizeof *p);
-    if (!p) {
+    /* The port and the switch's state of it in one allocation. */
+    struct port_alloc {
+        struct vn_port port;
+        struct vn_port_fwd fwd;
+    } *pa = calloc(1, sizeof *pa);
+    if (!pa) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    struct vn_port *p = &pa->port;
+    p->fwd = &pa->fwd;
+    p->fwd->port = p;
     p->sw = sw;
+    p->loop = sw->loop;
+    p->rxbuf = sw->rxbuf;
+    p->rxframes = sw->rxframes;
     p->id = (uint16_t)id;
     p->ops = ops;
     p->conf = *pc;
     p->conf.acl = (struct vn_acl){ 0 };
     p->priv = priv;
-    if (acl_copy(&p->acl, &pc->acl)) {
-        vn_acl_free(&p->acl);
+    if (acl_copy(&p->fwd->acl, &pc->acl)) {
+        vn_acl_free(&p->fwd->acl);
         free(p);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     /* Storm control: a fifth of a second's worth of burst. */
-    vn_bucket_init(&p->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
-    vn_bucket_init(&p->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
+    vn_bucket_init(&p->fwd->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
+    vn_bucket_init(&p->fwd->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
     if (port_set_role(sw, p, err, errlen) || vn_policy_init(p) ||
         ops->open(p, err, errlen)) {
         if (!err[0])
             snprintf(err, errlen, "out of memory");
         vn_policy_free(p);
-        vn_acl_free(&p->acl);
+        vn_acl_free(&p->fwd->acl);
         free(p);
         return NULL;
     }
@@ -321,7 +365,7 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
         }
     p->ops->close(p);
     vn_policy_free(p);
-    vn_acl_free(&p->acl);
+    vn_acl_free(&p->fwd->acl);
     sw->ports[p->id] = NULL;
     while (sw->nports && !sw->ports[sw->nports - 1])
         sw->nports--;
@@ -330,13 +374,13 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
 
 static inline void enqueue_raw(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
 {
-    if (out->txn == VN_TXQ) {
+    if (out->fwd->txn == VN_TXQ) {
         vn_port_drop_tx(out, VN_DROP_TX_FULL);
         return;
     }
-    if (out->txn == 0)
+    if (out->fwd->txn == 0)
         sw->dirty[sw->ndirty++] = out;
-    out->txq[out->txn++] = f;
+    out->fwd->txq[out->fwd->txn++] = f;
 }
 
 void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame *f)
@@ -353,8 +397,8 @@ void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame 
 static inline void enqueue(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
 {
     enqueue_raw(sw, out, f);
-    for (uint8_t i = 0; i < out->nmir_out; i++)
-        vn_mirror_frame(sw, out->mir_out[i], f);
+    for (uint8_t i = 0; i < out->fwd->nmir_out; i++)
+        vn_mirror_frame(sw, out->fwd->mir_out[i], f);
 }
 
 /* Classify f (arrived on in): set f->net and strip the tag. Returns 0, or -1
@@ -369,13 +413,13 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
     }
     int net;
     if (ei.tagged && ei.vid) {
-        net = in->trunk ? sw->vid_net[ei.vid] : -1;
-        if (net < 0 || !vn_port_carries(in, (unsigned)net) || net == in->native_net) {
+        net = in->fwd->trunk ? sw->vid_net[ei.vid] : -1;
+        if (net < 0 || !vn_port_carries(in, (unsigned)net) || net == in->fwd->native_net) {
             vn_port_drop_rx(in, VN_DROP_VLAN);
             return -1;
         }
     } else {
-        net = in->trunk ? in->native_net : in->access_net;
+        net = in->fwd->trunk ? in->fwd->native_net : in->fwd->access_net;
         if (net < 0) {
             vn_port_drop_rx(in, VN_DROP_VLAN);
             return -1;
@@ -423,7 +467,7 @@ static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, 
  * frames are segmented into scratch buffers and sent in their place. */
 static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n)
 {
-    if (p->policy.out_bits.rate || p->policy.out_pkts.rate) {
+    if (p->fwd->policy.out_bits.rate || p->fwd->policy.out_pkts.rate) {
         n = vn_policy_egress(sw, p, fr, n);
         if (!n)
             return;
@@ -478,9 +522,9 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
         pkt->established = vn_ct_lookup(&sw->ct, f->net, pkt, now);
         *have_pkt = true;
     }
-    struct vn_acl_rule *r = vn_acl_match(&in->acl, 1, pkt);
+    struct vn_acl_rule *r = vn_acl_match(&in->fwd->acl, 1, pkt);
     if (!r && out)
-        r = vn_acl_match(&out->acl, 2, pkt);
+        r = vn_acl_match(&out->fwd->acl, 2, pkt);
     if (!r)
         r = vn_acl_match(&net->acl, 3, pkt);
     bool allow = r ? r->action == VN_ACL_ALLOW : !net->acl_default_drop;
@@ -516,8 +560,8 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         if (classify(sw, in, f))
             continue;
         struct vn_network *net = sw->nets[f->net];
-        for (uint8_t m = 0; m < in->nmir_in; m++)
-            vn_mirror_frame(sw, in->mir_in[m], f);
+        for (uint8_t m = 0; m < in->fwd->nmir_in; m++)
+            vn_mirror_frame(sw, in->fwd->mir_in[m], f);
         for (uint8_t m = 0; m < net->nmir; m++)
             vn_mirror_frame(sw, net->mir[m], f);
         net->stats.frames++;
@@ -528,9 +572,9 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
             vn_port_drop_rx(in, why);
             continue;
         }
-        if (vn_mac_is_multicast(dst) && (in->storm_bcast.rate || in->storm_mcast.rate)) {
+        if (vn_mac_is_multicast(dst) && (in->fwd->storm_bcast.rate || in->fwd->storm_mcast.rate)) {
             bool bc = (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] & dst[5]) == 0xff;
-            if (!vn_bucket_take(bc ? &in->storm_bcast : &in->storm_mcast, 1, vn_now_ns())) {
+            if (!vn_bucket_take(bc ? &in->fwd->storm_bcast : &in->fwd->storm_mcast, 1, vn_now_ns())) {
                 vn_port_drop_rx(in, VN_DROP_STORM);
                 continue;
             }
@@ -569,9 +613,9 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
     /* One write per egress port for the whole batch. */
     for (unsigned d = 0; d < sw->ndirty; d++) {
         struct vn_port *p = sw->dirty[d];
-        unsigned k = p->txn;
-        p->txn = 0;
-        emit(sw, p, p->txq, k);
+        unsigned k = p->fwd->txn;
+        p->fwd->txn = 0;
+        emit(sw, p, p->fwd->txq, k);
     }
     sw->ndirty = 0;
 }

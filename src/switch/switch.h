@@ -28,41 +28,16 @@
 #include "conf/config.h"
 #include "core/loop.h"
 #include "core/bucket.h"
+#include "binding.h"
 #include "fdb.h"
 #include "fw/conntrack.h"
 #include "pkt/frame.h"
+#include "port/provider.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Why a frame was dropped; counted per port and in total. */
-enum vn_drop {
-    VN_DROP_MALFORMED = 0, /* runt, bad source MAC, stacked tags, bad framing */
-    VN_DROP_MTU,           /* larger than the network's MTU */
-    VN_DROP_VLAN,          /* tag (or lack of one) not carried by the port */
-    VN_DROP_NO_PEER,       /* egress port has no peer connected */
-    VN_DROP_TX_FULL,       /* egress backlog full / peer not reading */
-    VN_DROP_TX_ERROR,      /* egress write failed */
-    VN_DROP_STORM,         /* over the port's broadcast/multicast storm limit */
-    VN_DROP_POLICER,       /* over the port's rate limit */
-    VN_DROP_SPOOF,         /* source MAC/IP (or ARP claim) not allowed on the port */
-    VN_DROP_MAC_LIMIT,     /* more source MACs than the port may use */
-    VN_DROP_GUARD,         /* DHCP server message or router advertisement from a VM port */
-    VN_DROP_ACL,           /* denied by an ACL rule or the network's default policy */
-    VN_DROP__COUNT
-};
-const char *vn_drop_name(enum vn_drop d);
-
-struct vn_counters {
-    uint64_t rx_frames, rx_bytes;  /* received from the port's peer */
-    uint64_t tx_frames, tx_bytes;  /* delivered to the port's peer */
-    uint64_t rx_drops[VN_DROP__COUNT];
-    uint64_t tx_drops[VN_DROP__COUNT];
-};
-
-struct vn_switch;
-struct vn_port;
 struct vn_gw;
 struct vn_mirror;
 #define VN_MIRROR_SLOTS 4 /* = VN_MIRROR_PER_PORT (mirror.h) */
@@ -79,15 +54,11 @@ struct vn_net_counters {
     uint64_t filtered;       /* destination learned on the ingress port itself */
 };
 
-/* What a network's L3 node (its gateway) tells the switch's port policy.
- * The gateway fills it in when it attaches; the switch knows the gateway
- * only through it (everything NULL: no gateway). */
+/* What the switch's port policy tells a network's L3 node (its gateway),
+ * which fills it in when it attaches (NULL: no gateway). Which MAC may use
+ * which address the switch knows itself (struct vn_network's bind). */
 struct vn_net_l3 {
     void *ctx;
-    /* ip (host order) is one of the gateway's own addresses */
-    bool (*owns)(void *ctx, uint32_t ip);
-    /* ip is leased (or reserved) to mac by the network's DHCP server */
-    bool (*bound)(void *ctx, uint32_t ip, const uint8_t mac[6]);
     /* a guest on switch port `port` claims ip in an ARP message */
     void (*arp_claim)(void *ctx, uint16_t port, const uint8_t mac[6], uint32_t ip);
 };
@@ -101,29 +72,24 @@ struct vn_network {
     unsigned nmembers;
     struct vn_net_counters stats;
     struct vn_gw *gw;          /* gateway services, or NULL (opaque here) */
-    struct vn_net_l3 l3;       /* the gateway's answers for port policy */
+    struct vn_net_l3 l3;       /* what the port policy tells the gateway */
+    struct vn_bindings bind;   /* address -> MAC bindings (binding.h), sized by the gateway */
     struct vn_mirror *mir[VN_MIRROR_SLOTS]; /* sessions copying everything entering it */
     struct vn_acl acl;         /* network rules (fw/acl.h) */
     bool acl_default_drop;
     uint8_t nmir;
 };
 
-struct vn_port_ops;
 #include "policy_types.h"
 
-struct vn_port {
-    struct vn_switch *sw;
-    uint16_t id;
-    const struct vn_port_ops *ops;
-    struct vn_port_conf conf;
+/* The switch's own state of a port: what backends never see (they get
+ * struct vn_port, port/provider.h). Allocated with the port. */
+struct vn_port_fwd {
+    struct vn_port *port;           /* the port this is the state of */
     bool trunk;
     int access_net;                 /* access port: its network; trunk: -1 */
     int native_net;                 /* trunk: untagged network or -1 */
     uint64_t nets[VN_MAX_NETWORKS / 64 > 0 ? VN_MAX_NETWORKS / 64 : 1]; /* carried networks */
-    bool connected;                 /* a peer is attached (stream/dgram) or link up (tap) */
-    unsigned caps;                  /* VN_CAP_*: offloaded frames it accepts */
-    struct vn_io *rx_io;            /* the backend's receive fd, if reads can be paused */
-    struct vn_counters stats;
     struct vn_bucket storm_bcast, storm_mcast; /* storm control (rate 0 = off) */
     struct vn_port_policy policy;   /* rate limits, port security, guards (policy.h) */
     struct vn_acl acl;              /* port rules (fw/acl.h) */
@@ -131,28 +97,9 @@ struct vn_port {
     uint8_t nmir_in, nmir_out;      /* mirror sessions this port is a source of */
     struct vn_frame *txq[VN_TXQ];   /* egress list of the batch being switched */
     unsigned txn;
-    void *priv;                     /* backend state */
 };
 
-/* Backend interface: one file per type in src/port/. */
-struct vn_port_ops {
-    const char *type;
-    /* The sandbox must keep CAP_NET_RAW while a port of this type exists. */
-    bool needs_net_raw;
-    /* Create sockets/devices and register with the loop. Returns 0, or -1 with
-     * a reason in err (errlen bytes). */
-    int (*open)(struct vn_port *p, char *err, size_t errlen);
-    /* Write n frames (frames' net says which network; tag per vn_port_egress_vid).
-     * Must count tx_frames/tx_bytes or a tx drop for each frame. */
-    void (*send)(struct vn_port *p, struct vn_frame **frames, unsigned n);
-    /* Release everything, remove sockets it created. */
-    void (*close)(struct vn_port *p);
-    /* Add backend-specific fields (peer, path, ifname...) to a JSON object. */
-    void (*describe)(struct vn_port *p, json_t *obj);
-    /* Optional: reads were resumed after a rate-limit pause (process what the
-     * backend buffered meanwhile). */
-    void (*rx_resume)(struct vn_port *p);
-};
+#define VN_MAX_BACKENDS 16
 
 struct vn_switch {
     struct vn_loop *loop;
@@ -185,24 +132,18 @@ struct vn_switch {
     uint8_t rejbuf[640];                 /* scratch for reject answers */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;
-    const struct vn_port_ops *backends[VN_PORT__COUNT]; /* registered by port/ */
+    const struct vn_port_ops *backends[VN_MAX_BACKENDS]; /* registered by type name */
+    unsigned nbackends;
 };
 
 struct vn_switch *vn_switch_new(struct vn_loop *loop);
 /* Close every port and free everything. */
 void vn_switch_free(struct vn_switch *sw);
 
-/* Count delivery of one frame of len bytes to p's peer (backends and the
- * gateway call this from their send op). */
-static inline void vn_port_tx_ok(struct vn_port *p, size_t len)
-{
-    p->stats.tx_frames++;
-    p->stats.tx_bytes += len;
-}
-
-/* Register the backend for ports of type t (the port layer does this: the
- * switch knows backends only through what is registered). */
-void vn_switch_set_backend(struct vn_switch *sw, enum vn_port_type t, const struct vn_port_ops *ops);
+/* Register the backend for ports of type ops->type (the daemon registers
+ * port/port.c's table: the switch knows backends only through what is
+ * registered). Returns 0, or -1 when the table is full. */
+int vn_switch_set_backend(struct vn_switch *sw, const struct vn_port_ops *ops);
 
 /* Add a network from its config; returns it, or NULL (err) on failure. */
 struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_net_conf *nc,
@@ -234,24 +175,9 @@ int vn_switch_acl_changed(struct vn_switch *sw);
  * the egress shaper uses it to release queued frames. */
 void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n);
 
-/* VLAN id to tag frames of network net with when leaving port p (0 = untagged). */
-static inline uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
-{
-    if (!p->trunk || (int)net == p->native_net)
-        return 0;
-    return p->sw->nets[net]->conf.vlan;
-}
-/* Whether the port's reads are paused by its ingress rate limit: backends
- * that read in a loop stop when this turns true. */
-static inline bool vn_port_rx_paused(const struct vn_port *p) { return p->policy.paused; }
-
 static inline bool vn_port_carries(const struct vn_port *p, unsigned net)
 {
-    return p->nets[net / 64] >> (net % 64) & 1;
+    return p->fwd->nets[net / 64] >> (net % 64) & 1;
 }
-
-/* Count a drop of one frame on port p (rx: from its peer; tx: toward it). */
-void vn_port_drop_rx(struct vn_port *p, enum vn_drop why);
-void vn_port_drop_tx(struct vn_port *p, enum vn_drop why);
 
 #endif

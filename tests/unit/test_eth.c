@@ -13,6 +13,7 @@
 #include "pkt/eth.h"
 #include "pkt/ip.h"
 #include "port/port.h"
+#include "switch/switch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,11 +149,14 @@ static void test_egress_tag_insert(void **state)
     sw->nets[1] = &n1;
     sw->nnets = 2;
     struct vn_port *p = calloc(1, sizeof *p);
+    struct vn_port_fwd *fwd = calloc(1, sizeof *fwd);
     assert_non_null(p);
+    assert_non_null(fwd);
     p->sw = sw;
-    p->trunk = true;
-    p->native_net = 0;
-    p->access_net = -1;
+    p->fwd = fwd;
+    p->fwd->trunk = true;
+    p->fwd->native_net = 0;
+    p->fwd->access_net = -1;
 
     uint8_t buf[60] = { 0 };
     eth_hdr(buf, VN_ETH_TYPE_IPV4);
@@ -187,12 +191,13 @@ static void test_egress_tag_insert(void **state)
     assert_int_equal(len, 60);
     assert_ptr_equal(iov[0].iov_base, buf);
     /* Access port on a network with a vlan id: untagged too. */
-    p->trunk = false;
-    p->access_net = 1;
-    p->native_net = -1;
+    p->fwd->trunk = false;
+    p->fwd->access_net = 1;
+    p->fwd->native_net = -1;
     fr.net = 1;
     assert_int_equal(vn_port_frame_iov(p, &fr, tag, iov, &len), 1);
     assert_int_equal(len, 60);
+    free(fwd);
     free(p);
     free(sw);
 }
