@@ -304,8 +304,9 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
     if (vn_ip4_parse_hdr(f->data + VN_ETH_HLEN, f->len - VN_ETH_HLEN, false, &ip) != VN_IP_OK)
         return;
     p->ip = true;
-    p->src = vn_addr4(ip.src);
-    p->dst = vn_addr4(ip.dst);
+    p->src.family = p->dst.family = AF_INET; /* (the rest of the bytes are zero) */
+    memcpy(p->src.a, ip.hdr + 12, 4);
+    memcpy(p->dst.a, ip.hdr + 16, 4);
     p->proto = ip.proto;
     if (ip.frag_off)
         return; /* later fragments carry no ports */
@@ -325,8 +326,7 @@ void vn_acl_classify(const struct vn_frame *f, struct vn_acl_pkt *p)
         if (ihl >= 20 && vn_icmp_is_error(p->icmp_type) && (q[0] >> 4) == 4 &&
             ip.l4_len >= 8u + ihl + 8u) {
             p->has_inner = true;
-            p->in_src = (struct vn_addr){ .family = AF_INET };
-            p->in_dst = (struct vn_addr){ .family = AF_INET };
+            p->in_src.family = p->in_dst.family = AF_INET;
             memcpy(p->in_src.a, q + 12, 4);
             memcpy(p->in_dst.a, q + 16, 4);
             p->in_proto = q[9];

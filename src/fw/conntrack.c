@@ -40,8 +40,8 @@ void vn_ct_free(struct vn_conntrack *ct)
     memset(ct, 0, sizeof *ct);
 }
 
-/* Key of pkt's connection; false if it is not a trackable one. */
-static bool make_key(uint16_t net, const struct vn_acl_pkt *p, struct vn_ct_key *k)
+/* Key of pkt's connection and its hash; false if it is not a trackable one. */
+static bool make_key(uint16_t net, const struct vn_acl_pkt *p, struct vn_ct_key *k, uint64_t *h)
 {
     if (!p->ip || (p->proto != 6 && p->proto != 17 && p->proto != 1))
         return false;
@@ -56,13 +56,33 @@ static bool make_key(uint16_t net, const struct vn_acl_pkt *p, struct vn_ct_key 
     memset(k, 0, sizeof *k);
     k->net = net;
     k->proto = (uint8_t)p->proto;
-    /* Network byte order compares as the numbers do (IPv4: as before). */
-    int c = memcmp(p->src.a, p->dst.a, sizeof p->src.a);
-    if (c < 0 || (c == 0 && sp <= dp)) {
-        k->a = p->src, k->pa = sp, k->b = p->dst, k->pb = dp;
+    /* Endpoints in order (IPv4: by address as a number, as before; network
+     * byte order compares the same way for other families). */
+    bool fwd;
+    size_t alen = p->src.family == AF_INET ? 4 : sizeof p->src.a;
+    if (alen == 4) {
+        uint32_t s = vn_addr_v4(&p->src), d = vn_addr_v4(&p->dst);
+        fwd = s < d || (s == d && sp <= dp);
+        /* An IPv4 key hashes the 16 bytes that matter, packed as the
+         * IPv4-only key was: the same cost per packet. */
+        struct {
+            uint32_t a, b;
+            uint16_t pa, pb, net;
+            uint8_t proto, pad;
+        } c = { fwd ? s : d, fwd ? d : s, fwd ? sp : dp, fwd ? dp : sp, net, k->proto, 0 };
+        *h = vn_hash(&c, sizeof c);
     } else {
-        k->a = p->dst, k->pa = dp, k->b = p->src, k->pb = sp;
+        int c = memcmp(p->src.a, p->dst.a, alen);
+        fwd = c < 0 || (c == 0 && sp <= dp);
     }
+    const struct vn_addr *lo = fwd ? &p->src : &p->dst, *hi = fwd ? &p->dst : &p->src;
+    k->a.family = k->b.family = p->src.family;
+    memcpy(k->a.a, lo->a, alen); /* IPv4: the other 12 bytes stay zero */
+    memcpy(k->b.a, hi->a, alen);
+    k->pa = fwd ? sp : dp;
+    k->pb = fwd ? dp : sp;
+    if (alen != 4)
+        *h = vn_hash(k, sizeof *k);
     return true;
 }
 
@@ -84,9 +104,10 @@ static void unlink_entry(struct vn_conntrack *ct, uint32_t *link, uint32_t idx)
 }
 
 /* Find k; unlinks expired entries met on the way. Returns the entry or NULL. */
-static struct vn_ct_entry *find(struct vn_conntrack *ct, const struct vn_ct_key *k, uint64_t now)
+static struct vn_ct_entry *find(struct vn_conntrack *ct, const struct vn_ct_key *k, uint64_t h,
+                                uint64_t now)
 {
-    uint32_t *link = &ct->bucket[vn_hash(k, sizeof *k) & ct->mask];
+    uint32_t *link = &ct->bucket[h & ct->mask];
     while (*link) {
         uint32_t idx = *link - 1;
         struct vn_ct_entry *e = &ct->e[idx];
@@ -106,6 +127,7 @@ bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt
                   uint64_t now_ms)
 {
     struct vn_ct_key k;
+    uint64_t h;
     if (ct->e && pkt->has_inner) {
         /* "related": an ICMP error about a tracked connection passes as
          * its return traffic (without refreshing it). */
@@ -113,11 +135,11 @@ bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt
                                  .proto = pkt->in_proto, .sport = pkt->in_sport,
                                  .dport = pkt->in_dport,
                                  .icmp_type = 8 /* a quoted echo: keyed by its id */ };
-        return make_key(net, &in, &k) && find(ct, &k, now_ms) != NULL;
+        return make_key(net, &in, &k, &h) && find(ct, &k, h, now_ms) != NULL;
     }
-    if (!ct->e || !make_key(net, pkt, &k))
+    if (!ct->e || !make_key(net, pkt, &k, &h))
         return false;
-    struct vn_ct_entry *e = find(ct, &k, now_ms);
+    struct vn_ct_entry *e = find(ct, &k, h, now_ms);
     if (!e)
         return false;
     if (pkt->proto == 6 && (pkt->tcp_flags & 0x05)) /* FIN or RST */
@@ -130,11 +152,12 @@ void vn_ct_add(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt *p
                uint64_t now_ms)
 {
     struct vn_ct_key k;
-    if (!ct->e || !make_key(net, pkt, &k))
+    uint64_t h;
+    if (!ct->e || !make_key(net, pkt, &k, &h))
         return;
     if (pkt->proto == 6 && (pkt->tcp_flags & 0x04))
         return; /* an RST does not open anything */
-    if (find(ct, &k, now_ms))
+    if (find(ct, &k, h, now_ms))
         return;
     if (!ct->free_head) {
         vn_ct_expire(ct, now_ms);
@@ -150,7 +173,7 @@ void vn_ct_add(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt *p
     e->key = k;
     e->used = true;
     e->expires_ms = now_ms + timeout_of(e);
-    uint32_t *head = &ct->bucket[vn_hash(&k, sizeof k) & ct->mask];
+    uint32_t *head = &ct->bucket[h & ct->mask];
     e->next = *head;
     *head = idx + 1;
     ct->count++;

@@ -3,7 +3,8 @@
  * endpoint pair (order-independent, so both directions find the entry), with
  * per-protocol idle timeouts; allocated once, never grown. Endpoints are
  * family-neutral (struct vn_addr; the classifier feeds IPv4 only for now), so
- * an entry is 64 bytes and the table max * 64 plus its buckets. */
+ * an entry is 56 bytes (was 32) and the table max * 56 plus its buckets;
+ * IPv4 keys hash only their 16 meaningful bytes, as the IPv4-only key did. */
 #ifndef VN_FW_CONNTRACK_H
 #define VN_FW_CONNTRACK_H
 
@@ -25,10 +26,10 @@ _Static_assert(sizeof(struct vn_ct_key) == 2 * sizeof(struct vn_addr) + 8,
 
 struct vn_ct_entry {
     struct vn_ct_key key;
-    uint64_t expires_ms;
-    uint32_t next;       /* chain index + 1; 0 = end */
     bool used;
     bool closing;        /* TCP FIN or RST seen */
+    uint32_t next;       /* chain index + 1; 0 = end */
+    uint64_t expires_ms;
 };
 
 struct vn_conntrack {
