@@ -12,12 +12,14 @@
 #include <string.h>
 
 static const char *const mode_names[] = { "nat", "host-only", "isolated", "bridge" };
-static const char *const type_names[] = { "stream", "dgram", "tap", "uplink" };
 _Static_assert(VN_ARRAY_LEN(mode_names) == VN_MODE__COUNT, "a network mode without a name");
-_Static_assert(VN_ARRAY_LEN(type_names) == VN_PORT__COUNT, "a port type without a name");
 
 const char *vn_net_mode_name(enum vn_net_mode m) { return mode_names[m]; }
-const char *vn_port_type_name(enum vn_port_type t) { return type_names[t]; }
+const char *vn_port_type_name(int t)
+{
+    const struct vn_conf_port_type *pt = t >= 0 ? vn_conf_port_type_get((unsigned)t) : NULL;
+    return pt ? pt->name : "?";
+}
 
 const char *vn_conf_where(struct vn_conf_src src, char *buf, size_t n)
 {
@@ -97,7 +99,7 @@ struct vn_port_conf *vn_conf_add_port(struct vn_config *c, struct vn_conf_src sr
     struct vn_port_conf *p = &c->ports[c->nports++];
     memset(p, 0, sizeof *p);
     p->src = src;
-    p->type = VN_PORT__COUNT; /* must be set */
+    p->type = VN_PORT_TYPE_UNSET; /* must be set */
     p->tap_fd = -1;
     p->sock_fd = -1;
     p->netns_fd = -1;

@@ -36,7 +36,9 @@
 #define VN_DEFAULT_FDB_AGING 300
 
 enum vn_net_mode { VN_MODE_NAT = 0, VN_MODE_HOST_ONLY, VN_MODE_ISOLATED, VN_MODE_BRIDGE, VN_MODE__COUNT };
-enum vn_port_type { VN_PORT_STREAM = 0, VN_PORT_DGRAM, VN_PORT_TAP, VN_PORT_UPLINK, VN_PORT__COUNT };
+/* A port's type is its index in the port-type registry (conf/schema.h),
+ * filled by the port backends (port/port.c); this is "not set". */
+#define VN_PORT_TYPE_UNSET (-1)
 
 /* Where a config item was defined, for error messages. */
 struct vn_conf_src {
@@ -123,7 +125,7 @@ struct vn_net_conf {
 struct vn_port_conf {
     struct vn_conf_src src;
     char name[VN_NAME_MAX];
-    enum vn_port_type type;
+    int type;                             /* port-type registry index, VN_PORT_TYPE_UNSET */
     char network[VN_NAME_MAX];            /* access network ("" on a trunk) */
     char trunk[VN_MAX_NETWORKS][VN_NAME_MAX];
     unsigned ntrunk;
@@ -267,7 +269,8 @@ bool vn_net_has_nat_engine(const struct vn_net_conf *n);
 
 /* Name tables. */
 const char *vn_net_mode_name(enum vn_net_mode m);
-const char *vn_port_type_name(enum vn_port_type t);
+/* The name of port type t ("?" when no such type is registered). */
+const char *vn_port_type_name(int t);
 /* Find by name; NULL if absent. */
 struct vn_net_conf *vn_conf_find_net(struct vn_config *c, const char *name);
 int vn_conf_net_index(const struct vn_config *c, const char *name);

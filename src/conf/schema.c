@@ -722,14 +722,15 @@ static int p_type(const struct vn_conf_key *k, void *item, void *dst, const char
         names_list(list, sizeof list, nm, n);
         return vn_conf_fail(err, src, "%s: '%s' is not %s", key, val, list);
     }
-    *(enum vn_port_type *)dst = (enum vn_port_type)t;
+    *(int *)dst = t;
     return 0;
 }
 
 static void pr_type(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
 {
     (void)k, (void)item;
-    const struct vn_conf_port_type *t = vn_conf_port_type_get(*(const enum vn_port_type *)dst);
+    int i = *(const int *)dst;
+    const struct vn_conf_port_type *t = i >= 0 ? vn_conf_port_type_get((unsigned)i) : NULL;
     print_plain(t ? t->name : "?", o);
 }
 
@@ -969,19 +970,9 @@ const struct vn_conf_table vn_conf_global_table = {
 #define VN_MAX_PORT_TYPES 16
 static const struct vn_conf_port_type *port_types[VN_MAX_PORT_TYPES];
 static unsigned nport_types;
-static bool builtin_done;
-
-static void ensure_builtin(void)
-{
-    if (!builtin_done) {
-        builtin_done = true;
-        vn_conf_port_types_builtin();
-    }
-}
 
 int vn_conf_port_type_register(const struct vn_conf_port_type *t)
 {
-    ensure_builtin();
     if (nport_types >= VN_MAX_PORT_TYPES || vn_conf_port_type_find(t->name) >= 0)
         return -1;
     port_types[nport_types] = t;
@@ -990,19 +981,16 @@ int vn_conf_port_type_register(const struct vn_conf_port_type *t)
 
 const struct vn_conf_port_type *vn_conf_port_type_get(unsigned i)
 {
-    ensure_builtin();
     return i < nport_types ? port_types[i] : NULL;
 }
 
 unsigned vn_conf_port_type_count(void)
 {
-    ensure_builtin();
     return nport_types;
 }
 
 int vn_conf_port_type_find(const char *name)
 {
-    ensure_builtin();
     for (unsigned i = 0; i < nport_types; i++)
         if (!strcmp(port_types[i]->name, name))
             return (int)i;
@@ -1020,7 +1008,8 @@ static bool type_has_key(const struct vn_conf_port_type *t, const char *name)
 int vn_conf_port_type_validate(struct vn_config *c, struct vn_port_conf *p,
                                struct vn_conf_err *err)
 {
-    const struct vn_conf_port_type *own = vn_conf_port_type_get(p->type);
+    const struct vn_conf_port_type *own =
+        p->type >= 0 ? vn_conf_port_type_get((unsigned)p->type) : NULL;
     if (!own)
         return 0;
     /* A key of another type that this one does not take, given: refused. */

@@ -162,15 +162,25 @@ void vn_conf_print_qstr(FILE *o, const char *s);
  * Each type names its own keys (rows over struct vn_port_conf) and checks a
  * port of its type after the common checks. A key of another type given on
  * a port of this type is refused with foreign (a format taking the port's
- * name). The built-in types (stream, dgram, tap, uplink) are registered by
- * conf/port_types.c, in the order of enum vn_port_type, so a port's type is
- * its index here; a backend may later register its type itself. */
+ * name). Each port backend (src/port/) defines its type beside its code and
+ * port/port.c registers them all when the program starts, so a port's type
+ * is its index here. The fields after validate say what the control
+ * socket lets a client that is not root do with a port of the type. */
+enum vn_port_access {
+    VN_PORT_ACCESS_ROOT = 0,   /* root only (host interfaces) */
+    VN_PORT_ACCESS_SOCKET,     /* a socket path in the run directory, or one the client bound */
+    VN_PORT_ACCESS_NETNS,      /* a new interface, in a namespace the client owns */
+};
+
 struct vn_conf_port_type {
     const char *name;
     const struct vn_conf_key *keys;
     unsigned nkeys;
     const char *foreign;
     int (*validate)(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err);
+    enum vn_port_access access;
+    int sock_type;             /* SOCK_STREAM / SOCK_DGRAM: a client may pass the socket; 0 = no */
+    bool creates_ifname;       /* makes interface ifname: two ports may not make the same one */
 };
 
 /* Add a type; returns its index (the value of vn_port_conf.type), or -1 if
@@ -181,9 +191,6 @@ const struct vn_conf_port_type *vn_conf_port_type_get(unsigned i);
 unsigned vn_conf_port_type_count(void);
 /* Index of the type called name, or -1. */
 int vn_conf_port_type_find(const char *name);
-/* port_types.c: register stream, dgram, tap and uplink (called once, by the
- * registry, before its first use). */
-void vn_conf_port_types_builtin(void);
 /* Check p's per-type keys against its type, then run the type's validate. */
 int vn_conf_port_type_validate(struct vn_config *c, struct vn_port_conf *p,
                                struct vn_conf_err *err);

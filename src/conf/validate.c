@@ -20,7 +20,7 @@ int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn
 {
     if (!p->name[0])
         return vn_conf_fail(err, p->src, "port without a 'name'");
-    if (p->type == VN_PORT__COUNT)
+    if (p->type == VN_PORT_TYPE_UNSET)
         return vn_conf_fail(err, p->src, "port '%s': missing 'type' (stream, dgram or tap)",
                             p->name);
     if (p->network[0] && p->ntrunk)
@@ -76,7 +76,9 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
         if (!p)
             return -1;
         snprintf(p->name, sizeof p->name, "host-%.*s", VN_NAME_MAX - 6, n->name);
-        p->type = VN_PORT_TAP;
+        if ((p->type = vn_conf_port_type_find("tap")) < 0)
+            return vn_conf_fail(err, n->src, "network '%s': host-only needs tap ports, which "
+                                "this build lacks", n->name);
         p->implicit = true;
         vn_strlcpy(p->network, n->name, sizeof p->network);
         vn_strlcpy(p->ifname, n->host_interface, sizeof p->ifname);
@@ -98,7 +100,9 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
             if (!(p = vn_conf_add_port(c, n->src, err)))
                 return -1;
             snprintf(p->name, sizeof p->name, "uplink-%.*s", VN_IFNAME_MAX, n->uplink);
-            p->type = VN_PORT_UPLINK;
+            if ((p->type = vn_conf_port_type_find("uplink")) < 0)
+                return vn_conf_fail(err, n->src, "network '%s': 'uplink' needs uplink ports, "
+                                    "which this build lacks", n->name);
             p->implicit = true;
             vn_strlcpy(p->ifname, n->uplink, sizeof p->ifname);
         }
@@ -277,8 +281,10 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
             if (p->path[0] && !strcmp(q->path, p->path))
                 return vn_conf_fail(err, p->src, "port '%s': path '%s' is already used by '%s'",
                                     p->name, p->path, q->name);
-            if (p->type == VN_PORT_TAP && q->type == VN_PORT_TAP &&
-                !strcmp(p->ifname, q->ifname) && !strcmp(p->netns, q->netns))
+            const struct vn_conf_port_type *pt = vn_conf_port_type_get((unsigned)p->type),
+                                           *qt = vn_conf_port_type_get((unsigned)q->type);
+            if (pt->creates_ifname && qt->creates_ifname && !strcmp(p->ifname, q->ifname) &&
+                !strcmp(p->netns, q->netns))
                 return vn_conf_fail(err, p->src,
                                     "port '%s': interface '%s' is already created by '%s'",
                                     p->name, p->ifname, q->name);
@@ -341,7 +347,8 @@ int vn_conf_apply_defaults(struct vn_config *c, struct vn_conf_err *err)
     if (!p)
         return -1;
     vn_strlcpy(p->name, "vm", sizeof p->name);
-    p->type = VN_PORT_STREAM;
+    if ((p->type = vn_conf_port_type_find("stream")) < 0)
+        return vn_conf_fail(err, src, "the default port needs stream ports, which this build lacks");
     vn_strlcpy(p->network, "default", sizeof p->network);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "switch_cmds.h"
 #include "core/util.h"
 #include "conf/flags.h"
+#include "conf/schema.h"
 #include "gw/gateway.h"
 #include "access.h"
 #include "acl_cmds.h"
@@ -195,27 +196,27 @@ static json_t *cmd_stats(void *ctx, json_t *req, char *err, size_t errlen)
 }
 
 /* What a client that is not privileged may not do in a port.add (see
- * access.h); may open pc->netns_fd. Returns 0 or -1 with err. */
+ * access.h), by what the port's type allows (conf/schema.h enum
+ * vn_port_access); may open pc->netns_fd. Returns 0 or -1 with err. */
 static int port_add_access(struct vn_port_conf *pc, char *err, size_t errlen)
 {
     const struct vn_ctl_caller *who = vn_ctl_caller();
     if (who->privileged)
         return 0;
-    switch (pc->type) {
-    case VN_PORT_UPLINK:
-        snprintf(err, errlen, "permission denied: only root may attach host interfaces");
-        return -1;
-    case VN_PORT_STREAM:
-    case VN_PORT_DGRAM:
+    const struct vn_conf_port_type *t = vn_conf_port_type_get((unsigned)pc->type);
+    switch (t->access) {
+    case VN_PORT_ACCESS_SOCKET:
         return pc->sock_fd >= 0 ? 0 : vn_access_socket_path(who->run_dir, pc->path, err, errlen);
-    case VN_PORT_TAP:
-        pc->tap_excl = true; /* never someone else's existing tap */
+    case VN_PORT_ACCESS_NETNS:
+        pc->tap_excl = true; /* never someone else's existing interface */
         if (pc->netns[0] && (pc->netns_fd = vn_access_netns(pc->netns, who->uid, err, errlen)) < 0)
             return -1;
         return 0;
-    default:
-        return 0;
+    case VN_PORT_ACCESS_ROOT:
+        break;
     }
+    snprintf(err, errlen, "permission denied: only root may add %s ports", t->name);
+    return -1;
 }
 
 /* port.add {spec: "NAME,type=T,network=N,...", fd: true?}: the --port
@@ -250,8 +251,8 @@ static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
     }
     struct vn_port_conf *pc = &c->ports[c->nports - 1];
     if (by_fd) {
-        int type = pc->type == VN_PORT_STREAM ? SOCK_STREAM : SOCK_DGRAM;
-        if (pc->type != VN_PORT_STREAM && pc->type != VN_PORT_DGRAM) {
+        int type = vn_conf_port_type_get((unsigned)pc->type)->sock_type;
+        if (!type) {
             snprintf(err, errlen, "\"fd\": true is for stream and dgram ports");
             goto out;
         }

@@ -301,7 +301,7 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
     struct vn_port_conf pc = { 0 };
     snprintf(pc.name, sizeof pc.name, "gw-%.*s", VN_NAME_MAX - 4, c->name);
     vn_strlcpy(pc.network, c->name, sizeof pc.network);
-    pc.type = VN_PORT__COUNT;
+    pc.type = VN_PORT_TYPE_UNSET; /* a service port, not a backend's */
     gw->port = vn_switch_add_port_ops(sw, &pc, &gw_ops, gw, err, errlen);
     if (!gw->port)
         goto fail;

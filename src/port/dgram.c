@@ -166,8 +166,19 @@ static void dgram_describe(struct vn_port *p, json_t *o)
     json_object_set_new(o, "peer_changes", json_integer((json_int_t)d->peer_changes));
 }
 
+static const struct vn_conf_port_type dgram_type = {
+    .name = "dgram",
+    .keys = &vn_port_path_key,
+    .nkeys = 1,
+    .foreign = VN_PORT_SOCKET_FOREIGN,
+    .validate = vn_port_socket_validate,
+    .access = VN_PORT_ACCESS_SOCKET,
+    .sock_type = SOCK_DGRAM,
+};
+
 const struct vn_port_ops vn_port_dgram_ops = {
     .type = "dgram",
+    .conf = &dgram_type,
     .open = dgram_open,
     .send = dgram_send,
     .close = dgram_close,

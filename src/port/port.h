@@ -2,18 +2,24 @@
 #ifndef VN_PORT_PORT_H
 #define VN_PORT_PORT_H
 
+#include "conf/schema.h"
 #include "provider.h"
 
 #include <sys/uio.h>
 
 /* Every port backend, NULL-terminated: the daemon registers each with the
- * switch (vn_switch_set_backend). A new type is one file plus one line here. */
+ * switch (vn_switch_set_backend). A new type is one file plus one line in port.c. */
 extern const struct vn_port_ops *const vn_port_backends[];
 
-extern const struct vn_port_ops vn_port_stream_ops;
-extern const struct vn_port_ops vn_port_dgram_ops;
-extern const struct vn_port_ops vn_port_tap_ops;
-extern const struct vn_port_ops vn_port_uplink_ops;
+/* The "path" key and check of the socket ports (stream, dgram): the unix
+ * socket vnetd binds, RUNDIR/NAME.sock unless given. */
+extern const struct vn_conf_key vn_port_path_key;
+int vn_port_socket_validate(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err);
+/* Message for tap keys given on a socket port. */
+#define VN_PORT_SOCKET_FOREIGN                                                                 \
+    "port '%s': netns, ifname, mac and mtu apply to tap ports only "                          \
+    "(a socket port uses its network's mtu)"
+
 
 /* Describe frame f as it must leave port p: fills iov (3 entries at most),
  * inserting an 802.1Q tag (built in tag[4]) when p tags f's network.

@@ -1,9 +1,11 @@
 /* The port provider interface: what a port backend (one file per type in src/port/) may see of
  * a port and of the switch, and what it must provide.
  *
- * Theory of operation: a backend is a struct vn_port_ops registered under
- * its type name (the daemon registers port/port.c's table with the switch;
- * the switch never looks a backend up by itself). The switch creates the
+ * Theory of operation: a backend is one file: a struct vn_port_ops under its
+ * type name, with the config keys and checks of its ports (ops->conf). It
+ * is listed once, in port/port.c's table, which registers the keys with
+ * the config layer when the program starts and which the daemon registers
+ * with the switch (the switch never looks a backend up by itself). The switch creates the
  * struct vn_port, fills the fields marked "switch", and calls open(); from
  * then on the backend reads frames into the shared receive buffers
  * (rxbuf/rxframes, valid until vn_port_input() returns), hands them over
@@ -49,6 +51,7 @@ struct vn_counters {
 };
 
 struct vn_switch;                  /* opaque to backends */
+struct vn_conf_port_type;          /* conf/schema.h */
 struct vn_port_fwd;                /* the switch's state of a port (switch/switch.h) */
 struct vn_port_ops;
 
@@ -73,6 +76,9 @@ struct vn_port {
 /* A backend: one file per type in src/port/, listed in port/port.c. */
 struct vn_port_ops {
     const char *type;               /* the config's type name */
+    /* Its config keys, checks and what a client that is not root may do
+     * with it (conf/schema.h), registered with the config layer at start. */
+    const struct vn_conf_port_type *conf;
     /* The sandbox must keep CAP_NET_RAW while a port of this type exists. */
     bool needs_net_raw;
     /* Create sockets/devices and register with the loop. Returns 0, or -1 with

@@ -344,8 +344,19 @@ static void stream_describe(struct vn_port *p, json_t *o)
     json_object_set_new(o, "backlog_bytes", json_integer((json_int_t)(s->wlen - s->woff)));
 }
 
+static const struct vn_conf_port_type stream_type = {
+    .name = "stream",
+    .keys = &vn_port_path_key,
+    .nkeys = 1,
+    .foreign = VN_PORT_SOCKET_FOREIGN,
+    .validate = vn_port_socket_validate,
+    .access = VN_PORT_ACCESS_SOCKET,
+    .sock_type = SOCK_STREAM,
+};
+
 const struct vn_port_ops vn_port_stream_ops = {
     .type = "stream",
+    .conf = &stream_type,
     .open = stream_open,
     .send = stream_send,
     .close = stream_close,

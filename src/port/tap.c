@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -315,8 +316,71 @@ static void tap_describe(struct vn_port *p, json_t *o)
         json_object_set_new(o, "netns", json_string(p->conf.netns));
 }
 
+/* ---- config: the keys of a tap port ---- */
+
+#define P(m) .off = offsetof(struct vn_port_conf, m), .size = sizeof(((struct vn_port_conf *)0)->m)
+
+static int p_mac(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                 const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)item;
+    uint8_t *m = dst;
+    if (vn_mac_parse(val, m))
+        return vn_conf_fail(err, src, "%s: '%s' is not a MAC address like 52:54:00:12:34:56", key,
+                            val);
+    if (vn_mac_is_multicast(m) || vn_mac_is_zero(m))
+        return vn_conf_fail(err, src, "%s: '%s' is not a unicast address", key, val);
+    return 0;
+}
+
+static void pr_mac(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)item;
+    char mac[18];
+    fprintf(o, "\"%s\"", vn_mac_str(dst, mac));
+}
+
+static const struct vn_conf_key tap_keys[] = {
+    { .name = "netns", .type = VN_CT_STR, P(netns), .flags = VN_KF_QUOTE,
+      .doc_type = "path of a netns file", .help = "tap: namespace the interface is created in" },
+    { .name = "ifname", .type = VN_CT_IFNAME, P(ifname), .flags = VN_KF_QUOTE,
+      .bad = "%s: '%s' is not a valid interface name", .doc_type = "interface name",
+      .help = "tap: name of the interface; uplink: the host interface" },
+    { .name = "mac", .type = VN_CT_CUSTOM, P(mac), .set_off = offsetof(struct vn_port_conf, has_mac),
+      .parse = p_mac, .print = pr_mac, .doc_type = "unicast MAC",
+      .help = "tap: MAC of the interface" },
+    { .name = "mtu", .type = VN_CT_U32, .lo = VN_MIN_MTU, .hi = VN_MAX_MTU, P(mtu),
+      .help = "tap: interface MTU (0 = the network's)" },
+};
+
+/* The interface is named after the port unless told; the netns must exist. */
+static int tap_validate(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err)
+{
+    (void)c;
+    if (!p->ifname[0] && p->tap_fd < 0)
+        vn_strlcpy(p->ifname, p->name, sizeof p->ifname);
+    if (p->netns[0]) {
+        struct stat st;
+        if (stat(p->netns, &st) < 0)
+            return vn_conf_fail(err, p->src, "port '%s': netns '%s' does not exist", p->name,
+                                p->netns);
+    }
+    return 0;
+}
+
+static const struct vn_conf_port_type tap_type = {
+    .name = "tap",
+    .keys = tap_keys,
+    .nkeys = VN_ARRAY_LEN(tap_keys),
+    .foreign = "port '%s': 'path' applies to stream and dgram ports",
+    .validate = tap_validate,
+    .access = VN_PORT_ACCESS_NETNS,
+    .creates_ifname = true,
+};
+
 const struct vn_port_ops vn_port_tap_ops = {
     .type = "tap",
+    .conf = &tap_type,
     .open = tap_open,
     .send = tap_send,
     .close = tap_close,

@@ -291,8 +291,36 @@ static void uplink_describe(struct vn_port *p, json_t *o)
     json_object_set_new(o, "link_down_drops", json_integer((json_int_t)u->down_drops));
 }
 
+/* ---- config: the key of an uplink port ---- */
+
+static const struct vn_conf_key uplink_keys[] = {
+    { .name = "ifname", .type = VN_CT_IFNAME, .off = offsetof(struct vn_port_conf, ifname),
+      .size = sizeof(((struct vn_port_conf *)0)->ifname), .flags = VN_KF_QUOTE,
+      .bad = "%s: '%s' is not a valid interface name", .doc_type = "interface name",
+      .help = "tap: name of the interface; uplink: the host interface" },
+};
+
+static int uplink_validate(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err)
+{
+    (void)c;
+    if (!p->ifname[0])
+        return vn_conf_fail(err, p->src, "port '%s': an uplink needs 'ifname' (the host interface)",
+                            p->name);
+    return 0;
+}
+
+static const struct vn_conf_port_type uplink_type = {
+    .name = "uplink",
+    .keys = uplink_keys,
+    .nkeys = VN_ARRAY_LEN(uplink_keys),
+    .foreign = "port '%s': an uplink takes 'ifname' only",
+    .validate = uplink_validate,
+    .access = VN_PORT_ACCESS_ROOT,
+};
+
 const struct vn_port_ops vn_port_uplink_ops = {
     .type = "uplink",
+    .conf = &uplink_type,
     .open = uplink_open,
     .send = uplink_send,
     .close = uplink_close,

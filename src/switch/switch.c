@@ -279,7 +279,7 @@ struct vn_port *vn_switch_add_port(struct vn_switch *sw, const struct vn_port_co
                                    char *err, size_t errlen)
 {
     const struct vn_port_ops *ops = NULL;
-    const char *type = (unsigned)pc->type < VN_PORT__COUNT ? vn_port_type_name(pc->type) : "";
+    const char *type = vn_port_type_name(pc->type);
     for (unsigned i = 0; i < sw->nbackends && !ops; i++)
         if (!strcmp(sw->backends[i]->type, type))
             ops = sw->backends[i];

@@ -162,7 +162,7 @@ static void readdress(struct vn_switch *sw, struct vn_port *p, uint8_t *f, size_
 {
     if (len < VN_ETH_HLEN || memcmp(f, GW_PLACEHOLDER, 6))
         return;
-    int net = p->trunk ? p->native_net : p->access_net;
+    int net = p->fwd->trunk ? p->fwd->native_net : p->fwd->access_net;
     if (len >= VN_ETH_HLEN + VN_VLAN_HLEN && vn_get_be16(f + 12) == VN_ETH_TYPE_VLAN &&
         (vn_get_be16(f + 14) & 0xfff))
         net = sw->vid_net[vn_get_be16(f + 14) & 0xfff];
