@@ -22,6 +22,7 @@
 
 #include "core/util.h"
 #include "fw/acl.h"
+#include "pkt/addr.h"
 
 #define VN_NAME_MAX 32     /* network and port names, including the NUL */
 #define VN_PATH_MAX 108    /* unix socket paths (sun_path) */
@@ -56,8 +57,7 @@ struct vn_conf_src {
 
 /* A host address as given in the config: IPv4 or IPv6 plus a port. */
 struct vn_sockaddr {
-    int family;               /* AF_INET or AF_INET6; 0 = unset */
-    uint8_t addr[16];         /* network byte order (4 bytes used for IPv4) */
+    struct vn_addr ip;        /* family AF_INET or AF_INET6; 0 = unset */
     uint16_t port;            /* host byte order */
 };
 
@@ -152,7 +152,7 @@ struct vn_port_conf {
     /* port security */
     uint8_t sec_macs[VN_SEC_MAX][6];      /* allowed source MACs (none listed = any) */
     unsigned nsec_macs;
-    uint32_t sec_ips[VN_SEC_MAX];         /* allowed source IPv4 addresses, host order */
+    struct vn_addr sec_ips[VN_SEC_MAX];   /* allowed source addresses (IPv4, IPv6) */
     unsigned nsec_ips;
     bool ip_binding;                      /* sources limited to sec_ips + the port's DHCP leases */
     uint32_t max_macs;                    /* distinct source MACs accepted; 0 = no limit */

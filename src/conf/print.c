@@ -9,6 +9,7 @@
 #include "schema.h"
 #include "core/util.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 void vn_conf_print_qstr(FILE *o, const char *s)
@@ -70,6 +71,13 @@ static void print_value(const struct vn_conf_key *k, const void *item, const voi
     case VN_CT_IP4:
         fputs(vn_ip4_str(*(const uint32_t *)v, buf), o);
         break;
+    case VN_CT_ADDR: {
+        const struct vn_addr *a = v;
+        char t[INET6_ADDRSTRLEN];
+        inet_ntop(a->family, a->a, t, sizeof t);
+        fprintf(o, "\"%s\"", t);
+        break;
+    }
     case VN_CT_MAC:
         fprintf(o, "\"%s\"", vn_mac_str(v, buf));
         break;

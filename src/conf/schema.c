@@ -83,6 +83,8 @@ static int set_value(const struct vn_conf_key *k, void *item, void *dst, const c
         return vn_val_name(dst, val, src, k->what, err);
     case VN_CT_IP4:
         return vn_val_ip4(dst, key, val, src, err);
+    case VN_CT_ADDR:
+        return vn_val_addr(dst, key, val, src, err);
     case VN_CT_MAC: {
         uint8_t *m = dst;
         if (vn_mac_parse(val, m) || vn_mac_is_multicast(m) || vn_mac_is_zero(m))
@@ -811,9 +813,9 @@ static const struct vn_conf_key port_keys[] = {
     { .name = "security.macs", .type = VN_CT_MAC, LIST(struct vn_port_conf, sec_macs, nsec_macs),
       .bad = "%s: '%s' is not a unicast MAC", .full = "%s: at most %u",
       .doc_type = "list of unicast MACs", .help = "allowed source MACs" },
-    { .name = "security.ips", .type = VN_CT_IP4, LIST(struct vn_port_conf, sec_ips, nsec_ips),
-      .parse = chk_sec_ip, .full = "%s: at most %u", .doc_type = "list of IPv4",
-      .help = "allowed IPv4 sources (turns ip_binding on)" },
+    { .name = "security.ips", .type = VN_CT_ADDR, LIST(struct vn_port_conf, sec_ips, nsec_ips),
+      .parse = chk_sec_ip, .full = "%s: at most %u", .doc_type = "list of IP addresses",
+      .help = "allowed IPv4 and IPv6 sources (turns ip_binding on)" },
     { .name = "security.ip_binding", .type = VN_CT_BOOL, P(ip_binding), .def = "false",
       .show = show_ip_binding, .flags = VN_KF_ALWAYS,
       .help = "sources limited to the listed addresses and DHCP leases" },

@@ -30,6 +30,7 @@ enum vn_conf_vtype {
     VN_CT_NAME,     /* char[VN_NAME_MAX], a network/port/mirror name (what) */
     VN_CT_IFNAME,   /* char[size], an interface name */
     VN_CT_IP4,      /* uint32_t, host byte order */
+    VN_CT_ADDR,     /* struct vn_addr: an IPv4 or IPv6 address */
     VN_CT_MAC,      /* uint8_t[6], unicast */
     VN_CT_SOCKADDR, /* struct vn_sockaddr, port defport when not given */
     VN_CT_ENUM,     /* int (size 4) or bool (size 1), one of names[] */

@@ -224,7 +224,7 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
         struct vn_forward_conf *f = &n->forwards[i];
         if (n->mode != VN_MODE_NAT)
             return vn_conf_fail(err, f->src, "forwards need a nat network");
-        if (!f->proto || !f->host.family || !f->guest_port)
+        if (!f->proto || !f->host.ip.family || !f->guest_port)
             return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
         if (!f->guest_ip)
             f->guest_ip = n->dhcp_start;
@@ -260,8 +260,7 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                     const struct vn_forward_conf *a = &c->nets[i].forwards[f],
                                                  *b = &c->nets[j].forwards[g];
                     if (a->proto == b->proto && a->host.port == b->host.port &&
-                        a->host.family == b->host.family &&
-                        !memcmp(a->host.addr, b->host.addr, 16)) {
+                        vn_addr_eq(&a->host.ip, &b->host.ip)) {
                         char hs[64];
                         return vn_conf_fail(err, a->src, "forward: %s %s is already forwarded",
                                             a->proto == IPPROTO_TCP ? "tcp" : "udp",

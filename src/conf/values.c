@@ -66,6 +66,19 @@ int vn_val_bool(bool *dst, const char *key, const char *val, struct vn_conf_src 
     return vn_conf_fail(err, src, "%s: '%s' is not true or false", key, val);
 }
 
+int vn_val_addr(struct vn_addr *dst, const char *key, const char *val, struct vn_conf_src src,
+                struct vn_conf_err *err)
+{
+    memset(dst, 0, sizeof *dst);
+    if (inet_pton(AF_INET, val, dst->a) == 1)
+        dst->family = AF_INET;
+    else if (inet_pton(AF_INET6, val, dst->a) == 1)
+        dst->family = AF_INET6;
+    else
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv4 or IPv6 address", key, val);
+    return 0;
+}
+
 int vn_val_ip4(uint32_t *dst, const char *key, const char *val, struct vn_conf_src src,
                struct vn_conf_err *err)
 {
@@ -213,10 +226,10 @@ int vn_sockaddr_parse(const char *s, uint16_t defport, struct vn_sockaddr *out)
     if (!p)
         return -1;
     out->port = (uint16_t)p;
-    if (inet_pton(AF_INET, host, out->addr) == 1)
-        out->family = AF_INET;
-    else if (inet_pton(AF_INET6, host, out->addr) == 1)
-        out->family = AF_INET6;
+    if (inet_pton(AF_INET, host, out->ip.a) == 1)
+        out->ip.family = AF_INET;
+    else if (inet_pton(AF_INET6, host, out->ip.a) == 1)
+        out->ip.family = AF_INET6;
     else
         return -1;
     return 0;
@@ -225,8 +238,8 @@ int vn_sockaddr_parse(const char *s, uint16_t defport, struct vn_sockaddr *out)
 char *vn_sockaddr_str(const struct vn_sockaddr *a, char *buf, size_t n)
 {
     char h[INET6_ADDRSTRLEN] = "?";
-    inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->addr, h, sizeof h);
-    snprintf(buf, n, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, a->port);
+    inet_ntop(a->ip.family == AF_INET6 ? AF_INET6 : AF_INET, a->ip.a, h, sizeof h);
+    snprintf(buf, n, a->ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, a->port);
     return buf;
 }
 

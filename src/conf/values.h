@@ -19,6 +19,9 @@ int vn_val_str(char *dst, size_t n, const char *key, const char *val, struct vn_
                struct vn_conf_err *err);
 int vn_val_bool(bool *dst, const char *key, const char *val, struct vn_conf_src src,
                 struct vn_conf_err *err);
+/* An IPv4 or IPv6 address into *dst. Returns 0 or -1 with err. */
+int vn_val_addr(struct vn_addr *dst, const char *key, const char *val, struct vn_conf_src src,
+                struct vn_conf_err *err);
 int vn_val_ip4(uint32_t *dst, const char *key, const char *val, struct vn_conf_src src,
                struct vn_conf_err *err);
 /* Whether s has no '/', ':' or blank (an interface name as the kernel takes it). */

@@ -162,31 +162,22 @@ static void conn_update(struct conn *c);
 
 /* ---------------------------------------------------------------- upstreams */
 
-static int add_upstream(struct vn_dns *d, int family, const void *addr, uint16_t port,
-                        uint32_t scope)
+/* Add upstream server a:port (scope: an IPv6 link-local's interface).
+ * Returns 0, or -1 when the list is full. */
+static int add_upstream(struct vn_dns *d, const struct vn_addr *a, uint16_t port, uint32_t scope)
 {
     if (d->nup >= VN_MAX_UPSTREAMS)
         return -1;
     struct upstream *u = &d->up[d->nup];
     memset(u, 0, sizeof *u);
-    char a[INET6_ADDRSTRLEN];
-    if (family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&u->ss;
-        s->sin_family = AF_INET;
-        s->sin_port = htons(port);
-        memcpy(&s->sin_addr, addr, 4);
-        u->len = sizeof *s;
-        inet_ntop(AF_INET, addr, a, sizeof a);
-        snprintf(u->text, sizeof u->text, "%s:%u", a, port);
+    char t[INET6_ADDRSTRLEN];
+    u->len = vn_addr_sockaddr(a, port, &u->ss);
+    inet_ntop(a->family, a->a, t, sizeof t);
+    if (a->family == AF_INET6) {
+        ((struct sockaddr_in6 *)&u->ss)->sin6_scope_id = scope;
+        snprintf(u->text, sizeof u->text, "[%s]:%u", t, port);
     } else {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&u->ss;
-        s->sin6_family = AF_INET6;
-        s->sin6_port = htons(port);
-        memcpy(&s->sin6_addr, addr, 16);
-        s->sin6_scope_id = scope;
-        u->len = sizeof *s;
-        inet_ntop(AF_INET6, addr, a, sizeof a);
-        snprintf(u->text, sizeof u->text, "[%s]:%u", a, port);
+        snprintf(u->text, sizeof u->text, "%s:%u", t, port);
     }
     d->nup++;
     return 0;
@@ -211,11 +202,13 @@ static void upstreams_from_resolv_conf(struct vn_dns *d)
             if (!scope)
                 scope = (uint32_t)strtoul(pct, NULL, 10);
         }
-        uint8_t a[16];
-        if (inet_pton(AF_INET, addr, a) == 1)
-            add_upstream(d, AF_INET, a, 53, 0);
-        else if (inet_pton(AF_INET6, addr, a) == 1)
-            add_upstream(d, AF_INET6, a, 53, scope);
+        struct vn_addr a = { 0 };
+        if (inet_pton(AF_INET, addr, a.a) == 1)
+            a.family = AF_INET;
+        else if (inet_pton(AF_INET6, addr, a.a) == 1)
+            a.family = AF_INET6;
+        if (a.family)
+            add_upstream(d, &a, 53, a.family == AF_INET6 ? scope : 0);
     }
     fclose(f);
 }
@@ -973,15 +966,15 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         goto fail;
     }
     for (unsigned i = 0; i < c->nupstream; i++)
-        add_upstream(d, c->upstream[i].family, c->upstream[i].addr, c->upstream[i].port, 0);
+        add_upstream(d, &c->upstream[i].ip, c->upstream[i].port, 0);
     /* An isolated network reaches nothing beyond itself, the host's
      * resolvers included, unless upstreams are configured explicitly. */
     bool isolated = c->mode == VN_MODE_ISOLATED;
     if (!d->nup && !isolated)
         upstreams_from_resolv_conf(d);
     if (!d->nup && !isolated) { /* the resolver library's default */
-        uint8_t lo[4] = { 127, 0, 0, 1 };
-        add_upstream(d, AF_INET, lo, 53, 0);
+        struct vn_addr lo = vn_addr4(0x7f000001);
+        add_upstream(d, &lo, 53, 0);
     }
 
     if (c->dns_cache && !(d->cache = vn_dns_cache_new(c->dns_cache))) {

@@ -83,8 +83,8 @@ static struct vn_fwd *find(struct vn_nat *nat, int proto, const struct vn_sockad
 {
     for (int i = 0; i < VN_NAT_MAX_FORWARDS; i++) {
         struct vn_fwd *fw = &nat->fwds[i];
-        if (fw->in_use && fw->conf.proto == proto && fw->conf.host.family == h->family &&
-            fw->conf.host.port == h->port && !memcmp(fw->conf.host.addr, h->addr, 16))
+        if (fw->in_use && fw->conf.proto == proto && fw->conf.host.port == h->port &&
+            vn_addr_eq(&fw->conf.host.ip, &h->ip))
             return fw;
     }
     return NULL;
@@ -108,23 +108,10 @@ int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, cha
         snprintf(err, errlen, "too many forwards (at most %d)", VN_NAT_MAX_FORWARDS);
         return -1;
     }
-    struct sockaddr_storage ss = { 0 };
-    socklen_t sl;
-    if (fc->host.family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-        s->sin_family = AF_INET;
-        s->sin_port = htons(fc->host.port);
-        memcpy(&s->sin_addr, fc->host.addr, 4);
-        sl = sizeof *s;
-    } else {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-        s->sin6_family = AF_INET6;
-        s->sin6_port = htons(fc->host.port);
-        memcpy(&s->sin6_addr, fc->host.addr, 16);
-        sl = sizeof *s;
-    }
+    struct sockaddr_storage ss;
+    socklen_t sl = vn_addr_sockaddr(&fc->host.ip, fc->host.port, &ss);
     int type = fc->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
-    int fd = socket(fc->host.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(fc->host.ip.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0) {
         snprintf(err, errlen, "%s %s: socket: %s", pn, hs, strerror(errno));

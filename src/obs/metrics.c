@@ -300,20 +300,11 @@ struct vn_metrics *vn_metrics_open(struct vn_loop *loop, struct vn_switch *sw, c
         snprintf(err, errlen, "metrics address '%s' is not ADDR:PORT", addr);
         return NULL;
     }
-    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_storage ss;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (sa.family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-        s->sin_family = AF_INET;
-        s->sin_port = htons(sa.port);
-        memcpy(&s->sin_addr, sa.addr, 4);
-    } else {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-        s->sin6_family = AF_INET6;
-        s->sin6_port = htons(sa.port);
-        memcpy(&s->sin6_addr, sa.addr, 16);
+    vn_addr_sockaddr(&sa.ip, sa.port, &ss);
+    if (sa.ip.family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    }
     struct vn_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory");

@@ -1,9 +1,11 @@
 /* A family-neutral IP address (IPv4 or IPv6), the one address type of the
- * layers above pkt/ (NAT flows today; the gateway, ACLs and the config model
- * as they become dual-stack). */
+ * layers above pkt/: NAT flows, conntrack and the ACL packet view, the
+ * gateway's egress table, the switch's bindings, host addresses in the
+ * config model (struct vn_sockaddr). */
 #ifndef VN_PKT_ADDR_H
 #define VN_PKT_ADDR_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,6 +29,29 @@ static inline struct vn_addr vn_addr4(uint32_t host_order)
 static inline uint32_t vn_addr_v4(const struct vn_addr *x)
 {
     return (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 | (uint32_t)x->a[2] << 8 | x->a[3];
+}
+
+/* Fill ss with x and port (host order) for bind/connect/sendto; returns the
+ * length to pass, or 0 when x has no family. */
+static inline socklen_t vn_addr_sockaddr(const struct vn_addr *x, uint16_t port,
+                                         struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (x->family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons(port);
+        memcpy(&s->sin_addr, x->a, 4);
+        return sizeof *s;
+    }
+    if (x->family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons(port);
+        memcpy(&s->sin6_addr, x->a, 16);
+        return sizeof *s;
+    }
+    return 0;
 }
 
 /* Address length in bits (32 or 128; 0 for an unset address). */

@@ -131,15 +131,23 @@ static bool mac_listed(const struct vn_port_conf *c, const uint8_t *mac)
     return false;
 }
 
+/* Whether a is one of the port's security.ips. */
+static bool listed(const struct vn_port_conf *c, const struct vn_addr *a)
+{
+    for (unsigned i = 0; i < c->nsec_ips; i++)
+        if (vn_addr_eq(&c->sec_ips[i], a))
+            return true;
+    return false;
+}
+
 /* Whether ip (host order) may be used by mac on port p. */
 static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t net, uint32_t ip,
                        const uint8_t *mac)
 {
     const struct vn_port_conf *c = &p->conf;
-    for (unsigned i = 0; i < c->nsec_ips; i++)
-        if (c->sec_ips[i] == ip)
-            return true;
     struct vn_addr a = vn_addr4(ip);
+    if (listed(c, &a))
+        return true;
     return vn_bind_allows(&sw->nets[net]->bind, &a, mac, vn_wall_s());
 }
 
@@ -231,13 +239,15 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
             return VN_DROP_GUARD; /* router advertisement */
         if (pol->guard && nh == VN_IPPROTO_UDP && l3len >= 44 && vn_get_be16(l3 + 40) == 547)
             return VN_DROP_GUARD; /* DHCPv6 server */
-        /* IP binding covers IPv4; for IPv6 only link-local and unspecified
-         * sources (neighbour discovery) pass a bound port. */
+        /* On a bound port IPv6 sources are link-local or unspecified
+         * (neighbour discovery) or listed in security.ips. */
         if (c->ip_binding) {
             bool unspec = true;
             for (int i = 8; i < 24; i++)
                 unspec &= l3[i] == 0;
-            if (!unspec && !(l3[8] == 0xfe && (l3[9] & 0xc0) == 0x80))
+            struct vn_addr a6 = { .family = AF_INET6 };
+            memcpy(a6.a, l3 + 8, 16);
+            if (!unspec && !(l3[8] == 0xfe && (l3[9] & 0xc0) == 0x80) && !listed(c, &a6))
                 return VN_DROP_SPOOF;
         }
     }

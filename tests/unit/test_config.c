@@ -127,7 +127,7 @@ static void test_good(void **state)
     assert_string_equal(n->domain, "example.test");
     assert_int_equal(n->nupstream, 2);
     assert_int_equal(n->upstream[0].port, 53);
-    assert_int_equal(n->upstream[1].family, 10 /* AF_INET6 */);
+    assert_int_equal(n->upstream[1].ip.family, 10 /* AF_INET6 */);
     assert_int_equal(n->upstream[1].port, 5353);
     assert_int_equal(n->nforwards, 1);
     assert_int_equal(n->forwards[0].guest_port, 22);

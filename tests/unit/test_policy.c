@@ -22,6 +22,7 @@
 #include "switch/binding.h"
 #include "switch/switch.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +65,7 @@ static const char CONF[] =
     "  - {name: a, mode: isolated}\n"
     "ports:\n"
     "  - {name: bound, type: stream, network: a, path: /nonexistent/1,\n"
-    "     security: {ip_binding: true, ips: [10.0.0.50]}}\n"
+    "     security: {ip_binding: true, ips: [10.0.0.50, \"fd00::50\"]}}\n"
     "  - {name: open, type: stream, network: a, path: /nonexistent/2}\n"
     "  - {name: trusted, type: stream, network: a, path: /nonexistent/3, trusted: true}\n"
     "  - {name: limited, type: stream, network: a, path: /nonexistent/4,\n"
@@ -207,6 +208,33 @@ static void test_ip_binding_follows_table(void **state)
     assert_int_equal(send_one(w, OPEN, f, len), VN_DROP__COUNT);
 }
 
+/* An IPv6 frame from smac with source address src (text). */
+static size_t mk_ip6(uint8_t *f, const uint8_t *smac, const char *src)
+{
+    memset(f, 0, 14 + 48);
+    memcpy(f, BC, 6);
+    memcpy(f + 6, smac, 6);
+    vn_put_be16(f + 12, VN_ETH_TYPE_IPV6);
+    f[14] = 0x60;
+    vn_put_be16(f + 14 + 4, 8);
+    f[14 + 6] = VN_IPPROTO_UDP;
+    f[14 + 7] = 64;
+    assert_int_equal(inet_pton(AF_INET6, src, f + 14 + 8), 1);
+    f[14 + 24] = 0xff, f[14 + 25] = 0x02, f[14 + 39] = 1;
+    return 14 + 48;
+}
+
+static void test_ip_binding_ipv6(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[400];
+    assert_int_equal(send_one(w, BOUND, f, mk_ip6(f, M1, "fd00::50")), VN_DROP__COUNT); /* listed */
+    assert_int_equal(send_one(w, BOUND, f, mk_ip6(f, M1, "fd00::51")), VN_DROP_SPOOF);
+    assert_int_equal(send_one(w, BOUND, f, mk_ip6(f, M1, "fe80::1")), VN_DROP__COUNT);
+    assert_int_equal(send_one(w, BOUND, f, mk_ip6(f, M1, "::")), VN_DROP__COUNT);
+    assert_int_equal(send_one(w, OPEN, f, mk_ip6(f, M1, "fd00::51")), VN_DROP__COUNT);
+}
+
 static void test_gateway_addresses_protected(void **state)
 {
     struct world *w = *state;
@@ -310,6 +338,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ip_binding_follows_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ip_binding_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gateway_addresses_protected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mac_list_and_limit, setup, teardown),
