@@ -14,6 +14,7 @@
 #include "conf/config.h"
 #include "core/loop.h"
 #include "gw/gateway.h"
+#include "harness.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/ip.h"
@@ -22,41 +23,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MAXREC 8
-
-struct rec {
-    unsigned n;
-    uint8_t f[MAXREC][1600];
-    size_t len[MAXREC];
-};
-
-static int rec_open(struct vn_port *p, char *e, size_t el)
-{
-    (void)e, (void)el;
-    p->connected = true;
-    return 0;
-}
-
-static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
-{
-    struct rec *r = p->priv;
-    for (unsigned i = 0; i < n; i++) {
-        vn_port_tx_ok(p, fr[i]->len);
-        if (r->n == MAXREC || fr[i]->len > sizeof r->f[0])
-            continue;
-        memcpy(r->f[r->n], fr[i]->data, fr[i]->len);
-        r->len[r->n++] = fr[i]->len;
-    }
-}
-
-static void rec_close(struct vn_port *p) { (void)p; }
-static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
-
-static const struct vn_port_ops rec_ops = {
-    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
-    .describe = rec_describe,
-};
 
 /* The fake next hop: counts and remembers the last destination. */
 struct next {
@@ -83,7 +49,7 @@ struct world {
     struct vn_switch *sw;
     struct vn_gw *gw[NNETS];
     struct vn_port *guest[NNETS];
-    struct rec rec[NNETS];
+    struct harness_rec rec[NNETS];
     struct next next[NNETS];
 };
 
@@ -100,23 +66,17 @@ static const uint8_t GUEST_MAC[6] = { 0x52, 0x54, 0, 0, 0, 0x01 };
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
     char err[256];
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", CONF, strlen(CONF), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(CONF);
     w->loop = vn_loop_new();
     w->sw = vn_switch_new(w->loop);
     for (unsigned i = 0; i < NNETS; i++) {
-        struct vn_network *n = vn_switch_add_network(w->sw, &w->c->nets[i], err, sizeof err);
-        if (!n || !(w->gw[i] = vn_gw_new(w->sw, n, "/nonexistent", err, sizeof err)))
+        struct vn_network *n = harness_network(w->sw, &w->c->nets[i]);
+        if (!(w->gw[i] = vn_gw_new(w->sw, n, "/nonexistent", err, sizeof err)))
             fail_msg("%s", err);
         n->gw = w->gw[i];
         w->gw[i]->next = (struct vn_gw_next){ &w->next[i], next_input4, NULL, NULL };
-        if (!(w->guest[i] = vn_switch_add_port_ops(w->sw, &w->c->ports[i], &rec_ops, &w->rec[i],
-                                                   err, sizeof err)))
-            fail_msg("%s", err);
+        w->guest[i] = harness_port(w->sw, &w->c->ports[i], &w->rec[i]);
     }
     *state = w;
     return 0;
@@ -193,10 +153,7 @@ static size_t tcp_syn(uint8_t *l4, uint16_t dport)
 static void send_frame(struct world *w, int i, const uint8_t *f, size_t len)
 {
     memset(&w->rec[i], 0, sizeof w->rec[i]);
-    uint8_t *buf = w->sw->rxbuf[0] + VN_HEADROOM;
-    memcpy(buf, f, len);
-    w->sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
-    vn_switch_input(w->sw, w->guest[i], w->sw->rxframes, 1);
+    harness_input(w->sw, w->guest[i], f, len);
     vn_gw_flush(w->gw[i]);
 }
 

@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "harness.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/ip.h"
@@ -25,30 +26,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-
-static unsigned delivered[8];
-
-static int rec_open(struct vn_port *p, char *e, size_t el)
-{
-    (void)e, (void)el;
-    p->connected = true;
-    return 0;
-}
-
-static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        vn_port_tx_ok(p, fr[i]->len);
-    delivered[p->id] += n;
-}
-
-static void rec_close(struct vn_port *p) { (void)p; }
-static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
-
-static const struct vn_port_ops rec_ops = {
-    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
-    .describe = rec_describe,
-};
 
 enum { BOUND, OPEN, TRUSTED, LIMITED, SINK, NPORTS };
 
@@ -80,20 +57,12 @@ static const uint8_t BC[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
-    char err[256];
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", CONF, strlen(CONF), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(CONF);
     w->loop = vn_loop_new();
     w->sw = vn_switch_new(w->loop);
-    if (!(w->net = vn_switch_add_network(w->sw, &w->c->nets[0], err, sizeof err)))
-        fail_msg("%s", err);
+    w->net = harness_network(w->sw, &w->c->nets[0]);
     for (unsigned i = 0; i < NPORTS; i++)
-        if (!(w->p[i] = vn_switch_add_port_ops(w->sw, &w->c->ports[i], &rec_ops, NULL, err,
-                                               sizeof err)))
-            fail_msg("%s", err);
+        w->p[i] = harness_port(w->sw, &w->c->ports[i], NULL);
     /* What a gateway does when it starts (gw/gateway.c): size the table,
      * bind its own address. */
     assert_int_equal(vn_bind_init(&w->net->bind, 8), 0);
@@ -159,10 +128,7 @@ static size_t mk_arp(uint8_t *f, const uint8_t *smac, uint32_t spa, uint32_t tpa
 static enum vn_drop send_one(struct world *w, int in, const uint8_t *f, size_t len)
 {
     struct vn_counters before = w->p[in]->stats;
-    uint8_t *buf = w->sw->rxbuf[0] + VN_HEADROOM;
-    memcpy(buf, f, len);
-    w->sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
-    vn_switch_input(w->sw, w->p[in], w->sw->rxframes, 1);
+    harness_input(w->sw, w->p[in], f, len);
     for (int d = 0; d < VN_DROP__COUNT; d++)
         if (w->p[in]->stats.rx_drops[d] != before.rx_drops[d])
             return (enum vn_drop)d;

@@ -12,55 +12,13 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "harness.h"
 #include "pkt/eth.h"
 #include "port/port.h"
 #include "switch/switch.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MAXREC 16
-
-struct rec {
-    unsigned n;
-    uint8_t f[MAXREC][256];
-    size_t len[MAXREC];
-};
-
-static int rec_open(struct vn_port *p, char *e, size_t el)
-{
-    (void)e, (void)el;
-    p->connected = true;
-    return 0;
-}
-
-static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
-{
-    struct rec *r = p->priv;
-    for (unsigned i = 0; i < n; i++) {
-        uint8_t tag[4];
-        struct iovec iov[3];
-        size_t len;
-        int k = vn_port_frame_iov(p, fr[i], tag, iov, &len);
-        vn_port_tx_ok(p, len);
-        if (r->n == MAXREC || len > 256)
-            continue;
-        uint8_t *o = r->f[r->n];
-        for (int j = 0; j < k; j++) {
-            memcpy(o, iov[j].iov_base, iov[j].iov_len);
-            o += iov[j].iov_len;
-        }
-        r->len[r->n++] = len;
-    }
-}
-
-static void rec_close(struct vn_port *p) { (void)p; }
-static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
-
-static const struct vn_port_ops rec_ops = {
-    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
-    .describe = rec_describe,
-};
 
 enum { P1, P2, T1, P3, NPORTS };
 
@@ -69,7 +27,7 @@ struct world {
     struct vn_loop *loop;
     struct vn_switch *sw;
     struct vn_port *p[NPORTS];
-    struct rec rec[NPORTS];
+    struct harness_rec rec[NPORTS];
 };
 
 static const char CONF[] = "networks:\n"
@@ -86,21 +44,13 @@ static const char CONF[] = "networks:\n"
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
-    char err[256];
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", CONF, strlen(CONF), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(CONF);
     w->loop = vn_loop_new();
     w->sw = vn_switch_new(w->loop);
     for (unsigned i = 0; i < w->c->nnets; i++)
-        if (!vn_switch_add_network(w->sw, &w->c->nets[i], err, sizeof err))
-            fail_msg("%s", err);
+        harness_network(w->sw, &w->c->nets[i]);
     for (unsigned i = 0; i < NPORTS; i++)
-        if (!(w->p[i] = vn_switch_add_port_ops(w->sw, &w->c->ports[i], &rec_ops, &w->rec[i],
-                                               err, sizeof err)))
-            fail_msg("%s", err);
+        w->p[i] = harness_port(w->sw, &w->c->ports[i], &w->rec[i]);
     *state = w;
     return 0;
 }
@@ -120,10 +70,7 @@ static void clear(struct world *w) { memset(w->rec, 0, sizeof w->rec); }
 /* Send one frame into port `in` (copied into a switch receive buffer). */
 static void send_frame(struct world *w, int in, const uint8_t *f, size_t len)
 {
-    uint8_t *buf = w->sw->rxbuf[0] + VN_HEADROOM;
-    memcpy(buf, f, len);
-    w->sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
-    vn_switch_input(w->sw, w->p[in], w->sw->rxframes, 1);
+    harness_input(w->sw, w->p[in], f, len);
 }
 
 static size_t mk(uint8_t *f, const uint8_t dst[6], uint8_t src_last, int tci, size_t payload)

@@ -1,0 +1,87 @@
+/* Shared unit-test helpers: see harness.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <string.h>
+#include <sys/uio.h>
+
+static int rec_open(struct vn_port *p, char *e, size_t el)
+{
+    (void)e, (void)el;
+    p->connected = true;
+    return 0;
+}
+
+static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
+{
+    struct harness_rec *r = p->priv;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t tag[4];
+        struct iovec iov[3];
+        size_t len;
+        int k = vn_port_frame_iov(p, fr[i], tag, iov, &len);
+        vn_port_tx_ok(p, len);
+        if (!r)
+            continue;
+        if (r->n == HARNESS_MAXREC || len > sizeof r->f[0]) {
+            r->lost++;
+            continue;
+        }
+        uint8_t *o = r->f[r->n];
+        for (int j = 0; j < k; j++) {
+            memcpy(o, iov[j].iov_base, iov[j].iov_len);
+            o += iov[j].iov_len;
+        }
+        r->len[r->n++] = len;
+    }
+}
+
+static void rec_close(struct vn_port *p) { (void)p; }
+static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
+
+const struct vn_port_ops harness_rec_ops = {
+    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
+    .describe = rec_describe,
+};
+
+struct vn_config *harness_config(const char *yaml)
+{
+    struct vn_conf_err ce;
+    struct vn_config *c = vn_conf_new();
+    assert_non_null(c);
+    if (vn_conf_load_yaml_string(c, "t", yaml, strlen(yaml), &ce) || vn_conf_validate(c, &ce))
+        fail_msg("%s", ce.msg);
+    return c;
+}
+
+struct vn_network *harness_network(struct vn_switch *sw, const struct vn_net_conf *nc)
+{
+    char err[256];
+    struct vn_network *n = vn_switch_add_network(sw, nc, err, sizeof err);
+    if (!n)
+        fail_msg("%s", err);
+    return n;
+}
+
+struct vn_port *harness_port(struct vn_switch *sw, const struct vn_port_conf *pc,
+                             struct harness_rec *rec)
+{
+    char err[256];
+    struct vn_port *p = vn_switch_add_port_ops(sw, pc, &harness_rec_ops, rec, err, sizeof err);
+    if (!p)
+        fail_msg("%s", err);
+    return p;
+}
+
+void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len)
+{
+    uint8_t *buf = sw->rxbuf[0] + VN_HEADROOM;
+    memcpy(buf, f, len);
+    sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
+    vn_switch_input(sw, in, sw->rxframes, 1);
+}

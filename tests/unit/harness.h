@@ -1,0 +1,39 @@
+/* What the unit tests that drive the real switch share: a port backend that
+ * records the frames it is sent (as they would leave the port, VLAN tag
+ * included), loading a configuration, and feeding a frame into a port. Each
+ * helper fails the running cmocka test when something it needs fails. */
+#ifndef VN_TESTS_HARNESS_H
+#define VN_TESTS_HARNESS_H
+
+#include "conf/config.h"
+#include "port/port.h"
+#include "switch/switch.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HARNESS_MAXREC 96
+
+/* Frames a recording port was sent, in order; those past HARNESS_MAXREC or
+ * longer than a slot are counted in lost. */
+struct harness_rec {
+    unsigned n, lost;
+    uint8_t f[HARNESS_MAXREC][1600];
+    size_t len[HARNESS_MAXREC];
+};
+
+/* The recording backend: port priv is a struct harness_rec (or NULL: count only). */
+extern const struct vn_port_ops harness_rec_ops;
+
+/* Load yaml and validate it; returns the model (vn_conf_free it). */
+struct vn_config *harness_config(const char *yaml);
+/* Add network nc to sw. */
+struct vn_network *harness_network(struct vn_switch *sw, const struct vn_net_conf *nc);
+/* Add port pc to sw as a recording port writing into rec (may be NULL). */
+struct vn_port *harness_port(struct vn_switch *sw, const struct vn_port_conf *pc,
+                             struct harness_rec *rec);
+/* Copy the frame f of len bytes into the switch's receive buffer and switch
+ * it as received on port in. */
+void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len);
+
+#endif
