@@ -14,6 +14,7 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "harness.h"
 #include "gw/dhcp4.h"
 #include "gw/dhcp4_msg.h"
 #include "gw/gateway.h"
@@ -29,7 +30,7 @@
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 #define GW IP(10, 0, 2, 2)
 #define DNS IP(10, 0, 2, 3)
-#define MAXREC 16
+#define MAXREC HARNESS_MAXREC
 
 /* The pool is .2-.7: .2 (gateway) and .3 (DNS) must never be offered, .5 is
  * reserved for MAC ...:cc, so .4, .6 and .7 are dynamic. */
@@ -50,47 +51,6 @@ static const char CONF[] =
     "ports:\n"
     "  - {name: g1, type: stream, network: lan, path: /nonexistent/g1}\n";
 
-struct rec {
-    unsigned n;
-    uint8_t f[MAXREC][1600];
-    size_t len[MAXREC];
-};
-
-static int rec_open(struct vn_port *p, char *e, size_t el)
-{
-    (void)e, (void)el;
-    p->connected = true;
-    return 0;
-}
-
-static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
-{
-    struct rec *r = p->priv;
-    for (unsigned i = 0; i < n; i++) {
-        uint8_t tag[4];
-        struct iovec iov[3];
-        size_t len;
-        int k = vn_port_frame_iov(p, fr[i], tag, iov, &len);
-        vn_port_tx_ok(p, len);
-        if (r->n == MAXREC || len > sizeof r->f[0])
-            continue;
-        uint8_t *o = r->f[r->n];
-        for (int j = 0; j < k; j++) {
-            memcpy(o, iov[j].iov_base, iov[j].iov_len);
-            o += iov[j].iov_len;
-        }
-        r->len[r->n++] = len;
-    }
-}
-
-static void rec_close(struct vn_port *p) { (void)p; }
-static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
-
-static const struct vn_port_ops rec_ops = {
-    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
-    .describe = rec_describe,
-};
-
 struct world {
     struct vn_config *c;
     struct vn_loop *loop;
@@ -98,7 +58,7 @@ struct world {
     struct vn_network *net;
     struct vn_port *guest;
     struct vn_gw *gw;
-    struct rec rec;
+    struct harness_rec rec;
 };
 
 static int64_t fake_now = 1700000000;
@@ -117,7 +77,7 @@ static int setup(void **state)
     w->sw = vn_switch_new(w->loop);
     if (!(w->net = vn_switch_add_network(w->sw, &w->c->nets[0], err, sizeof err)))
         fail_msg("%s", err);
-    if (!(w->guest = vn_switch_add_port_ops(w->sw, &w->c->ports[0], &rec_ops, &w->rec, err,
+    if (!(w->guest = vn_switch_add_port_ops(w->sw, &w->c->ports[0], &harness_rec_ops, &w->rec, err,
                                             sizeof err)))
         fail_msg("%s", err);
     if (!(w->gw = vn_gw_new(w->sw, w->net, NULL, err, sizeof err)))

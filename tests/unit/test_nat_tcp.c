@@ -17,6 +17,7 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "harness.h"
 #include "gw/gateway.h"
 #include "nat/nat.h"
 #include "pkt/csum.h"
@@ -39,7 +40,7 @@
 #define GUEST1 IP(10, 0, 2, 15)
 #define GUEST2 IP(10, 0, 2, 16)
 #define REMOTE IP(203, 0, 113, 10)
-#define MAXREC 96
+#define MAXREC HARNESS_MAXREC
 #define NGUEST 2
 
 static const char CONF[] = "networks:\n"
@@ -56,50 +57,6 @@ static const char CONF[] = "networks:\n"
 
 /* ---- recording guest ports ---- */
 
-struct rec {
-    unsigned n;
-    uint8_t f[MAXREC][1600];
-    size_t len[MAXREC];
-    unsigned lost;
-};
-
-static int rec_open(struct vn_port *p, char *e, size_t el)
-{
-    (void)e, (void)el;
-    p->connected = true;
-    return 0;
-}
-
-static void rec_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
-{
-    struct rec *r = p->priv;
-    for (unsigned i = 0; i < n; i++) {
-        uint8_t tag[4];
-        struct iovec iov[3];
-        size_t len;
-        int k = vn_port_frame_iov(p, fr[i], tag, iov, &len);
-        vn_port_tx_ok(p, len);
-        if (r->n == MAXREC || len > sizeof r->f[0]) {
-            r->lost++;
-            continue;
-        }
-        uint8_t *o = r->f[r->n];
-        for (int j = 0; j < k; j++) {
-            memcpy(o, iov[j].iov_base, iov[j].iov_len);
-            o += iov[j].iov_len;
-        }
-        r->len[r->n++] = len;
-    }
-}
-
-static void rec_close(struct vn_port *p) { (void)p; }
-static void rec_describe(struct vn_port *p, json_t *o) { (void)p, (void)o; }
-
-static const struct vn_port_ops rec_ops = {
-    .type = "rec", .open = rec_open, .send = rec_send, .close = rec_close,
-    .describe = rec_describe,
-};
-
 /* ---- fake host sockets ---- */
 
 enum conn_mode { CONNECT_LISTENER, CONNECT_FAIL, CONNECT_CLOSED_PORT };
@@ -112,7 +69,7 @@ struct world {
     struct vn_port *guest[NGUEST];
     struct vn_gw *gw;
     struct vn_nat *nat;
-    struct rec rec[NGUEST];
+    struct harness_rec rec[NGUEST];
     int listener;
     struct sockaddr_in lsa, closed_sa;
     enum conn_mode mode;
@@ -169,7 +126,7 @@ static int setup(void **state)
     if (!(w->net = vn_switch_add_network(w->sw, &w->c->nets[0], err, sizeof err)))
         fail_msg("%s", err);
     for (int i = 0; i < NGUEST; i++)
-        if (!(w->guest[i] = vn_switch_add_port_ops(w->sw, &w->c->ports[i], &rec_ops, &w->rec[i],
+        if (!(w->guest[i] = vn_switch_add_port_ops(w->sw, &w->c->ports[i], &harness_rec_ops, &w->rec[i],
                                                    err, sizeof err)))
             fail_msg("%s", err);
     if (!(w->gw = vn_gw_new(w->sw, w->net, NULL, err, sizeof err)))
@@ -327,7 +284,7 @@ static struct seg segs[MAXSEGS];
  * Every frame must be well formed with correct checksums. */
 static unsigned take(struct world *w, int g)
 {
-    struct rec *r = &w->rec[g];
+    struct harness_rec *r = &w->rec[g];
     assert_int_equal(r->lost, 0);
     unsigned n = 0;
     uint8_t mac[6];
