@@ -299,16 +299,18 @@ static void on_discover(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const 
 
 /* Tell the switch's binding table (DHCP snooping, switch/binding.h) that
  * l's address is now bound to its MAC until it expires, or no longer is.
- * Reservations with a MAC are bound once, for good. */
+ * Reservations with a MAC are bound for good and never unbound. */
 static void publish(struct vn_dhcp4 *d, const struct vn_lease *l, bool bound, const uint8_t *mac)
 {
-    if (l->is_static || !l->ip)
+    if (!l->ip || (l->is_static && (!bound || !l->has_mac)))
         return;
     struct vn_addr a = vn_addr4(l->ip);
-    if (bound)
-        vn_bind_set(&d->gw->net->bind, &a, l->mac, VN_BIND_LEASE, l->expires);
-    else
+    if (!bound)
         vn_bind_del(&d->gw->net->bind, &a, mac);
+    else if (l->is_static)
+        vn_bind_set(&d->gw->net->bind, &a, l->mac, VN_BIND_STATIC, 0);
+    else
+        vn_bind_set(&d->gw->net->bind, &a, l->mac, VN_BIND_LEASE, l->expires);
 }
 
 /* Bind l to the client and ACK. */
@@ -504,12 +506,8 @@ struct vn_dhcp4 *vn_dhcp4_new(struct vn_gw *gw, const char *state_dir, char *err
     }
     /* The switch learns what is bound: reservations with a MAC for good,
      * leases (also those loaded from the file) until they expire. */
-    for (unsigned i = 0; i < d->nstatic; i++) {
-        const struct vn_lease *s = &d->statics[i];
-        struct vn_addr a = vn_addr4(s->ip);
-        if (s->ip && s->has_mac)
-            vn_bind_set(&gw->net->bind, &a, s->mac, VN_BIND_STATIC, 0);
-    }
+    for (unsigned i = 0; i < d->nstatic; i++)
+        publish(d, &d->statics[i], true, NULL);
     int64_t now = d->wall_s();
     for (uint32_t i = 0; i < d->npool; i++)
         if (d->pool[i].has_mac && vn_lease_active(&d->pool[i], now))

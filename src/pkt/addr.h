@@ -82,10 +82,11 @@ static inline struct vn_addr vn_addr_masked(const struct vn_addr *x, unsigned le
 static inline bool vn_addr_in_prefix(const struct vn_addr *x, const struct vn_addr *p,
                                      unsigned len)
 {
-    if (x->family != p->family)
+    if (x->family != p->family || len > vn_addr_bits(x))
         return false;
-    struct vn_addr m = vn_addr_masked(x, len);
-    return vn_addr_eq(&m, p);
+    if (memcmp(x->a, p->a, len / 8))
+        return false;
+    return !(len % 8) || !((x->a[len / 8] ^ p->a[len / 8]) & (0xff00u >> (len % 8)));
 }
 
 #endif

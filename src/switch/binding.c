@@ -64,11 +64,42 @@ static uint32_t find(const struct vn_bindings *b, const struct vn_addr *a, uint3
     return 0;
 }
 
+/* The gateway entry for a, or NULL. */
+static const struct vn_binding *find_gw(const struct vn_bindings *b, const struct vn_addr *a)
+{
+    for (unsigned i = 0; i < b->ngw; i++)
+        if (vn_addr_eq(&b->gw[i].addr, a))
+            return &b->gw[i];
+    return NULL;
+}
+
+/* addr with no stray bytes after its family's length (keys are hashed whole). */
+static struct vn_addr key_of(const struct vn_addr *addr)
+{
+    struct vn_addr key = { .family = addr->family };
+    memcpy(key.a, addr->a, addr->family == AF_INET ? 4 : 16);
+    return key;
+}
+
 int vn_bind_set(struct vn_bindings *b, const struct vn_addr *addr, const uint8_t mac[6],
                 enum vn_bind_kind kind, int64_t expires)
 {
-    struct vn_addr key = { .family = addr->family };
-    memcpy(key.a, addr->a, addr->family == AF_INET ? 4 : 16); /* no stray bytes in the key */
+    struct vn_addr key = key_of(addr);
+    if (kind == VN_BIND_GATEWAY) {
+        struct vn_binding *g = (struct vn_binding *)find_gw(b, &key);
+        if (!g) {
+            if (b->ngw >= VN_BIND_GW_MAX) {
+                b->full++;
+                return -1;
+            }
+            g = &b->gw[b->ngw++];
+            g->addr = key;
+        }
+        memcpy(g->mac, mac, 6);
+        g->kind = VN_BIND_GATEWAY;
+        g->expires = 0;
+        return 0;
+    }
     uint32_t i = find(b, &key, NULL);
     if (!i) {
         if (!b->free_head) {
@@ -92,8 +123,7 @@ int vn_bind_set(struct vn_bindings *b, const struct vn_addr *addr, const uint8_t
 
 void vn_bind_del(struct vn_bindings *b, const struct vn_addr *addr, const uint8_t *mac)
 {
-    struct vn_addr key = { .family = addr->family };
-    memcpy(key.a, addr->a, addr->family == AF_INET ? 4 : 16);
+    struct vn_addr key = key_of(addr);
     uint32_t *prev = NULL, i = find(b, &key, &prev);
     if (!i || (mac && memcmp(b->e[i - 1].mac, mac, 6)))
         return;
@@ -107,8 +137,10 @@ void vn_bind_del(struct vn_bindings *b, const struct vn_addr *addr, const uint8_
 const struct vn_binding *vn_bind_find(const struct vn_bindings *b, const struct vn_addr *addr,
                                       int64_t now)
 {
-    struct vn_addr key = { .family = addr->family };
-    memcpy(key.a, addr->a, addr->family == AF_INET ? 4 : 16);
+    struct vn_addr key = key_of(addr);
+    const struct vn_binding *g = find_gw(b, &key);
+    if (g)
+        return g;
     uint32_t i = find(b, &key, NULL);
     if (!i)
         return NULL;
@@ -125,15 +157,14 @@ bool vn_bind_allows(const struct vn_bindings *b, const struct vn_addr *addr, con
 
 bool vn_bind_is_gateway(const struct vn_bindings *b, const struct vn_addr *addr)
 {
-    const struct vn_binding *e = vn_bind_find(b, addr, 0);
-    return e && e->kind == VN_BIND_GATEWAY;
+    return find_gw(b, addr) != NULL; /* callers' addresses come zero-padded (vn_addr4) */
 }
 
 json_t *vn_bind_json(const struct vn_bindings *b, int64_t now)
 {
     json_t *list = json_array();
-    for (uint32_t i = 0; i < b->max; i++) {
-        const struct vn_binding *e = &b->e[i];
+    for (uint32_t i = 0; i < b->ngw + b->max; i++) {
+        const struct vn_binding *e = i < b->ngw ? &b->gw[i] : &b->e[i - b->ngw];
         if (e->kind == VN_BIND_NONE || (e->expires && e->expires <= now))
             continue;
         char a[INET6_ADDRSTRLEN], m[18];
@@ -144,6 +175,7 @@ json_t *vn_bind_json(const struct vn_bindings *b, int64_t now)
             json_object_set_new(o, "expires_in", json_integer(e->expires - now));
         json_array_append_new(list, o);
     }
-    return json_pack("{s:o,s:I,s:I,s:I}", "bindings", list, "count", (json_int_t)b->count, "max",
+    return json_pack("{s:o,s:I,s:I,s:I}", "bindings", list, "count",
+                     (json_int_t)(b->count + b->ngw), "max",
                      (json_int_t)b->max, "refused_full", (json_int_t)b->full);
 }

@@ -9,9 +9,12 @@
  * decide whether a source address (or an ARP claim) is allowed on an
  * ip_binding port and whether a guest speaks as the gateway. So the switch
  * needs no knowledge of the DHCP server and the check costs one hash
- * lookup. The table is allocated once at its full size (chained, keyed
- * hash, free list); when full it refuses new bindings (counted) and keeps
- * the old ones. Expiry is checked on lookup against the caller's clock, so
+ * lookup. Leases and reservations live in a table allocated once at its
+ * full size (chained, keyed hash, free list); when full it refuses new
+ * bindings (counted) and keeps the old ones. The gateway's few addresses
+ * live in a small array beside it, so the check every guest IPv4 frame and
+ * ARP message gets (does it speak as the gateway?) is a few compares, not a
+ * hash. Expiry is checked on lookup against the caller's clock, so
  * nothing needs to sweep it. */
 #ifndef VN_SWITCH_BINDING_H
 #define VN_SWITCH_BINDING_H
@@ -39,8 +42,12 @@ struct vn_binding {
     uint32_t next;       /* chain: index + 1; 0 = end */
 };
 
+#define VN_BIND_GW_MAX 8 /* gateway addresses per network */
+
 struct vn_bindings {
-    struct vn_binding *e;
+    struct vn_binding gw[VN_BIND_GW_MAX]; /* kind GATEWAY */
+    uint8_t ngw;
+    struct vn_binding *e;                 /* leases and reservations */
     uint32_t *bucket;    /* index + 1 of the chain head; 0 = empty */
     uint32_t max, mask, count;
     uint32_t free_head;  /* index + 1 */
@@ -52,10 +59,12 @@ struct vn_bindings {
 int vn_bind_init(struct vn_bindings *b, uint32_t max);
 void vn_bind_free(struct vn_bindings *b);
 /* Bind addr to mac (replacing what addr was bound to). Returns 0, or -1 when
- * the table is full (counted; existing bindings untouched). */
+ * the table (or, for VN_BIND_GATEWAY, the gateway list) is full (counted;
+ * existing bindings untouched). */
 int vn_bind_set(struct vn_bindings *b, const struct vn_addr *addr, const uint8_t mac[6],
                 enum vn_bind_kind kind, int64_t expires);
-/* Remove addr's binding if it is bound to mac (any MAC when mac is NULL). */
+/* Remove addr's lease or reservation if it is bound to mac (any MAC when mac
+ * is NULL); the gateway's addresses stay. */
 void vn_bind_del(struct vn_bindings *b, const struct vn_addr *addr, const uint8_t *mac);
 /* addr's binding if it exists and has not expired at now, else NULL. */
 const struct vn_binding *vn_bind_find(const struct vn_bindings *b, const struct vn_addr *addr,

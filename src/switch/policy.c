@@ -155,7 +155,7 @@ static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t n
 static bool is_gateway(const struct vn_network *net, uint32_t ip)
 {
     struct vn_addr a = vn_addr4(ip);
-    return net->bind.count && vn_bind_is_gateway(&net->bind, &a);
+    return vn_bind_is_gateway(&net->bind, &a);
 }
 
 /* Whether a DHCP client message (UDP 68 -> 67, first fragment) speaks for

@@ -7,6 +7,9 @@
 
 #include "harness.h"
 
+#include "pkt/csum.h"
+#include "pkt/eth.h"
+
 #include <string.h>
 #include <sys/uio.h>
 
@@ -76,6 +79,29 @@ struct vn_port *harness_port(struct vn_switch *sw, const struct vn_port_conf *pc
     if (!p)
         fail_msg("%s", err);
     return p;
+}
+
+uint8_t *harness_ip4_hdr(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl,
+                         size_t l4len)
+{
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    vn_put_be16(ip + 2, (uint16_t)(20 + l4len));
+    ip[8] = ttl;
+    ip[9] = proto;
+    vn_put_be32(ip + 12, src);
+    vn_put_be32(ip + 16, dst);
+    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    return ip + 20;
+}
+
+uint8_t *harness_ip4(uint8_t *f, const uint8_t dmac[6], const uint8_t smac[6], uint32_t src,
+                     uint32_t dst, uint8_t proto, uint8_t ttl, size_t l4len)
+{
+    memcpy(f, dmac, 6);
+    memcpy(f + 6, smac, 6);
+    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
+    return harness_ip4_hdr(f + VN_ETH_HLEN, src, dst, proto, ttl, l4len);
 }
 
 void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len)

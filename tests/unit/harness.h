@@ -32,6 +32,15 @@ struct vn_network *harness_network(struct vn_switch *sw, const struct vn_net_con
 /* Add port pc to sw as a recording port writing into rec (may be NULL). */
 struct vn_port *harness_port(struct vn_switch *sw, const struct vn_port_conf *pc,
                              struct harness_rec *rec);
+/* Write a 20-byte IPv4 header at ip for l4len bytes of proto from src to dst
+ * (host order; TTL ttl, fragment field zero, checksum filled in); returns
+ * where the L4 header goes. */
+uint8_t *harness_ip4_hdr(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl,
+                         size_t l4len);
+/* The same behind an Ethernet header from smac to dmac at f. */
+uint8_t *harness_ip4(uint8_t *f, const uint8_t dmac[6], const uint8_t smac[6], uint32_t src,
+                     uint32_t dst, uint8_t proto, uint8_t ttl, size_t l4len);
+
 /* Copy the frame f of len bytes into the switch's receive buffer and switch
  * it as received on port in. */
 void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "fw/conntrack.h"
+#include "harness.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/ip.h"
@@ -24,6 +25,7 @@
 enum { T_TCP = 7440u * 1000u, T_CLOSING = 10u * 1000u, T_UDP = 120u * 1000u, T_ICMP = 30u * 1000u };
 
 static uint8_t fbuf[128];
+static const uint8_t M1[6] = { 0x52, 0x54, 0, 0, 0, 1 }, M2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
 
 /* An Ethernet/IPv4 frame of protocol proto from src:sp to dst:dp (ICMP: sp is
  * the type, dp the echo id), TCP flags fl. Returns its classified view. */
@@ -31,17 +33,8 @@ static struct vn_acl_pkt pkt_of(uint8_t proto, uint32_t src, uint16_t sp, uint32
                                 uint8_t fl)
 {
     memset(fbuf, 0, sizeof fbuf);
-    uint8_t *e = fbuf, *ip = fbuf + 14, *l4 = ip + 20;
-    memcpy(e, "\x52\x54\x00\x00\x00\x02\x52\x54\x00\x00\x00\x01", 12);
-    vn_put_be16(e + 12, VN_ETH_TYPE_IPV4);
     size_t l4len = proto == 6 ? 20 : 8;
-    ip[0] = 0x45;
-    vn_put_be16(ip + 2, (uint16_t)(20 + l4len));
-    ip[8] = 64;
-    ip[9] = proto;
-    vn_put_be32(ip + 12, src);
-    vn_put_be32(ip + 16, dst);
-    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    uint8_t *l4 = harness_ip4(fbuf, M2, M1, src, dst, proto, 64, l4len);
     if (proto == 1) {
         l4[0] = (uint8_t)sp;
         vn_put_be16(l4 + 4, dp);
@@ -67,24 +60,10 @@ static struct vn_acl_pkt icmp_err_about(uint32_t reporter, uint32_t src, uint16_
                                         uint16_t dp)
 {
     memset(fbuf, 0, sizeof fbuf);
-    uint8_t *e = fbuf, *ip = fbuf + 14, *ic = ip + 20, *q = ic + 8;
-    memcpy(e, "\x52\x54\x00\x00\x00\x01\x52\x54\x00\x00\x00\x02", 12);
-    vn_put_be16(e + 12, VN_ETH_TYPE_IPV4);
-    ip[0] = 0x45;
-    vn_put_be16(ip + 2, 20 + 8 + 28);
-    ip[8] = 64;
-    ip[9] = 1;
-    vn_put_be32(ip + 12, reporter);
-    vn_put_be32(ip + 16, src);
-    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    uint8_t *ic = harness_ip4(fbuf, M1, M2, reporter, src, 1, 64, 8 + 28), *q = ic + 8;
     ic[0] = 3;
     ic[1] = 3;
-    q[0] = 0x45;
-    vn_put_be16(q + 2, 36);
-    q[8] = 64;
-    q[9] = 17;
-    vn_put_be32(q + 12, src);
-    vn_put_be32(q + 16, dst);
+    harness_ip4_hdr(q, src, dst, 17, 64, 16);
     vn_put_be16(q + 20, sp);
     vn_put_be16(q + 22, dp);
     struct vn_frame fr = { .data = fbuf, .len = 14 + 20 + 8 + 28 };

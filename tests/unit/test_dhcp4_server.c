@@ -162,14 +162,8 @@ static size_t build(uint8_t *f, const struct msg *m)
     size_t blen = (size_t)(o - b);
     if (blen < 300)
         blen = 300;
-    uint8_t *ip = f + 14, *u = ip + 20;
-    ip[0] = 0x45;
-    vn_put_be16(ip + 2, (uint16_t)(20 + 8 + blen));
-    ip[8] = 64;
-    ip[9] = VN_IPPROTO_UDP;
-    vn_put_be32(ip + 12, m->ciaddr);
-    vn_put_be32(ip + 16, m->ciaddr ? GW : 0xffffffffu);
-    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    uint8_t *u = harness_ip4_hdr(f + 14, m->ciaddr, m->ciaddr ? GW : 0xffffffffu, VN_IPPROTO_UDP,
+                                 64, 8 + blen);
     vn_put_be16(u, 68);
     vn_put_be16(u + 2, 67);
     vn_put_be16(u + 4, (uint16_t)(8 + blen));

@@ -100,20 +100,7 @@ static int teardown(void **state)
 static size_t mk_ip4(uint8_t *f, const uint8_t dmac[6], uint32_t src, uint32_t dst, uint8_t proto,
                      uint8_t ttl, const uint8_t *l4, size_t l4len)
 {
-    memcpy(f, dmac, 6);
-    memcpy(f + 6, GUEST_MAC, 6);
-    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
-    uint8_t *h = f + 14;
-    memset(h, 0, 20);
-    h[0] = 0x45;
-    vn_put_be16(h + 2, (uint16_t)(20 + l4len));
-    vn_put_be16(h + 4, 0x1234);
-    h[8] = ttl;
-    h[9] = proto;
-    vn_put_be32(h + 12, src);
-    vn_put_be32(h + 16, dst);
-    vn_put_be16(h + 10, vn_csum_ipv4_hdr(h, 20));
-    memcpy(h + 20, l4, l4len);
+    memcpy(harness_ip4(f, dmac, GUEST_MAC, src, dst, proto, ttl, l4len), l4, l4len);
     return 34 + l4len;
 }
 

@@ -208,20 +208,9 @@ static void guest_raw(struct world *w, const struct conn *c, uint32_t seq, uint3
     static uint8_t f[2048];
     uint8_t mac[6];
     guest_mac(mac, c->g);
-    memcpy(f, w->gw->mac, 6);
-    memcpy(f + 6, mac, 6);
-    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
-    uint8_t *ip = f + 14, *th = ip + 20;
     size_t l4 = 20 + optlen + dlen;
-    memset(ip, 0, 20);
-    ip[0] = 0x45;
-    vn_put_be16(ip + 2, (uint16_t)(20 + l4));
-    ip[6] = 0x40;
-    ip[8] = 64;
-    ip[9] = VN_IPPROTO_TCP;
-    vn_put_be32(ip + 12, c->gaddr);
-    vn_put_be32(ip + 16, c->raddr);
-    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    uint8_t *ip = f + 14,
+            *th = harness_ip4(f, w->gw->mac, mac, c->gaddr, c->raddr, VN_IPPROTO_TCP, 64, l4);
     vn_put_be16(th, c->gport);
     vn_put_be16(th + 2, c->rport);
     vn_put_be32(th + 4, seq);
@@ -999,17 +988,8 @@ static void test_malformed(void **state)
     static uint8_t f[64];
     uint8_t mac[6];
     guest_mac(mac, 0);
-    memcpy(f, w->gw->mac, 6);
-    memcpy(f + 6, mac, 6);
-    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
     uint8_t *ip = f + 14;
-    ip[0] = 0x45;
-    vn_put_be16(ip + 2, 20 + 20);
-    ip[8] = 64;
-    ip[9] = VN_IPPROTO_TCP;
-    vn_put_be32(ip + 12, GUEST1);
-    vn_put_be32(ip + 16, REMOTE);
-    vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+    harness_ip4(f, w->gw->mac, mac, GUEST1, REMOTE, VN_IPPROTO_TCP, 64, 20);
     ip[20 + 12] = 0xf0; /* 60-byte header in 20 bytes */
     ip[20 + 13] = VN_TCP_SYN;
     struct vn_ip4 pi;

@@ -141,18 +141,7 @@ static void guest_udp(struct world *w, uint16_t gport, uint16_t rport, const cha
 {
     uint8_t f[256];
     size_t dl = strlen(data), ul = 8 + dl;
-    memcpy(f, w->gw->mac, 6);
-    memcpy(f + 6, GMAC, 6);
-    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
-    uint8_t *h = f + 14, *u = h + 20;
-    memset(h, 0, 20);
-    h[0] = 0x45;
-    vn_put_be16(h + 2, (uint16_t)(20 + ul));
-    h[8] = 64;
-    h[9] = VN_IPPROTO_UDP;
-    vn_put_be32(h + 12, GUEST);
-    vn_put_be32(h + 16, REMOTE);
-    vn_put_be16(h + 10, vn_csum_ipv4_hdr(h, 20));
+    uint8_t *h = f + 14, *u = harness_ip4(f, w->gw->mac, GMAC, GUEST, REMOTE, VN_IPPROTO_UDP, 64, ul);
     vn_put_be16(u, gport);
     vn_put_be16(u + 2, rport);
     vn_put_be16(u + 4, (uint16_t)ul);

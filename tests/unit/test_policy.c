@@ -85,18 +85,9 @@ static int teardown(void **state)
 static size_t mk_ip4(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t src,
                      uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport)
 {
-    memcpy(f, dmac, 6);
-    memcpy(f + 6, smac, 6);
-    vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
     uint8_t *h = f + 14;
-    memset(h, 0, 20 + 8 + 300);
-    h[0] = 0x45;
-    vn_put_be16(h + 2, 20 + 8 + 300);
-    h[8] = 64;
-    h[9] = proto;
-    vn_put_be32(h + 12, src);
-    vn_put_be32(h + 16, dst);
-    vn_put_be16(h + 10, vn_csum_ipv4_hdr(h, 20));
+    memset(h + 20, 0, 8 + 300);
+    harness_ip4(f, dmac, smac, src, dst, proto, 64, 8 + 300);
     vn_put_be16(h + 20, sport);
     vn_put_be16(h + 22, dport);
     vn_put_be16(h + 24, 8 + 300);
