@@ -70,12 +70,27 @@ struct vn_dhcp_host {
     char name[64];
 };
 
+/* A DHCPv6 reservation (dhcp6.hosts): a client known by MAC or DUID gets
+ * ip (and name, for DNS). */
+#define VN_DUID_MAX 130           /* RFC 8415: at most 128 bytes of DUID + its 2-byte type */
+struct vn_dhcp6_host {
+    struct vn_conf_src src;
+    uint8_t mac[6];
+    bool has_mac;
+    uint8_t duid[VN_DUID_MAX];
+    uint8_t duid_len;         /* 0 = match by MAC */
+    struct vn_addr ip;        /* AF_INET6; family 0 = none (name only) */
+    char name[64];
+};
+
+enum vn_dhcp6_mode { VN_DHCP6_STATELESS = 0, VN_DHCP6_STATEFUL, VN_DHCP6_OFF };
+
 /* A port forward: host listener -> guest address (forwards). */
 struct vn_forward_conf {
     struct vn_conf_src src;
     int proto;                /* IPPROTO_TCP or IPPROTO_UDP; 0 = unset */
     struct vn_sockaddr host;  /* where vnetd listens on the host */
-    uint32_t guest_ip;        /* host byte order; 0 = the first DHCP address */
+    struct vn_addr guest;     /* IPv4 or IPv6; family 0 = the first DHCP address */
     uint16_t guest_port;
 };
 
@@ -120,6 +135,24 @@ struct vn_net_conf {
     char host_interface[VN_IFNAME_MAX]; /* host-only: the host's tap (default vnet-NAME) */
     struct vn_acl acl;        /* network ACL rules (fw/acl.h); rules array owned here */
     bool acl_default_drop;    /* policy when no rule matches */
+
+    /* IPv6 services of the gateway (struct vn_addr: AF_INET6, network byte
+     * order; family 0 = unset). Filled by validation: subnet6 defaults to a
+     * ULA /64 derived from the network name where the network has a
+     * gateway (nat, host-only, isolated with a subnet). */
+    bool ipv6;                /* serve IPv6 (NDP, RA, DHCPv6, DNS, NAT); false: frames still switch */
+    bool ipv6_set;
+    struct vn_addr subnet6;   /* the /64 prefix, host bits zero */
+    struct vn_addr gateway6;  /* default PREFIX::2 (nat), PREFIX::1 (host-only: the host's tap) */
+    struct vn_addr dns_addr6; /* default PREFIX::3 (nat), else the gateway port's own address */
+    bool ra;                  /* ra.enabled: send router advertisements (not on isolated) */
+    bool ra_set;
+    uint32_t ra_interval;     /* ra.interval: seconds between unsolicited RAs (jittered) */
+    uint32_t ra_lifetime;     /* ra.lifetime: router lifetime in seconds (0 = not a default router) */
+    enum vn_dhcp6_mode dhcp6_mode; /* dhcp6.mode */
+    struct vn_addr dhcp6_start, dhcp6_end; /* dhcp6.range (stateful) */
+    struct vn_dhcp6_host hosts6[VN_MAX_DHCP_HOSTS]; /* dhcp6.hosts */
+    unsigned nhosts6;
 };
 
 struct vn_port_conf {
@@ -147,6 +180,7 @@ struct vn_port_conf {
     bool implicit;                        /* made by validation (network 'uplink'), not printed */
     uint32_t host_addr;                   /* tap (host-only): IPv4 address to assign, 0 = none */
     uint8_t host_prefix;
+    struct vn_addr host_addr6;            /* tap (host-only): IPv6 address to assign (/64), family 0 = none */
     uint32_t storm_bcast;                 /* broadcast frames/s accepted from the port; 0 = no limit */
     uint32_t storm_mcast;                 /* multicast frames/s accepted from the port; 0 = no limit */
     /* port security */

@@ -445,14 +445,16 @@ static int p_fwd_guest(const struct vn_conf_key *k, void *item, void *dst, const
     if (vn_parse_uint(ps, 1, 65535, &port))
         return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
     f->guest_port = (uint16_t)port;
-    f->guest_ip = 0;
+    f->guest = (struct vn_addr){ 0 };
     if (c) {
         if ((size_t)(c - val) >= sizeof ip)
             return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
         memcpy(ip, val, (size_t)(c - val));
         ip[c - val] = 0;
-        if (vn_ip4_parse(ip, &f->guest_ip))
+        uint32_t g4;
+        if (vn_ip4_parse(ip, &g4))
             return vn_conf_fail(err, src, "%s: '%s' is not an IPv4 address", key, ip);
+        f->guest = vn_addr4(g4);
     }
     return 0;
 }
@@ -462,7 +464,7 @@ static void pr_fwd_guest(const struct vn_conf_key *k, const void *item, const vo
     (void)k, (void)dst;
     const struct vn_forward_conf *f = item;
     char a[16];
-    fprintf(o, "\"%s:%u\"", vn_ip4_str(f->guest_ip, a), f->guest_port);
+    fprintf(o, "\"%s:%u\"", vn_ip4_str(vn_addr_v4(&f->guest), a), f->guest_port);
 }
 
 static const struct vn_conf_key forward_keys[] = {

@@ -226,11 +226,11 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
             return vn_conf_fail(err, f->src, "forwards need a nat network");
         if (!f->proto || !f->host.ip.family || !f->guest_port)
             return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
-        if (!f->guest_ip)
-            f->guest_ip = n->dhcp_start;
-        if (!IN_SUBNET(f->guest_ip))
+        if (!f->guest.family)
+            f->guest = vn_addr4(n->dhcp_start);
+        if (!IN_SUBNET(vn_addr_v4(&f->guest)))
             return vn_conf_fail(err, f->src, "forward: guest %s is not inside the subnet",
-                                vn_ip4_str(f->guest_ip, a));
+                                vn_ip4_str(vn_addr_v4(&f->guest), a));
     }
 #undef IN_SUBNET
     return 0;

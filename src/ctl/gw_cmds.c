@@ -145,9 +145,9 @@ static json_t *cmd_forward_add(void *ctx, json_t *req, char *err, size_t errlen)
     }
     const struct vn_net_conf *c = &n->conf;
     uint32_t mask = ~0u << (32 - c->prefix);
-    if (!fc.guest_ip)
-        fc.guest_ip = c->dhcp_start;
-    if ((fc.guest_ip & mask) != c->subnet) {
+    if (!fc.guest.family)
+        fc.guest = vn_addr4(c->dhcp_start);
+    if ((vn_addr_v4(&fc.guest) & mask) != c->subnet) {
         snprintf(err, errlen, "guest address is not inside network '%s'", c->name);
         return NULL;
     }

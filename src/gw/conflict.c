@@ -15,7 +15,8 @@ static bool held_by_other(struct vn_gw *gw, uint32_t ip, const uint8_t mac[6], u
         *kind = "lease";
         return memcmp(holder, mac, 6) != 0;
     }
-    const struct vn_neigh *n = vn_gw_neigh_peek(gw, ip);
+    struct vn_addr a = vn_addr4(ip);
+    const struct vn_neigh *n = vn_gw_neigh_peek(gw, &a);
     if (n && memcmp(n->mac, mac, 6) && gw->sw->now_s - n->seen_s < VN_CONFLICT_RECENT_S) {
         memcpy(holder, n->mac, 6);
         *kind = "recent";

@@ -322,7 +322,8 @@ static void bind_ack(struct vn_dhcp4 *d, const struct vn_dhcp4_msg *m, const uin
     l->expires = now + d->gw->conf->lease_time;
     if (m->hostname[0] && !l->is_static)
         vn_strlcpy(l->hostname, m->hostname, sizeof l->hostname);
-    vn_gw_neigh_learn(d->gw, l->ip, m->chaddr);
+    struct vn_addr a = vn_addr4(l->ip);
+    vn_gw_neigh_learn(d->gw, &a, m->chaddr);
     publish(d, l, true, NULL);
     mark_dirty(d);
     reply(d, m, src_mac, VN_DHCP_ACK, l);

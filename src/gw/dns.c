@@ -749,17 +749,18 @@ static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t 
 }
 
 void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
-                      const struct vn_ip4 *ip, const struct vn_udp *udp)
+                      const struct vn_ipp *ip, const struct vn_udp *udp)
 {
     d->st.queries_udp++;
-    if (!ip->src || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
-        !vn_gw_in_subnet(d->gw, ip->src)) {
+    uint32_t src = ip->family == AF_INET ? vn_addr_v4(&ip->src) : 0;
+    if (!src || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
+        !vn_gw_in_subnet(d->gw, src)) {
         d->st.malformed++;
         VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: query from an invalid source dropped\" network=%s",
                   d->gw->conf->name);
         return;
     }
-    struct dest to = { .conn = NULL, .in_port = port, .mac = src_mac, .ip = ip->src,
+    struct dest to = { .conn = NULL, .in_port = port, .mac = src_mac, .ip = src,
                        .port = udp->sport };
     handle_query(d, &to, udp->data, udp->dlen);
 }

@@ -27,7 +27,7 @@ void vn_dns_free(struct vn_dns *d);
 /* A UDP datagram to the DNS address, port 53, from a guest at src_mac on
  * switch port `port` (each port may hold a share of the pending queries). */
 void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
-                      const struct vn_ip4 *ip, const struct vn_udp *udp);
+                      const struct vn_ipp *ip, const struct vn_udp *udp);
 
 /* Loopback TCP address where the DNS service accepts DNS-over-TCP: the NAT
  * connects guest TCP flows to DNS:53 here. */

@@ -73,11 +73,11 @@ static const struct vn_gw_egress drop = { .kind = VN_EG_DROP };
 /* First rule of rules[0..n) for proto/dport; a frame to a link broadcast
  * only matches a rule that accepts it. NULL when none matches. */
 static const struct vn_gw_egress *match(const struct vn_gw_rule *rules, unsigned n, bool link_bcast,
-                                        uint8_t proto, uint16_t dport)
+                                        uint8_t family, uint8_t proto, uint16_t dport)
 {
     for (unsigned i = 0; i < n; i++) {
         const struct vn_gw_rule *r = &rules[i];
-        if ((r->proto == VN_EG_ANY || r->proto == proto) &&
+        if ((r->proto == VN_EG_ANY || r->proto == proto) && (!r->family || r->family == family) &&
             (r->dport == VN_EG_ANY || r->dport == dport))
             return link_bcast && !r->bcast_ok ? &drop : &r->to;
     }
@@ -91,9 +91,9 @@ static const struct vn_gw_egress *lookup(const struct vn_gw_egress_table *t,
     const struct vn_gw_local *l = find_local(t, dst);
     const struct vn_gw_egress *e;
     if (l)
-        return (e = match(l->rule, l->nrules, link_bcast, proto, dport)) ? e : &drop;
+        return (e = match(l->rule, l->nrules, link_bcast, dst->family, proto, dport)) ? e : &drop;
     if (ip_bcast)
-        return (e = match(t->bcast, t->nbcast, link_bcast, proto, dport)) ? e : &drop;
+        return (e = match(t->bcast, t->nbcast, link_bcast, dst->family, proto, dport)) ? e : &drop;
     if (link_bcast)
         return &drop; /* a unicast address in a broadcast frame is not routed */
     const struct vn_gw_route *best = NULL;

@@ -6,10 +6,12 @@
  * a tunnel peer (reserved for the VPN: a route to it), an ICMP unreachable
  * (type and code), or a silent drop. The table has three parts, searched by
  * the packet's destination:
- *   - local addresses (the gateway's own: gateway, DNS; later IPv6 ones):
+ *   - local addresses (the gateway's own: gateway, DNS, link-local and
+ *     IPv6 service addresses):
  *     an ordered rule list per address matching protocol and destination
  *     port, first match wins, the last rule catches the rest;
- *   - broadcast and multicast destinations: one rule list (DHCP);
+ *   - broadcast and multicast destinations: one rule list (DHCP, DHCPv6),
+ *     whose rules may name the family they take;
  *   - routes for every other destination: longest prefix wins, a miss gives
  *     the table's route_miss egress (on a network that routes nothing:
  *     network unreachable).
@@ -32,7 +34,7 @@ enum vn_gw_egress_kind {
     VN_EG_SERVICE,    /* a local service's handler */
     VN_EG_NEXT,       /* the gateway's next hop (the NAT engine) */
     VN_EG_TUNNEL,     /* a tunnel peer (ctx says which) */
-    VN_EG_UNREACH,    /* answer with an ICMP error (icmp_type, icmp_code) */
+    VN_EG_UNREACH,    /* answer with an ICMP error of the packet's family (icmp) */
     VN_EG__COUNT
 };
 const char *vn_gw_egress_kind_name(enum vn_gw_egress_kind k);
@@ -40,7 +42,7 @@ const char *vn_gw_egress_kind_name(enum vn_gw_egress_kind k);
 /* What the table answers. */
 struct vn_gw_egress {
     uint8_t kind;             /* enum vn_gw_egress_kind */
-    uint8_t icmp_type, icmp_code;
+    uint8_t icmp;             /* VN_EG_UNREACH: which error (enum vn_icmp_err, l3.h) */
     bool routed;              /* forwarded, not delivered: TTL is checked (RFC 1812) */
     uint8_t service;          /* VN_EG_SERVICE: the gateway's service index */
     void *ctx;                /* VN_EG_TUNNEL: the peer */
@@ -53,6 +55,7 @@ struct vn_gw_rule {
     uint16_t dport;           /* destination port (TCP/UDP), VN_EG_ANY = every */
     bool bcast_ok;            /* also for frames sent to a link broadcast/multicast MAC */
     struct vn_gw_egress to;
+    uint8_t family;           /* only packets of this family (AF_INET/AF_INET6), 0 = both */
 };
 
 #define VN_GW_LOCAL_MAX 8     /* addresses the gateway answers on */

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "dhcp4.h"
 #include "dns.h"
+#include "nd.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 
@@ -23,8 +24,9 @@ static void arp_input(struct vn_gw *gw, const struct vn_frame *f)
     }
     uint16_t op = vn_get_be16(a + 6);
     uint32_t sip = vn_get_be32(a + 14), tip = vn_get_be32(a + 24);
+    struct vn_addr sa = vn_addr4(sip);
     if (sip && !vn_mac_is_multicast(a + 8))
-        vn_gw_neigh_observe(gw, sip, a + 8);
+        vn_gw_neigh_observe(gw, &sa, a + 8);
     if (op != 1 || (tip != gw->addr && tip != gw->dns_addr))
         return;
     gw->stats.arp_requests++;
@@ -47,30 +49,85 @@ static void arp_input(struct vn_gw *gw, const struct vn_frame *f)
 
 /* ---- IPv4 ---- */
 
-static void icmp_echo(struct vn_gw *gw, const uint8_t *smac, const struct vn_ip4 *ip)
+/* Answer an ICMP or ICMPv6 echo request to one of the gateway's addresses. */
+static void icmp_echo(struct vn_gw *gw, const uint8_t *smac, const struct vn_ipp *ip)
 {
     struct vn_icmp ic;
-    if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != 8 || ic.code != 0)
+    bool v6 = ip->family == AF_INET6;
+    if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != (v6 ? 128 : 8) || ic.code != 0)
         return;
-    if (vn_csum_fold(vn_csum_add(0, ip->l4, ip->l4_len)) != 0) {
+    uint32_t ps = v6 ? vn_csum_pseudo(&ip->src, &ip->dst, VN_IPPROTO_ICMPV6, ip->l4_len) : 0;
+    if (vn_csum_fold(vn_csum_add(ps, ip->l4, ip->l4_len)) != 0) {
         gw->stats.ip_bad++;
         return;
     }
-    /* The reply: type 0, same id, sequence and data; a request reassembled
-     * from fragments gets its reply fragmented the same way (as a host). */
+    /* The reply: type 0 (129), same id, sequence and data; a request
+     * reassembled from fragments gets its reply fragmented the same way. A
+     * request to a multicast group is answered from the link-local address. */
+    const struct vn_addr *src = &ip->dst;
+    if (v6 && ip->dst.a[0] == 0xff)
+        src = &gw->ll6;
     uint8_t h[8];
     memcpy(h, ip->l4, 8);
-    h[0] = 0;
+    h[0] = v6 ? 129 : 0;
     vn_put_be16(h + 2, 0);
-    uint32_t sum = vn_csum_add(vn_csum_add(0, h, 8), ip->l4 + 8, ip->l4_len - 8);
+    uint32_t sum = v6 ? vn_csum_pseudo(src, &ip->src, VN_IPPROTO_ICMPV6, ip->l4_len) : 0;
+    sum = vn_csum_add(vn_csum_add(sum, h, 8), ip->l4 + 8, ip->l4_len - 8);
     vn_put_be16(h + 2, vn_csum_fold(sum));
-    if (vn_gw_send_ip4(gw, smac, ip->dst, ip->src, VN_IPPROTO_ICMP, h, ip->l4 + 8,
-                       ip->l4_len - 8) == 0)
-        gw->stats.icmp_echo++;
+    if (vn_gw_send_ip(gw, smac, src, &ip->src, ip->proto, h, ip->l4 + 8, ip->l4_len - 8) == 0) {
+        if (v6)
+            gw->stats.icmp6_echo++;
+        else
+            gw->stats.icmp_echo++;
+    }
 }
 
 /* The gateway's local services, as the egress table names them. */
-enum { SVC_ECHO, SVC_DHCP, SVC_DNS };
+enum { SVC_ECHO, SVC_DHCP, SVC_DNS, SVC_DHCP6 };
+
+/* Hand a packet to the egress the table chose (either family). */
+static void dispatch(struct vn_gw *gw, const struct vn_frame *f, const struct vn_gw_egress *e,
+                     const struct vn_ipp *ip, const struct vn_ip4 *ip4, const struct vn_udp *u)
+{
+    const uint8_t *smac = f->data + 6;
+    switch ((enum vn_gw_egress_kind)e->kind) {
+    case VN_EG_SERVICE:
+        if (e->service == SVC_ECHO)
+            icmp_echo(gw, smac, ip);
+        else if (e->service == SVC_DHCP && ip4)
+            vn_dhcp4_input(gw->dhcp, smac, ip4, u);
+        else if (e->service == SVC_DNS)
+            vn_dns_input_udp(gw->dns, smac, f->port, ip, u);
+        return;
+    case VN_EG_NEXT:
+        if (e->routed && ip->ttl <= 1) {
+            gw->stats.ip_ttl_expired++;
+            vn_gw_icmp_error(gw, smac, ip, VN_ICMPE_TIME_EXCEEDED, 0);
+            return;
+        }
+        if (gw->next.input)
+            gw->next.input(gw->next.ctx, smac, ip, f);
+        return;
+    case VN_EG_UNREACH:
+        vn_gw_icmp_error(gw, smac, ip, (enum vn_icmp_err)e->icmp, 0);
+        return;
+    case VN_EG_TUNNEL: /* no tunnel peers yet (the VPN adds them as routes) */
+    case VN_EG_DROP:
+    case VN_EG__COUNT:
+        return;
+    }
+}
+
+/* The destination port of a TCP/UDP packet (0 for other protocols); -1 for
+ * a UDP header that does not parse (counted by the caller). */
+static int l4_dport(const struct vn_ipp *ip, struct vn_udp *u)
+{
+    if (ip->proto == VN_IPPROTO_UDP)
+        return vn_udp_parse(ip->l4, ip->l4_len, u) ? -1 : u->dport;
+    if (ip->proto == VN_IPPROTO_TCP && ip->l4_len >= 4)
+        return vn_get_be16(ip->l4 + 2);
+    return 0;
+}
 
 static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
 {
@@ -82,8 +139,10 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
                   gw->net->conf.name);
         return;
     }
+    struct vn_ipp pp;
+    vn_ipp_from4(&ip, &pp);
     if (ip.src && vn_gw_in_subnet(gw, ip.src))
-        vn_gw_neigh_observe(gw, ip.src, smac);
+        vn_gw_neigh_observe(gw, &pp.src, smac);
     if (ip.mf || ip.frag_off) {
         gw->stats.ip_fragments++;
         if (ip.proto == VN_IPPROTO_TCP) /* guests use path MTU discovery for TCP */
@@ -92,47 +151,118 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
         if (vn_reasm_add(&gw->reasm, &ip, vn_now_ms(), &whole) != 1)
             return;
         ip = whole;
+        vn_ipp_from4(&ip, &pp);
     }
     struct vn_udp u;
-    uint16_t dport = 0;
-    if (ip.proto == VN_IPPROTO_UDP) {
-        if (vn_udp_parse(ip.l4, ip.l4_len, &u)) {
-            gw->stats.ip_bad++;
-            return;
-        }
-        dport = u.dport;
-    } else if (ip.proto == VN_IPPROTO_TCP && ip.l4_len >= 4) {
-        dport = vn_get_be16(ip.l4 + 2);
+    int dport = l4_dport(&pp, &u);
+    if (dport < 0) {
+        gw->stats.ip_bad++;
+        return;
     }
     bool bcast = ip.dst == 0xffffffffu || ip.dst == gw->bcast || (ip.dst >> 28) == 0xe;
-    struct vn_addr dst = vn_addr4(ip.dst);
-    const struct vn_gw_egress *e = vn_gw_egress_lookup(&gw->egress, &dst, bcast,
-                                                       vn_mac_is_multicast(dmac), ip.proto, dport);
-    switch ((enum vn_gw_egress_kind)e->kind) {
-    case VN_EG_SERVICE:
-        if (e->service == SVC_ECHO)
-            icmp_echo(gw, smac, &ip);
-        else if (e->service == SVC_DHCP)
-            vn_dhcp4_input(gw->dhcp, smac, &ip, &u);
-        else if (e->service == SVC_DNS)
-            vn_dns_input_udp(gw->dns, smac, f->port, &ip, &u);
+    const struct vn_gw_egress *e = vn_gw_egress_lookup(&gw->egress, &pp.dst, bcast,
+                                                       vn_mac_is_multicast(dmac), ip.proto,
+                                                       (uint16_t)dport);
+    dispatch(gw, f, e, &pp, &ip, &u);
+}
+
+/* ---- IPv6 ---- */
+
+static void ip6_input(struct vn_gw *gw, const struct vn_frame *f)
+{
+    const uint8_t *smac = f->data + 6, *dmac = f->data;
+    if (!gw->ll6.family) {
+        gw->stats.ip6_ignored++; /* the network serves no IPv6 (ipv6: false) */
         return;
-    case VN_EG_NEXT:
-        if (e->routed && ip.ttl <= 1) {
-            gw->stats.ip_ttl_expired++;
-            vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, 11, 0, 0);
+    }
+    struct vn_ip6 ip;
+    if (vn_ip6_parse(f->data + VN_ETH_HLEN, f->len - VN_ETH_HLEN, &ip) != VN_IP_OK ||
+        ip.src[0] == 0xff) {
+        gw->stats.ip6_bad++;
+        VN_LOG_RL(VN_LOG_DEBUG, "msg=\"malformed IPv6 packet dropped\" network=%s",
+                  gw->net->conf.name);
+        return;
+    }
+    if (vn_gw_nd_input(gw, smac, &ip))
+        return;
+    struct vn_ipp pp;
+    vn_ipp_from6(&ip, &pp);
+    if (vn_gw_on_link(gw, &pp.src))
+        vn_gw_neigh_observe(gw, &pp.src, smac);
+    if (ip.frag) {
+        gw->stats.ip6_fragments++;
+        if (ip.proto == VN_IPPROTO_TCP && !ip.frag_off)
+            return; /* guests use path MTU discovery for TCP */
+        struct vn_ip6 whole;
+        if (vn_reasm_add6(&gw->reasm, &ip, vn_now_ms(), &whole) != 1)
             return;
+        ip = whole;
+        vn_ipp_from6(&ip, &pp);
+    }
+    struct vn_udp u;
+    int dport = l4_dport(&pp, &u);
+    if (dport < 0) {
+        gw->stats.ip6_bad++;
+        return;
+    }
+    const struct vn_gw_egress *e = vn_gw_egress_lookup(&gw->egress, &pp.dst, ip.dst[0] == 0xff,
+                                                       vn_mac_is_multicast(dmac), ip.proto,
+                                                       (uint16_t)dport);
+    dispatch(gw, f, e, &pp, NULL, &u);
+}
+
+/* The IPv6 part of the egress table: on the link-local, service and DNS
+ * addresses DHCPv6 (UDP 547), DNS on the DNS address (UDP 53, TCP to the
+ * engine), ICMPv6 echo; on nat networks what else reaches the service
+ * address (gateway6) goes to the NAT engine (it maps it to the host's ::1)
+ * and every other destination is routed through NAT; DHCPv6 to the
+ * All_DHCP_Relay_Agents_and_Servers group (ff02::1:2) and echo to the
+ * all-nodes group are served. */
+static void build_egress6(struct vn_gw *gw, bool engine)
+{
+    const struct vn_net_conf *c = gw->conf;
+    bool nat = c->mode == VN_MODE_NAT;
+    const struct vn_gw_egress drop = { .kind = VN_EG_DROP }, next = { .kind = VN_EG_NEXT },
+                              port_unreach = { .kind = VN_EG_UNREACH,
+                                               .icmp = VN_ICMPE_PORT_UNREACH },
+                              echo = { .kind = VN_EG_SERVICE, .service = SVC_ECHO };
+    const struct vn_gw_egress dhcp6 = c->dhcp6_mode != VN_DHCP6_OFF
+                                          ? (struct vn_gw_egress){ .kind = VN_EG_SERVICE,
+                                                                   .service = SVC_DHCP6 }
+                                          : drop;
+    struct vn_gw_egress_table *t = &gw->egress;
+    const struct vn_addr *addrs[3] = { &gw->ll6, &gw->addr6, &gw->dns6 };
+    for (unsigned i = 0; i < 3; i++) {
+        struct vn_addr a = *addrs[i];
+        if (!a.family || vn_gw_egress_is_local(t, &a))
+            continue;
+        bool is_svc = vn_addr_eq(&a, &gw->addr6), is_dns = vn_addr_eq(&a, &gw->dns6);
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, 547, true, dhcp6 });
+        if (is_dns && gw->dns)
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, 53, false,
+                                                              { .kind = VN_EG_SERVICE,
+                                                                .service = SVC_DNS } });
+        if (is_dns && gw->dns && engine && (!is_svc || !nat))
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_TCP, VN_EG_ANY, false, next });
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_ICMPV6, VN_EG_ANY, false, echo });
+        if (is_svc && nat) {
+            vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false, next });
+            continue;
         }
-        if (gw->next.input4)
-            gw->next.input4(gw->next.ctx, smac, &ip, f);
-        return;
-    case VN_EG_UNREACH:
-        vn_gw_icmp4_error(gw, smac, ip.hdr, ip.tot_len, e->icmp_type, e->icmp_code, 0);
-        return;
-    case VN_EG_TUNNEL: /* no tunnel peers yet (the VPN adds them as routes) */
-    case VN_EG_DROP:
-    case VN_EG__COUNT:
-        return;
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_IPPROTO_UDP, VN_EG_ANY, false,
+                                                          port_unreach });
+        vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false, drop });
+    }
+    vn_gw_egress_add_bcast(t, (struct vn_gw_rule){ VN_IPPROTO_UDP, 547, true, dhcp6, AF_INET6 });
+    vn_gw_egress_add_bcast(t, (struct vn_gw_rule){ VN_IPPROTO_ICMPV6, VN_EG_ANY, true, echo,
+                                                   AF_INET6 });
+    if (nat) {
+        /* The link-local prefix is never routed; everything else goes through NAT. */
+        struct vn_addr ll = { AF_INET6, { 0xfe, 0x80 } };
+        vn_gw_egress_add_route(t, ll, 10, drop);
+        struct vn_addr any6 = { .family = AF_INET6 };
+        vn_gw_egress_add_route(t, any6, 0,
+                               (struct vn_gw_egress){ .kind = VN_EG_NEXT, .routed = true });
     }
 }
 
@@ -148,8 +278,8 @@ static void build_egress(struct vn_gw *gw)
     const struct vn_net_conf *c = gw->conf;
     bool nat = c->mode == VN_MODE_NAT, engine = vn_net_has_nat_engine(c);
     const struct vn_gw_egress drop = { .kind = VN_EG_DROP }, next = { .kind = VN_EG_NEXT },
-                              port_unreach = { .kind = VN_EG_UNREACH, .icmp_type = 3, .icmp_code = 3 },
-                              net_unreach = { .kind = VN_EG_UNREACH, .icmp_type = 3, .icmp_code = 0 },
+                              port_unreach = { .kind = VN_EG_UNREACH, .icmp = VN_ICMPE_PORT_UNREACH },
+                              net_unreach = { .kind = VN_EG_UNREACH, .icmp = VN_ICMPE_NET_UNREACH },
                               echo = { .kind = VN_EG_SERVICE, .service = SVC_ECHO };
     const struct vn_gw_egress dhcp = gw->dhcp ? (struct vn_gw_egress){ .kind = VN_EG_SERVICE,
                                                                        .service = SVC_DHCP }
@@ -179,10 +309,12 @@ static void build_egress(struct vn_gw *gw)
                                                           port_unreach });
         vn_gw_egress_add_local(t, a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false, drop });
     }
-    vn_gw_egress_add_bcast(t, (struct vn_gw_rule){ VN_IPPROTO_UDP, 67, true, dhcp });
+    vn_gw_egress_add_bcast(t, (struct vn_gw_rule){ VN_IPPROTO_UDP, 67, true, dhcp, AF_INET });
     if (nat)
         vn_gw_egress_add_route(t, vn_addr4(0), 0,
                                (struct vn_gw_egress){ .kind = VN_EG_NEXT, .routed = true });
+    if (gw->ll6.family)
+        build_egress6(gw, engine);
 }
 
 /* Port op: frames the switch delivers to the gateway. */
@@ -201,7 +333,7 @@ static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
         else if (et == VN_ETH_TYPE_IPV4)
             ip4_input(gw, f);
         else if (et == VN_ETH_TYPE_IPV6)
-            gw->stats.ip6_ignored++;
+            ip6_input(gw, f);
         else
             gw->stats.ip_other_proto++;
     }
@@ -243,7 +375,7 @@ static const struct vn_port_ops gw_ops = {
 static int bind_addresses(struct vn_gw *gw, char *err, size_t errlen)
 {
     const struct vn_net_conf *c = gw->conf;
-    uint64_t max = 4 + c->nhosts;
+    uint64_t max = 8 + c->nhosts + c->nhosts6;
     if (c->dhcp && c->dhcp_end >= c->dhcp_start)
         max += (uint64_t)c->dhcp_end - c->dhcp_start + 1;
     if (vn_bind_init(&gw->net->bind, (uint32_t)VN_MIN(max, 1u << 24)) < 0) {
@@ -256,6 +388,10 @@ static int bind_addresses(struct vn_gw *gw, char *err, size_t errlen)
             struct vn_addr a = vn_addr4(own[i]);
             vn_bind_set(&gw->net->bind, &a, gw->mac, VN_BIND_GATEWAY, 0);
         }
+    const struct vn_addr *own6[4] = { &gw->ll6, &gw->addr6, &gw->dns6, &gw->router6 };
+    for (unsigned i = 0; i < 4; i++)
+        if (own6[i]->family)
+            vn_bind_set(&gw->net->bind, own6[i], gw->mac, VN_BIND_GATEWAY, 0);
     return 0;
 }
 
@@ -307,6 +443,7 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     gw->port->caps = VN_CAP_CSUM | VN_CAP_GSO;
     gw->port->connected = true;
+    vn_gw_nd_init(gw);
     if (bind_addresses(gw, err, errlen) < 0)
         goto fail;
     if (c->dhcp && !(gw->dhcp = vn_dhcp4_new(gw, state_dir, err, errlen)))
@@ -333,6 +470,7 @@ void vn_gw_free(struct vn_gw *gw)
         gw->next.free(gw->next.ctx);
     gw->next = (struct vn_gw_next){ 0 };
     gw->nat = NULL;
+    vn_gw_nd_stop(gw);
     vn_dns_free(gw->dns);
     vn_dhcp4_free(gw->dhcp);
     if (gw->port)
@@ -365,6 +503,25 @@ json_t *vn_gw_json(struct vn_gw *gw)
     json_object_set_new(st, "arp_conflicts", json_integer((json_int_t)s->conflicts));
     json_object_set_new(st, "neighbours_kept", json_integer((json_int_t)s->neigh_kept));
     json_object_set_new(st, "fragmented_replies", json_integer((json_int_t)s->fragmented));
+    json_object_set_new(st, "icmp_rate_limited", json_integer((json_int_t)s->icmp_rate_limited));
+    if (gw->ll6.family) {
+        char a6[VN_ADDR_STRLEN];
+        json_object_set_new(o, "address6", json_string(vn_addr_str(&gw->addr6, a6, sizeof a6)));
+        json_object_set_new(o, "link_local", json_string(vn_addr_str(&gw->ll6, a6, sizeof a6)));
+        json_object_set_new(o, "dns_address6", json_string(vn_addr_str(&gw->dns6, a6, sizeof a6)));
+        char pfx[VN_ADDR_STRLEN + 4];
+        snprintf(pfx, sizeof pfx, "%s/64", vn_addr_str(&gw->prefix6, a6, sizeof a6));
+        json_object_set_new(o, "subnet6", json_string(pfx));
+        json_object_set_new(
+            o, "stats6",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "malformed",
+                      (json_int_t)s->ip6_bad, "fragments", (json_int_t)s->ip6_fragments,
+                      "ns_received", (json_int_t)s->nd_ns, "na_sent", (json_int_t)s->nd_na_sent,
+                      "na_received", (json_int_t)s->nd_na_rcvd, "rs_received",
+                      (json_int_t)s->nd_rs, "ra_sent", (json_int_t)s->nd_ra_sent, "nd_invalid",
+                      (json_int_t)s->nd_bad, "dad_defended", (json_int_t)s->nd_dad_defended,
+                      "icmp6_echo", (json_int_t)s->icmp6_echo));
+    }
     json_t *eg = json_object();
     for (unsigned k = 0; k < VN_EG__COUNT; k++)
         json_object_set_new(eg, vn_gw_egress_kind_name((enum vn_gw_egress_kind)k),

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 struct vn_dhcp4;
+struct vn_dhcp6;
 struct vn_dns;
 struct vn_nat;
 
@@ -41,23 +42,29 @@ struct vn_gw_stats {
     uint64_t neigh_full;
     uint64_t conflicts;       /* ARP claims for addresses other MACs hold (conflict.h) */
     uint64_t neigh_kept;      /* claims not allowed to replace a neighbour its owner refreshed */
-    uint64_t fragmented;      /* replies sent as IPv4 fragments (larger than the MTU) */
+    uint64_t fragmented;      /* replies sent as fragments (larger than the MTU) */
+    uint64_t icmp_rate_limited; /* ICMP errors not sent (rate limit) */
+    /* IPv6 */
+    uint64_t ip6_bad;         /* malformed IPv6 (header, extension chain) */
+    uint64_t ip6_fragments;   /* IPv6 fragments received */
+    uint64_t nd_ns, nd_na_sent, nd_na_rcvd, nd_rs, nd_ra_sent, nd_bad, nd_dad_defended;
+    uint64_t icmp6_echo;
 };
 
 struct vn_neigh {
-    uint32_t ip;      /* host order; 0 = empty */
+    struct vn_addr ip; /* family 0 = empty */
     uint8_t mac[6];
     uint32_t seen_s;
 };
 
-/* Where the gateway hands the IPv4 packets that are not its own services
+/* Where the gateway hands the packets (either family) that are not its own services
  * (on nat networks all routed traffic; elsewhere guest TCP to the DNS
  * address). The NAT engine attaches itself here (nat/nat.h
  * vn_nat_attach); the gateway knows nothing else of it. */
 struct vn_gw_next {
     void *ctx;
-    void (*input4)(void *ctx, const uint8_t smac[6], const struct vn_ip4 *ip,
-                   const struct vn_frame *f);
+    void (*input)(void *ctx, const uint8_t smac[6], const struct vn_ipp *ip,
+                  const struct vn_frame *f);
     json_t *(*json)(void *ctx);   /* its status, shown as the gateway's "nat" */
     void (*free)(void *ctx);
 };
@@ -73,6 +80,21 @@ struct vn_gw {
     uint32_t router;               /* router offered to guests (0 = none: isolated) */
     uint16_t mtu;
     uint16_t ip_id;                 /* identification of packets we originate */
+    /* IPv6 (family 0 everywhere when the network serves no IPv6) */
+    struct vn_addr ll6;             /* link-local: fe80:: + modified EUI-64 of mac */
+    struct vn_addr addr6;           /* where the services answer: gateway6 (on host-only: dns6) */
+    struct vn_addr dns6;            /* DNS service address */
+    struct vn_addr router6;         /* gateway6 when the network routes (nat) */
+    struct vn_addr prefix6;         /* the network's /64 */
+    uint32_t frag6_id;              /* identification of IPv6 fragments we originate */
+    struct vn_timer ra_timer;       /* unsolicited router advertisements (nd.c) */
+    unsigned ra_initial;            /* initial advertisements still to send fast */
+    uint64_t ra_last_ms;            /* when the last multicast RA left */
+    uint32_t ra_tokens;             /* solicited RAs that may still go (nd.c) */
+    uint64_t ra_refill_ms;
+    /* ICMP error rate limit (both families): tokens, refilled per ms */
+    uint32_t icmp_tokens;
+    uint64_t icmp_refill_ms;
     /* neighbour table: open addressing on ip, never reallocated */
     struct vn_neigh neigh[VN_GW_NEIGH_MAX * 2];
     unsigned nneigh;
@@ -85,6 +107,7 @@ struct vn_gw {
     struct vn_reasm reasm;          /* fragments of guest datagrams */
     /* services (NULL when off) */
     struct vn_dhcp4 *dhcp;
+    struct vn_dhcp6 *dhcp6;
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
     struct vn_gw_next next;         /* where packets the gateway does not serve go */
@@ -99,17 +122,35 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
                         char *err, size_t errlen);
 void vn_gw_free(struct vn_gw *gw);
 
+static inline bool vn_gw_in_subnet(const struct vn_gw *gw, uint32_t ip)
+{
+    return (ip & gw->mask) == gw->subnet;
+}
+
 /* Whether ip (host order) is one of the gateway's own addresses (gateway,
  * DNS, the router it offers): guests may never claim these. */
 static inline bool vn_gw_owns(const struct vn_gw *gw, uint32_t ip)
 {
     return ip && (ip == gw->addr || ip == gw->dns_addr || ip == gw->router);
 }
-
-static inline bool vn_gw_in_subnet(const struct vn_gw *gw, uint32_t ip)
+/* The same for an address of either family (IPv6: link-local, addr6, dns6, router6). */
+static inline bool vn_gw_owns_addr(const struct vn_gw *gw, const struct vn_addr *a)
 {
-    return (ip & gw->mask) == gw->subnet;
+    if (a->family == AF_INET)
+        return vn_gw_owns(gw, vn_addr_v4(a));
+    return a->family == AF_INET6 && gw->ll6.family &&
+           (vn_addr_eq(a, &gw->ll6) || vn_addr_eq(a, &gw->addr6) || vn_addr_eq(a, &gw->dns6) ||
+            (gw->router6.family && vn_addr_eq(a, &gw->router6)));
 }
+/* Whether a is on the network's link: its IPv4 subnet, its IPv6 prefix or link-local. */
+static inline bool vn_gw_on_link(const struct vn_gw *gw, const struct vn_addr *a)
+{
+    if (a->family == AF_INET)
+        return vn_gw_in_subnet(gw, vn_addr_v4(a));
+    return a->family == AF_INET6 && gw->ll6.family &&
+           (vn_addr_in_prefix(a, &gw->prefix6, 64) || (a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80));
+}
+
 
 /* Status for vnetctl (network show). */
 json_t *vn_gw_json(struct vn_gw *gw);

@@ -1,4 +1,4 @@
-/* IPv4 reassembly: see reasm.h. */
+/* IPv4 and IPv6 reassembly: see reasm.h. */
 #include "reasm.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
@@ -9,7 +9,7 @@
 int vn_reasm_init(struct vn_reasm *r)
 {
     memset(r, 0, sizeof *r);
-    r->out = malloc(60 + 65536);
+    r->out = malloc(VN_REASM_HDR_MAX + 65536);
     if (!r->out)
         return -1;
     for (int i = 0; i < VN_REASM_SLOTS; i++)
@@ -30,9 +30,12 @@ static bool have(const struct vn_reasm_slot *s, uint32_t blk)
     return s->blocks[blk / 8] >> (blk % 8) & 1;
 }
 
-/* Find the slot of this datagram, or take a free/expired/oldest one. */
-static struct vn_reasm_slot *slot_for(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now)
+/* Find the slot of this datagram (family, addresses, id, protocol), or
+ * take a free/expired/oldest one. */
+static struct vn_reasm_slot *slot_for(struct vn_reasm *r, uint8_t family, const uint8_t *src,
+                                      const uint8_t *dst, uint32_t id, uint8_t proto, uint64_t now)
 {
+    size_t alen = family == AF_INET6 ? 16 : 4;
     struct vn_reasm_slot *free_s = NULL, *oldest = NULL;
     for (int i = 0; i < VN_REASM_SLOTS; i++) {
         struct vn_reasm_slot *s = &r->slot[i];
@@ -40,8 +43,8 @@ static struct vn_reasm_slot *slot_for(struct vn_reasm *r, const struct vn_ip4 *i
             s->used = false;
             r->timeouts++;
         }
-        if (s->used && s->src == ip->src && s->dst == ip->dst && s->id == ip->id &&
-            s->proto == ip->proto)
+        if (s->used && s->family == family && !memcmp(s->src, src, alen) &&
+            !memcmp(s->dst, dst, alen) && s->id == id && s->proto == proto)
             return s;
         if (!s->used && !free_s)
             free_s = s;
@@ -57,12 +60,36 @@ static struct vn_reasm_slot *slot_for(struct vn_reasm *r, const struct vn_ip4 *i
     memset(s, 0, sizeof *s);
     s->data = data;
     s->used = true;
-    s->src = ip->src;
-    s->dst = ip->dst;
-    s->id = ip->id;
-    s->proto = ip->proto;
+    s->family = family;
+    memcpy(s->src, src, alen);
+    memcpy(s->dst, dst, alen);
+    s->id = id;
+    s->proto = proto;
     s->first_ms = now;
     return s;
+}
+
+/* Mark blocks [off, off+len) received; returns false when one of them was
+ * already there (an overlap). */
+static bool mark(struct vn_reasm_slot *s, uint32_t off, uint32_t len)
+{
+    bool overlap = false;
+    for (uint32_t b = off / 8; b < (off + len + 7) / 8; b++) {
+        overlap |= have(s, b);
+        s->blocks[b / 8] |= (uint8_t)(1u << (b % 8));
+    }
+    return !overlap;
+}
+
+/* Whether every block up to the total length arrived. */
+static bool complete(const struct vn_reasm_slot *s)
+{
+    if (!s->total || !s->ihl)
+        return false;
+    for (uint32_t b = 0; b < (s->total + 7) / 8; b++)
+        if (!have(s, b))
+            return false;
+    return true;
 }
 
 int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
@@ -73,21 +100,20 @@ int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
         r->bad++;
         return -1;
     }
-    struct vn_reasm_slot *s = slot_for(r, ip, now_ms);
+    uint8_t sa[4], da[4];
+    vn_put_be32(sa, ip->src);
+    vn_put_be32(da, ip->dst);
+    struct vn_reasm_slot *s = slot_for(r, AF_INET, sa, da, ip->id, ip->proto, now_ms);
     memcpy(s->data + off, ip->l4, len);
-    for (uint32_t b = off / 8; b < (off + len + 7) / 8; b++)
-        s->blocks[b / 8] |= (uint8_t)(1u << (b % 8));
+    mark(s, off, len);
     if (off == 0) {
         memcpy(s->hdr, ip->hdr, ip->ihl);
         s->ihl = ip->ihl;
     }
     if (!ip->mf)
         s->total = off + len;
-    if (!s->total || !s->ihl)
+    if (!complete(s))
         return 0;
-    for (uint32_t b = 0; b < (s->total + 7) / 8; b++)
-        if (!have(s, b))
-            return 0;
     /* Complete: one unfragmented packet in r->out. */
     uint8_t *p = r->out;
     memcpy(p, s->hdr, s->ihl);
@@ -99,4 +125,51 @@ int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
     s->used = false;
     r->completed++;
     return vn_ip4_parse_hdr(p, s->ihl + s->total, false, whole) == VN_IP_OK ? 1 : -1;
+}
+
+int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
+                  struct vn_ip6 *whole)
+{
+    /* The fragmentable part starts right after the fragment header. */
+    const uint8_t *data = ip->hdr + ip->unfrag_len + 8;
+    uint32_t off = (uint32_t)ip->frag_off * 8;
+    uint32_t len = (uint32_t)(ip->tot_len - ip->unfrag_len - 8);
+    if (!ip->frag || (ip->mf && (len == 0 || len % 8)) || ip->unfrag_len > VN_REASM_HDR_MAX ||
+        off + len > 65535u - ip->unfrag_len) {
+        r->bad++;
+        return -1;
+    }
+    /* The protocol of the key: the fragment header's next header, the same
+     * in every fragment of a datagram. */
+    uint8_t fnext = ip->hdr[ip->unfrag_len];
+    struct vn_reasm_slot *s = slot_for(r, AF_INET6, ip->src, ip->dst, ip->frag_id, fnext, now_ms);
+    if ((s->total && (off + len > s->total || (!ip->mf && off + len != s->total))) ||
+        !mark(s, off, len)) {
+        s->used = false; /* overlapping or inconsistent: the whole datagram goes (RFC 5722) */
+        r->bad++;
+        return -1;
+    }
+    memcpy(s->data + off, data, len);
+    if (off == 0) {
+        memcpy(s->hdr, ip->hdr, ip->unfrag_len);
+        s->ihl = ip->unfrag_len;
+        s->nh_off = ip->frag_nh_off;
+        s->next = fnext;
+    }
+    if (!ip->mf)
+        s->total = off + len;
+    if (!complete(s))
+        return 0;
+    uint8_t *p = r->out;
+    memcpy(p, s->hdr, s->ihl);
+    p[s->nh_off] = s->next;
+    vn_put_be16(p + 4, (uint16_t)(s->ihl - 40 + s->total));
+    memcpy(p + s->ihl, s->data, s->total);
+    s->used = false;
+    r->completed++;
+    if (vn_ip6_parse(p, s->ihl + s->total, whole) != VN_IP_OK || whole->frag) {
+        r->bad++;
+        return -1;
+    }
+    return 1;
 }

@@ -1,11 +1,14 @@
-/* IPv4 reassembly for datagrams guests fragment (large UDP, ICMP).
+/* IPv4 and IPv6 reassembly for datagrams guests fragment (large UDP, ICMP).
  *
  * A fixed set of slots, each with a 64 KiB buffer and a bitmap of received
  * 8-byte blocks, allocated once. A datagram is complete when the last
  * fragment (MF clear) has fixed its length and every block up to it has
  * arrived. Slots expire after a few seconds; when all are busy the oldest is
  * recycled, so a guest sending endless fragments cannot hold memory. TCP is
- * never reassembled (guests use path MTU discovery). */
+ * never reassembled (guests use path MTU discovery). IPv6 (RFC 8200 4.5):
+ * the key adds the 32-bit identification, the unfragmentable part of the
+ * first fragment becomes the header of the whole, and a fragment that
+ * overlaps another drops the whole datagram (RFC 5722). */
 #ifndef VN_GW_REASM_H
 #define VN_GW_REASM_H
 
@@ -16,15 +19,20 @@
 #define VN_REASM_SLOTS 16
 #define VN_REASM_TIMEOUT_MS 5000
 
+#define VN_REASM_HDR_MAX 256     /* IPv6 unfragmentable part accepted (fixed + extension headers) */
+
 struct vn_reasm_slot {
     bool used;
-    uint32_t src, dst;
-    uint16_t id;
+    uint8_t family;
+    uint8_t src[16], dst[16];
+    uint32_t id;
     uint8_t proto;
     uint64_t first_ms;
     uint32_t total;           /* payload length once the last fragment arrived, else 0 */
-    uint8_t hdr[60];          /* IP header of the first fragment */
-    uint8_t ihl;
+    uint8_t hdr[VN_REASM_HDR_MAX]; /* IP header (IPv6: unfragmentable part) of the first fragment */
+    uint16_t ihl;             /* its bytes, 0 until the first fragment arrived */
+    uint8_t next;             /* IPv6: the fragment header's next header */
+    uint16_t nh_off;          /* IPv6: where the unfragmentable part names the fragment header */
     uint8_t blocks[8192 / 8]; /* bitmap of received 8-byte blocks */
     uint8_t *data;            /* 65536 bytes of payload */
 };
@@ -43,5 +51,8 @@ void vn_reasm_free(struct vn_reasm *r);
  * the fragment is invalid (counted). */
 int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
                  struct vn_ip4 *whole);
+/* The same for an IPv6 fragment (ip->frag set). */
+int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
+                  struct vn_ip6 *whole);
 
 #endif

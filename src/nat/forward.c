@@ -119,6 +119,10 @@ int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, cha
     }
     if (type == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* "[::]:PORT" listens on IPv6 only, so "0.0.0.0:PORT" can be forwarded
+     * beside it (to another guest, say), whatever net.ipv6.bindv6only says. */
+    if (fc->host.ip.family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
         (type == SOCK_STREAM && listen(fd, 128) < 0)) {
         snprintf(err, errlen, "%s %s: %s", pn, hs,
@@ -139,9 +143,9 @@ int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, cha
     vn_listen_guard_init(&fw->guard, nat->gw->loop, &fw->io, "forward");
     vn_own_port_add(fc->proto, fc->host.port, nat->gw->net->id);
     fw->in_use = true;
-    char g[16];
+    char g[VN_ADDR_STRLEN];
     vn_info("msg=\"forward added\" network=%s proto=%s host=%s guest=%s:%u", nat->conf->name, pn,
-            hs, vn_ip4_str(fc->guest_ip, g), fc->guest_port);
+            hs, vn_addr_str(&fc->guest, g, sizeof g), fc->guest_port);
     return 0;
 }
 
@@ -199,8 +203,9 @@ json_t *vn_nat_forwards_json(struct vn_nat *nat)
         struct vn_fwd *fw = &nat->fwds[i];
         if (!fw->in_use)
             continue;
-        char hs[80], g[32];
-        snprintf(g, sizeof g, "%s:%u", vn_ip4_str(fw->conf.guest_ip, hs), fw->conf.guest_port);
+        char hs[80], g[VN_ADDR_STRLEN + 8];
+        struct vn_sockaddr gs = { fw->conf.guest, fw->conf.guest_port };
+        vn_sockaddr_str(&gs, g, sizeof g);
         json_array_append_new(
             a, json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:I}", "proto",
                          fw->conf.proto == IPPROTO_TCP ? "tcp" : "udp", "host",

@@ -1,5 +1,5 @@
-/* ICMP echo translation: guest pings become pings from the host through
- * unprivileged ping sockets (SOCK_DGRAM, IPPROTO_ICMP); when the host does
+/* ICMP and ICMPv6 echo translation: guest pings become pings from the host
+ * through unprivileged ping sockets (SOCK_DGRAM, IPPROTO_ICMP/ICMPV6); when the host does
  * not allow those (net.ipv4.ping_group_range) and vnetd has CAP_NET_RAW, a
  * raw ICMP socket filtered to echo replies is used instead. The reply's
  * identifier is restored to the guest's before it is relayed. */
@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,98 +22,115 @@ static void icmp_event(struct vn_io *io, uint32_t ev)
     struct vn_flow *f = VN_CONTAINER_OF(io, struct vn_flow, io);
     struct vn_nat *nat = f->nat;
     uint8_t *buf = nat->scratch;
+    bool v6 = f->key.family == AF_INET6;
+    uint8_t reply = v6 ? 129 : 0;
+    struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
     for (int i = 0; i < READ_BUDGET; i++) {
-        ssize_t n = recv(f->fd, buf, 65535, MSG_DONTWAIT);
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(f->fd, buf, 65535, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
         if (n < 0)
             return;
         uint8_t *ic = buf;
         size_t len = (size_t)n;
-        if (f->u.icmp.raw) { /* raw sockets deliver the IP header too */
+        if (f->u.icmp.raw && !v6) { /* raw IPv4 sockets deliver the IP header too */
             struct vn_ip4 ip;
             if (vn_ip4_parse_hdr(buf, len, false, &ip) != VN_IP_OK ||
                 ip.src != vn_get_be32(f->key.raddr))
                 continue;
             ic = (uint8_t *)ip.l4;
             len = ip.l4_len;
-            if (len < 8 || ic[0] != 0 || vn_get_be16(ic + 4) != f->key.gport)
-                continue;
         }
-        if (len < 8 || ic[0] != 0)
+        if (f->u.icmp.raw && v6 &&
+            (from.ss_family != AF_INET6 ||
+             memcmp(&((struct sockaddr_in6 *)&from)->sin6_addr, r.a, 16)))
             continue;
-        size_t total = VN_ETH_HLEN + 20 + len;
+        if (len < 8 || ic[0] != reply || (f->u.icmp.raw && vn_get_be16(ic + 4) != f->key.gport))
+            continue;
+        size_t hl = v6 ? 40 : 20, total = VN_ETH_HLEN + hl + len;
         uint8_t *fr = vn_gw_frame_alloc(nat->gw, total);
         if (!fr)
             return;
-        uint8_t *r = vn_gw_ip4_header(nat->gw, fr, f->gmac, vn_get_be32(f->key.raddr),
-                                      vn_get_be32(f->key.gaddr), VN_IPPROTO_ICMP, len);
-        memcpy(r, ic, len);
-        vn_put_be16(r + 4, f->key.gport); /* the guest's identifier */
-        vn_put_be16(r + 2, 0);
-        vn_put_be16(r + 2, vn_csum_fold(vn_csum_add(0, r, len)));
+        uint8_t *rp = vn_gw_ip_header(nat->gw, fr, f->gmac, &r, &g,
+                                      v6 ? VN_IPPROTO_ICMPV6 : VN_IPPROTO_ICMP, len);
+        memcpy(rp, ic, len);
+        vn_put_be16(rp + 4, f->key.gport); /* the guest's identifier */
+        vn_put_be16(rp + 2, 0);
+        uint32_t ps = v6 ? vn_csum_pseudo(&r, &g, VN_IPPROTO_ICMPV6, (uint32_t)len) : 0;
+        vn_put_be16(rp + 2, vn_csum_fold(vn_csum_add(ps, rp, len)));
         vn_gw_frame_commit(nat->gw, total, NULL);
         f->bytes_in += len;
         f->last_ms = vn_nat_now_ms(nat);
     }
 }
 
-/* Open a socket for pinging: a ping socket, else a raw one. */
-static int open_ping(bool *raw)
+/* Open a socket for pinging (family AF_INET or AF_INET6): a ping socket,
+ * else a raw one filtered to echo replies. */
+static int open_ping(int family, bool *raw)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+    int proto = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     *raw = false;
     if (fd >= 0)
         return fd;
-    fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+    fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     if (fd < 0)
         return -1;
-    struct icmp_filter filt = { ~(1u << ICMP_ECHOREPLY) };
-    setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof filt);
+    if (family == AF_INET6) {
+        struct icmp6_filter filt;
+        ICMP6_FILTER_SETBLOCKALL(&filt);
+        ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+        setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof filt);
+    } else {
+        struct icmp_filter filt = { ~(1u << ICMP_ECHOREPLY) };
+        setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof filt);
+    }
     *raw = true;
     return fd;
 }
 
-void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                        const struct vn_frame *fr)
 {
     struct vn_icmp ic;
-    if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != 8 || ic.code != 0)
+    bool v6 = ip->family == AF_INET6;
+    if (vn_icmp_parse(ip->l4, ip->l4_len, &ic) || ic.type != (v6 ? 128 : 8) || ic.code != 0)
         return; /* only echo requests are translated */
-    if (vn_csum_fold(vn_csum_add(0, ip->l4, ip->l4_len)) != 0)
+    uint32_t ps = v6 ? vn_csum_pseudo(&ip->src, &ip->dst, VN_IPPROTO_ICMPV6, ip->l4_len) : 0;
+    if (vn_csum_fold(vn_csum_add(ps, ip->l4, ip->l4_len)) != 0)
         return;
-    struct vn_flow_key k = { .proto = IPPROTO_ICMP, .family = AF_INET, .gport = ic.id };
-    vn_put_be32(k.gaddr, ip->src);
-    vn_put_be32(k.raddr, ip->dst);
+    struct vn_flow_key k = vn_nat_key(v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, ip, ic.id, 0);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
     struct sockaddr_storage ss;
     socklen_t sl;
     if (vn_nat_host_sockaddr(nat, &k, &ss, &sl)) {
         nat->stats.refused_policy++;
-        vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
+        vn_gw_icmp_error(nat->gw, gmac, ip, VN_ICMPE_ADMIN, 0);
         return;
     }
     if (!f) {
         f = vn_nat_flow_new(nat, &k, gmac, fr->port);
         if (!f) {
-            vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
+            vn_gw_icmp_error(nat->gw, gmac, ip, VN_ICMPE_ADMIN, 0);
             return;
         }
         nat->stats.created[VN_NAT_ICMP]++;
-        f->fd = open_ping(&f->u.icmp.raw);
+        f->fd = open_ping(ss.ss_family, &f->u.icmp.raw);
         if (f->fd < 0 || vn_io_add(nat->gw->loop, &f->io, f->fd, EPOLLIN, icmp_event) < 0) {
             nat->stats.icmp_send_errors++;
             vn_nat_flow_free(f);
-            vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
+            vn_gw_icmp_error(nat->gw, gmac, ip, VN_ICMPE_ADMIN, 0);
             return;
         }
     }
     memcpy(f->gmac, gmac, 6);
-    /* Ping sockets fill in identifier and checksum; raw ones send as is. */
+    /* Ping sockets fill in identifier and checksum; raw ones send as is
+     * (the kernel computes ICMPv6 checksums of raw sockets itself). */
     ssize_t w = sendto(f->fd, ip->l4, ip->l4_len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
     if (w < 0) {
         nat->stats.icmp_send_errors++;
         if (errno == ENETUNREACH || errno == EHOSTUNREACH)
-            vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3,
-                              errno == ENETUNREACH ? 0 : 1, 0);
+            vn_gw_icmp_error(nat->gw, gmac, ip, vn_nat_errno_icmp(errno), 0);
         return;
     }
     f->bytes_out += ip->l4_len;

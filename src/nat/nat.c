@@ -6,7 +6,10 @@
 #include "core/util.h"
 #include "gw/dns.h"
 #include "nat_internal.h"
+#include "pkt/csum.h"
 #include "pkt/eth.h"
+
+#include <errno.h>
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -115,9 +118,10 @@ static bool loopback_allowed(struct vn_nat *nat, const struct vn_flow_key *k)
     const struct vn_net_conf *c = nat->conf;
     if (!c->map_host_loopback)
         return false;
-    if (k->proto != IPPROTO_ICMP && vn_own_port(k->proto, k->rport, (int)nat->gw->net->id))
+    if (k->proto != IPPROTO_ICMP && k->proto != IPPROTO_ICMPV6 &&
+        vn_own_port(k->proto, k->rport, (int)nat->gw->net->id))
         return false;
-    if (!c->nloopback_ports || k->proto == IPPROTO_ICMP)
+    if (!c->nloopback_ports || k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
         return true;
     for (unsigned i = 0; i < c->nloopback_ports; i++)
         if (k->rport >= c->loopback_ports[i][0] && k->rport <= c->loopback_ports[i][1])
@@ -125,16 +129,11 @@ static bool loopback_allowed(struct vn_nat *nat, const struct vn_flow_key *k)
     return false;
 }
 
-int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
-                         struct sockaddr_storage *ss, socklen_t *len)
+/* The IPv4 side of vn_nat_host_sockaddr (dst in host order). */
+static int host_sockaddr4(struct vn_nat *nat, const struct vn_flow_key *k, uint32_t dst,
+                          struct sockaddr_storage *ss, socklen_t *len)
 {
     struct vn_gw *gw = nat->gw;
-    memset(ss, 0, sizeof *ss);
-    if (k->family != AF_INET)
-        return -1;
-    struct vn_addr ra = { .family = AF_INET };
-    memcpy(ra.a, k->raddr, 4);
-    uint32_t dst = vn_addr_v4(&ra);
     struct sockaddr_in *sin = (struct sockaddr_in *)ss;
     sin->sin_family = AF_INET;
     sin->sin_port = htons(k->rport);
@@ -158,32 +157,94 @@ int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
     return 0;
 }
 
-struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_storage *ss,
-                                 uint16_t *port)
+/* The IPv6 side: gateway6 is the host's ::1 (map_host_loopback), DNS TCP
+ * goes to the forwarder's own listener; the network's own prefix,
+ * link-local, loopback, multicast, unspecified and IPv4-mapped/compatible
+ * destinations (which could reach the host's IPv4 loopback through a dual-
+ * stack socket) are not reachable through NAT. */
+static int host_sockaddr6(struct vn_nat *nat, const struct vn_flow_key *k,
+                          struct sockaddr_storage *ss, socklen_t *len)
 {
+    struct vn_gw *gw = nat->gw;
+    struct vn_addr dst = { .family = AF_INET6 };
+    memcpy(dst.a, k->raddr, 16);
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(k->rport);
+    memcpy(&s6->sin6_addr, dst.a, 16);
+    *len = sizeof *s6;
+    if (gw->dns6.family && vn_addr_eq(&dst, &gw->dns6) && k->proto == IPPROTO_TCP && gw->dns &&
+        k->rport == 53) {
+        memcpy(ss, vn_dns_tcp_addr(gw->dns), sizeof(struct sockaddr_in));
+        *len = sizeof(struct sockaddr_in);
+        return 0;
+    }
+    if (nat->conf->mode != VN_MODE_NAT)
+        return -1;
+    if (gw->router6.family && vn_addr_eq(&dst, &gw->router6)) {
+        if (!loopback_allowed(nat, k))
+            return -1;
+        memcpy(&s6->sin6_addr, &in6addr_loopback, 16);
+        return 0;
+    }
+    const struct in6_addr *a = &s6->sin6_addr;
+    if (vn_gw_owns_addr(gw, &dst) || vn_gw_on_link(gw, &dst) || IN6_IS_ADDR_LOOPBACK(a) ||
+        IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+        IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a))
+        return -1;
+    return 0;
+}
+
+int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
+                         struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (k->family == AF_INET6)
+        return host_sockaddr6(nat, k, ss, len);
+    if (k->family != AF_INET)
+        return -1;
+    return host_sockaddr4(nat, k, vn_get_be32(k->raddr), ss, len);
+}
+
+struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_storage *ss,
+                                 uint16_t *port, uint8_t family)
+{
+    struct vn_gw *gw = nat->gw;
+    struct vn_addr v4 = { 0 };
+    bool loop = false;
+    *port = 0;
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        uint32_t a = ntohl(sin->sin_addr.s_addr);
+        v4 = vn_addr4(ntohl(sin->sin_addr.s_addr));
         *port = ntohs(sin->sin_port);
-        /* Local clients (loopback, or the host's own addresses as seen on
-         * loopback) appear as the gateway: replies to it come back here. */
-        if ((a >> 24) == 127 || vn_gw_in_subnet(nat->gw, a))
-            return vn_addr4(nat->gw->addr);
-        return vn_addr4(a);
-    }
-    if (ss->ss_family == AF_INET6) {
+    } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
         *port = ntohs(s6->sin6_port);
         if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
             uint32_t a;
             memcpy(&a, &s6->sin6_addr.s6_addr[12], 4);
-            a = ntohl(a);
-            if ((a >> 24) != 127)
-                return vn_addr4(a);
+            v4 = vn_addr4(ntohl(a));
+        } else if (family == AF_INET6) {
+            struct vn_addr a6 = { .family = AF_INET6 };
+            memcpy(a6.a, &s6->sin6_addr, 16);
+            /* Local clients appear as the gateway: replies come back here. */
+            if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) || vn_gw_on_link(gw, &a6) ||
+                IN6_IS_ADDR_V4COMPAT(&s6->sin6_addr))
+                return gw->router6.family ? gw->router6 : gw->addr6;
+            return a6;
         }
     }
-    /* IPv6 clients cannot be shown to an IPv4-only guest: use the gateway. */
-    return vn_addr4(nat->gw->addr);
+    if (family == AF_INET && v4.family) {
+        uint32_t a = vn_addr_v4(&v4);
+        /* Local clients (loopback, or the host's own addresses as seen on
+         * loopback) appear as the gateway: replies to it come back here. */
+        loop = (a >> 24) == 127 || vn_gw_in_subnet(gw, a);
+        return loop ? vn_addr4(gw->addr) : v4;
+    }
+    /* A client of the other family cannot be shown as it is: the gateway. */
+    if (family == AF_INET6)
+        return gw->router6.family ? gw->router6 : gw->addr6;
+    return vn_addr4(gw->addr);
 }
 
 static void sweep(struct vn_timer *t)
@@ -283,10 +344,47 @@ struct vn_nat *vn_nat_new(struct vn_gw *gw, char *err, size_t errlen)
     return nat;
 }
 
-static void next_input4(void *ctx, const uint8_t smac[6], const struct vn_ip4 *ip,
-                        const struct vn_frame *f)
+void vn_nat_flow_error(struct vn_flow *f, const uint8_t *l4, size_t l4len, enum vn_icmp_err k,
+                       uint32_t extra)
 {
-    vn_nat_input4(ctx, smac, ip, f);
+    uint8_t q[60] = { 0 };
+    struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
+    size_t hl = f->key.family == AF_INET6 ? 40 : 20;
+    l4len = VN_MIN(l4len, (size_t)20);
+    if (hl == 40) {
+        q[0] = 0x60;
+        vn_put_be16(q + 4, (uint16_t)l4len);
+        q[6] = f->key.proto;
+        q[7] = 64;
+        memcpy(q + 8, g.a, 16);
+        memcpy(q + 24, r.a, 16);
+    } else {
+        q[0] = 0x45;
+        vn_put_be16(q + 2, (uint16_t)(20 + l4len));
+        q[8] = 64;
+        q[9] = f->key.proto;
+        memcpy(q + 12, g.a, 4);
+        memcpy(q + 16, r.a, 4);
+        vn_put_be16(q + 10, vn_csum_ipv4_hdr(q, 20));
+    }
+    memcpy(q + hl, l4, l4len);
+    struct vn_ipp ip = { .family = f->key.family, .proto = f->key.proto, .ttl = 64, .src = g,
+                         .dst = r, .hdr = q, .len = (uint16_t)(hl + l4len), .l4 = q + hl,
+                         .l4_len = (uint16_t)l4len };
+    vn_gw_icmp_error(f->nat->gw, f->gmac, &ip, k, extra);
+}
+
+enum vn_icmp_err vn_nat_errno_icmp(int e)
+{
+    return e == ENETUNREACH ? VN_ICMPE_NET_UNREACH
+           : e == EACCES || e == EPERM ? VN_ICMPE_ADMIN
+                                       : VN_ICMPE_HOST_UNREACH;
+}
+
+static void next_input(void *ctx, const uint8_t smac[6], const struct vn_ipp *ip,
+                       const struct vn_frame *f)
+{
+    vn_nat_input(ctx, smac, ip, f);
 }
 
 static json_t *next_json(void *ctx) { return vn_nat_stats_json(ctx); }
@@ -300,7 +398,7 @@ int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen)
     if (!nat)
         return -1;
     gw->nat = nat;
-    gw->next = (struct vn_gw_next){ nat, next_input4, next_json, next_free };
+    gw->next = (struct vn_gw_next){ nat, next_input, next_json, next_free };
     return 0;
 }
 
@@ -320,9 +418,10 @@ void vn_nat_free(struct vn_nat *nat)
     free(nat);
 }
 
-void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ip4 *ip,
-                   const struct vn_frame *f)
+void vn_nat_input(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ipp *ip,
+                  const struct vn_frame *f)
 {
+    bool v6 = ip->family == AF_INET6;
     switch (ip->proto) {
     case VN_IPPROTO_TCP:
         vn_nat_tcp_input(nat, src_mac, ip, f);
@@ -331,18 +430,27 @@ void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn
         vn_nat_udp_input(nat, src_mac, ip, f);
         break;
     case VN_IPPROTO_ICMP:
-        vn_nat_icmp_input(nat, src_mac, ip, f);
+    case VN_IPPROTO_ICMPV6:
+        if ((ip->proto == VN_IPPROTO_ICMPV6) == v6)
+            vn_nat_icmp_input(nat, src_mac, ip, f);
+        break;
+    case VN_IPPROTO_NONE:
         break;
     default:
-        /* RFC 1812: protocol unreachable for what we cannot translate. */
-        vn_gw_icmp4_error(nat->gw, src_mac, ip->hdr, ip->tot_len, 3, 2, 0);
+        /* Protocol unreachable (RFC 1812) or unrecognised next header
+         * (RFC 4443) for what we cannot translate. */
+        if (v6)
+            vn_gw_icmp_error(nat->gw, src_mac, ip, VN_ICMPE_PARAM_NEXTHDR,
+                             ip->l4 == ip->hdr + 40 ? 6u : 40u);
+        else
+            vn_gw_icmp4_error(nat->gw, src_mac, ip->hdr, ip->len, 3, 2, 0);
         break;
     }
 }
 
 static const char *proto_name(uint8_t p)
 {
-    return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "icmp";
+    return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == IPPROTO_ICMPV6 ? "icmpv6" : "icmp";
 }
 
 static void addr_text(uint8_t family, const uint8_t *a, uint16_t port, bool with_port, char *buf,
@@ -365,7 +473,7 @@ json_t *vn_nat_flows_json(struct vn_nat *nat)
         if (!f->in_use)
             continue;
         char g[64], r[64];
-        bool ports = f->key.proto != IPPROTO_ICMP;
+        bool ports = f->key.proto != IPPROTO_ICMP && f->key.proto != IPPROTO_ICMPV6;
         addr_text(f->key.family, f->key.gaddr, f->key.gport, ports, g, sizeof g);
         addr_text(f->key.family, f->key.raddr, f->key.rport, ports, r, sizeof r);
         const char *state = f->key.proto == IPPROTO_TCP ? vn_nat_tcp_state_name(f) : "active";
@@ -375,7 +483,7 @@ json_t *vn_nat_flows_json(struct vn_nat *nat)
                               (json_int_t)f->bytes_out, "bytes_in", (json_int_t)f->bytes_in,
                               "age_s", (json_int_t)((now - f->created_ms) / 1000), "idle_s",
                               (json_int_t)((now - f->last_ms) / 1000));
-        if (f->key.proto == IPPROTO_ICMP)
+        if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6)
             json_object_set_new(o, "id", json_integer(f->key.gport));
         json_array_append_new(a, o);
     }

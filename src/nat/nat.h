@@ -34,11 +34,11 @@ void vn_nat_free(struct vn_nat *nat);
  * gateway frees it. Returns 0 (also when none is needed), or -1 with err. */
 int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen);
 
-/* An IPv4 packet from a guest (src_mac) that the NAT handles: anything not
- * addressed to the gateway's own services. f is the whole frame (offload
- * metadata included). */
-void vn_nat_input4(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ip4 *ip,
-                   const struct vn_frame *f);
+/* A packet (IPv4 or IPv6) from a guest (src_mac) that the NAT handles:
+ * anything not addressed to the gateway's own services. f is the whole
+ * frame (offload metadata included). */
+void vn_nat_input(struct vn_nat *nat, const uint8_t src_mac[6], const struct vn_ipp *ip,
+                  const struct vn_frame *f);
 
 /* Port forwards at run time. Return 0, or -1 with err (e.g. port in use). */
 int vn_nat_forward_add(struct vn_nat *nat, const struct vn_forward_conf *fc, char *err,

@@ -83,18 +83,50 @@ struct vn_flow *vn_nat_flow_new(struct vn_nat *nat, const struct vn_flow_key *k,
 void vn_nat_flow_free(struct vn_flow *f);
 
 /* Where a flow's remote address really goes on the host: the gateway
- * address becomes 127.0.0.1 (map_host_loopback), the DNS address TCP:53 the
- * DNS service. Returns 0, or -1 if the destination is not reachable by
- * policy. */
+ * address becomes 127.0.0.1 (gateway6: ::1) with map_host_loopback, the DNS
+ * address TCP:53 the DNS service. Returns 0, or -1 if the destination is not
+ * reachable by policy. */
 int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
                          struct sockaddr_storage *ss, socklen_t *len);
 /* The reverse, for inbound forwards: how a host client's address appears to
- * the guest (loopback clients appear as the gateway address). */
+ * a guest of family (loopback clients, and clients of the other family,
+ * appear as the gateway's address of that family). */
 struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_storage *ss,
-                                 uint16_t *port);
+                                 uint16_t *port, uint8_t family);
+
+/* The guest and remote addresses of a flow key. */
+static inline struct vn_addr vn_flow_gaddr(const struct vn_flow_key *k)
+{
+    struct vn_addr a = { .family = k->family };
+    memcpy(a.a, k->gaddr, 16);
+    return a;
+}
+static inline struct vn_addr vn_flow_raddr(const struct vn_flow_key *k)
+{
+    struct vn_addr a = { .family = k->family };
+    memcpy(a.a, k->raddr, 16);
+    return a;
+}
+/* The key of a guest packet ip: proto, guest = source, remote = destination. */
+static inline struct vn_flow_key vn_nat_key(uint8_t proto, const struct vn_ipp *ip, uint16_t gport,
+                                            uint16_t rport)
+{
+    struct vn_flow_key k = { .proto = proto, .family = ip->family, .gport = gport, .rport = rport };
+    memcpy(k.gaddr, ip->src.a, 16);
+    memcpy(k.raddr, ip->dst.a, 16);
+    return k;
+}
+/* Send the ICMP error k (extra: MTU) to flow f's guest about a packet it
+ * sent, rebuilt from the flow: an IP header guest -> remote and the first
+ * l4len (at most 20) bytes l4 of its transport header. */
+void vn_nat_flow_error(struct vn_flow *f, const uint8_t *l4, size_t l4len, enum vn_icmp_err k,
+                       uint32_t extra);
+/* The ICMP error for a failed host socket call (errno e): net, host or
+ * administratively prohibited. */
+enum vn_icmp_err vn_nat_errno_icmp(int e);
 
 /* Protocol modules. */
-void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                       const struct vn_frame *fr);
 int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
                        const struct sockaddr_storage *peer);
@@ -104,12 +136,12 @@ void vn_nat_tcp_abort_host(struct vn_flow *f);
 void vn_nat_tcp_flush_acks(struct vn_nat *nat);
 const char *vn_nat_tcp_state_name(const struct vn_flow *f);
 
-void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                       const struct vn_frame *fr);
 /* A datagram arrived on a UDP forward listener. */
 void vn_nat_udp_forward_event(struct vn_fwd *fw);
 
-void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                        const struct vn_frame *fr);
 
 /* Forwards. */

@@ -48,10 +48,27 @@ enum {
     RTO_MAX_MS = 10000,
     SYN_RETRIES = 6,
     DATA_RETRIES = 12,
-    MAX_PAYLOAD4 = 65535 - 20 - 20,
     PUSH_BUDGET = 32,        /* frames per flow per wake-up, for fairness */
-    HDR4 = VN_ETH_HLEN + 20 + 20,
 };
+
+/* Bytes of Ethernet, IP and (option-less) TCP header of f's segments. */
+static inline size_t hdr_len(const struct vn_flow *f)
+{
+    return VN_ETH_HLEN + (f->key.family == AF_INET6 ? 40u : 20u) + 20;
+}
+
+/* The largest TCP payload one (GSO) segment carries: what the IP length
+ * field holds (IPv4: total length, IPv6: payload length). */
+static inline uint32_t max_payload(const struct vn_flow *f)
+{
+    return f->key.family == AF_INET6 ? 65535u - 20 : 65535u - 20 - 20;
+}
+
+/* The segment size toward the guest the network's MTU allows. */
+static inline uint32_t mtu_mss(const struct vn_flow *f)
+{
+    return VN_MIN(f->nat->gw->mtu - (f->key.family == AF_INET6 ? 60u : 40u), max_payload(f));
+}
 
 #define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
@@ -117,18 +134,15 @@ static uint32_t rcv_window(struct vn_flow *f)
     return (uint32_t)VN_MIN((uint64_t)free_b, (uint64_t)max);
 }
 
-/* Write Ethernet/IPv4/TCP headers for a segment toward the guest into fr.
+/* Write Ethernet/IP/TCP headers for a segment toward the guest into fr.
  * Returns the TCP header. optlen bytes of options follow it (caller fills). */
 static uint8_t *build_hdr(struct vn_flow *f, uint8_t *fr, uint32_t seq, uint8_t flags,
                           size_t optlen, size_t dlen, uint32_t wnd)
 {
     struct vn_tcp_flow *t = T(f);
-    struct vn_addr g = { AF_INET, { 0 } }, r = { AF_INET, { 0 } };
-    memcpy(g.a, f->key.gaddr, 4);
-    memcpy(r.a, f->key.raddr, 4);
+    struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
     size_t l4 = 20 + optlen + dlen;
-    uint8_t *th = vn_gw_ip4_header(f->nat->gw, fr, f->gmac, vn_addr_v4(&r), vn_addr_v4(&g),
-                                   VN_IPPROTO_TCP, l4);
+    uint8_t *th = vn_gw_ip_header(f->nat->gw, fr, f->gmac, &r, &g, VN_IPPROTO_TCP, l4);
     vn_put_be16(th, f->key.rport);
     vn_put_be16(th + 2, f->key.gport);
     vn_put_be32(th + 4, seq);
@@ -157,11 +171,12 @@ static uint8_t *build_hdr(struct vn_flow *f, uint8_t *fr, uint32_t seq, uint8_t 
  * offload (off != NULL) so the frame's consumer (or the switch) completes it. */
 static void tcp_csum(struct vn_flow *f, uint8_t *th, size_t l4len, struct vn_offload *off)
 {
-    uint32_t ps = vn_csum_pseudo4(f->key.raddr, f->key.gaddr, VN_IPPROTO_TCP, (uint32_t)l4len);
+    struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
+    uint32_t ps = vn_csum_pseudo(&r, &g, VN_IPPROTO_TCP, (uint32_t)l4len);
     if (off) {
         vn_put_be16(th + 16, (uint16_t)~vn_csum_fold(ps));
         off->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        off->csum_start = VN_ETH_HLEN + 20;
+        off->csum_start = (uint16_t)(hdr_len(f) - 20);
         off->csum_offset = 16;
     } else {
         vn_put_be16(th + 16, vn_csum_fold(vn_csum_add(ps, th, l4len)));
@@ -175,7 +190,7 @@ static void send_ctl(struct vn_flow *f, uint8_t flags, uint32_t seq)
     uint8_t opt[12];
     size_t optlen = 0;
     if (flags & VN_TCP_SYN) {
-        uint16_t mss = (uint16_t)VN_MIN(f->nat->gw->mtu - 40u, 65495u);
+        uint16_t mss = (uint16_t)mtu_mss(f);
         opt[0] = 2;
         opt[1] = 4;
         vn_put_be16(opt + 2, mss);
@@ -188,7 +203,7 @@ static void send_ctl(struct vn_flow *f, uint8_t flags, uint32_t seq)
             optlen = 8;
         }
     }
-    size_t len = HDR4 + optlen;
+    size_t len = hdr_len(f) + optlen;
     uint8_t *fr = vn_gw_frame_alloc(f->nat->gw, len);
     if (!fr)
         return;
@@ -199,17 +214,13 @@ static void send_ctl(struct vn_flow *f, uint8_t flags, uint32_t seq)
 }
 
 /* RST toward the guest for a segment that has no flow (or a refused one). */
-static void rst_for(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+static void rst_for(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                     const struct vn_tcp *tc)
 {
     if (tc->flags & VN_TCP_RST)
         return;
     struct vn_flow tmp = { .nat = nat };
-    tmp.key.family = AF_INET;
-    tmp.key.gport = tc->sport;
-    tmp.key.rport = tc->dport;
-    vn_put_be32(tmp.key.gaddr, ip->src);
-    vn_put_be32(tmp.key.raddr, ip->dst);
+    tmp.key = vn_nat_key(IPPROTO_TCP, ip, tc->sport, tc->dport);
     memcpy(tmp.gmac, gmac, 6);
     uint32_t seq = 0;
     uint8_t flags = VN_TCP_RST;
@@ -224,23 +235,17 @@ static void rst_for(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_i
     nat->stats.tcp_rst_to_guest++;
 }
 
-/* ICMP destination unreachable (code) for a flow whose connect failed:
+/* ICMP destination unreachable (kind k) for a flow whose connect failed:
  * quote a reconstructed copy of the guest's SYN. */
-static void unreach(struct vn_flow *f, uint8_t code)
+static void unreach(struct vn_flow *f, enum vn_icmp_err k)
 {
-    uint8_t q[40] = { 0x45 };
-    vn_put_be16(q + 2, 40);
-    q[8] = 64;
-    q[9] = VN_IPPROTO_TCP;
-    memcpy(q + 12, f->key.gaddr, 4);
-    memcpy(q + 16, f->key.raddr, 4);
-    vn_put_be16(q + 10, vn_csum_ipv4_hdr(q, 20));
-    vn_put_be16(q + 20, f->key.gport);
-    vn_put_be16(q + 22, f->key.rport);
-    vn_put_be32(q + 24, T(f)->rcv_nxt - 1);
-    q[32] = 0x50;
-    q[33] = VN_TCP_SYN;
-    vn_gw_icmp4_error(f->nat->gw, f->gmac, q, sizeof q, 3, code, 0);
+    uint8_t q[20] = { 0 };
+    vn_put_be16(q, f->key.gport);
+    vn_put_be16(q + 2, f->key.rport);
+    vn_put_be32(q + 4, T(f)->rcv_nxt - 1);
+    q[12] = 0x50;
+    q[13] = VN_TCP_SYN;
+    vn_nat_flow_error(f, q, sizeof q, k, 0);
 }
 
 /* Abort: RST to the guest (unless it sent one), RST to the host peer. */
@@ -364,8 +369,9 @@ static void tcp_push(struct vn_flow *f)
     struct vn_gw *gw = f->nat->gw;
     if (t->state != VN_TCP_ESTABLISHED || t->fin_sent)
         return;
-    uint32_t mss = VN_MIN((uint32_t)t->mss, gw->mtu - 40u);
-    uint32_t maxseg = MAX_PAYLOAD4 / mss * mss;
+    uint32_t mss = VN_MIN((uint32_t)t->mss, mtu_mss(f));
+    uint32_t maxseg = max_payload(f) / mss * mss;
+    size_t hl = hdr_len(f);
     uint32_t wnd = UINT32_MAX;
     for (int budget = PUSH_BUDGET; budget > 0; budget--) {
         uint32_t inflight = t->snd_nxt - t->snd_una;
@@ -383,12 +389,12 @@ static void tcp_push(struct vn_flow *f)
             arm_rto(f);
             return;
         }
-        uint8_t *fr = vn_gw_frame_alloc(gw, HDR4 + len);
+        uint8_t *fr = vn_gw_frame_alloc(gw, hl + len);
         if (!fr) { /* arena full inside the switch: retry from deferred work */
             want_ack(f);
             return;
         }
-        ssize_t n = peek_data(f, fr + HDR4, len);
+        ssize_t n = peek_data(f, fr + hl, len);
         if (n == 0) {
             t->host_eof = true;
             continue;
@@ -405,11 +411,12 @@ static void tcp_push(struct vn_flow *f)
         struct vn_offload off = { 0 };
         tcp_csum(f, th, 20 + (size_t)n, &off);
         if ((uint32_t)n > mss) {
-            off.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            off.gso_type = f->key.family == AF_INET6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                                                     : VIRTIO_NET_HDR_GSO_TCPV4;
             off.gso_size = (uint16_t)mss;
-            off.hdr_len = HDR4;
+            off.hdr_len = (uint16_t)hl;
         }
-        vn_gw_frame_commit(gw, HDR4 + (size_t)n, &off);
+        vn_gw_frame_commit(gw, hl + (size_t)n, &off);
         t->snd_nxt += (uint32_t)n;
         f->bytes_in += (uint64_t)n;
         f->last_ms = vn_nat_now_ms(f->nat);
@@ -546,7 +553,7 @@ static void established_input(struct vn_flow *f, const struct vn_tcp *tc)
 }
 
 /* Guest SYN for a new outbound connection: start connect(). */
-static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                           const struct vn_tcp *tc, const struct vn_flow_key *k, uint16_t owner)
 {
     struct sockaddr_storage ss;
@@ -566,7 +573,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
     vn_timer_init(&t->timer, tcp_timer);
     t->state = VN_TCP_CONNECTING;
     t->rcv_nxt = tc->seq + 1;
-    t->mss = tc->mss ? tc->mss : 536;
+    t->mss = tc->mss ? tc->mss : k->family == AF_INET6 ? 1220 : 536;
     t->ws_ok = tc->wscale >= 0;
     t->snd_wscale = t->ws_ok ? (uint8_t)tc->wscale : 0;
     t->rcv_wscale = t->ws_ok ? OUR_WSCALE : 0;
@@ -592,7 +599,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
             rst_for(nat, gmac, ip, tc);
         } else {
             nat->stats.tcp_unreachable++;
-            unreach(f, e == ENETUNREACH ? 0 : e == EACCES || e == EPERM ? 13 : 1);
+            unreach(f, vn_nat_errno_icmp(e));
         }
         vn_nat_flow_free(f);
         return;
@@ -605,7 +612,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
     }
 }
 
-void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                       const struct vn_frame *fr)
 {
     struct vn_tcp tc;
@@ -614,19 +621,13 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         return;
     }
     if (!(fr->off.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))) {
-        uint8_t s[4], d[4];
-        vn_put_be32(s, ip->src);
-        vn_put_be32(d, ip->dst);
-        uint32_t ps = vn_csum_pseudo4(s, d, VN_IPPROTO_TCP, ip->l4_len);
+        uint32_t ps = vn_csum_pseudo(&ip->src, &ip->dst, VN_IPPROTO_TCP, ip->l4_len);
         if (vn_csum_fold(vn_csum_add(ps, ip->l4, ip->l4_len)) != 0) {
             nat->stats.tcp_csum_bad++;
             return;
         }
     }
-    struct vn_flow_key k = { .proto = IPPROTO_TCP, .family = AF_INET, .gport = tc.sport,
-                             .rport = tc.dport };
-    vn_put_be32(k.gaddr, ip->src);
-    vn_put_be32(k.raddr, ip->dst);
+    struct vn_flow_key k = vn_nat_key(IPPROTO_TCP, ip, tc.sport, tc.dport);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
     if (!f) {
         /* Only a plain SYN opens a connection; SYN+FIN (a scanner's trick)
@@ -677,7 +678,7 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
             tc.ack != t->iss + 1)
             return;
         t->rcv_nxt = tc.seq + 1;
-        t->mss = tc.mss ? tc.mss : 536;
+        t->mss = tc.mss ? tc.mss : f->key.family == AF_INET6 ? 1220 : 536;
         t->ws_ok = tc.wscale >= 0;
         t->snd_wscale = t->ws_ok ? (uint8_t)tc.wscale : 0;
         t->rcv_wscale = t->ws_ok ? OUR_WSCALE : 0;
@@ -771,8 +772,8 @@ static void tcp_timer(struct vn_timer *tm)
             return;
         }
         if (t->state == VN_TCP_SYN_SENT && vn_mac_is_zero(f->gmac)) {
-            uint32_t g = vn_get_be32(f->key.gaddr);
-            const uint8_t *mac = vn_gw_neigh_lookup(f->nat->gw, g);
+            struct vn_addr g = vn_flow_gaddr(&f->key);
+            const uint8_t *mac = vn_gw_neigh_lookup(f->nat->gw, &g);
             if (mac)
                 memcpy(f->gmac, mac, 6);
         }
@@ -823,18 +824,18 @@ void vn_nat_tcp_flush_acks(struct vn_nat *nat)
 int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
                        const struct sockaddr_storage *peer)
 {
-    struct vn_flow_key k = { .proto = IPPROTO_TCP, .family = AF_INET };
-    struct vn_addr ga = vn_addr4(fw->conf.guest_ip);
+    const struct vn_addr *ga = &fw->conf.guest;
+    struct vn_flow_key k = { .proto = IPPROTO_TCP, .family = ga->family };
     uint16_t cport;
-    struct vn_addr ra = vn_nat_guest_view(nat, peer, &cport);
+    struct vn_addr ra = vn_nat_guest_view(nat, peer, &cport, ga->family);
     k.gport = fw->conf.guest_port;
     k.rport = cport;
-    memcpy(k.gaddr, ga.a, 4);
-    memcpy(k.raddr, ra.a, 4);
+    memcpy(k.gaddr, ga->a, 16);
+    memcpy(k.raddr, ra.a, 16);
     if (vn_nat_flow_find(nat, &k))
         return -1; /* same tuple still in use (a very fast port reuse) */
     uint8_t zero_mac[6] = { 0 };
-    const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, fw->conf.guest_ip);
+    const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, ga);
     struct vn_flow *f = vn_nat_flow_new(nat, &k, mac ? mac : zero_mac, vn_nat_fwd_owner(nat, fw));
     if (!f)
         return -1;
@@ -847,7 +848,7 @@ int vn_nat_tcp_inbound(struct vn_nat *nat, struct vn_fwd *fw, int fd,
     f->pending = true;
     fw->pending++;
     t->state = VN_TCP_SYN_SENT;
-    t->mss = 536;
+    t->mss = ga->family == AF_INET6 ? 1220 : 536;
     vn_random_bytes(&t->iss, sizeof t->iss);
     t->snd_una = t->snd_nxt = t->iss;
     int one = 1, zero = 0;

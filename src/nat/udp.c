@@ -21,14 +21,14 @@ enum { READ_BUDGET = 64, UDP_MAX = 65507 };
 static void to_guest(struct vn_flow *f, const uint8_t *d, size_t len)
 {
     struct vn_nat *nat = f->nat;
-    uint32_t g = vn_get_be32(f->key.gaddr), r = vn_get_be32(f->key.raddr);
+    struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
     if (vn_mac_is_zero(f->gmac)) {
-        const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, g);
+        const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, &g);
         if (!mac)
-            return; /* ARP request sent; the datagram is lost like on a real LAN */
+            return; /* ARP request / NS sent; the datagram is lost like on a real LAN */
         memcpy(f->gmac, mac, 6);
     }
-    if (vn_gw_send_udp4(nat->gw, f->gmac, r, f->key.rport, g, f->key.gport, d, len) == 0) {
+    if (vn_gw_send_udp(nat->gw, f->gmac, &r, f->key.rport, &g, f->key.gport, d, len) == 0) {
         f->bytes_in += len;
         f->last_ms = vn_nat_now_ms(nat);
     }
@@ -43,17 +43,11 @@ static void udp_event(struct vn_io *io, uint32_t ev)
         ssize_t n = recv(f->fd, buf, UDP_MAX, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == ECONNREFUSED) { /* the remote port is closed */
-                uint8_t q[28] = { 0x45 };
-                vn_put_be16(q + 2, 28);
-                q[8] = 64;
-                q[9] = VN_IPPROTO_UDP;
-                memcpy(q + 12, f->key.gaddr, 4);
-                memcpy(q + 16, f->key.raddr, 4);
-                vn_put_be16(q + 10, vn_csum_ipv4_hdr(q, 20));
-                vn_put_be16(q + 20, f->key.gport);
-                vn_put_be16(q + 22, f->key.rport);
-                vn_put_be16(q + 24, 8);
-                vn_gw_icmp4_error(f->nat->gw, f->gmac, q, sizeof q, 3, 3, 0);
+                uint8_t uh[8] = { 0 };
+                vn_put_be16(uh, f->key.gport);
+                vn_put_be16(uh + 2, f->key.rport);
+                vn_put_be16(uh + 4, 8);
+                vn_nat_flow_error(f, uh, sizeof uh, VN_ICMPE_PORT_UNREACH, 0);
                 continue;
             }
             return;
@@ -63,7 +57,7 @@ static void udp_event(struct vn_io *io, uint32_t ev)
 }
 
 /* Send the guest's payload out of flow f; ICMP errors for what fails. */
-static void from_guest(struct vn_flow *f, const struct vn_ip4 *ip, const uint8_t *d, size_t len)
+static void from_guest(struct vn_flow *f, const struct vn_ipp *ip, const uint8_t *d, size_t len)
 {
     struct vn_nat *nat = f->nat;
     ssize_t w;
@@ -79,39 +73,38 @@ static void from_guest(struct vn_flow *f, const struct vn_ip4 *ip, const uint8_t
     }
     nat->stats.udp_send_errors++;
     if (errno == ECONNREFUSED)
-        vn_gw_icmp4_error(nat->gw, f->gmac, ip->hdr, ip->tot_len, 3, 3, 0);
+        vn_gw_icmp_error(nat->gw, f->gmac, ip, VN_ICMPE_PORT_UNREACH, 0);
     else if (errno == EMSGSIZE) {
         int mtu = 0;
         socklen_t sl = sizeof mtu;
-        if (f->fd < 0 || getsockopt(f->fd, IPPROTO_IP, IP_MTU, &mtu, &sl) < 0)
+        bool v6 = ip->family == AF_INET6;
+        if (f->fd < 0 || getsockopt(f->fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU,
+                                    &mtu, &sl) < 0)
             mtu = 1500;
-        vn_gw_icmp4_error(nat->gw, f->gmac, ip->hdr, ip->tot_len, 3, 4, (uint16_t)mtu);
+        vn_gw_icmp_error(nat->gw, f->gmac, ip, VN_ICMPE_TOO_BIG, (uint32_t)mtu);
     } else if (errno == ENETUNREACH || errno == EHOSTUNREACH)
-        vn_gw_icmp4_error(nat->gw, f->gmac, ip->hdr, ip->tot_len, 3,
-                          errno == ENETUNREACH ? 0 : 1, 0);
+        vn_gw_icmp_error(nat->gw, f->gmac, ip, vn_nat_errno_icmp(errno), 0);
 }
 
-void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ip4 *ip,
+void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,
                       const struct vn_frame *fr)
 {
     struct vn_udp u;
     if (vn_udp_parse(ip->l4, ip->l4_len, &u))
         return;
     uint16_t ck = vn_get_be16(ip->l4 + 6);
+    if (!ck && ip->family == AF_INET6) {
+        nat->stats.udp_csum_bad++; /* RFC 8200 8.1: a zero UDP checksum is invalid in IPv6 */
+        return;
+    }
     if (ck && !(fr->off.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))) {
-        uint8_t s[4], d[4];
-        vn_put_be32(s, ip->src);
-        vn_put_be32(d, ip->dst);
-        uint32_t ps = vn_csum_pseudo4(s, d, VN_IPPROTO_UDP, u.len);
+        uint32_t ps = vn_csum_pseudo(&ip->src, &ip->dst, VN_IPPROTO_UDP, u.len);
         if (vn_csum_fold(vn_csum_add(ps, ip->l4, u.len)) != 0) {
             nat->stats.udp_csum_bad++;
             return;
         }
     }
-    struct vn_flow_key k = { .proto = IPPROTO_UDP, .family = AF_INET, .gport = u.sport,
-                             .rport = u.dport };
-    vn_put_be32(k.gaddr, ip->src);
-    vn_put_be32(k.raddr, ip->dst);
+    struct vn_flow_key k = vn_nat_key(IPPROTO_UDP, ip, u.sport, u.dport);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
     if (f) {
         memcpy(f->gmac, gmac, 6);
@@ -122,12 +115,12 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
     socklen_t sl;
     if (vn_nat_host_sockaddr(nat, &k, &ss, &sl)) {
         nat->stats.refused_policy++;
-        vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
+        vn_gw_icmp_error(nat->gw, gmac, ip, VN_ICMPE_ADMIN, 0);
         return;
     }
     f = vn_nat_flow_new(nat, &k, gmac, fr->port);
     if (!f) {
-        vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3, 13, 0);
+        vn_gw_icmp_error(nat->gw, gmac, ip, VN_ICMPE_ADMIN, 0);
         return;
     }
     nat->stats.created[VN_NAT_UDP]++;
@@ -137,8 +130,7 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         vn_io_add(nat->gw->loop, &f->io, f->fd, EPOLLIN, udp_event) < 0) {
         int e = errno;
         vn_nat_flow_free(f);
-        vn_gw_icmp4_error(nat->gw, gmac, ip->hdr, ip->tot_len, 3,
-                          e == ENETUNREACH ? 0 : 1, 0);
+        vn_gw_icmp_error(nat->gw, gmac, ip, vn_nat_errno_icmp(e), 0);
         return;
     }
     from_guest(f, ip, u.data, u.dlen);
@@ -154,18 +146,18 @@ void vn_nat_udp_forward_event(struct vn_fwd *fw)
         ssize_t n = recvfrom(fw->fd, buf, UDP_MAX, MSG_DONTWAIT, (struct sockaddr *)&peer, &pl);
         if (n < 0)
             return;
-        struct vn_flow_key k = { .proto = IPPROTO_UDP, .family = AF_INET,
+        const struct vn_addr *ga = &fw->conf.guest;
+        struct vn_flow_key k = { .proto = IPPROTO_UDP, .family = ga->family,
                                  .gport = fw->conf.guest_port };
         uint16_t cport;
-        struct vn_addr ra = vn_nat_guest_view(nat, &peer, &cport);
-        struct vn_addr ga = vn_addr4(fw->conf.guest_ip);
+        struct vn_addr ra = vn_nat_guest_view(nat, &peer, &cport, ga->family);
         k.rport = cport;
-        memcpy(k.gaddr, ga.a, 4);
-        memcpy(k.raddr, ra.a, 4);
+        memcpy(k.gaddr, ga->a, 16);
+        memcpy(k.raddr, ra.a, 16);
         struct vn_flow *f = vn_nat_flow_find(nat, &k);
         if (!f) {
             uint8_t zero[6] = { 0 };
-            const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, fw->conf.guest_ip);
+            const uint8_t *mac = vn_gw_neigh_lookup(nat->gw, ga);
             f = vn_nat_flow_new(nat, &k, mac ? mac : zero, vn_nat_fwd_owner(nat, fw));
             if (!f) {
                 fw->refused++;

@@ -5,6 +5,7 @@
 #ifndef VN_PKT_ADDR_H
 #define VN_PKT_ADDR_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -87,6 +88,33 @@ static inline bool vn_addr_in_prefix(const struct vn_addr *x, const struct vn_ad
     if (memcmp(x->a, p->a, len / 8))
         return false;
     return !(len % 8) || !((x->a[len / 8] ^ p->a[len / 8]) & (0xff00u >> (len % 8)));
+}
+
+#define VN_ADDR_STRLEN 46     /* INET6_ADDRSTRLEN */
+
+/* Parse an IPv4 or IPv6 address (no brackets, no port). Returns 0 or -1. */
+static inline int vn_addr_parse(const char *s, struct vn_addr *out)
+{
+    struct vn_addr a = { 0 };
+    if (inet_pton(AF_INET, s, a.a) == 1)
+        a.family = AF_INET;
+    else if (inet_pton(AF_INET6, s, a.a) == 1)
+        a.family = AF_INET6;
+    else
+        return -1;
+    *out = a;
+    return 0;
+}
+
+/* Format a as text into buf (n >= VN_ADDR_STRLEN); "" for an unset address. Returns buf. */
+static inline const char *vn_addr_str(const struct vn_addr *a, char *buf, size_t n)
+{
+    if (!n)
+        return buf;
+    buf[0] = 0;
+    if (a->family == AF_INET || a->family == AF_INET6)
+        inet_ntop(a->family, a->a, buf, (socklen_t)n);
+    return buf;
 }
 
 #endif

@@ -72,6 +72,13 @@ uint32_t vn_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t p
     return s + proto + (len >> 16) + (len & 0xffff);
 }
 
+uint32_t vn_csum_pseudo(const struct vn_addr *s, const struct vn_addr *d, uint8_t proto,
+                        uint32_t len)
+{
+    return s->family == AF_INET6 ? vn_csum_pseudo6(s->a, d->a, proto, len)
+                                 : vn_csum_pseudo4(s->a, d->a, proto, len);
+}
+
 uint16_t vn_csum_ipv4_hdr(const uint8_t *hdr, size_t hlen)
 {
     return vn_csum_fold(vn_csum_add(0, hdr, hlen));

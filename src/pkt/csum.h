@@ -15,6 +15,10 @@ uint16_t vn_csum_fold(uint32_t sum);
 uint32_t vn_csum_pseudo4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, uint32_t len);
 uint32_t vn_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
                          uint32_t len);
+/* The pseudo-header sum for either family (s and d of the same family). */
+#include "addr.h"
+uint32_t vn_csum_pseudo(const struct vn_addr *s, const struct vn_addr *d, uint8_t proto,
+                        uint32_t len);
 /* Checksum of an IPv4 header of hlen bytes (with its checksum field zeroed). */
 uint16_t vn_csum_ipv4_hdr(const uint8_t *hdr, size_t hlen);
 

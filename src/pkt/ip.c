@@ -38,6 +38,85 @@ enum vn_ip_err vn_ip4_parse_hdr(const uint8_t *p, size_t len, bool check_csum, s
     return VN_IP_OK;
 }
 
+enum vn_ip_err vn_ip6_parse(const uint8_t *p, size_t len, struct vn_ip6 *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (len < 40)
+        return VN_IP_SHORT;
+    if (p[0] >> 4 != 6)
+        return VN_IP_VERSION;
+    uint16_t plen = vn_get_be16(p + 4);
+    if (plen == 0 && p[6] == VN_IPPROTO_HOPOPTS)
+        return VN_IP_EXTHDR; /* a jumbogram (RFC 2675): never on our links */
+    if ((size_t)40 + plen > len)
+        return VN_IP_SHORT;
+    ip->tclass = (uint8_t)((p[0] & 15) << 4 | p[1] >> 4);
+    ip->flow = (uint32_t)(p[1] & 15) << 16 | (uint32_t)vn_get_be16(p + 2);
+    ip->hlim = p[7];
+    memcpy(ip->src, p + 8, 16);
+    memcpy(ip->dst, p + 24, 16);
+    ip->hdr = p;
+    ip->tot_len = (uint16_t)(40 + plen);
+    size_t off = 40, nh_off = 6;
+    uint8_t nh = p[6];
+    for (unsigned n = 0;; n++) {
+        if (nh != VN_IPPROTO_HOPOPTS && nh != VN_IPPROTO_ROUTING && nh != VN_IPPROTO_FRAGMENT &&
+            nh != VN_IPPROTO_DSTOPTS)
+            break; /* the upper layer (or no next header, or one we do not walk) */
+        if (n == VN_IP6_EXT_MAX || (nh == VN_IPPROTO_HOPOPTS && n) || ip->tot_len - off < 8)
+            return VN_IP_EXTHDR;
+        const uint8_t *e = p + off;
+        if (nh == VN_IPPROTO_FRAGMENT) {
+            if (ip->frag)
+                return VN_IP_EXTHDR; /* two fragment headers */
+            uint16_t fo = vn_get_be16(e + 2);
+            ip->frag = true;
+            ip->frag_off = fo >> 3;
+            ip->mf = fo & 1;
+            ip->frag_id = vn_get_be32(e + 4);
+            ip->unfrag_len = (uint16_t)off;
+            ip->frag_nh_off = (uint16_t)nh_off;
+            nh_off = off;
+            nh = e[0];
+            off += 8;
+            if (ip->frag_off)
+                break; /* later fragments: the rest of the chain is in the first */
+            continue;
+        }
+        size_t elen = ((size_t)e[1] + 1) * 8;
+        if (elen > ip->tot_len - off)
+            return VN_IP_EXTHDR;
+        if (nh == VN_IPPROTO_HOPOPTS)
+            ip->hbh = true;
+        nh_off = off;
+        nh = e[0];
+        off += elen;
+    }
+    ip->proto = nh;
+    ip->ext_len = (uint16_t)(off - 40);
+    ip->l4 = p + off;
+    ip->l4_len = (uint16_t)(ip->tot_len - off);
+    return VN_IP_OK;
+}
+
+void vn_ipp_from4(const struct vn_ip4 *ip, struct vn_ipp *o)
+{
+    *o = (struct vn_ipp){ .family = AF_INET, .proto = ip->proto, .ttl = ip->ttl, .tos = ip->tos,
+                          .frag = ip->mf || ip->frag_off, .src = vn_addr4(ip->src),
+                          .dst = vn_addr4(ip->dst), .hdr = ip->hdr, .len = ip->tot_len,
+                          .l4 = ip->l4, .l4_len = ip->l4_len };
+}
+
+void vn_ipp_from6(const struct vn_ip6 *ip, struct vn_ipp *o)
+{
+    *o = (struct vn_ipp){ .family = AF_INET6, .proto = ip->proto, .ttl = ip->hlim,
+                          .tos = ip->tclass, .frag = ip->frag, .hdr = ip->hdr,
+                          .len = ip->tot_len, .l4 = ip->l4, .l4_len = ip->l4_len };
+    o->src.family = o->dst.family = AF_INET6;
+    memcpy(o->src.a, ip->src, 16);
+    memcpy(o->dst.a, ip->dst, 16);
+}
+
 int vn_udp_parse(const uint8_t *p, size_t len, struct vn_udp *u)
 {
     if (len < 8)

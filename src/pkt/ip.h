@@ -12,6 +12,13 @@
 #define VN_IPPROTO_TCP 6
 #define VN_IPPROTO_UDP 17
 #define VN_IPPROTO_ICMPV6 58
+/* IPv6 extension headers (RFC 8200 4.1) */
+#define VN_IPPROTO_HOPOPTS 0
+#define VN_IPPROTO_ROUTING 43
+#define VN_IPPROTO_FRAGMENT 44
+#define VN_IPPROTO_NONE 59
+#define VN_IPPROTO_DSTOPTS 60
+#define VN_IP6_EXT_MAX 8      /* extension headers accepted before the upper layer */
 
 enum vn_ip_err {
     VN_IP_OK = 0,
@@ -20,6 +27,7 @@ enum vn_ip_err {
     VN_IP_HDRLEN,     /* IHL below 5 or beyond the packet */
     VN_IP_CSUM,       /* header checksum wrong */
     VN_IP_BADADDR,    /* multicast/broadcast/zero source */
+    VN_IP_EXTHDR,     /* IPv6: extension header chain malformed, misplaced or too long */
 };
 
 struct vn_ip4 {
@@ -37,6 +45,36 @@ struct vn_ip4 {
 /* Parse an IPv4 header at p (len bytes available, possibly with Ethernet
  * padding after tot_len). check_csum verifies the header checksum. */
 enum vn_ip_err vn_ip4_parse_hdr(const uint8_t *p, size_t len, bool check_csum, struct vn_ip4 *ip);
+
+/* A parsed IPv6 packet: the fixed header, then the extension header chain
+ * walked up to the upper-layer header (or, in a non-first fragment, up to
+ * the fragment's data). */
+struct vn_ip6 {
+    uint8_t tclass, hlim;
+    uint32_t flow;
+    uint8_t src[16], dst[16];
+    uint8_t proto;        /* upper-layer protocol (after the extension headers) */
+    const uint8_t *hdr;
+    uint16_t tot_len;     /* 40 + payload length */
+    uint16_t ext_len;     /* bytes of extension headers */
+    bool hbh;             /* a hop-by-hop options header was present */
+    /* fragment header (RFC 8200 4.5) */
+    bool frag;            /* the packet is a fragment (has a fragment header) */
+    bool mf;
+    uint16_t frag_off;    /* in 8-byte units */
+    uint32_t frag_id;
+    uint16_t unfrag_len;  /* bytes before the fragment header (the unfragmentable part) */
+    uint16_t frag_nh_off; /* offset from hdr of the next-header byte naming the fragment header */
+    const uint8_t *l4;    /* upper-layer header (fragment data for a non-first fragment) */
+    uint16_t l4_len;
+};
+
+/* Parse an IPv6 packet at p (len bytes available, possibly with Ethernet
+ * padding after the payload). Extension headers are walked with bounds
+ * checks: hop-by-hop only first, at most VN_IP6_EXT_MAX, each within the
+ * payload; a fragment with a non-zero offset stops the walk. Jumbograms are
+ * refused. Returns VN_IP_OK or the first problem. */
+enum vn_ip_err vn_ip6_parse(const uint8_t *p, size_t len, struct vn_ip6 *ip);
 
 struct vn_udp {
     uint16_t sport, dport, len;
@@ -80,5 +118,23 @@ struct vn_icmp {
     size_t dlen;
 };
 int vn_icmp_parse(const uint8_t *p, size_t len, struct vn_icmp *ic);
+
+/* The family-neutral view of a parsed IPv4 or IPv6 packet: what the
+ * gateway's services, its ICMP errors and the NAT work on. */
+#include "addr.h"
+struct vn_ipp {
+    uint8_t family;       /* AF_INET or AF_INET6 */
+    uint8_t proto;        /* upper-layer protocol */
+    uint8_t ttl;          /* TTL or hop limit */
+    uint8_t tos;          /* TOS or traffic class */
+    bool frag;            /* a fragment (not reassembled) */
+    struct vn_addr src, dst;
+    const uint8_t *hdr;   /* the IP header */
+    uint16_t len;         /* bytes from hdr to the end of the packet */
+    const uint8_t *l4;    /* upper-layer header */
+    uint16_t l4_len;
+};
+void vn_ipp_from4(const struct vn_ip4 *ip, struct vn_ipp *out);
+void vn_ipp_from6(const struct vn_ip6 *ip, struct vn_ipp *out);
 
 #endif

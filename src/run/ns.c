@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -255,6 +256,19 @@ static void configure(const struct vn_run_child *a, int s)
         _exit(VN_RUN_EXIT_SETUP);
     if (!a->dhcp && vn_run_if_addr(s, a->ifname, a->addr, a->prefix))
         _exit(VN_RUN_EXIT_SETUP);
+    if (a->ipv6) {
+        /* SLAAC from the gateway's router advertisements; no duplicate
+         * address detection on this private link (the address is usable at
+         * once; vnetd's port security guards the network). */
+        static const char *const knobs[][2] = { { "accept_ra", "1" }, { "autoconf", "1" },
+                                                 { "accept_dad", "0" }, { "disable_ipv6", "0" } };
+        for (unsigned i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
+            char path[96];
+            snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", a->ifname, knobs[i][0]);
+            if (write_file(path, knobs[i][1]) < 0 && verbose)
+                say("note: cannot set %s: %s", path, strerror(errno));
+        }
+    }
     if (if_up(s, a->ifname))
         _exit(VN_RUN_EXIT_SETUP);
     if (!a->dhcp && a->gateway && vn_run_default_route(s, a->ifname, a->gateway))
@@ -363,6 +377,30 @@ static void supervise(pid_t pid, struct vn_dhcpc_lease *l)
     }
 }
 
+/* Wait (at most timeout_ms) until ifname has a global IPv6 address from
+ * SLAAC. Returns true when it has one. */
+static bool wait_slaac(const char *ifname, unsigned timeout_ms)
+{
+    uint64_t end = mono_ms() + timeout_ms;
+    do {
+        struct ifaddrs *ifa = NULL;
+        bool found = false;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *i = ifa; i && !found; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, ifname))
+                    continue;
+                const struct in6_addr *x = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                found = !IN6_IS_ADDR_LINKLOCAL(x) && !IN6_IS_ADDR_LOOPBACK(x);
+            }
+            freeifaddrs(ifa);
+        }
+        if (found)
+            return true;
+        poll(NULL, 0, 20);
+    } while (mono_ms() < end);
+    return false;
+}
+
 /* pid 1 of the command's pid namespace. */
 static void run_init(const struct vn_run_child *a, int alive) __attribute__((noreturn));
 static void run_init(const struct vn_run_child *a, int alive)
@@ -429,6 +467,8 @@ void vn_run_child(const struct vn_run_child *a)
                 l.prefix, inet_ntop(AF_INET, &(uint32_t){ htonl(l.router) }, gw, sizeof gw));
         }
     }
+    if (a->ipv6 && !wait_slaac(a->ifname, 3000))
+        say("warning: no IPv6 address from the gateway's router advertisements within 3 s");
     close(s);
 
     /* The command's own pid namespace, so nothing it starts outlives it. */

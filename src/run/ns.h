@@ -45,6 +45,7 @@ struct vn_run_child {
     uint32_t addr;           /* host byte order */
     uint8_t prefix;
     uint32_t gateway;
+    bool ipv6;               /* the network serves IPv6: SLAAC on the interface, wait for it */
     const char *resolv;      /* file to bind over /etc/resolv.conf, NULL = keep */
     const char *control;     /* the daemon's control socket, exported as VNET_CONTROL */
     char *const *argv;       /* CMD */

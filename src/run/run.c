@@ -213,6 +213,9 @@ static int write_resolv(const char *path, const struct vn_net_conf *n)
     fchmod(fileno(f), 0644);
     fprintf(f, "# written by vnetd run: the DNS forwarder of network '%s'\nnameserver %s\n",
             n->name, vn_ip4_str(n->dns_addr, a));
+    char a6[VN_ADDR_STRLEN];
+    if (n->ipv6 && n->dns_addr6.family)
+        fprintf(f, "nameserver %s\n", vn_addr_str(&n->dns_addr6, a6, sizeof a6));
     if (n->domain[0])
         fprintf(f, "search %s\n", n->domain);
     return fclose(f);
@@ -350,6 +353,7 @@ int vn_run_main(int argc, char **argv)
         .addr = n->dhcp_start,
         .prefix = n->prefix,
         .gateway = n->gateway,
+        .ipv6 = n->ipv6 && n->subnet6.family == AF_INET6,
         .resolv = n->dns && !o.no_resolv ? resolv : NULL,
         .control = c->control,
         .argv = cmd,

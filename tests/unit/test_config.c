@@ -418,7 +418,7 @@ static void test_helpers(void **state)
     assert_int_equal(f.host.port, 8080);
     assert_int_equal(f.guest_port, 80);
     assert_int_equal(vn_conf_parse_forward("udp:127.0.0.1:5353:10.0.2.15:53", &f, cl, &err), 0);
-    assert_int_equal(f.guest_ip, 0x0a00020f);
+    assert_int_equal(vn_addr_v4(&f.guest), 0x0a00020f);
     assert_int_equal(vn_conf_parse_forward("icmp:1:2", &f, cl, &err), -1);
     assert_int_equal(vn_conf_parse_forward("tcp:8080", &f, cl, &err), -1);
 }

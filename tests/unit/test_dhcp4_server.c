@@ -388,7 +388,8 @@ static void test_discover_offer_request_ack(void **state)
     uint8_t got[6];
     assert_int_equal(vn_dhcp4_lookup_mac(w->gw->dhcp, IP(10, 0, 2, 4), got), 0);
     assert_memory_equal(got, mac, 6);
-    const struct vn_neigh *ne = vn_gw_neigh_peek(w->gw, IP(10, 0, 2, 4));
+    struct vn_addr a4 = vn_addr4(IP(10, 0, 2, 4));
+    const struct vn_neigh *ne = vn_gw_neigh_peek(w->gw, &a4);
     assert_non_null(ne);
     assert_memory_equal(ne->mac, mac, 6);
     uint32_t ip;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "gw/egress.h"
+#include "gw/l3.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -24,9 +25,9 @@ static struct vn_addr a6(const char *s)
 
 static const struct vn_gw_egress DROP = { .kind = VN_EG_DROP },
                                  NEXT = { .kind = VN_EG_NEXT },
-                                 UNREACH = { .kind = VN_EG_UNREACH, .icmp_type = 3, .icmp_code = 0 },
-                                 PORT_UNREACH = { .kind = VN_EG_UNREACH, .icmp_type = 3,
-                                                  .icmp_code = 3 };
+                                 UNREACH = { .kind = VN_EG_UNREACH, .icmp = VN_ICMPE_NET_UNREACH },
+                                 PORT_UNREACH = { .kind = VN_EG_UNREACH,
+                                                  .icmp = VN_ICMPE_PORT_UNREACH };
 
 static struct vn_gw_egress svc(uint8_t n) { return (struct vn_gw_egress){ .kind = VN_EG_SERVICE, .service = n }; }
 
@@ -67,7 +68,7 @@ static void test_local_rules_in_order(void **state)
     assert_int_equal(e->service, 2);
     e = vn_gw_egress_lookup(&t, &dns, false, false, 17, 54);
     assert_int_equal(e->kind, VN_EG_UNREACH);
-    assert_int_equal(e->icmp_code, 3);
+    assert_int_equal(e->icmp, VN_ICMPE_PORT_UNREACH);
     /* No rule for TCP on the DNS address: dropped, not routed. */
     e = vn_gw_egress_lookup(&t, &dns, false, false, 6, 53);
     assert_int_equal(e->kind, VN_EG_DROP);

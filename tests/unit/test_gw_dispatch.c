@@ -31,13 +31,13 @@ struct next {
     uint8_t proto;
 };
 
-static void next_input4(void *ctx, const uint8_t smac[6], const struct vn_ip4 *ip,
-                        const struct vn_frame *f)
+static void next_input(void *ctx, const uint8_t smac[6], const struct vn_ipp *ip,
+                       const struct vn_frame *f)
 {
     (void)smac, (void)f;
     struct next *n = ctx;
     n->calls++;
-    n->dst = ip->dst;
+    n->dst = ip->family == AF_INET ? vn_addr_v4(&ip->dst) : 0;
     n->proto = ip->proto;
 }
 
@@ -75,7 +75,7 @@ static int setup(void **state)
         if (!(w->gw[i] = vn_gw_new(w->sw, n, "/nonexistent", err, sizeof err)))
             fail_msg("%s", err);
         n->gw = w->gw[i];
-        w->gw[i]->next = (struct vn_gw_next){ &w->next[i], next_input4, NULL, NULL };
+        w->gw[i]->next = (struct vn_gw_next){ &w->next[i], next_input, NULL, NULL };
         w->guest[i] = harness_port(w->sw, &w->c->ports[i], &w->rec[i]);
     }
     *state = w;

@@ -1,5 +1,5 @@
 /* Unit tests of the NAT's TCP translation (src/nat/tcp.c, nat.c) through its
- * interface: guest segments built here go to vn_nat_input4() of a real NAT
+ * interface: guest segments built here go to vn_nat_input() of a real NAT
  * engine on a real gateway and switch; what the NAT sends toward the guest
  * is read from recording guest ports (segmented and checksummed by the
  * switch, as a guest without offloads gets it). The host side is real: the
@@ -232,7 +232,9 @@ static void guest_raw(struct world *w, const struct conn *c, uint32_t seq, uint3
                            .port = w->guest[c->g]->id };
     struct vn_ip4 pi;
     assert_int_equal(vn_ip4_parse_hdr(ip, 20 + l4, true, &pi), VN_IP_OK);
-    vn_nat_input4(w->nat, mac, &pi, &fr);
+    struct vn_ipp pp;
+    vn_ipp_from4(&pi, &pp);
+    vn_nat_input(w->nat, mac, &pp, &fr);
 }
 
 /* A segment of c at its current sequence numbers (advances snd). */
@@ -995,7 +997,9 @@ static void test_malformed(void **state)
     struct vn_ip4 pi;
     assert_int_equal(vn_ip4_parse_hdr(ip, 40, true, &pi), VN_IP_OK);
     struct vn_frame fr = { .data = f, .len = 54, .port = w->guest[0]->id };
-    vn_nat_input4(w->nat, mac, &pi, &fr);
+    struct vn_ipp pp;
+    vn_ipp_from4(&pi, &pp);
+    vn_nat_input(w->nat, mac, &pp, &fr);
     pump(w);
     assert_int_equal(take(w, 0), 0);
     assert_int_equal(stat(w, "tcp_bad_segments"), 2);

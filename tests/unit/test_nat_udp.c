@@ -1,4 +1,4 @@
-/* Unit tests of UDP NAT (src/nat/udp.c) through vn_nat_input4's real path:
+/* Unit tests of UDP NAT (src/nat/udp.c) through vn_nat_input's real path:
  * a gateway on a real switch, recording guest ports, a fake clock on the
  * loop, and the NAT's socket seam pointing every "remote" at a UDP socket
  * this test owns on loopback. A guest datagram opens one connected host
