@@ -308,3 +308,40 @@ def test_iperf3_over_ipv6(netns, vnetd, procs):
     r = g.exec("iperf3", "-6", "-c", gw6, "-p", str(port), "-t", "2", "-J", timeout=30)
     bps = json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"]
     assert bps > 0
+
+
+@pytest.mark.vm
+def test_qemu_guest_slaac_and_fetch_over_ipv6(vnetd, procs, servers, tmp_path):
+    """A real VM: its kernel configures an address by SLAAC from the gateway's
+    RAs and fetches a page from the host's ::1 through gateway6."""
+    import shutil
+    import subprocess
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed")
+    guest = vnet.REPO / "build" / "vm"
+    assert (guest / "vmlinuz").exists(), "no guest image in build/vm: run 'make guest'"
+
+    def http(conn, _addr):
+        conn.recv(4096)
+        body = b"host page over IPv6\n"
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    web = Tcp6Server(http)
+    servers.append(web)
+    spath = str(tmp_path / "vm.sock")
+    d = vnetd({"networks": [v6_network()],
+               "ports": [{"name": "vm", "type": "stream", "path": spath, "network": NET}]})
+    gw6 = gw_info(d)["address6"]
+    script = ("for i in $(seq 1 100); do ip -6 addr show dev eth0 | grep -q 'scope global' "
+              "&& ! ip -6 addr show dev eth0 | grep -q tentative && break; sleep 0.1; done; "
+              "ip -6 addr show dev eth0; ip -6 route; "
+              f"timeout 20 wget -q -O - http://[{gw6}]:{web.port}/ && echo FETCH6-OK")
+    log = tmp_path / "vm.out"
+    with open(log, "w") as f:
+        vm = procs.start([str(vnet.VM_DIR / "run-vm.sh"), "-o", str(guest), "--ip",
+                          "10.0.2.15/24,10.0.2.2", f"stream:{spath}", script, "90"],
+                         stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    wait_for(lambda: "FETCH6-OK" in log.read_text() or vm.poll() is not None, 120,
+             interval=0.2, what="the VM fetching over IPv6")
+    out = log.read_text()
+    assert "host page over IPv6" in out and "FETCH6-OK" in out, out[-3000:]
+    assert gw_info(d)["subnet6"].split("::")[0] in out
