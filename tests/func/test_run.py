@@ -301,3 +301,47 @@ def test_run_private_directory_removed(www, tmp_path):
                    env_extra={"XDG_RUNTIME_DIR": str(rt)})
     assert cp.returncode == 0 and cp.stdout == "hello through vnetd run\n", cp.stderr
     assert list(rt.iterdir()) == [], "private directory left behind"
+
+
+def test_run_gives_the_command_ipv6():
+    """Like pasta: the command's eth0 has an address by SLAAC before CMD starts,
+    a default route via the gateway's link-local address, the IPv6 DNS address
+    in its resolv.conf, and gateway6 (PREFIX::2) reaches the host's ::1."""
+    import ipaddress
+    import json as _json
+    import socket
+    import threading
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::1", 0))
+    s.listen(4)
+    port = s.getsockname()[1]
+
+    def serve():
+        try:
+            c, _ = s.accept()
+            c.sendall(b"hello over ipv6\n")
+            c.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        script = "ip -j -6 addr show dev eth0; ip -6 route show default; cat /etc/resolv.conf"
+        cp = vnetd_run("--dns-upstream", "127.0.0.1:5399", "--", "sh", "-c", script)
+        assert cp.returncode == 0, cp.stderr[-3000:]
+        addrs = _json.loads(cp.stdout.splitlines()[0])
+        glob = [a["local"] for l in addrs for a in l["addr_info"] if a.get("scope") == "global"]
+        assert glob, cp.stdout
+        assert "default via fe80::" in cp.stdout and "proto ra" in cp.stdout, cp.stdout
+        net = ipaddress.IPv6Network(glob[0] + "/64", strict=False)
+        gw6, dns6 = str(net.network_address + 2), str(net.network_address + 3)
+        assert f"nameserver {dns6}" in cp.stdout, cp.stdout
+        code = ("import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2])), 10);"
+                " print(s.recv(100).decode().strip())")
+        cp = vnetd_run("--dns-upstream", "127.0.0.1:5399", "--", "python3", "-c", code, gw6,
+                       str(port))
+        assert cp.returncode == 0 and "hello over ipv6" in cp.stdout, (cp.stdout, cp.stderr[-2000:])
+    finally:
+        s.close()
+        t.join(2)
