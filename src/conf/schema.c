@@ -322,6 +322,36 @@ static void pr_subnet(const struct vn_conf_key *k, const void *item, const void 
     fprintf(o, "%s/%u", vn_ip4_str(n->subnet, a), n->prefix);
 }
 
+/* subnet6: an IPv6 /64 with its host bits zero. */
+static int p_subnet6(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_net_conf *n = item;
+    char a[VN_ADDR_STRLEN + 8];
+    const char *slash = strchr(val, '/');
+    if (!slash || (size_t)(slash - val) >= VN_ADDR_STRLEN || strcmp(slash, "/64"))
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 /64 (PREFIX::/64)", key, val);
+    memcpy(a, val, (size_t)(slash - val));
+    a[slash - val] = 0;
+    struct vn_addr x;
+    if (vn_addr_parse(a, &x) || x.family != AF_INET6)
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 /64 (PREFIX::/64)", key, val);
+    struct vn_addr m = vn_addr_masked(&x, 64);
+    if (!vn_addr_eq(&m, &x))
+        return vn_conf_fail(err, src, "%s: '%s' has host bits set (a /64 ends in ::)", key, val);
+    n->subnet6 = x;
+    return 0;
+}
+
+static void pr_subnet6(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_net_conf *n = item;
+    char a[VN_ADDR_STRLEN];
+    fprintf(o, "\"%s/64\"", vn_addr_str(&n->subnet6, a, sizeof a));
+}
+
 static int p_dhcp_range(const struct vn_conf_key *k, void *item, void *dst, const char *key,
                         const char *val, struct vn_conf_src src, struct vn_conf_err *err)
 {
@@ -438,7 +468,7 @@ static int p_fwd_guest(const struct vn_conf_key *k, void *item, void *dst, const
 {
     (void)k, (void)dst;
     struct vn_forward_conf *f = item;
-    char ip[32];
+    char ip[VN_ADDR_STRLEN];
     const char *c = strrchr(val, ':');
     uint64_t port;
     const char *ps = c ? c + 1 : val;
@@ -446,7 +476,14 @@ static int p_fwd_guest(const struct vn_conf_key *k, void *item, void *dst, const
         return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
     f->guest_port = (uint16_t)port;
     f->guest = (struct vn_addr){ 0 };
-    if (c) {
+    if (c && val[0] == '[') { /* [V6ADDR]:PORT */
+        if (c[-1] != ']' || (size_t)(c - val - 2) >= sizeof ip)
+            return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT or [IPV6]:PORT", key, val);
+        memcpy(ip, val + 1, (size_t)(c - val - 2));
+        ip[c - val - 2] = 0;
+        if (vn_addr_parse(ip, &f->guest) || f->guest.family != AF_INET6)
+            return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 address", key, ip);
+    } else if (c) {
         if ((size_t)(c - val) >= sizeof ip)
             return vn_conf_fail(err, src, "%s: '%s' is not [IP:]PORT", key, val);
         memcpy(ip, val, (size_t)(c - val));
@@ -463,8 +500,9 @@ static void pr_fwd_guest(const struct vn_conf_key *k, const void *item, const vo
 {
     (void)k, (void)dst;
     const struct vn_forward_conf *f = item;
-    char a[16];
-    fprintf(o, "\"%s:%u\"", vn_ip4_str(vn_addr_v4(&f->guest), a), f->guest_port);
+    char a[VN_ADDR_STRLEN + 8];
+    struct vn_sockaddr g = { f->guest, f->guest_port };
+    fprintf(o, "\"%s\"", vn_sockaddr_str(&g, a, sizeof a));
 }
 
 static const struct vn_conf_key forward_keys[] = {
@@ -618,6 +656,8 @@ static const struct vn_conf_enum mode_enum[] = {
 };
 _Static_assert(VN_ARRAY_LEN(mode_enum) == VN_MODE__COUNT, "a network mode without a name");
 static const struct vn_conf_enum acl_default_enum[] = { { "allow", 0 }, { "drop", 1 } };
+static const struct vn_conf_enum dhcp6_mode_enum[] = {
+    { "stateless", VN_DHCP6_STATELESS }, { "stateful", VN_DHCP6_STATEFUL }, { "off", VN_DHCP6_OFF } };
 
 #define N(m) FIELD(struct vn_net_conf, m)
 #define U32(lo_, hi_) .type = VN_CT_U32, .lo = (lo_), .hi = (hi_)
@@ -650,6 +690,28 @@ static const struct vn_conf_key net_keys[] = {
       .help = "the guests' subnet" },
     { .name = "gateway", .type = VN_CT_IP4, N(gateway), .flags = VN_KF_GW | VN_KF_ALWAYS,
       .doc_type = "IPv4", .help = "the gateway's address" },
+    { .name = "ipv6", .type = VN_CT_BOOL, N(ipv6), .set_off = offsetof(struct vn_net_conf, ipv6_set),
+      .def = "true", .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "serve IPv6 (neighbour discovery, router advertisements, DHCPv6, DNS, NAT); "
+              "false: IPv6 frames still switch" },
+    { .name = "subnet6", .type = VN_CT_CUSTOM, N(subnet6), .parse = p_subnet6, .print = pr_subnet6,
+      .flags = VN_KF_GW, .doc_type = "IPv6 CIDR, /64",
+      .help = "the guests' IPv6 prefix (default: a unique local /64 derived from the network "
+              "name, the same on every start)" },
+    { .name = "gateway6", .type = VN_CT_ADDR, N(gateway6), .flags = VN_KF_GW, .doc_type = "IPv6",
+      .help = "the gateway's IPv6 address (default PREFIX::2; host-only: PREFIX::1, the host's tap)" },
+    { .name = "ra", .alias = "ra.enabled", .flags = VN_KF_NODOC },
+    { .name = "ra.enabled", .type = VN_CT_BOOL, N(ra), .set_off = offsetof(struct vn_net_conf, ra_set),
+      .def = "true", .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "send router advertisements (SLAAC prefix, MTU, RDNSS, DNSSL; never on isolated networks)" },
+    { .name = "ra.interval", U32(4, 1800), N(ra_interval), .def = "200", .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "most seconds between unsolicited RAs (each wait is random in [interval/3, interval])" },
+    { .name = "ra.lifetime", U32(0, 9000), N(ra_lifetime), .def = "1800", .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "router lifetime in seconds (0: guests do not use the gateway as default router)" },
+    { .name = "dhcp6.mode", ENUM(dhcp6_mode_enum), N(dhcp6_mode), .def = "stateless",
+      .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "DHCPv6: stateless (DNS and domain by Information-Request; addresses by SLAAC), "
+              "stateful (adds IA_NA leases), off" },
     { .name = "map_host_loopback", .type = VN_CT_BOOL, N(map_host_loopback), .def = "true",
       .show = show_loopback_bool, .flags = VN_KF_GW | VN_KF_ALWAYS,
       .help = "nat: the gateway address reaches the host's 127.0.0.1" },
@@ -674,6 +736,8 @@ static const struct vn_conf_key net_keys[] = {
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DNS on dns.address" },
     { .name = "dns.address", .type = VN_CT_IP4, N(dns_addr), .flags = VN_KF_GW | VN_KF_ALWAYS,
       .doc_type = "IPv4", .help = "the DNS forwarder's address" },
+    { .name = "dns.address6", .type = VN_CT_ADDR, N(dns_addr6), .flags = VN_KF_GW, .doc_type = "IPv6",
+      .help = "the DNS forwarder's IPv6 address (default PREFIX::3 on nat, PREFIX::2 on host-only)" },
     { .name = "dns.domain", .type = VN_CT_CUSTOM, N(domain), .parse = p_domain, .print = pr_text,
       .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "DNS name", .help = "local domain" },
     { .name = "dns.cache", U32(0, 65536), N(dns_cache), .def = "1024",
@@ -1061,9 +1125,25 @@ int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn
     f->src = src;
     if (vn_strlcpy(buf, spec, sizeof buf) >= sizeof buf)
         return vn_conf_fail(err, src, "forward '%s': too long", spec);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ":", &save); t && np < 6; t = strtok_r(NULL, ":", &save))
-        parts[np++] = t;
+    /* Split at the colons outside [brackets] (IPv6 addresses are bracketed). */
+    int depth = 0;
+    char *start = buf;
+    for (char *c = buf;; c++) {
+        if (*c == '[')
+            depth++;
+        else if (*c == ']')
+            depth--;
+        if ((*c == ':' && depth == 0) || !*c) {
+            bool end = !*c;
+            *c = 0;
+            if (np == 6 || !*start)
+                return vn_conf_fail(err, src, "forward '%s': empty or too many fields", spec);
+            parts[np++] = start;
+            start = c + 1;
+            if (end)
+                break;
+        }
+    }
     if (np < 3 || np > 5)
         return vn_conf_fail(err, src,
                             "forward '%s': expected PROTO:HOSTPORT[:GUESTIP]:GUESTPORT or "

@@ -84,6 +84,8 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
         vn_strlcpy(p->ifname, n->host_interface, sizeof p->ifname);
         p->host_addr = n->gateway;
         p->host_prefix = n->prefix;
+        if (n->ipv6)
+            p->host_addr6 = n->gateway6;
     }
     for (unsigned i = 0; i < c->nnets; i++) {
         struct vn_net_conf *n = &c->nets[i];
@@ -121,6 +123,95 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
 
 
 /* Fill defaults of the gateway services and check that addresses agree. */
+/* The default IPv6 prefix of network name: a unique local /64 in the style
+ * of RFC 4193 (fd + 40-bit global ID + 16-bit subnet ID), taken from a fixed
+ * hash of the name (FNV-1a 64, not the per-process keyed hash) so it is the
+ * same on every start and every host, and differs between names. */
+static struct vn_addr ula_of(const char *name)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const char *p = "vnet-ula/"; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    struct vn_addr a = { .family = AF_INET6 };
+    a.a[0] = 0xfd;
+    for (int i = 1; i < 8; i++)
+        a.a[i] = (uint8_t)(h >> (8 * (i - 1)));
+    return a;
+}
+
+/* PREFIX::host of a /64. */
+static struct vn_addr in6(const struct vn_addr *prefix, uint64_t host)
+{
+    struct vn_addr a = *prefix;
+    for (int i = 0; i < 8; i++)
+        a.a[15 - i] = (uint8_t)(host >> (8 * i));
+    return a;
+}
+
+/* Whether a is a usable host address of the /64 p (not PREFIX::0). */
+static bool in_prefix6(const struct vn_addr *a, const struct vn_addr *p)
+{
+    static const uint8_t z[8];
+    return a->family == AF_INET6 && vn_addr_in_prefix(a, p, 64) && memcmp(a->a + 8, z, 8);
+}
+
+/* IPv6 of a network with gateway services (after its IPv4 services were
+ * validated): on by default for nat, host-only and isolated-with-subnet;
+ * fills subnet6 (ULA default), gateway6, dns.address6. Returns 0 or -1. */
+static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    char a[VN_ADDR_STRLEN];
+    if (!n->ipv6_set)
+        n->ipv6 = true;
+    if (!n->ipv6) {
+        if (n->subnet6.family || n->gateway6.family || n->dns_addr6.family)
+            return vn_conf_fail(err, n->src, "network '%s': subnet6/gateway6/dns.address6 "
+                                "with ipv6: false", n->name);
+        n->ra = false;
+        n->dhcp6_mode = VN_DHCP6_OFF;
+        return 0;
+    }
+    if (!n->subnet6.family)
+        n->subnet6 = ula_of(n->name);
+    bool host_only = n->mode == VN_MODE_HOST_ONLY;
+    if (!n->gateway6.family)
+        n->gateway6 = in6(&n->subnet6, host_only ? 1 : 2);
+    if (!in_prefix6(&n->gateway6, &n->subnet6))
+        return vn_conf_fail(err, n->src, "network '%s': gateway6 %s is not a host address of "
+                            "subnet6", n->name, vn_addr_str(&n->gateway6, a, sizeof a));
+    if (!n->dns_addr6.family)
+        n->dns_addr6 = n->mode == VN_MODE_NAT ? in6(&n->subnet6, 3)
+                       : host_only            ? in6(&n->subnet6, 2)
+                                              : n->gateway6;
+    if (!in_prefix6(&n->dns_addr6, &n->subnet6))
+        return vn_conf_fail(err, n->src, "network '%s': dns.address6 %s is not a host address "
+                            "of subnet6", n->name, vn_addr_str(&n->dns_addr6, a, sizeof a));
+    if (host_only && vn_addr_eq(&n->dns_addr6, &n->gateway6))
+        return vn_conf_fail(err, n->src, "network '%s': on a host-only network gateway6 belongs "
+                            "to the host; give dns.address6 another address", n->name);
+    if (n->mode == VN_MODE_ISOLATED) {
+        if (n->ra_set && n->ra)
+            return vn_conf_fail(err, n->src, "network '%s': ra.enabled: isolated networks have "
+                                "no router", n->name);
+        n->ra = false;
+    } else if (!n->ra_set) {
+        n->ra = true;
+    }
+    if (!n->dhcp6_start.family) {
+        n->dhcp6_start = in6(&n->subnet6, 0x1000);
+        n->dhcp6_end = in6(&n->subnet6, 0x1fff);
+    }
+    for (unsigned i = 0; i < n->nforwards; i++) {
+        struct vn_forward_conf *f = &n->forwards[i];
+        if (f->guest.family == AF_INET6 && !in_prefix6(&f->guest, &n->subnet6))
+            return vn_conf_fail(err, f->src, "forward: guest %s is not inside subnet6",
+                                vn_addr_str(&f->guest, a, sizeof a));
+    }
+    return 0;
+}
+
 static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
 {
     char a[16], b[16];
@@ -135,6 +226,15 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
                                     : "network '%s': a %s network has no gateway services "
                                       "(gateway, dhcp, dns, forwards): the LAN provides them",
                                 n->name, vn_net_mode_name(n->mode));
+        if ((n->ipv6_set && n->ipv6) || n->subnet6.family || n->gateway6.family ||
+            n->dns_addr6.family || (n->ra_set && n->ra))
+            return vn_conf_fail(err, n->src, "network '%s': IPv6 service (ipv6, subnet6, "
+                                "gateway6, ra) needs gateway services (%s)", n->name,
+                                n->mode == VN_MODE_BRIDGE ? "a bridge passes the LAN's own RAs"
+                                                          : "an isolated network needs a 'subnet'");
+        n->ipv6 = false;
+        n->ra = false;
+        n->dhcp6_mode = VN_DHCP6_OFF;
         return 0;
     }
     /* Without a subnet: what QEMU (nat) and VirtualBox (host-only) users know. */
@@ -228,7 +328,7 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
             return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
         if (!f->guest.family)
             f->guest = vn_addr4(n->dhcp_start);
-        if (!IN_SUBNET(vn_addr_v4(&f->guest)))
+        if (f->guest.family == AF_INET && !IN_SUBNET(vn_addr_v4(&f->guest)))
             return vn_conf_fail(err, f->src, "forward: guest %s is not inside the subnet",
                                 vn_ip4_str(vn_addr_v4(&f->guest), a));
     }
@@ -249,7 +349,7 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
         }
-        if (validate_services(n, err))
+        if (validate_services(n, err) || (vn_net_has_gateway(n) && validate_ipv6(n, err)))
             return -1;
     }
     /* A host listener can serve one forward only. */

@@ -147,7 +147,10 @@ static json_t *cmd_forward_add(void *ctx, json_t *req, char *err, size_t errlen)
     uint32_t mask = ~0u << (32 - c->prefix);
     if (!fc.guest.family)
         fc.guest = vn_addr4(c->dhcp_start);
-    if ((vn_addr_v4(&fc.guest) & mask) != c->subnet) {
+    bool inside = fc.guest.family == AF_INET6
+                      ? c->ipv6 && vn_addr_in_prefix(&fc.guest, &c->subnet6, 64)
+                      : (vn_addr_v4(&fc.guest) & mask) == c->subnet;
+    if (!inside) {
         snprintf(err, errlen, "guest address is not inside network '%s'", c->name);
         return NULL;
     }

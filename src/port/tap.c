@@ -138,6 +138,45 @@ static void default_mac(const struct vn_port *p, uint8_t mac[6])
 }
 
 /* Configure MAC, MTU and bring the interface up; runs inside the target netns. */
+
+/* host-only: give the host's tap its IPv6 address (gateway6/64), without
+ * duplicate address detection so it is usable at once (the network is
+ * vnet's own and the gateway never claims it), and without SLAAC or routes
+ * from the network's router advertisements. A host without IPv6 gets a
+ * warning, not a failure: IPv4 works on. */
+static void host_addr6(struct vn_port *p, const char *ifname)
+{
+    char path[96], a[VN_ADDR_STRLEN];
+    /* No DAD, and the host never takes the gateway's router advertisements
+     * (no SLAAC address, no default route via the network). */
+    static const char *const knobs[] = { "accept_dad", "accept_ra", "autoconf" };
+    for (unsigned i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", ifname, knobs[i]);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs("0", f);
+            fclose(f);
+        }
+    }
+    struct in6_ifreq {
+        struct in6_addr addr;
+        uint32_t prefixlen;
+        int ifindex;
+    } r = { .prefixlen = 64 };
+    memcpy(&r.addr, p->conf.host_addr6.a, 16);
+    struct ifreq ifr = { 0 };
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+    int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s6 >= 0 && ioctl(s6, SIOCGIFINDEX, &ifr) == 0)
+        r.ifindex = ifr.ifr_ifindex;
+    if (s6 < 0 || !r.ifindex || (ioctl(s6, SIOCSIFADDR, &r) < 0 && errno != EEXIST))
+        vn_warn("msg=\"cannot give the host-only tap its IPv6 address (IPv6 disabled on the "
+                "host?)\" ifname=%s address=%s error=\"%s\"",
+                ifname, vn_addr_str(&p->conf.host_addr6, a, sizeof a), strerror(errno));
+    if (s6 >= 0)
+        close(s6);
+}
+
 static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_t errlen)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -184,6 +223,8 @@ static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_
             goto out;
         }
     }
+    if (p->conf.host_addr6.family == AF_INET6)
+        host_addr6(p, ifname);
     if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
         snprintf(err, errlen, "cannot read flags of %s: %s", ifname, strerror(errno));
         goto out;

@@ -278,7 +278,7 @@ def test_forwards_from_host_v6_to_guest_v6_and_v4(netns, vnetd, servers):
     conf["networks"][0]["forwards"][0]["guest"] = f"[{guest6}]:7000"
     d = vnetd(conf)
     g.wait_link()
-    g.addr(f"{guest6}/64 nodad")
+    g.ip("addr", "add", f"{guest6}/64", "dev", "eth0", "nodad")
     g.addr("10.0.2.15/24")
     g.ip("link", "set", "eth0", "up")
     g.ip("route", "add", "default", "via", "10.0.2.2")
@@ -345,3 +345,34 @@ def test_qemu_guest_slaac_and_fetch_over_ipv6(vnetd, procs, servers, tmp_path):
     out = log.read_text()
     assert "host page over IPv6" in out and "FETCH6-OK" in out, out[-3000:]
     assert gw_info(d)["subnet6"].split("::")[0] in out
+
+
+def test_host_only_puts_gateway6_on_the_host_tap(netns, vnetd, procs, tmp_path):
+    """host-only: the host's tap holds gateway6 (PREFIX::1); a guest that did
+    SLAAC from the RAs and the host ping each other over IPv6."""
+    h, g = netns(), netns()
+    h.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+           "net.ipv6.conf.default.disable_ipv6=0")
+    ipv6_on(g)
+    conf = {"networks": [{"name": "ho", "mode": "host-only", "subnet": "10.42.0.0/24",
+                          "host_interface": "vho6", "dhcp": {"enabled": False},
+                          "dns": {"enabled": False}}],
+            "ports": [tap("g", g, "ho", mac="02:00:00:42:00:0a")]}
+    d = vnet.Vnetd(tmp_path, conf, name="vnetd-ho", procs=procs,
+                   prefix=("ip", "netns", "exec", h.name))
+    d.start()
+    try:
+        gwinfo = d.network("ho")["gateway"]
+        pfx = gwinfo["subnet6"].split("/")[0]
+        host6 = pfx + "1"
+        out = json.loads(h.ip("-j", "-6", "addr", "show", "dev", "vho6").stdout)
+        got = [a["local"] for l in out for a in l["addr_info"] if a.get("scope") == "global"]
+        assert got == [host6], out
+        g.wait_link()
+        g.ip("link", "set", "eth0", "up")
+        mine = slaac_addr(g, gwinfo["subnet6"])
+        g.ping(host6)
+        h.ping(mine)
+        g.ping(gwinfo["address6"])  # the gateway port's own service address
+    finally:
+        d.stop()

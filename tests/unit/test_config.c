@@ -759,6 +759,70 @@ static void check_doc_row(const char *scope, const struct vn_conf_key *k)
     }
 }
 
+/* IPv6: the ULA default is a stable /64 derived from the name, the
+ * addresses default per mode, and bad values name file, line and reason. */
+static void test_ipv6(void **state)
+{
+    (void)state;
+    struct vn_config *c = NULL, *c2 = NULL;
+    assert_int_equal(load("networks:\n  - {name: lan}\n  - {name: ho, mode: host-only}\n"
+                          "  - {name: iso, mode: isolated, subnet: 10.9.0.0/24}\n"
+                          "  - {name: br, mode: bridge}\n  - {name: off, ipv6: false, subnet: 10.8.0.0/24}\n",
+                          &c), 0);
+    assert_int_equal(load("networks:\n  - {name: lan}\n", &c2), 0);
+    const struct vn_net_conf *lan = &c->nets[0], *ho = &c->nets[1], *iso = &c->nets[2],
+                             *br = &c->nets[3], *off = &c->nets[4];
+    assert_true(lan->ipv6 && lan->subnet6.family == AF_INET6 && lan->subnet6.a[0] == 0xfd);
+    static const uint8_t z[8];
+    assert_memory_equal(lan->subnet6.a + 8, z, 8);                  /* a /64 */
+    assert_memory_equal(lan->subnet6.a, c2->nets[0].subnet6.a, 16); /* stable */
+    assert_memory_not_equal(lan->subnet6.a, ho->subnet6.a, 8);      /* differs by name */
+    assert_int_equal(lan->gateway6.a[15], 2);
+    assert_int_equal(lan->dns_addr6.a[15], 3);
+    assert_true(lan->ra && lan->dhcp6_mode == VN_DHCP6_STATELESS);
+    assert_int_equal(ho->gateway6.a[15], 1);
+    assert_int_equal(ho->dns_addr6.a[15], 2);
+    assert_true(iso->ipv6 && !iso->ra);
+    assert_false(br->ipv6);
+    assert_true(!off->ipv6 && !off->ra && off->dhcp6_mode == VN_DHCP6_OFF);
+    /* the host-only tap gets gateway6 */
+    bool found = false;
+    for (unsigned i = 0; i < c->nports; i++)
+        if (!strcmp(c->ports[i].name, "host-ho")) {
+            found = true;
+            assert_true(vn_addr_eq(&c->ports[i].host_addr6, &ho->gateway6));
+        }
+    assert_true(found);
+    vn_conf_free(c);
+    vn_conf_free(c2);
+    expect_ok("networks:\n  - name: a\n    subnet6: fd00:1:2:3::/64\n    gateway6: fd00:1:2:3::1\n"
+              "    ra: {interval: 30, lifetime: 0}\n    dhcp6: {mode: stateful}\n");
+    expect_error("networks:\n  - name: a\n    subnet6: fd00::/48\n", 3, "not an IPv6 /64");
+    expect_error("networks:\n  - name: a\n    subnet6: fd00::1/64\n", 3, "host bits set");
+    expect_error("networks:\n  - name: a\n    subnet6: 10.0.0.0/64\n", 3, "not an IPv6 /64");
+    expect_error("networks:\n  - name: a\n    subnet6: fd00::/64\n    gateway6: fd01::1\n", 2,
+                 "gateway6 fd01::1 is not a host address");
+    expect_error("networks:\n  - name: a\n    ra: {interval: 2}\n", 3, "interval");
+    expect_error("networks:\n  - name: a\n    dhcp6: {mode: sometimes}\n", 3, "sometimes");
+    expect_error("networks:\n  - {name: a, mode: isolated, subnet: 10.1.0.0/24, ra: true}\n", 2,
+                 "isolated networks have no router");
+    expect_error("networks:\n  - {name: a, mode: bridge, subnet6: fd00::/64}\n", 2,
+                 "needs gateway services");
+    expect_error("networks:\n  - {name: a, ipv6: false, gateway6: fd00::1}\n", 2, "ipv6: false");
+    /* forwards to IPv6 guests */
+    struct vn_forward_conf f;
+    struct vn_conf_err e;
+    assert_int_equal(vn_conf_parse_forward("tcp:[::1]:8080:[fd00::15]:80", &f,
+                                           (struct vn_conf_src){ NULL, 0 }, &e), 0);
+    assert_int_equal(f.host.ip.family, AF_INET6);
+    assert_int_equal(f.guest.family, AF_INET6);
+    assert_int_equal(f.guest_port, 80);
+    assert_int_equal(f.host.port, 8080);
+    expect_error("networks:\n  - name: a\n    subnet6: fd00::/64\n    forwards:\n"
+                 "      - {proto: tcp, host: \"[::1]:9000\", guest: \"[fd01::5]:80\"}\n", 5,
+                 "not inside subnet6");
+}
+
 static void test_docs_match_schema(void **state)
 {
     (void)state;
@@ -797,7 +861,7 @@ int main(void)
         cmocka_unit_test(test_too_many),      cmocka_unit_test(test_flags),
         cmocka_unit_test(test_helpers),       cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_port_types),    cmocka_unit_test(test_schema_rows),
-        cmocka_unit_test(test_docs_match_schema),
+        cmocka_unit_test(test_docs_match_schema), cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
