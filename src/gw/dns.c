@@ -1,20 +1,29 @@
 /* DNS forwarder of a gateway.
  *
  * Theory of operation. Guests reach the service two ways:
- *  - UDP datagrams to DNS_ADDR:53 arrive from the gateway (vn_dns_input_udp);
- *    answers go back with vn_gw_send_udp4 from DNS_ADDR:53;
- *  - TCP connections to DNS_ADDR:53 are spliced by the NAT onto a listener on
- *    127.0.0.1 (ephemeral port, vn_dns_tcp_addr); each connection carries
- *    length-prefixed messages both ways (RFC 1035 4.2.2, RFC 7766).
- * A query under the local domain (NAME.DOMAIN, host.DOMAIN, and reverse names
- * of the subnet) is answered here from the DHCP leases / static hosts and is
+ *  - UDP datagrams to DNS_ADDR:53 (IPv4) or DNS6:53 (IPv6) arrive from the
+ *    gateway (vn_dns_input_udp) from guests on the link; answers go back
+ *    with vn_gw_send_udp from the address the query was sent to, in the
+ *    query's family (a pending query remembers both addresses);
+ *  - TCP connections to either DNS address, port 53, are spliced by the NAT
+ *    onto a listener on 127.0.0.1 (ephemeral port, vn_dns_tcp_addr; the NAT
+ *    splices guest flows of either family onto host sockets); each
+ *    connection carries length-prefixed messages both ways (RFC 1035
+ *    4.2.2, RFC 7766). Nothing here looks at a TCP client's address.
+ * A query under the local domain (NAME.DOMAIN, host.DOMAIN: A and AAAA),
+ * a reverse name of the IPv4 subnet, or any name in the ip6.arpa zone of the
+ * network's IPv6 /64 (a private prefix) is answered here from the DHCP
+ * leases and reservations, the addresses neighbour discovery saw for a
+ * named guest's MAC (SLAAC) and the host's addresses, and is
  * never forwarded. Anything else becomes a pending query (a fixed table of
  * DNS_PENDING slots, of which one guest port may hold DNS_SHARE and guest TCP
  * DNS_TCP_SHARE; excess is dropped and counted) with a fresh random id no
- * other query in flight uses. Over UDP it leaves on a socket of the
- * upstream's pool (dns_pool.h: connected sockets with random source ports,
- * rotated, sends batched into one sendmmsg per round, answers read with
- * recvmmsg); over TCP (the guest asked over TCP) on a connection of its own.
+ * other query in flight uses. Upstreams are of either family (dns.upstream
+ * such as [::1]:5353, resolv.conf nameservers with an IPv6 zone such as
+ * fe80::1%eth0), whatever the guest's. Over UDP it leaves on a socket of the
+ * upstream's pool (of the upstream's family; dns_pool.h: connected sockets
+ * with random source ports, rotated, sends batched into one sendmmsg per
+ * round, answers read with recvmmsg); over TCP (the guest asked over TCP) on a connection of its own.
  * What goes upstream is a query of our own making (dns_msg.h
  * vn_dns_query_build: the question, RD/CD, our EDNS with the guest's DO bit,
  * none of the guest's EDNS options), so answers can be shared: valid answers
@@ -47,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,8 +94,8 @@ struct pend {
     struct vn_dns_psock *sock;     /* UDP attempt: the pool socket it went out on */
     struct pend *next_free;
     uint8_t gmac[6];
-    uint32_t gip;
-    uint16_t gport, gmax;          /* UDP guest: address, port, buffer size */
+    struct vn_addr gip, glocal;    /* UDP guest: its address and ours it asked (either family), */
+    uint16_t gport, gmax;          /* its port and buffer size */
     bool guest_edns;               /* the guest sent EDNS: keep the answer's OPT */
     bool do_bit, cd_bit;           /* of the guest's query: part of the cache key */
     struct conn *conn;             /* TCP guest */
@@ -121,7 +131,7 @@ struct conn {
 #define OWNER_TCP VN_MAX_PORTS
 
 struct dns_stats {
-    uint64_t queries_udp, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
+    uint64_t queries_udp, queries_udp4, queries_udp6, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
         timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
         tcp_connections, refused, dropped_share, tcp_evicted, cache_hits;
 };
@@ -131,6 +141,9 @@ struct vn_dns {
     struct upstream up[VN_MAX_UPSTREAMS];
     unsigned nup;
     uint8_t domain[VN_DNS_NAME_MAX + 1]; /* wire form */
+    size_t domain_len;
+    uint8_t zone6[2 * 16 + 10];    /* the reverse zone of the /64 (ip6.arpa), when IPv6 */
+    bool has_zone6;
     int lfd;
     struct vn_io lio;
     struct vn_listen_guard guard;
@@ -150,10 +163,11 @@ struct vn_dns {
 
 /* Where an answer goes. */
 struct dest {
-    struct conn *conn; /* NULL: UDP */
-    uint16_t in_port;  /* UDP: the guest's switch port id */
+    struct conn *conn;    /* NULL: UDP */
+    uint16_t in_port;     /* UDP: the guest's switch port id */
     const uint8_t *mac;
-    uint32_t ip;
+    struct vn_addr ip;    /* UDP: the guest's address (either family) */
+    struct vn_addr local; /* ... and ours it sent the query to: the answer's source */
     uint16_t port;
 };
 
@@ -266,7 +280,7 @@ static void deliver(struct vn_dns *d, const struct dest *to, const uint8_t *m, s
         conn_write(to->conn, m, len);
         return;
     }
-    if (vn_gw_send_udp4(d->gw, to->mac, d->gw->dns_addr, 53, to->ip, to->port, m, len))
+    if (vn_gw_send_udp(d->gw, to->mac, &to->local, 53, &to->ip, to->port, m, len))
         VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: no room to send an answer\" network=%s",
                   d->gw->conf->name);
 }
@@ -283,7 +297,25 @@ static void reply_empty(struct vn_dns *d, const struct dest *to, const struct vn
         deliver(d, to, out, n);
 }
 
-/* Answer q if it is a local name; returns false if it must be forwarded. */
+/* ---------------------------------------------------------------- local names */
+
+/* Deliver answer m (len bytes, parsed as r) to a guest whose UDP buffer is
+ * gmax bytes: truncated (TC, question only) when larger, so that it asks
+ * again over TCP. */
+static void deliver_fit(struct vn_dns *d, const struct dest *to, const uint8_t *m, size_t len,
+                        const struct vn_dns_msg *r, uint16_t gmax)
+{
+    if (to->conn || len <= gmax) {
+        deliver(d, to, m, len);
+        return;
+    }
+    uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
+    size_t n = vn_dns_truncate(t, sizeof t, m, r);
+    d->st.truncated++;
+    if (n)
+        deliver(d, to, t, n);
+}
+
 /* The address host.DOMAIN names: the host, which is the router on nat and
  * host-only networks (on host-only it owns the gateway address itself). */
 static uint32_t host_addr(const struct vn_gw *gw)
@@ -291,76 +323,253 @@ static uint32_t host_addr(const struct vn_gw *gw)
     return gw->router ? gw->router : gw->addr;
 }
 
+/* The same in IPv6: gateway6 as guests reach the host (on nat router6, the
+ * address the NAT maps to the host's ::1; on host-only the host's tap has
+ * gateway6; on isolated networks it is the gateway's own); family 0 when
+ * the network serves no IPv6. */
+static struct vn_addr host_addr6(const struct vn_gw *gw)
+{
+    if (gw->router6.family)
+        return gw->router6;
+    if (gw->ll6.family)
+        return gw->conf->gateway6;
+    return (struct vn_addr){ 0 };
+}
+
+/* DHCPv6 leases and reservations (gw/dhcp6.h): name -> address, address ->
+ * name. The DHCPv6 server is not there yet: these know nothing until it
+ * lands, then each is the one call in its comment. */
+static int dhcp6_addr_of(struct vn_gw *gw, const char *name, struct vn_addr *out)
+{
+    (void)gw, (void)name, (void)out;
+    return -1; /* gw->dhcp6 ? vn_dhcp6_lookup_name(gw->dhcp6, name, out) : -1 */
+}
+
+static const char *dhcp6_name_of(struct vn_gw *gw, const struct vn_addr *a)
+{
+    (void)gw, (void)a;
+    return NULL; /* gw->dhcp6 ? vn_dhcp6_name_of(gw->dhcp6, a) : NULL */
+}
+
+enum { LOCAL_ADDRS = 8 };
+
+/* What a local name holds: whether it exists, its addresses of both
+ * families (deduplicated, at most LOCAL_ADDRS each). */
+struct local_rrs {
+    bool exists;
+    unsigned n4, n6;
+    struct vn_addr a4[LOCAL_ADDRS], a6[LOCAL_ADDRS];
+};
+
+static void rrs_add(struct local_rrs *r, const struct vn_addr *a)
+{
+    bool v6 = a->family == AF_INET6;
+    if (!v6 && a->family != AF_INET)
+        return;
+    struct vn_addr *arr = v6 ? r->a6 : r->a4;
+    unsigned *n = v6 ? &r->n6 : &r->n4;
+    r->exists = true;
+    for (unsigned i = 0; i < *n; i++)
+        if (vn_addr_eq(&arr[i], a))
+            return;
+    if (*n < LOCAL_ADDRS)
+        arr[(*n)++] = *a;
+}
+
+/* The MAC of the guest called name: that of its DHCPv4 lease (ip4, 0 if
+ * none) or of a reservation naming a MAC (dhcp.hosts, dhcp6.hosts). */
+static bool mac_of_name(struct vn_dns *d, const char *name, uint32_t ip4, uint8_t mac[6])
+{
+    struct vn_gw *gw = d->gw;
+    const struct vn_net_conf *c = gw->conf;
+    if (ip4) {
+        struct vn_addr a = vn_addr4(ip4);
+        const struct vn_neigh *n;
+        if (gw->dhcp && vn_dhcp4_lookup_mac(gw->dhcp, ip4, mac) == 0)
+            return true;
+        if ((n = vn_gw_neigh_peek(gw, &a)) && vn_addr_eq(&n->ip, &a)) {
+            memcpy(mac, n->mac, 6);
+            return true;
+        }
+    }
+    for (unsigned i = 0; gw->dhcp && i < c->nhosts; i++)
+        if (c->hosts[i].has_mac && !strcasecmp(c->hosts[i].name, name)) {
+            memcpy(mac, c->hosts[i].mac, 6);
+            return true;
+        }
+    for (unsigned i = 0; c->dhcp6_mode != VN_DHCP6_OFF && i < c->nhosts6; i++)
+        if (c->hosts6[i].has_mac && !strcasecmp(c->hosts6[i].name, name)) {
+            memcpy(mac, c->hosts6[i].mac, 6);
+            return true;
+        }
+    return false;
+}
+
+/* The name of the guest at mac (n >= 64 bytes): that of its DHCPv4 lease
+ * (found by the IPv4 addresses the neighbour table holds for it), or of a
+ * reservation of that MAC. */
+static bool name_of_mac(struct vn_dns *d, const uint8_t mac[6], char *name, size_t n)
+{
+    struct vn_gw *gw = d->gw;
+    const struct vn_net_conf *c = gw->conf;
+    struct vn_addr a4[4];
+    size_t k = gw->dhcp ? vn_gw_neigh_addrs(gw, mac, AF_INET, a4, 4) : 0;
+    for (size_t i = 0; i < k; i++) {
+        uint32_t ip = vn_addr_v4(&a4[i]);
+        uint8_t lm[6];
+        if (vn_dhcp4_lookup_mac(gw->dhcp, ip, lm) == 0 && !memcmp(lm, mac, 6) &&
+            vn_dhcp4_lookup_addr(gw->dhcp, ip, name, n) == 0)
+            return true;
+    }
+    for (unsigned i = 0; gw->dhcp && i < c->nhosts; i++)
+        if (c->hosts[i].has_mac && c->hosts[i].name[0] && !memcmp(c->hosts[i].mac, mac, 6)) {
+            vn_strlcpy(name, c->hosts[i].name, n);
+            return true;
+        }
+    for (unsigned i = 0; c->dhcp6_mode != VN_DHCP6_OFF && i < c->nhosts6; i++)
+        if (c->hosts6[i].has_mac && c->hosts6[i].name[0] && !memcmp(c->hosts6[i].mac, mac, 6)) {
+            vn_strlcpy(name, c->hosts6[i].name, n);
+            return true;
+        }
+    return false;
+}
+
+/* The records of label.DOMAIN: host (the host, both families), DHCPv4
+ * leases and reservations (A), DHCPv6 ones (AAAA), and the SLAAC
+ * addresses neighbour discovery saw for the MAC the name belongs to. */
+static void local_name(struct vn_dns *d, const char *label, struct local_rrs *r)
+{
+    struct vn_gw *gw = d->gw;
+    if (!strcmp(label, "host")) {
+        struct vn_addr a4 = vn_addr4(host_addr(gw)), a6 = host_addr6(gw);
+        rrs_add(r, &a4);
+        rrs_add(r, &a6);
+        return;
+    }
+    uint32_t ip4 = 0;
+    if (gw->dhcp && vn_dhcp4_lookup_name(gw->dhcp, label, &ip4) == 0) {
+        struct vn_addr a4 = vn_addr4(ip4);
+        rrs_add(r, &a4);
+    } else {
+        ip4 = 0;
+    }
+    if (!gw->ll6.family)
+        return;
+    struct vn_addr a6[LOCAL_ADDRS];
+    if (dhcp6_addr_of(gw, label, &a6[0]) == 0 && vn_addr_in_prefix(&a6[0], &gw->prefix6, 64))
+        rrs_add(r, &a6[0]);
+    uint8_t mac[6];
+    if (mac_of_name(d, label, ip4, mac)) {
+        size_t k = vn_gw_neigh_addrs(gw, mac, AF_INET6, a6, LOCAL_ADDRS);
+        for (size_t i = 0; i < k; i++)
+            if (vn_addr_in_prefix(&a6[i], &gw->prefix6, 64))
+                rrs_add(r, &a6[i]);
+    }
+}
+
+/* The label of the name of IPv6 address a (in the prefix): host, a DHCPv6
+ * lease or reservation, or the guest whose SLAAC address it is. */
+static bool name_of_addr6(struct vn_dns *d, const struct vn_addr *a, char *name, size_t n)
+{
+    struct vn_gw *gw = d->gw;
+    struct vn_addr h = host_addr6(gw);
+    if (h.family && vn_addr_eq(a, &h)) {
+        vn_strlcpy(name, "host", n);
+        return true;
+    }
+    const char *s = dhcp6_name_of(gw, a);
+    if (s && s[0]) {
+        vn_strlcpy(name, s, n);
+        return true;
+    }
+    const struct vn_neigh *ne = vn_gw_neigh_peek(gw, a);
+    return ne && vn_addr_eq(&ne->ip, a) && name_of_mac(d, ne->mac, name, n);
+}
+
+/* label.DOMAIN in wire form (PTR data); its length, or -1 if too long. */
+static int local_wire(const struct vn_dns *d, const char *label, uint8_t *out)
+{
+    size_t l = strlen(label);
+    if (!l || l > 63 || 1 + l + d->domain_len > VN_DNS_NAME_MAX)
+        return -1;
+    out[0] = (uint8_t)l;
+    memcpy(out + 1, label, l);
+    memcpy(out + 1 + l, d->domain, d->domain_len);
+    return (int)(1 + l + d->domain_len);
+}
+
+/* Answer q if it is a local name; returns false if it must be forwarded.
+ * Local: names under DOMAIN, the reverse names of the IPv4 subnet, and
+ * every name in the reverse zone of the IPv6 /64 (a private prefix: none
+ * of it is asked upstream; the zone itself exists, below it the addresses
+ * with a name). A name that exists without records of the type asked gets
+ * NODATA (NOERROR, no answer), e.g. AAAA of a guest with only an IPv4
+ * lease; one that does not exist gets NXDOMAIN. */
 static bool answer_local(struct vn_dns *d, const struct dest *to, const struct vn_dns_msg *q)
 {
     struct vn_gw *gw = d->gw;
-    uint16_t qt = q->q.qtype;
-    uint32_t ip = 0;
-    uint8_t rdata[VN_DNS_NAME_MAX + 1];
-    int rdlen = -1;
-    uint16_t rtype = 0;
-    bool found = false;
+    struct local_rrs rr = { 0 };
+    char target[64] = ""; /* reverse names: the label of the name the address has */
+    uint32_t ip;
+    uint8_t a6[16];
 
     int under = vn_dns_name_under(q->q.name, d->domain);
+    int under6 = d->has_zone6 ? vn_dns_name_under(q->q.name, d->zone6) : -1;
     if (under >= 0) {
         if (under == 0) {
-            found = true; /* the domain itself exists, with no records we serve */
+            rr.exists = true; /* the domain itself exists, with no records we serve */
         } else if (q->q.name[0] + 1 == under) { /* exactly one label */
             uint8_t w[65];
             char label[64];
             memcpy(w, q->q.name, (size_t)under);
             w[under] = 0;
-            if (vn_dns_name_to_text(w, label, sizeof label) > 0) {
-                if (!strcmp(label, "host")) {
-                    ip = host_addr(gw);
-                    found = true;
-                } else if (gw->dhcp && vn_dhcp4_lookup_name(gw->dhcp, label, &ip) == 0) {
-                    found = true;
-                }
-            }
-            if (found) {
-                rtype = VN_DNS_T_A;
-                vn_dns_put16(rdata, (uint16_t)(ip >> 16));
-                vn_dns_put16(rdata + 2, (uint16_t)ip);
-                rdlen = 4;
-            }
+            if (vn_dns_name_to_text(w, label, sizeof label) > 0)
+                local_name(d, label, &rr);
         }
     } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && vn_gw_in_subnet(gw, ip)) {
-        char name[64 + 1 + VN_DOMAIN_MAX], host[64];
-        if (ip == host_addr(gw)) {
-            snprintf(name, sizeof name, "host.%s", gw->conf->domain);
-            found = true;
-        } else if (gw->dhcp && vn_dhcp4_lookup_addr(gw->dhcp, ip, host, sizeof host) == 0) {
-            snprintf(name, sizeof name, "%s.%s", host, gw->conf->domain);
-            found = true;
-        }
-        if (found) {
-            rtype = VN_DNS_T_PTR;
-            rdlen = vn_dns_name_from_text(name, rdata, sizeof rdata);
-            if (rdlen < 0)
-                found = false;
+        if (ip == host_addr(gw))
+            vn_strlcpy(target, "host", sizeof target);
+        else if (!gw->dhcp || vn_dhcp4_lookup_addr(gw->dhcp, ip, target, sizeof target))
+            target[0] = 0;
+    } else if (under6 >= 0) {
+        if (under6 == 0) {
+            rr.exists = true; /* the zone of the /64 */
+        } else if (vn_dns_ptr6_parse(q->q.name, a6) == 0) {
+            struct vn_addr a = { .family = AF_INET6 };
+            memcpy(a.a, a6, 16);
+            if (!name_of_addr6(d, &a, target, sizeof target))
+                target[0] = 0;
         }
     } else {
         return false;
     }
+    uint8_t ptr[VN_DNS_NAME_MAX + 1];
+    int ptrlen = target[0] ? local_wire(d, target, ptr) : -1;
+    if (ptrlen > 0)
+        rr.exists = true;
     d->st.local_answers++;
-    if (!found) {
+    if (!rr.exists) {
         reply_empty(d, to, q, VN_DNS_F_AA, VN_DNS_R_NXDOMAIN);
         return true;
     }
+    uint16_t qt = q->q.qtype;
+    bool any = qt == VN_DNS_T_ANY;
     bool cls_ok = q->q.qclass == VN_DNS_C_IN || q->q.qclass == VN_DNS_T_ANY;
-    if (rdlen < 0 || !cls_ok || (qt != rtype && qt != VN_DNS_T_ANY)) {
-        reply_empty(d, to, q, VN_DNS_F_AA, VN_DNS_R_NOERROR); /* NODATA */
-        return true;
-    }
-    uint8_t out[VN_DNS_HLEN + 2 * (VN_DNS_NAME_MAX + 1) + 4 + 12 + 11];
+    uint8_t out[VN_DNS_HLEN + VN_DNS_NAME_MAX + 1 + 4 + 12 + VN_DNS_NAME_MAX + 1 +
+                LOCAL_ADDRS * (12 + 4 + 12 + 16) + 11];
     size_t n = vn_dns_reply_init(out, sizeof out, q, VN_DNS_F_AA, VN_DNS_R_NOERROR);
-    if (n)
-        n = vn_dns_add_answer(out, sizeof out, n, rtype, DNS_LOCAL_TTL, rdata, (uint16_t)rdlen);
+    if (cls_ok && ptrlen > 0 && (qt == VN_DNS_T_PTR || any) && n)
+        n = vn_dns_add_answer(out, sizeof out, n, VN_DNS_T_PTR, DNS_LOCAL_TTL, ptr,
+                              (uint16_t)ptrlen);
+    for (unsigned i = 0; cls_ok && (qt == VN_DNS_T_A || any) && i < rr.n4 && n; i++)
+        n = vn_dns_add_answer(out, sizeof out, n, VN_DNS_T_A, DNS_LOCAL_TTL, rr.a4[i].a, 4);
+    for (unsigned i = 0; cls_ok && (qt == VN_DNS_T_AAAA || any) && i < rr.n6 && n; i++)
+        n = vn_dns_add_answer(out, sizeof out, n, VN_DNS_T_AAAA, DNS_LOCAL_TTL, rr.a6[i].a, 16);
     if (n && q->edns)
         n = vn_dns_add_opt(out, sizeof out, n, DNS_LOCAL_EDNS);
-    if (n)
-        deliver(d, to, out, n);
+    struct vn_dns_msg r;
+    if (n && vn_dns_msg_parse(out, n, &r) == 0)
+        deliver_fit(d, to, out, n, &r, q->edns ? VN_MAX(q->edns_size, 512) : 512);
     return true;
 }
 
@@ -368,7 +577,8 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
 
 static struct dest pend_dest(struct pend *p)
 {
-    return (struct dest){ .conn = p->conn, .mac = p->gmac, .ip = p->gip, .port = p->gport };
+    return (struct dest){ .conn = p->conn, .mac = p->gmac, .ip = p->gip, .local = p->glocal,
+                          .port = p->gport };
 }
 
 /* Stop the running attempt (socket, timer, TCP buffers). */
@@ -452,15 +662,7 @@ static void pend_reply(struct pend *p, uint8_t *m, size_t len)
     if (!p->guest_edns) /* the query we sent had EDNS; the guest's did not */
         len = vn_dns_strip_opt(m, len, &r);
     struct dest to = pend_dest(p);
-    if (!p->tcp && len > p->gmax) {
-        uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
-        size_t n = vn_dns_truncate(t, sizeof t, m, &r);
-        d->st.truncated++;
-        if (n)
-            deliver(d, &to, t, n);
-    } else {
-        deliver(d, &to, m, len);
-    }
+    deliver_fit(d, &to, m, len, &r, p->gmax);
     pend_release(p);
 }
 
@@ -649,15 +851,7 @@ static bool answer_cached(struct vn_dns *d, const struct dest *to, const struct 
     d->st.cache_hits++;
     if (!q->edns)
         n = vn_dns_strip_opt(m, n, &r);
-    if (!to->conn && n > gmax) {
-        uint8_t t[VN_DNS_HLEN + VN_DNS_NAME_MAX + 4];
-        size_t tn = vn_dns_truncate(t, sizeof t, m, &r);
-        d->st.truncated++;
-        if (tn)
-            deliver(d, to, t, tn);
-    } else {
-        deliver(d, to, m, n);
-    }
+    deliver_fit(d, to, m, n, &r, gmax);
     return true;
 }
 
@@ -707,6 +901,7 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
     if (to->mac)
         memcpy(p->gmac, to->mac, 6);
     p->gip = to->ip;
+    p->glocal = to->local;
     p->gport = to->port;
     p->gmax = gmax;
     p->q = q->q;
@@ -751,17 +946,29 @@ static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t 
 void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
                       const struct vn_ipp *ip, const struct vn_udp *udp)
 {
+    struct vn_gw *gw = d->gw;
     d->st.queries_udp++;
-    uint32_t src = ip->family == AF_INET ? vn_addr_v4(&ip->src) : 0;
-    if (!src || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
-        !vn_gw_in_subnet(d->gw, src)) {
+    bool v6 = ip->family == AF_INET6;
+    if (v6)
+        d->st.queries_udp6++;
+    else
+        d->st.queries_udp4++;
+    /* A guest on the link (IPv4 subnet; IPv6 prefix or link-local), never
+     * an unspecified or multicast source nor one of the gateway's own. */
+    if ((ip->family != AF_INET && !v6) || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
+        (!v6 && !vn_addr_v4(&ip->src)) || !vn_gw_on_link(gw, &ip->src) ||
+        vn_gw_owns_addr(gw, &ip->src)) {
         d->st.malformed++;
         VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: query from an invalid source dropped\" network=%s",
-                  d->gw->conf->name);
+                  gw->conf->name);
         return;
     }
-    struct dest to = { .conn = NULL, .in_port = port, .mac = src_mac, .ip = src,
-                       .port = udp->sport };
+    /* Answers leave from the address the query was sent to: the DNS
+     * address (IPv4: also for queries that came as broadcasts). */
+    struct vn_addr local = v6 ? (vn_gw_owns_addr(gw, &ip->dst) ? ip->dst : gw->dns6)
+                              : vn_addr4(gw->dns_addr);
+    struct dest to = { .conn = NULL, .in_port = port, .mac = src_mac, .ip = ip->src,
+                       .local = local, .port = udp->sport };
     handle_query(d, &to, udp->data, udp->dlen);
 }
 
@@ -961,11 +1168,15 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         d->free_pend = &d->pend[i];
     }
     const struct vn_net_conf *c = gw->conf;
-    if (vn_dns_name_from_text(c->domain[0] ? c->domain : "vnet.internal", d->domain,
-                              sizeof d->domain) < 0) {
+    int dl = vn_dns_name_from_text(c->domain[0] ? c->domain : "vnet.internal", d->domain,
+                                   sizeof d->domain);
+    if (dl < 0) {
         snprintf(err, errlen, "network '%s': bad DNS domain '%s'", c->name, c->domain);
         goto fail;
     }
+    d->domain_len = (size_t)dl;
+    if (gw->prefix6.family == AF_INET6)
+        d->has_zone6 = vn_dns_ptr6_name(gw->prefix6.a, 16, d->zone6, sizeof d->zone6) > 0;
     for (unsigned i = 0; i < c->nupstream; i++)
         add_upstream(d, &c->upstream[i].ip, c->upstream[i].port, 0);
     /* An isolated network reaches nothing beyond itself, the host's
@@ -1008,9 +1219,11 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         size_t l = strlen(ups);
         snprintf(ups + l, sizeof ups - l, "%s%s", i ? "," : "", d->up[i].text);
     }
-    char a[16];
-    vn_info("msg=\"dns forwarder\" network=%s address=%s domain=%s upstreams=%s tcp=127.0.0.1:%u",
-            c->name, vn_ip4_str(gw->dns_addr, a), c->domain, ups, ntohs(d->taddr.sin_port));
+    char a[16], a6[VN_ADDR_STRLEN];
+    vn_info("msg=\"dns forwarder\" network=%s address=%s address6=%s domain=%s upstreams=%s "
+            "tcp=127.0.0.1:%u", c->name, vn_ip4_str(gw->dns_addr, a),
+            gw->dns6.family ? vn_addr_str(&gw->dns6, a6, sizeof a6) : "-", c->domain, ups,
+            ntohs(d->taddr.sin_port));
     return d;
 fail:
     vn_dns_free(d);
@@ -1066,6 +1279,8 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         "upstream_errors", (json_int_t)s->upstream_errors, "tcp_connections",
         (json_int_t)s->tcp_connections, "queries_active", (int)d->npend, "tcp_active",
         (int)d->nconns);
+    json_object_set_new(o, "queries_udp4", json_integer((json_int_t)s->queries_udp4));
+    json_object_set_new(o, "queries_udp6", json_integer((json_int_t)s->queries_udp6));
     json_object_set_new(o, "dropped_guest_share", json_integer((json_int_t)s->dropped_share));
     json_object_set_new(o, "tcp_evicted", json_integer((json_int_t)s->tcp_evicted));
     struct vn_dns_pool_stats ps, sum = { 0 };

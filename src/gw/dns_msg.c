@@ -231,6 +231,48 @@ int vn_dns_ptr4_parse(const uint8_t *wire, uint32_t *ip)
     return 0;
 }
 
+static const uint8_t ip6_arpa[] = "\3ip6\4arpa"; /* with its root label: sizeof */
+
+static int hex_nibble(uint8_t c)
+{
+    c = vn_dns_lc(c);
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int vn_dns_ptr6_parse(const uint8_t *wire, uint8_t addr[16])
+{
+    uint8_t a[16] = { 0 };
+    size_t i = 0;
+    /* Label k holds nibble 31 - k (counted from the most significant). */
+    for (int k = 0; k < 32; k++, i += 2) {
+        int v = wire[i] == 1 ? hex_nibble(wire[i + 1]) : -1;
+        if (v < 0)
+            return -1;
+        unsigned n = 31u - (unsigned)k;
+        a[n / 2] |= (uint8_t)(n % 2 ? v : v << 4);
+    }
+    if (!vn_dns_wire_eq(wire + i, ip6_arpa, sizeof ip6_arpa))
+        return -1;
+    memcpy(addr, a, 16);
+    return 0;
+}
+
+int vn_dns_ptr6_name(const uint8_t addr[16], unsigned nibbles, uint8_t *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t need = 2u * nibbles + sizeof ip6_arpa;
+    if (nibbles < 1 || nibbles > 32 || cap < need)
+        return -1;
+    size_t o = 0;
+    for (unsigned n = nibbles; n-- > 0;) {
+        uint8_t b = addr[n / 2];
+        out[o++] = 1;
+        out[o++] = (uint8_t)hex[n % 2 ? b & 0xf : b >> 4];
+    }
+    memcpy(out + o, ip6_arpa, sizeof ip6_arpa);
+    return (int)need;
+}
+
 size_t vn_dns_reply_init(uint8_t *out, size_t cap, const struct vn_dns_msg *q, uint16_t flags,
                          unsigned rcode)
 {

@@ -107,6 +107,16 @@ int vn_dns_name_under(const uint8_t *name, const uint8_t *suffix);
 /* "d.c.b.a.in-addr.arpa" -> a.b.c.d (host order) in *ip; 0 or -1 when the name
  * is not exactly four decimal octets under in-addr.arpa. */
 int vn_dns_ptr4_parse(const uint8_t *wire, uint32_t *ip);
+/* RFC 3596 2.5: "b.a.9.8. ... .1.0.0.2.ip6.arpa" (32 one-nibble labels, the
+ * last nibble of the address first; hex digits and "ip6.arpa" in either
+ * case) -> the 16 bytes of the address in addr (network order); 0, or -1
+ * when the name is not exactly that. */
+int vn_dns_ptr6_parse(const uint8_t *wire, uint8_t addr[16]);
+/* The reverse name of the first `nibbles` (1..32) nibbles of addr under
+ * ip6.arpa, in wire form (lower-case hex): 32 names the address itself, 16
+ * the zone of its /64. Returns the wire length (2 * nibbles + 10), or -1 if
+ * nibbles is out of range or cap too small. */
+int vn_dns_ptr6_name(const uint8_t addr[16], unsigned nibbles, uint8_t *out, size_t cap);
 
 /* Start a response to query q in out (cap bytes): the query's id, QR, its
  * opcode and RD, RA, the extra flags (e.g. AA) and rcode, and its question

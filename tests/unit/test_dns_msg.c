@@ -284,6 +284,60 @@ static void test_under_and_ptr(void **state)
     }
 }
 
+#define REV6 "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+
+/* RFC 3596 2.5 reverse names: 32 nibble labels, least significant first. */
+static void test_ptr6(void **state)
+{
+    (void)state;
+    uint8_t n[256], a[16];
+    static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0x05, 0x67, 0x89, 0xab };
+    vn_dns_name_from_text(REV6 ".ip6.arpa", n, sizeof n);
+    assert_int_equal(vn_dns_ptr6_parse(n, a), 0);
+    assert_memory_equal(a, want, 16);
+    /* Upper-case hex digits and suffix are the same name (DNS is case-insensitive). */
+    vn_dns_name_from_text("B.A.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.IP6.ARPA.",
+                          n, sizeof n);
+    assert_int_equal(vn_dns_ptr6_parse(n, a), 0);
+    assert_memory_equal(a, want, 16);
+    /* Building the name gives it back, and the /64 zone is its suffix. */
+    uint8_t b[256], zone[256];
+    assert_int_equal(vn_dns_ptr6_name(want, 32, b, sizeof b), 74);
+    assert_int_equal(vn_dns_ptr6_parse(b, a), 0);
+    assert_memory_equal(a, want, 16);
+    char text[256];
+    assert_true(vn_dns_name_to_text(b, text, sizeof text) > 0);
+    assert_string_equal(text, REV6 ".ip6.arpa");
+    assert_int_equal(vn_dns_ptr6_name(want, 16, zone, sizeof zone), 42);
+    vn_dns_name_to_text(zone, text, sizeof text);
+    assert_string_equal(text, "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+    assert_int_equal(vn_dns_name_under(b, zone), 32);
+    assert_int_equal(vn_dns_ptr6_name(want, 0, b, sizeof b), -1);
+    assert_int_equal(vn_dns_ptr6_name(want, 33, b, sizeof b), -1);
+    assert_int_equal(vn_dns_ptr6_name(want, 32, b, 73), -1); /* no room */
+    static const char *bad[] = {
+        "a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", /* 31 nibbles */
+        "c." REV6 ".ip6.arpa", /* 33 nibbles (too long) */
+        "g.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", /* a letter that is no hex digit */
+        "-.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", /* punctuation */
+        "ba.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", /* a two-nibble label: 32 nibbles in 31 labels */
+        /* the IPv4 suffix, the old ip6.int, something below ip6.arpa */
+        REV6 ".in-addr.arpa", REV6 ".ip6.int", REV6 ".ip6.arpa.test",
+        "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "ip6.arpa", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(vn_dns_name_from_text(bad[i], n, sizeof n) > 0);
+        memset(a, 0x55, sizeof a);
+        assert_int_equal(vn_dns_ptr6_parse(n, a), -1);
+        assert_int_equal(a[0], 0x55); /* untouched on failure */
+    }
+    /* A label with a byte that is no hex digit, not expressible as text. */
+    vn_dns_ptr6_name(want, 32, b, sizeof b);
+    b[1] = 0;
+    assert_int_equal(vn_dns_ptr6_parse(b, a), -1);
+}
+
 static void test_question_eq(void **state)
 {
     (void)state;
@@ -345,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_parse_query), cmocka_unit_test(test_opt_rules),
         cmocka_unit_test(test_compression), cmocka_unit_test(test_name_bounds),
         cmocka_unit_test(test_text),        cmocka_unit_test(test_under_and_ptr),
+        cmocka_unit_test(test_ptr6),
         cmocka_unit_test(test_question_eq), cmocka_unit_test(test_builders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
