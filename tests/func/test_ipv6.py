@@ -376,3 +376,87 @@ def test_host_only_puts_gateway6_on_the_host_tap(netns, vnetd, procs, tmp_path):
         g.ping(gwinfo["address6"])  # the gateway port's own service address
     finally:
         d.stop()
+
+
+def test_hostile_guest_ndp_spoofing_floods_and_bad_headers(netns, vnetd):
+    """A guest that spoofs neighbour advertisements (for another guest's
+    address and for the gateway's), floods neighbour solicitations from random
+    addresses and sends broken extension-header chains: the gateway keeps
+    the victim's entry, ignores claims on its own addresses, its neighbour
+    table stays bounded, the bad packets are counted, and the victim is still
+    reached through a forward."""
+    import random
+    from scapy.all import (Ether, IPv6, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+                           ICMPv6NDOptSrcLLAddr, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop,
+                           IPv6ExtHdrRouting, UDP, raw)
+    victim, attacker = netns(), netns()
+    for ns in (victim, attacker):
+        ipv6_on(ns)
+    cp = run([str(vnet.VNETD), "--print-config", "--network", f"{NET},mode=nat"])
+    pfx = [l.split(":", 1)[1].strip().strip('"').split("/")[0]
+           for l in cp.stdout.splitlines() if "subnet6:" in l][0]
+    v6 = pfx + "15"
+    fport = free_port()
+    vmac, amac = "02:00:00:0f:03:01", "02:00:00:0f:03:02"
+    conf = {"networks": [v6_network(forwards=[
+        {"proto": "tcp", "host": f"[::1]:{fport}", "guest": f"[{v6}]:7000"}])],
+        "ports": [tap("victim", victim, mac=vmac), tap("attacker", attacker, mac=amac)]}
+    d = vnetd(conf)
+    for ns in (victim, attacker):
+        ns.wait_link()
+        ns.ip("link", "set", "eth0", "up")
+    victim.ip("addr", "add", f"{v6}/64", "dev", "eth0", "nodad")
+    gw = gw_info(d)
+    slaac_addr(attacker, gw["subnet6"])
+    victim.ping(gw["address6"])  # the gateway learns the victim (an active owner)
+    victim.start("socat", "TCP6-LISTEN:7000,fork,reuseaddr", "SYSTEM:echo victim-here")
+    wait_for(lambda: victim.listening(7000), 10, what="victim server")
+    gmac = gw["mac"]
+
+    def na(target, dst_mac="33:33:00:00:00:01", dst="ff02::1"):
+        return bytes(Ether(src=amac, dst=dst_mac) / IPv6(src=f"fe80::1:2", dst=dst, hlim=255) /
+                     ICMPv6ND_NA(tgt=target, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=amac))
+    frames = [na(v6), na(v6, gmac, gw["link_local"]), na(gw["address6"]), na(gw["link_local"])]
+    # NS from many random on-link addresses: each would be a neighbour entry.
+    rnd = random.Random(7)
+    for i in range(3000):
+        src = pfx[:-1] + "%x:%x:%x:%x" % tuple(rnd.getrandbits(16) for _ in range(4))
+        frames.append(bytes(Ether(src=amac, dst=gmac) / IPv6(src=src, dst=gw["address6"], hlim=255) /
+                            ICMPv6ND_NS(tgt=gw["address6"]) / ICMPv6NDOptSrcLLAddr(lladdr=amac)))
+    # Broken extension-header chains: too many headers, a length past the
+    # end, hop-by-hop not first, a truncated header.
+    udp = UDP(sport=1, dport=53) / raw(b"x")
+    base = Ether(src=amac, dst=gmac) / IPv6(src=pfx + "99", dst=gw["address6"])
+    chain = base
+    for _ in range(12):
+        chain = chain / IPv6ExtHdrDestOpt()
+    frames.append(bytes(chain / udp))
+    frames.append(bytes(base / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / udp))
+    long_hdr = bytearray(bytes(base / IPv6ExtHdrRouting() / udp))
+    long_hdr[14 + 40 + 1] = 200  # header length far past the payload
+    frames.append(bytes(long_hdr))
+    frames.append(bytes(base / IPv6ExtHdrDestOpt())[:14 + 40 + 4])
+    ps = attacker.packet_socket()
+    try:
+        for f in frames:
+            ps.send(f)
+            if len(frames) > 100:
+                time.sleep(0.0002)  # the tap's queue is not a test subject
+    finally:
+        ps.close()
+
+    def st():
+        return gw_info(d)
+    wait_for(lambda: st()["stats6"]["ns_received"] >= 2500, 30, what="the NS flood handled")
+    g = st()
+    assert g["neighbours"] <= 1024, g["neighbours"]
+    assert g["stats"]["arp_conflicts"] >= 2, g["stats"]  # claims on the gateway's addresses
+    assert g["stats6"]["malformed"] + g["stats"]["ip_malformed"] >= 3, g
+    # The victim is still the one a forward reaches.
+    def rt():
+        s = socket.create_connection(("::1", fport), timeout=10)
+        b = s.recv(100)
+        s.close()
+        return b
+    assert wait_for(lambda: rt() == b"victim-here\n", 15, what="forward to the victim")
+    d.assert_alive()
