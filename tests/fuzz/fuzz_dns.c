@@ -1,14 +1,114 @@
 /* Fuzz target: the DNS wire helpers (gw/dns_msg.c): message and name
- * parsing with compression, text conversion both ways, PTR names, and the
- * reply builders run on what was parsed (answer, OPT, truncation).
+ * parsing with compression, text conversion both ways, PTR names (in-addr.arpa
+ * and ip6.arpa), and the reply builders run on what was parsed (answer,
+ * OPT, truncation); then the forwarder itself (gw/dns.c): the message as a
+ * UDP query to a real gateway's DNS service from an IPv4 guest, an IPv6
+ * guest in the prefix (whose MAC a named reservation holds, so AAAA and
+ * ip6.arpa PTR reach the SLAAC lookups) and a link-local one, local
+ * answers and forwarding to an upstream on 127.0.0.1 (see fuzz_world.h),
+ * for every input that parses as a query.
  * Input: one DNS message. */
+#include "fuzz_world.h"
 #include "gw/dns_msg.h"
+#include "pkt/csum.h"
+#include "pkt/eth.h"
+#include "pkt/ip.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const uint8_t SUFFIX[] = "\x04vnet\x08internal";
+
+/* An isolated network with IPv4 and IPv6 (DNS on 10.0.2.3 and fd00:f::3):
+ * fixed (MAC ..:99) has a reservation, the IPv6 guest below uses its MAC. */
+static const char YAML[] =
+    "networks:\n"
+    "  - name: lan\n"
+    "    mode: isolated\n"
+    "    subnet: 10.0.2.0/24\n"
+    "    gateway: 10.0.2.2\n"
+    "    subnet6: fd00:f::/64\n"
+    "    dhcp:\n"
+    "      range: 10.0.2.15-10.0.2.40\n"
+    "      hosts:\n"
+    "        - {mac: 52:54:00:12:34:99, ip: 10.0.2.99, name: fixed}\n"
+    "        - {mac: 52:54:00:12:34:98, name: named}\n"
+    "    dns:\n"
+    "      address: 10.0.2.3\n"
+    "      address6: fd00:f::3\n"
+    "      upstream: [127.0.0.1:1]\n"
+    "      cache: 16\n"
+    "    fdb_max: 64\n"
+    "    nat: {max_flows: 16}\n"
+    "ports:\n"
+    "  - {name: vm1, type: stream, network: lan, path: /nonexistent/vm1.sock}\n";
+
+static const uint8_t GW_MAC[6] = { 0x52, 0x54, 0, 0, 0, 2 }; /* readdressed (fuzz_world.c) */
+
+/* Ethernet + IP + UDP from (mac, src:40000) to dst:53 carrying m, into f. */
+static size_t udp_frame(uint8_t *f, const uint8_t mac[6], const char *src, const char *dst,
+                        const uint8_t *m, size_t len)
+{
+    struct vn_addr s, d;
+    if (vn_addr_parse(src, &s) || vn_addr_parse(dst, &d))
+        abort();
+    memcpy(f, GW_MAC, 6);
+    memcpy(f + 6, mac, 6);
+    uint8_t *ip = f + 14, *u;
+    if (s.family == AF_INET) {
+        vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
+        memset(ip, 0, 20);
+        ip[0] = 0x45;
+        vn_put_be16(ip + 2, (uint16_t)(28 + len));
+        ip[8] = 64;
+        ip[9] = VN_IPPROTO_UDP;
+        memcpy(ip + 12, s.a, 4);
+        memcpy(ip + 16, d.a, 4);
+        vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+        u = ip + 20;
+    } else {
+        vn_put_be16(f + 12, VN_ETH_TYPE_IPV6);
+        memset(ip, 0, 40);
+        ip[0] = 0x60;
+        vn_put_be16(ip + 4, (uint16_t)(8 + len));
+        ip[6] = VN_IPPROTO_UDP;
+        ip[7] = 64;
+        memcpy(ip + 8, s.a, 16);
+        memcpy(ip + 24, d.a, 16);
+        u = ip + 40;
+    }
+    vn_put_be16(u, 40000);
+    vn_put_be16(u + 2, 53);
+    vn_put_be16(u + 4, (uint16_t)(8 + len));
+    vn_put_be16(u + 6, 0);
+    memcpy(u + 8, m, len);
+    uint16_t c = vn_csum_fold(
+        vn_csum_add(vn_csum_pseudo(&s, &d, VN_IPPROTO_UDP, (uint32_t)(8 + len)), u, 8 + len));
+    vn_put_be16(u + 6, c ? c : 0xffff);
+    return (size_t)(u + 8 + len - f);
+}
+
+/* The message as a query to the DNS service over both families. */
+static void query_gateway(const uint8_t *m, size_t size)
+{
+    static uint8_t f[3][14 + 40 + 8 + 1400];
+    if (size > 1400)
+        return;
+    /* The upstream's 127.0.0.1 is that of a private namespace when the
+     * process can make one (else the host's loopback: still nothing else). */
+    fz_isolate();
+    struct fz_world *w = fz_world_new(YAML);
+    static const uint8_t fixed[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x99 },
+                         vm[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+    const uint8_t *frames[3] = { f[0], f[1], f[2] };
+    size_t lens[3];
+    lens[0] = udp_frame(f[0], vm, "10.0.2.15", "10.0.2.3", m, size);
+    lens[1] = udp_frame(f[1], fixed, "fd00:f::5054:ff:fe12:3499", "fd00:f::3", m, size);
+    lens[2] = udp_frame(f[2], vm, "fe80::5054:ff:fe12:3456", "fd00:f::3", m, size);
+    fz_world_input(w, fz_world_port(w, 0), frames, lens, 3);
+    fz_world_free(w);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,6 +142,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vn_dns_name_under(msg.q.name, SUFFIX);
         uint32_t ip;
         vn_dns_ptr4_parse(msg.q.name, &ip);
+        uint8_t a6[16];
+        if (vn_dns_ptr6_parse(msg.q.name, a6) == 0) {
+            /* A valid ip6.arpa name is exactly the name built back from it
+             * (up to case), and lies below the zone of its /64. */
+            uint8_t back[80], zone[80];
+            if (vn_dns_ptr6_name(a6, 32, back, sizeof back) != 74 || msg.q.name_len != 74 ||
+                !vn_dns_wire_eq(back, msg.q.name, 74) ||
+                vn_dns_ptr6_name(a6, 16, zone, sizeof zone) != 42 ||
+                vn_dns_name_under(msg.q.name, zone) != 32)
+                abort();
+        }
         uint8_t out[512];
         size_t len = vn_dns_reply_init(out, sizeof out, &msg, VN_DNS_F_AA, VN_DNS_R_NOERROR);
         if (len) {
@@ -71,6 +182,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (wl > (int)sizeof w)
         abort();
     free(t);
+    /* A world per input (reproducible runs) costs a few milliseconds: only
+     * queries the forwarder would not drop at its first check (the parse
+     * above) go to it. */
+    if (vn_dns_msg_parse(m, size, &msg) == 0 && !(msg.h.flags & VN_DNS_F_QR))
+        query_gateway(m, size);
     free(m);
     return 0;
 }

@@ -8,6 +8,7 @@ this again rewrites the same files. Standard library only.
 
 usage: tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus)
 """
+import ipaddress
 import os
 import struct
 import sys
@@ -105,6 +106,12 @@ def dns_query(name, qtype=1, ident=0xBEEF):
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
     return q + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def rev6(addr, nibbles=32):
+    """The ip6.arpa name of the first nibbles nibbles of IPv6 address addr (RFC 3596)."""
+    h = ipaddress.IPv6Address(addr).exploded.replace(":", "")[:nibbles]
+    return ".".join(reversed(h)) + ".ip6.arpa"
 
 
 def fragments(src, dst, proto, payload, size, ident=77):
@@ -374,6 +381,16 @@ def seeds_dns(out):
     r += b"\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\x5d\xb8\xd8\x22"
     write(out, "dns", "response", bytes(r))
     write(out, "dns", "loop", b"\x12\x34\1\0\0\1\0\0\0\0\0\0\xc0\x0c\0\1\0\1")
+    # IPv6 (fuzz_dns.c's network: prefix fd00:f::/64, fixed's SLAAC address)
+    write(out, "dns", "aaaa-slaac", dns_query("fixed.vnet.internal", qtype=28))
+    write(out, "dns", "a-named", dns_query("named.vnet.internal", qtype=1))
+    write(out, "dns", "any-host", dns_query("host.vnet.internal", qtype=255))
+    write(out, "dns", "ptr6-slaac", dns_query(rev6("fd00:f::5054:ff:fe12:3499"), qtype=12))
+    write(out, "dns", "ptr6-gateway", dns_query(rev6("fd00:f::2"), qtype=12))
+    write(out, "dns", "ptr6-zone", dns_query(rev6("fd00:f::", 16), qtype=12))
+    write(out, "dns", "ptr6-partial", dns_query(rev6("fd00:f::1", 30), qtype=12))
+    write(out, "dns", "ptr6-outside", dns_query(rev6("2001:db8::1"), qtype=12))
+    write(out, "dns", "ptr6-upper", dns_query(rev6("fd00:f::ABCD").upper(), qtype=12))
 
 
 def main():
