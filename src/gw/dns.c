@@ -23,7 +23,8 @@
  * fe80::1%eth0), whatever the guest's. Over UDP it leaves on a socket of the
  * upstream's pool (of the upstream's family; dns_pool.h: connected sockets
  * with random source ports, rotated, sends batched into one sendmmsg per
- * round, answers read with recvmmsg); over TCP (the guest asked over TCP) on a connection of its own.
+ * round, answers read with recvmmsg); over TCP (the guest asked over TCP)
+ * on a connection of its own.
  * What goes upstream is a query of our own making (dns_msg.h
  * vn_dns_query_build: the question, RD/CD, our EDNS with the guest's DO bit,
  * none of the guest's EDNS options), so answers can be shared: valid answers

@@ -32,7 +32,8 @@ void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
                       const struct vn_ipp *ip, const struct vn_udp *udp);
 
 /* Loopback TCP address where the DNS service accepts DNS-over-TCP: the NAT
- * connects guest TCP flows to DNS:53 here. */
+ * connects guest TCP flows to either DNS address (IPv4 or IPv6), port 53,
+ * here. The service never looks at the client's address. */
 const struct sockaddr_in *vn_dns_tcp_addr(struct vn_dns *d);
 
 /* Counters: {queries_udp (of which queries_udp4 and queries_udp6 by the

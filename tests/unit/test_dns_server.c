@@ -71,11 +71,12 @@ struct world {
     uint16_t up_port;
 };
 
-static int setup(void **state)
+/* A world from yaml (a format with the upstream's port as its %u). */
+static struct world *world_new(const char *fmt)
 {
     struct world *w = calloc(1, sizeof *w);
     struct vn_conf_err ce;
-    char err[256], yaml[sizeof CONF + 16];
+    char err[256], yaml[2048];
     /* The upstream first: its port goes into the configuration. */
     w->up = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
@@ -84,7 +85,7 @@ static int setup(void **state)
         getsockname(w->up, (struct sockaddr *)&sa, &sl))
         skip(); /* no IPv6 loopback here */
     w->up_port = ntohs(sa.sin6_port);
-    snprintf(yaml, sizeof yaml, CONF, w->up_port);
+    snprintf(yaml, sizeof yaml, fmt, w->up_port);
     w->c = vn_conf_new();
     if (vn_conf_load_yaml_string(w->c, "t", yaml, strlen(yaml), &ce) ||
         vn_conf_validate(w->c, &ce))
@@ -99,16 +100,11 @@ static int setup(void **state)
     if (!(w->gw = vn_gw_new(w->sw, w->net, NULL, err, sizeof err)))
         fail_msg("%s", err);
     assert_non_null(w->gw->dns);
-    assert_int_equal(w->gw->dns6.family, AF_INET6);
-    *state = w;
-    return 0;
+    return w;
 }
 
-static int teardown(void **state)
+static void world_free(struct world *w)
 {
-    struct world *w = *state;
-    if (!w)
-        return 0;
     vn_gw_free(w->gw);
     vn_switch_free(w->sw);
     vn_loop_free(w->loop);
@@ -116,6 +112,20 @@ static int teardown(void **state)
     if (w->up >= 0)
         close(w->up);
     free(w);
+}
+
+static int setup(void **state)
+{
+    struct world *w = world_new(CONF);
+    assert_int_equal(w->gw->dns6.family, AF_INET6);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    if (*state)
+        world_free(*state);
     return 0;
 }
 
@@ -508,11 +518,25 @@ static void test_sources(void **state)
     assert_false(a.got); /* outside the prefix */
     a = ask(w, 0x11, "::", DNS6, "host.lab.test", VN_DNS_T_AAAA);
     assert_false(a.got);
-    a = ask(w, 0x11, GW6, DNS6, "host.lab.test", VN_DNS_T_AAAA);
-    assert_false(a.got); /* the gateway's own address */
     a = ask(w, 0x11, "10.9.9.9", "10.0.2.3", "host.lab.test", VN_DNS_T_AAAA);
     assert_false(a.got); /* outside the IPv4 subnet */
-    assert_int_equal(stat(w, "malformed"), 4);
+    assert_int_equal(stat(w, "malformed"), 3);
+    /* The gateway's own address as the source (the switch's guards may
+     * stop such a frame first: the service is asked directly). */
+    uint8_t q[512], smac[6];
+    size_t ql = query(q, "host.lab.test", VN_DNS_T_AAAA, 1, false);
+    mac_of(smac, 0x11);
+    struct vn_ipp ip = { .family = AF_INET6, .proto = VN_IPPROTO_UDP, .src = a6(GW6),
+                         .dst = a6(DNS6) };
+    struct vn_udp u = { .sport = 3333, .dport = 53, .len = (uint16_t)(8 + ql), .data = q,
+                        .dlen = (uint16_t)ql };
+    memset(&w->rec, 0, sizeof w->rec);
+    vn_dns_input_udp(w->gw->dns, smac, 0, &ip, &u);
+    ip.src = a6(DNS6);
+    vn_dns_input_udp(w->gw->dns, smac, 0, &ip, &u);
+    vn_gw_flush(w->gw);
+    assert_int_equal(find_udp(w), -1);
+    assert_int_equal(stat(w, "malformed"), 5);
     /* A link-local source is on the link. */
     a = ask(w, 0x11, "fe80::11", DNS6, "host.lab.test", VN_DNS_T_AAAA);
     expect_addr(&a, VN_DNS_T_AAAA, GW6);
@@ -586,6 +610,66 @@ static void test_forward_ipv6_upstream(void **state)
     json_decref(o);
 }
 
+/* host.DOMAIN in IPv6 on the other modes: on host-only the host's tap holds
+ * gateway6 (the services answer on dns6, another address); on isolated
+ * networks it is the gateway itself (gateway6, also the DNS address). */
+static void test_host_only_and_isolated(void **state)
+{
+    (void)state;
+    struct world *w = world_new("networks:\n"
+                                "  - name: lan\n"
+                                "    mode: host-only\n"
+                                "    subnet: 10.0.2.0/24\n"
+                                "    subnet6: " PREFIX "/64\n"
+                                "    dns: {upstream: ['[::1]:%u']}\n"
+                                "ports:\n"
+                                "  - {name: g1, type: stream, network: lan, path: /nonexistent/g1}\n");
+    struct answer a = ask(w, 0x11, PREFIX "11", PREFIX "2", "host.vnet.internal", VN_DNS_T_AAAA);
+    expect_addr(&a, VN_DNS_T_AAAA, PREFIX "1");
+    a = ask(w, 0x11, PREFIX "11", PREFIX "2", rev(PREFIX "1"), VN_DNS_T_PTR);
+    expect_ptr(&a, "host.vnet.internal");
+    a = ask(w, 0x11, "10.0.2.11", "10.0.2.2", "host.vnet.internal", VN_DNS_T_A);
+    expect_addr(&a, VN_DNS_T_A, "10.0.2.1");
+    world_free(w);
+
+    w = world_new("networks:\n"
+                  "  - name: lan\n"
+                  "    mode: isolated\n"
+                  "    subnet: 10.0.2.0/24\n"
+                  "    gateway: 10.0.2.2\n"
+                  "    subnet6: " PREFIX "/64\n"
+                  "    dns: {upstream: ['[::1]:%u']}\n"
+                  "ports:\n"
+                  "  - {name: g1, type: stream, network: lan, path: /nonexistent/g1}\n");
+    a = ask(w, 0x11, PREFIX "11", GW6, "host.vnet.internal", VN_DNS_T_AAAA);
+    expect_addr(&a, VN_DNS_T_AAAA, GW6);
+    world_free(w);
+}
+
+/* ipv6: false: no AAAA for host.DOMAIN (NODATA), no IPv6 service at all. */
+static void test_ipv6_off(void **state)
+{
+    (void)state;
+    struct world *w = world_new("networks:\n"
+                                "  - name: lan\n"
+                                "    mode: nat\n"
+                                "    subnet: 10.0.2.0/24\n"
+                                "    gateway: 10.0.2.2\n"
+                                "    ipv6: false\n"
+                                "    dns: {address: 10.0.2.3, upstream: ['[::1]:%u']}\n"
+                                "ports:\n"
+                                "  - {name: g1, type: stream, network: lan, path: /nonexistent/g1}\n");
+    assert_int_equal(w->gw->dns6.family, 0);
+    struct answer a = ask(w, 0x11, "10.0.2.11", "10.0.2.3", "host.vnet.internal", VN_DNS_T_AAAA);
+    expect_nodata(&a);
+    a = ask(w, 0x11, "10.0.2.11", "10.0.2.3", "host.vnet.internal", VN_DNS_T_A);
+    expect_addr(&a, VN_DNS_T_A, "10.0.2.2");
+    a = ask(w, 0x11, "fd00::11", "fd00::3", "host.vnet.internal", VN_DNS_T_AAAA);
+    assert_false(a.got);
+    assert_int_equal(stat(w, "queries_udp6"), 0);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +678,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ptr6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_ipv6_upstream, setup, teardown),
+        cmocka_unit_test(test_host_only_and_isolated),
+        cmocka_unit_test(test_ipv6_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
