@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "dhcp4.h"
+#include "dhcp6.h"
 #include "dns.h"
 #include "nd.h"
 #include "pkt/csum.h"
@@ -96,6 +97,8 @@ static void dispatch(struct vn_gw *gw, const struct vn_frame *f, const struct vn
             icmp_echo(gw, smac, ip);
         else if (e->service == SVC_DHCP && ip4)
             vn_dhcp4_input(gw->dhcp, smac, ip4, u);
+        else if (e->service == SVC_DHCP6 && gw->dhcp6)
+            vn_dhcp6_input(gw->dhcp6, smac, ip, u);
         else if (e->service == SVC_DNS)
             vn_dns_input_udp(gw->dns, smac, f->port, ip, u);
         return;
@@ -378,6 +381,7 @@ static int bind_addresses(struct vn_gw *gw, char *err, size_t errlen)
     uint64_t max = 8 + c->nhosts + c->nhosts6;
     if (c->dhcp && c->dhcp_end >= c->dhcp_start)
         max += (uint64_t)c->dhcp_end - c->dhcp_start + 1;
+    max += vn_dhcp6_bindings_max(c);
     if (vn_bind_init(&gw->net->bind, (uint32_t)VN_MIN(max, 1u << 24)) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -448,6 +452,9 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
         goto fail;
     if (c->dhcp && !(gw->dhcp = vn_dhcp4_new(gw, state_dir, err, errlen)))
         goto fail;
+    if (gw->ll6.family && c->dhcp6_mode != VN_DHCP6_OFF &&
+        !(gw->dhcp6 = vn_dhcp6_new(gw, state_dir, err, errlen)))
+        goto fail;
     if (c->dns && !(gw->dns = vn_dns_new(gw, err, errlen)))
         goto fail;
     build_egress(gw);
@@ -473,6 +480,7 @@ void vn_gw_free(struct vn_gw *gw)
     vn_gw_nd_stop(gw);
     vn_dns_free(gw->dns);
     vn_dhcp4_free(gw->dhcp);
+    vn_dhcp6_free(gw->dhcp6);
     if (gw->port)
         vn_switch_del_port(gw->sw, gw->port);
     vn_reasm_free(&gw->reasm);
@@ -529,6 +537,8 @@ json_t *vn_gw_json(struct vn_gw *gw)
     json_object_set_new(o, "egress", eg);
     if (gw->dhcp)
         json_object_set_new(o, "dhcp", vn_dhcp4_stats_json(gw->dhcp));
+    if (gw->dhcp6)
+        json_object_set_new(o, "dhcp6", vn_dhcp6_stats_json(gw->dhcp6));
     if (gw->dns)
         json_object_set_new(o, "dns", vn_dns_stats_json(gw->dns));
     if (gw->next.json)
