@@ -68,6 +68,11 @@ int vn_policy_init(struct vn_port *p)
     bool infra = !strcmp(p->ops->type, "gateway") || !strcmp(p->ops->type, "uplink") ||
                  c->host_addr || c->trusted;
     pol->guard = !infra;
+    /* DAD claims: VN_BIND_DAD_PER_MAC for each MAC the port may use. */
+    unsigned nmacs = c->max_macs ? c->max_macs : c->nsec_macs;
+    if (c->nsec_macs && c->nsec_macs < nmacs)
+        nmacs = c->nsec_macs;
+    pol->dad_limit = (uint16_t)(VN_BIND_DAD_PER_MAC * VN_MAX(nmacs, 1u));
     if (c->max_macs) {
         pol->macs = calloc(c->max_macs, 6);
         if (!pol->macs)
@@ -93,6 +98,10 @@ int vn_policy_init(struct vn_port *p)
 
 void vn_policy_free(struct vn_port *p)
 {
+    if (p->fwd->policy.dad_claimed) /* its addresses go with it */
+        for (unsigned i = 0; i < p->sw->nnets; i++)
+            if (vn_port_carries(p, i))
+                vn_bind_forget_port(&p->sw->nets[i]->bind, p->id);
     vn_timer_cancel(p->sw->loop, &p->fwd->policy.resume);
     vn_timer_cancel(p->sw->loop, &p->fwd->policy.q.timer);
     free(p->fwd->policy.q.ring);
@@ -140,22 +149,49 @@ static bool listed(const struct vn_port_conf *c, const struct vn_addr *a)
     return false;
 }
 
-/* Whether ip (host order) may be used by mac on port p. */
-static bool ip_allowed(struct vn_switch *sw, const struct vn_port *p, uint16_t net, uint32_t ip,
-                       const uint8_t *mac)
+/* Whether a (fe80::/64) has the modified EUI-64 interface identifier of mac
+ * (RFC 4291 2.5.1, appendix A). */
+static bool ll_eui64_of(const uint8_t a[16], const uint8_t mac[6])
 {
-    const struct vn_port_conf *c = &p->conf;
-    struct vn_addr a = vn_addr4(ip);
-    if (listed(c, &a))
-        return true;
-    return vn_bind_allows(&sw->nets[net]->bind, &a, mac, vn_wall_s());
+    static const uint8_t ll[8] = { 0xfe, 0x80 };
+    return !memcmp(a, ll, 8) && a[8] == (mac[0] ^ 2) && a[9] == mac[1] && a[10] == mac[2] &&
+           a[11] == 0xff && a[12] == 0xfe && a[13] == mac[3] && a[14] == mac[4] &&
+           a[15] == mac[5];
 }
 
-/* Whether ip (host order) is bound to the network's gateway. */
-static bool is_gateway(const struct vn_network *net, uint32_t ip)
+/* Whether mac may use source address a (either family) on a port with
+ * config c: one of its security.ips, an IPv6 link-local address derived by
+ * EUI-64 from mac or another MAC the port lists, or bound to mac in the
+ * network's table b: a DHCPv4 or DHCPv6 lease, a reservation, an IPv6
+ * address mac claimed by DAD (binding.h; a use keeps the claim alive). */
+static bool addr_allowed(struct vn_bindings *b, const struct vn_port_conf *c,
+                         const struct vn_addr *a, const uint8_t *mac)
 {
-    struct vn_addr a = vn_addr4(ip);
-    return vn_bind_is_gateway(&net->bind, &a);
+    if (listed(c, a))
+        return true;
+    if (a->family == AF_INET6) {
+        if (ll_eui64_of(a->a, mac))
+            return true;
+        for (unsigned i = 0; i < c->nsec_macs; i++)
+            if (ll_eui64_of(a->a, c->sec_macs[i]))
+                return true;
+    }
+    return vn_bind_allows(b, a, mac, vn_wall_s());
+}
+
+/* Whether mac may claim a in neighbour discovery: nobody else (no other
+ * MAC, not the gateway) holds it in the table. */
+static bool claim_ok(struct vn_bindings *b, const struct vn_addr *a, const uint8_t *mac,
+                     int64_t now)
+{
+    enum vn_bind_owner o = vn_bind_owner(b, a, mac, now);
+    return o == VN_OWNER_NONE || o == VN_OWNER_SELF;
+}
+
+static enum vn_drop malformed(struct vn_switch *sw)
+{
+    sw->malformed_total++;
+    return VN_DROP_MALFORMED;
 }
 
 /* Whether a DHCP client message (UDP 68 -> 67, first fragment) speaks for
@@ -168,6 +204,151 @@ static bool dhcp_for_itself(const struct vn_ip4 *ip, const uint8_t *src)
     if (ip->l4_len < 8 + 28 + 6)
         return false;
     return b[1] == 1 && b[2] == 6 && !memcmp(b + 28, src, 6);
+}
+
+/* Whether d is the solicited-node multicast address of t (ff02::1:ffXX:XXXX,
+ * RFC 4291 2.7.1). */
+static bool solicited_node_of(const uint8_t d[16], const uint8_t t[16])
+{
+    static const uint8_t sn[13] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff };
+    return !memcmp(d, sn, 13) && !memcmp(d + 13, t + 13, 3);
+}
+
+static bool unspecified(const uint8_t a[16])
+{
+    static const uint8_t zero[16];
+    return !memcmp(a, zero, 16);
+}
+
+/* Check the link-layer address options of type want (1 source, 2 target) in
+ * the neighbour discovery options at o (len bytes) against the frame's
+ * source mac: -1 when the options are malformed (a zero length, or past the
+ * end: receivers discard the message, RFC 4861 7.1), 1 when one names
+ * another address (every one is checked: receivers differ in which of two
+ * they take), else 0; *has tells whether there was one. */
+static int nd_lla_check(const uint8_t *o, size_t len, uint8_t want, const uint8_t *mac, bool *has)
+{
+    int r = 0;
+    *has = false;
+    while (len) {
+        if (len < 8 || !o[1] || (size_t)o[1] * 8 > len)
+            return -1;
+        if (o[0] == want) {
+            *has = true;
+            if (o[1] != 1 || memcmp(o + 2, mac, 6))
+                r = 1;
+        }
+        len -= (size_t)o[1] * 8;
+        o += (size_t)o[1] * 8;
+    }
+    return r;
+}
+
+/* An IPv6 packet from port p on a guarded or ip_binding port (see policy.h):
+ * the router-advertisement/redirect/DHCPv6-server guard on the upper layer
+ * behind the extension headers, the gateway's addresses, neighbour
+ * discovery that claims addresses (another MAC's or the gateway's, a
+ * link-layer address other than the frame's source; DAD claims recorded),
+ * then source binding. Only NS/NA/RS and sources of ip_binding ports cost a
+ * table lookup. */
+static enum vn_drop ingress6(struct vn_switch *sw, struct vn_port *p, const struct vn_frame *f,
+                             const uint8_t *l3, size_t l3len)
+{
+    struct vn_port_policy *pol = &p->fwd->policy;
+    const struct vn_port_conf *c = &p->conf;
+    struct vn_bindings *b = &sw->nets[f->net]->bind;
+    const uint8_t *src = f->data + 6;
+    struct vn_ip6 ip;
+    if (vn_ip6_parse(l3, l3len, &ip) != VN_IP_OK)
+        return malformed(sw); /* bad chain: too long, hop-by-hop not first, past the end */
+    uint8_t proto = ip.proto;
+    const uint8_t *l4 = ip.l4;
+    size_t l4len = ip.l4_len;
+    bool later = ip.frag && ip.frag_off; /* a non-first fragment: no upper-layer header */
+    /* vn_ip6_parse stops at an authentication header (RFC 4302); options
+     * may follow it: walk on to the upper layer. */
+    for (unsigned n = 0; !later && (proto == IPPROTO_AH ||
+                                    (n && (proto == VN_IPPROTO_DSTOPTS ||
+                                           proto == VN_IPPROTO_ROUTING)));
+         n++) {
+        if (n == VN_IP6_EXT_MAX || l4len < 8)
+            return malformed(sw);
+        size_t hl = proto == IPPROTO_AH ? ((size_t)l4[1] + 2) * 4 : ((size_t)l4[1] + 1) * 8;
+        if (hl > l4len)
+            return malformed(sw);
+        proto = l4[0];
+        l4 += hl;
+        l4len -= hl;
+    }
+    struct vn_addr sa = { .family = AF_INET6 };
+    memcpy(sa.a, ip.src, 16);
+    bool unspec = unspecified(ip.src);
+    int icmp = -1; /* the ICMPv6 type, when the packet shows one */
+    if (!later && (proto == VN_IPPROTO_ICMPV6 || proto == VN_IPPROTO_UDP)) {
+        if (l4len < (proto == VN_IPPROTO_UDP || ip.frag ? 8u : 4u)) {
+            if (!ip.frag)
+                return malformed(sw);
+            if (pol->guard) /* the upper-layer header is not in the first fragment (RFC 7112) */
+                return VN_DROP_GUARD;
+        } else if (proto == VN_IPPROTO_ICMPV6) {
+            icmp = l4[0];
+        } else if (pol->guard && vn_get_be16(l4) == 547) {
+            return VN_DROP_GUARD; /* a DHCPv6 server (or relay) on a VM port */
+        }
+    }
+    if (pol->guard) {
+        if (icmp == 134 || icmp == 137)
+            return VN_DROP_GUARD; /* router advertisement, redirect */
+        if (ip.frag && icmp >= 133 && icmp <= 137)
+            return VN_DROP_GUARD; /* fragmented neighbour discovery (RFC 6980 forbids it) */
+        if (vn_bind_is_gateway(b, &sa))
+            return VN_DROP_SPOOF; /* a guest speaking as the gateway */
+    }
+    /* Neighbour discovery: what it claims must be the sender's. */
+    if (!ip.frag && (icmp == 133 || icmp == 135 || icmp == 136)) {
+        size_t hl = icmp == 133 ? 8 : 24; /* RS; NS and NA have the target after 8 */
+        if (l4len < hl)
+            return malformed(sw);
+        bool has_lla;
+        int lla = nd_lla_check(l4 + hl, l4len - hl, icmp == 136 ? 2 : 1, src, &has_lla);
+        if (lla < 0)
+            return malformed(sw);
+        if (lla)
+            return VN_DROP_SPOOF; /* names a link-layer address other than its own */
+        int64_t now = vn_wall_s();
+        if (!unspec && !claim_ok(b, &sa, src, now))
+            return VN_DROP_SPOOF; /* from another MAC's address */
+        struct vn_addr t = { .family = AF_INET6 };
+        if (icmp != 133)
+            memcpy(t.a, l4 + 8, 16);
+        if (icmp == 136 && !claim_ok(b, &t, src, now))
+            return VN_DROP_SPOOF; /* advertises another MAC's or the gateway's address */
+        if (icmp == 135 && unspec) { /* duplicate address detection */
+            bool dad = ip.hlim == 255 && l4[1] == 0 && !has_lla && t.a[0] != 0xff &&
+                       !unspecified(t.a) && solicited_node_of(ip.dst, t.a);
+            if (!dad) {
+                if (!claim_ok(b, &t, src, now))
+                    return VN_DROP_SPOOF;
+            } else if (vn_bind_claim_dad(b, &t, src, p->id, pol->dad_limit, now) ==
+                       VN_CLAIM_TAKEN) {
+                return VN_DROP_SPOOF; /* DAD for another MAC's or the gateway's address */
+            } else {
+                pol->dad_claimed = true; /* (refused claims are counted in the table) */
+            }
+        }
+    }
+    if (c->ip_binding) {
+        if (unspec) {
+            /* :: only for DAD (NS to a solicited-node group), MLD reports
+             * (RFC 3590) and router solicitations (RFC 4861 6.3.7). */
+            bool dad = icmp == 135 && l4len >= 24 && solicited_node_of(ip.dst, l4 + 8);
+            if (!(dad || icmp == 143 || icmp == 131 || icmp == 133))
+                return VN_DROP_SPOOF;
+        } else if (!addr_allowed(b, c, &sa, src)) {
+            return VN_DROP_SPOOF;
+        }
+    }
+    return VN_DROP__COUNT;
 }
 
 enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const struct vn_frame *f)
@@ -201,7 +382,8 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
     uint16_t et = vn_get_be16(f->data + 12);
     const uint8_t *l3 = f->data + VN_ETH_HLEN;
     size_t l3len = f->len - VN_ETH_HLEN;
-    const struct vn_network *net = sw->nets[f->net];
+    struct vn_network *net = sw->nets[f->net];
+    struct vn_bindings *bind = &net->bind;
     if (et == VN_ETH_TYPE_IPV4) {
         struct vn_ip4 ip;
         if (vn_ip4_parse_hdr(l3, l3len, false, &ip) != VN_IP_OK)
@@ -211,45 +393,29 @@ enum vn_drop vn_policy_ingress(struct vn_switch *sw, struct vn_port *p, const st
         if (pol->guard && ip.proto == VN_IPPROTO_UDP && ip.l4_len >= 4 && !ip.frag_off &&
             vn_get_be16(ip.l4) == 67)
             return VN_DROP_GUARD; /* a DHCP server on a VM port */
-        if (pol->guard && is_gateway(net, ip.src))
+        struct vn_addr sa = vn_addr4(ip.src);
+        if (pol->guard && vn_bind_is_gateway(bind, &sa))
             return VN_DROP_SPOOF; /* a guest speaking as the gateway (its DNS, say) */
         if (pol->guard && dhcp_client && !dhcp_for_itself(&ip, src))
             return VN_DROP_SPOOF; /* DHCP on behalf of another client's hardware address */
-        if (c->ip_binding && !(ip.src == 0 && dhcp_client) &&
-            !ip_allowed(sw, p, f->net, ip.src, src))
+        if (c->ip_binding && !(ip.src == 0 && dhcp_client) && !addr_allowed(bind, c, &sa, src))
             return VN_DROP_SPOOF;
     } else if (et == VN_ETH_TYPE_ARP) {
         if (l3len < 28)
             return c->ip_binding ? VN_DROP_SPOOF : VN_DROP__COUNT;
         const uint8_t *sha = l3 + 8;
         uint32_t spa = vn_get_be32(l3 + 14);
-        if (pol->guard && is_gateway(net, spa))
+        struct vn_addr sa = vn_addr4(spa);
+        if (pol->guard && vn_bind_is_gateway(bind, &sa))
             return VN_DROP_SPOOF; /* a guest claiming the gateway's address */
         if (c->ip_binding && memcmp(sha, src, 6))
             return VN_DROP_SPOOF; /* ARP that lies about its own MAC */
-        if (c->ip_binding && spa && !ip_allowed(sw, p, f->net, spa, src))
+        if (c->ip_binding && spa && !addr_allowed(bind, c, &sa, src))
             return VN_DROP_SPOOF; /* ARP claiming an address the port does not own */
         if (pol->guard && net->l3.arp_claim && spa)
             net->l3.arp_claim(net->l3.ctx, p->id, sha, spa); /* conflicts are noticed, not dropped */
     } else if (et == VN_ETH_TYPE_IPV6) {
-        if (l3len < 40)
-            return VN_DROP__COUNT;
-        uint8_t nh = l3[6];
-        if (pol->guard && nh == VN_IPPROTO_ICMPV6 && l3len >= 41 && l3[40] == 134)
-            return VN_DROP_GUARD; /* router advertisement */
-        if (pol->guard && nh == VN_IPPROTO_UDP && l3len >= 44 && vn_get_be16(l3 + 40) == 547)
-            return VN_DROP_GUARD; /* DHCPv6 server */
-        /* On a bound port IPv6 sources are link-local or unspecified
-         * (neighbour discovery) or listed in security.ips. */
-        if (c->ip_binding) {
-            bool unspec = true;
-            for (int i = 8; i < 24; i++)
-                unspec &= l3[i] == 0;
-            struct vn_addr a6 = { .family = AF_INET6 };
-            memcpy(a6.a, l3 + 8, 16);
-            if (!unspec && !(l3[8] == 0xfe && (l3[9] & 0xc0) == 0x80) && !listed(c, &a6))
-                return VN_DROP_SPOOF;
-        }
+        return ingress6(sw, p, f, l3, l3len);
     }
     return VN_DROP__COUNT;
 }

@@ -4,9 +4,20 @@
  * vn_policy_ingress() after its network is known: the ingress policer (bits
  * and packets per second, token buckets), the allowed source MACs and the
  * per-port MAC limit, the DHCP-server/router-advertisement guard (only the
- * gateway, uplinks and ports marked trusted may send them), and IP source
- * binding (IPv4 and ARP sources must be listed addresses or the addresses
- * the network's DHCP server leased to that MAC). Frames leaving a port pass
+ * gateway, uplinks and ports marked trusted may send them: DHCPv4 and
+ * DHCPv6 server messages, router advertisements and redirects, found
+ * behind any IPv6 extension headers; fragmented neighbour discovery and
+ * first fragments without their upper-layer header are dropped, and so are
+ * IPv6 packets whose header chain does not parse, as malformed), the
+ * gateway's addresses (no guest speaks from them or advertises them),
+ * neighbour discovery that claims what is not the sender's (an address
+ * another MAC holds in the network's binding table, a link-layer address
+ * other than the frame's source; duplicate address detection of a free
+ * address records it for the sender's MAC, binding.h), and IP source
+ * binding (IPv4, ARP and IPv6 sources must be listed addresses or bound to
+ * that MAC in the table: DHCPv4/DHCPv6 leases and reservations, DAD
+ * claims; IPv6 also the EUI-64 link-local address of the MAC, and :: for
+ * DAD, MLD reports and router solicitations). Frames leaving a port pass
  * vn_policy_egress() (the egress shaper: a bounded queue released at the
  * configured rate, so TCP toward the port sees delay rather than loss). A failing frame is dropped and
  * counted under its reason. The ingress rate limit of a port whose backend

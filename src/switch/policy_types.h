@@ -21,6 +21,8 @@ struct vn_port_policy {
     struct vn_bucket in_bits, in_pkts, out_bits, out_pkts;
     bool any;                    /* something to check at all */
     bool guard;                  /* enforce the DHCP/RA guard */
+    bool dad_claimed;            /* claimed an address by DAD (binding.h) once */
+    uint16_t dad_limit;          /* DAD claims the port may hold per network */
     uint8_t (*macs)[6];          /* source MACs seen, for max_macs */
     unsigned nmacs;
     bool shaping;                /* ingress limit enforced by pausing reads */

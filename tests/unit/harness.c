@@ -9,6 +9,7 @@
 
 #include "pkt/csum.h"
 #include "pkt/eth.h"
+#include "pkt/ip.h"
 
 #include <string.h>
 #include <sys/uio.h>
@@ -102,6 +103,56 @@ uint8_t *harness_ip4(uint8_t *f, const uint8_t dmac[6], const uint8_t smac[6], u
     memcpy(f + 6, smac, 6);
     vn_put_be16(f + 12, VN_ETH_TYPE_IPV4);
     return harness_ip4_hdr(f + VN_ETH_HLEN, src, dst, proto, ttl, l4len);
+}
+
+uint8_t *harness_ip6_hdr(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+                         uint8_t hlim, const uint8_t *exts, unsigned nexts, size_t l4len)
+{
+    memset(ip, 0, 40 + 8 * (size_t)nexts);
+    ip[0] = 0x60;
+    vn_put_be16(ip + 4, (uint16_t)(8 * nexts + l4len));
+    ip[7] = hlim;
+    memcpy(ip + 8, src, 16);
+    memcpy(ip + 24, dst, 16);
+    uint8_t *nh = ip + 6, *e = ip + 40;
+    for (unsigned i = 0; i < nexts; i++, e += 8) {
+        *nh = exts[i];
+        nh = e;
+        if (exts[i] == VN_IPPROTO_FRAGMENT) {
+            vn_put_be16(e + 2, 1); /* offset 0, M */
+            vn_put_be32(e + 4, 1);
+        } else if (exts[i] == VN_IPPROTO_HOPOPTS || exts[i] == VN_IPPROTO_DSTOPTS) {
+            e[2] = 1, e[3] = 4; /* PadN over the 4 bytes left */
+        }
+    }
+    *nh = proto;
+    return e;
+}
+
+uint8_t *harness_ip6(uint8_t *f, const uint8_t *dmac, const uint8_t smac[6], const uint8_t src[16],
+                     const uint8_t dst[16], uint8_t proto, uint8_t hlim, const uint8_t *exts,
+                     unsigned nexts, size_t l4len)
+{
+    if (dmac) {
+        memcpy(f, dmac, 6);
+    } else {
+        f[0] = f[1] = 0x33;
+        memcpy(f + 2, dst + 12, 4);
+    }
+    memcpy(f + 6, smac, 6);
+    vn_put_be16(f + 12, VN_ETH_TYPE_IPV6);
+    return harness_ip6_hdr(f + VN_ETH_HLEN, src, dst, proto, hlim, exts, nexts, l4len);
+}
+
+void harness_csum6(uint8_t *l4, size_t l4len, const uint8_t src[16], const uint8_t dst[16],
+                   uint8_t proto, size_t csum_off)
+{
+    vn_put_be16(l4 + csum_off, 0);
+    uint16_t c = vn_csum_fold(vn_csum_add(vn_csum_pseudo6(src, dst, proto, (uint32_t)l4len), l4,
+                                          l4len));
+    if (proto == VN_IPPROTO_UDP && !c)
+        c = 0xffff;
+    vn_put_be16(l4 + csum_off, c);
 }
 
 void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len)

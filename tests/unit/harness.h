@@ -40,6 +40,23 @@ uint8_t *harness_ip4_hdr(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto,
 /* The same behind an Ethernet header from smac to dmac at f. */
 uint8_t *harness_ip4(uint8_t *f, const uint8_t dmac[6], const uint8_t smac[6], uint32_t src,
                      uint32_t dst, uint8_t proto, uint8_t ttl, size_t l4len);
+/* Write an IPv6 header at ip from src to dst (16 bytes each, network
+ * order) with hop limit hlim, then the extension headers exts[0..nexts)
+ * (VN_IPPROTO_HOPOPTS, _DSTOPTS, _ROUTING: 8 bytes each, padded with PadN;
+ * _FRAGMENT: offset 0 with more fragments set, identification 1), then
+ * room for l4len bytes of proto (payload length covers it all); returns
+ * where the upper-layer header goes. */
+uint8_t *harness_ip6_hdr(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+                         uint8_t hlim, const uint8_t *exts, unsigned nexts, size_t l4len);
+/* The same behind an Ethernet header from smac to dmac at f (dmac NULL: the
+ * multicast MAC of dst, 33:33 and its last four bytes). */
+uint8_t *harness_ip6(uint8_t *f, const uint8_t *dmac, const uint8_t smac[6], const uint8_t src[16],
+                     const uint8_t dst[16], uint8_t proto, uint8_t hlim, const uint8_t *exts,
+                     unsigned nexts, size_t l4len);
+/* Fill in the ICMPv6/UDP/TCP checksum at l4 + csum_off of an upper-layer
+ * message of l4len bytes from src to dst. */
+void harness_csum6(uint8_t *l4, size_t l4len, const uint8_t src[16], const uint8_t dst[16],
+                   uint8_t proto, size_t csum_off);
 
 /* Copy the frame f of len bytes into the switch's receive buffer and switch
  * it as received on port in. */
