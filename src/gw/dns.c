@@ -46,6 +46,7 @@
 #include "core/ownports.h"
 #include "core/util.h"
 #include "dhcp4.h"
+#include "dhcp6.h"
 #include "dns_cache.h"
 #include "dns_msg.h"
 #include "dns_pool.h"
@@ -337,19 +338,15 @@ static struct vn_addr host_addr6(const struct vn_gw *gw)
     return (struct vn_addr){ 0 };
 }
 
-/* DHCPv6 leases and reservations (gw/dhcp6.h): name -> address, address ->
- * name. The DHCPv6 server is not there yet: these know nothing until it
- * lands, then each is the one call in its comment. */
+/* DHCPv6 leases and reservations (gw/dhcp6.h; no server: nothing). */
 static int dhcp6_addr_of(struct vn_gw *gw, const char *name, struct vn_addr *out)
 {
-    (void)gw, (void)name, (void)out;
-    return -1; /* gw->dhcp6 ? vn_dhcp6_lookup_name(gw->dhcp6, name, out) : -1 */
+    return gw->dhcp6 ? vn_dhcp6_lookup_name(gw->dhcp6, name, out) : -1;
 }
 
 static const char *dhcp6_name_of(struct vn_gw *gw, const struct vn_addr *a)
 {
-    (void)gw, (void)a;
-    return NULL; /* gw->dhcp6 ? vn_dhcp6_name_of(gw->dhcp6, a) : NULL */
+    return gw->dhcp6 ? vn_dhcp6_name_of(gw->dhcp6, a) : NULL;
 }
 
 enum { LOCAL_ADDRS = 8 };

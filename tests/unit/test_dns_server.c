@@ -18,6 +18,7 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "gw/dhcp6.h"
 #include "gw/dns.h"
 #include "gw/dns_msg.h"
 #include "gw/gateway.h"
@@ -71,8 +72,9 @@ struct world {
     uint16_t up_port;
 };
 
-/* A world from yaml (a format with the upstream's port as its %u). */
-static struct world *world_new(const char *fmt)
+/* A world from yaml (a format with the upstream's port as its %u); edit,
+ * if not NULL, changes the validated network before it is built. */
+static struct world *world_new_edit(const char *fmt, void (*edit)(struct vn_net_conf *))
 {
     struct world *w = calloc(1, sizeof *w);
     struct vn_conf_err ce;
@@ -90,6 +92,8 @@ static struct world *world_new(const char *fmt)
     if (vn_conf_load_yaml_string(w->c, "t", yaml, strlen(yaml), &ce) ||
         vn_conf_validate(w->c, &ce))
         fail_msg("%s", ce.msg);
+    if (edit)
+        edit(&w->c->nets[0]);
     w->loop = vn_loop_new();
     w->sw = vn_switch_new(w->loop);
     if (!(w->net = vn_switch_add_network(w->sw, &w->c->nets[0], err, sizeof err)))
@@ -102,6 +106,8 @@ static struct world *world_new(const char *fmt)
     assert_non_null(w->gw->dns);
     return w;
 }
+
+static struct world *world_new(const char *fmt) { return world_new_edit(fmt, NULL); }
 
 static void world_free(struct world *w)
 {
@@ -670,6 +676,45 @@ static void test_ipv6_off(void **state)
     world_free(w);
 }
 
+/* A stateful DHCPv6 server with a reservation by MAC (dhcp6.hosts). */
+static void dhcp6_stateful(struct vn_net_conf *n)
+{
+    n->dhcp6_mode = VN_DHCP6_STATEFUL;
+    n->dhcp6_start = a6(PREFIX "100");
+    n->dhcp6_end = a6(PREFIX "1ff");
+    n->nhosts6 = 1;
+    struct vn_dhcp6_host *h = &n->hosts6[0];
+    memset(h, 0, sizeof *h);
+    mac_of(h->mac, 0xdd);
+    h->has_mac = true;
+    h->ip = a6(PREFIX "50");
+    snprintf(h->name, sizeof h->name, "v6only");
+}
+
+/* DHCPv6 leases and reservations: AAAA and PTR from the DHCPv6 server
+ * (gw/dhcp6.h); a name it alone knows answers A with NODATA. */
+static void test_dhcp6_names(void **state)
+{
+    (void)state;
+    struct world *w = world_new_edit(CONF, dhcp6_stateful);
+    char err[256];
+    if (!w->gw->dhcp6 && !(w->gw->dhcp6 = vn_dhcp6_new(w->gw, NULL, err, sizeof err)))
+        fail_msg("%s", err);
+    struct answer a = ask(w, 0x11, PREFIX "11", DNS6, "v6only.lab.test", VN_DNS_T_AAAA);
+    expect_addr(&a, VN_DNS_T_AAAA, PREFIX "50");
+    expect_nodata((a = ask(w, 0x11, PREFIX "11", DNS6, "v6only.lab.test", VN_DNS_T_A), &a));
+    a = ask(w, 0x11, "10.0.2.11", "10.0.2.3", "v6only.lab.test", VN_DNS_T_AAAA);
+    expect_addr(&a, VN_DNS_T_AAAA, PREFIX "50");
+    a = ask(w, 0x11, PREFIX "11", DNS6, rev(PREFIX "50"), VN_DNS_T_PTR);
+    expect_ptr(&a, "v6only.lab.test");
+    /* The SLAAC path still works beside it. */
+    a = ask(w, 0xcc, G1, DNS6, "inpool.lab.test", VN_DNS_T_AAAA);
+    expect_addr(&a, VN_DNS_T_AAAA, G1);
+    vn_dhcp6_free(w->gw->dhcp6); /* whoever made it: vn_gw_free then finds none */
+    w->gw->dhcp6 = NULL;
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forward_ipv6_upstream, setup, teardown),
         cmocka_unit_test(test_host_only_and_isolated),
         cmocka_unit_test(test_ipv6_off),
+        cmocka_unit_test(test_dhcp6_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
