@@ -129,7 +129,8 @@ void print_fdb(json_t *r, json_t *req)
 void print_leases(json_t *r, json_t *req)
 {
     (void)req;
-    struct table *t = table_new("NETWORK", "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE", NULL);
+    struct table *t = table_new("NETWORK", "FAMILY", "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE",
+                                "DUID", "IAID", NULL);
     size_t i;
     json_t *e;
     time_t now = time(NULL);
@@ -149,8 +150,14 @@ void print_leases(json_t *r, json_t *req)
         char state[40];
         snprintf(state, sizeof state, "%s%s", jstr(e, "state"),
                  json_is_true(json_object_get(e, "static")) ? ",static" : "");
-        table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "ip"), jstr(e, "hostname"), exp,
-                  state, NULL);
+        /* DHCPv6 leases (family 6) are known by DUID (hex) and IAID. */
+        json_t *fam = json_object_get(e, "family"), *iaid = json_object_get(e, "iaid");
+        const char *host = jstr(e, "hostname");
+        table_row(t, jstr(e, "network"),
+                  json_is_integer(fam) ? table_int(t, json_integer_value(fam)) : "-",
+                  jstr(e, "mac"), jstr(e, "ip"), host[0] ? host : "-", exp, state,
+                  jstr(e, "duid"),
+                  json_is_integer(iaid) ? table_int(t, json_integer_value(iaid)) : "-", NULL);
     }
     table_print(t, stdout);
     table_free(t);

@@ -2,6 +2,7 @@
 #include "gw_cmds.h"
 #include "access.h"
 #include "gw/dhcp4.h"
+#include "gw/dhcp6.h"
 #include "gw/gateway.h"
 #include "nat/nat.h"
 
@@ -52,9 +53,20 @@ static json_t *collect(struct vn_switch *sw, struct vn_network *one,
     return all;
 }
 
+/* DHCPv4 leases (family 4), then DHCPv6 leases (family 6). */
 static json_t *leases_of(struct vn_gw *gw)
 {
-    return gw->dhcp ? vn_dhcp4_leases_json(gw->dhcp) : json_array();
+    json_t *a = gw->dhcp ? vn_dhcp4_leases_json(gw->dhcp) : json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+        json_object_set_new(e, "family", json_integer(4));
+    if (gw->dhcp6) {
+        json_t *b = vn_dhcp6_leases_json(gw->dhcp6);
+        json_array_extend(a, b);
+        json_decref(b);
+    }
+    return a;
 }
 static json_t *flows_of(struct vn_gw *gw) { return gw->nat ? vn_nat_flows_json(gw->nat) : json_array(); }
 static json_t *forwards_of(struct vn_gw *gw)

@@ -393,10 +393,63 @@ def seeds_dns(out):
     write(out, "dns", "ptr6-upper", dns_query(rev6("fd00:f::ABCD").upper(), qtype=12))
 
 
+def d6opt(code, data=b""):
+    return struct.pack("!HH", code, len(data)) + data
+
+
+def dhcp6(msgtype, duid=None, mac=0xC1, iaids=(1,), addr=None, rapid=False, xid=0x1234):
+    """A DHCPv6 client message (fuzz_dhcp6.c's network: fd00:f::/64)."""
+    duid = duid if duid is not None else bytes.fromhex("00030001525400000000")[:9] + bytes([mac])
+    m = bytes([msgtype]) + struct.pack("!I", xid)[1:] + d6opt(1, duid)
+    m += d6opt(8, b"\0\0") + d6opt(6, struct.pack("!HH", 23, 24))
+    if rapid:
+        m += d6opt(14)
+    for iaid in iaids:
+        inner = b""
+        if addr:
+            inner = d6opt(5, ipaddress.IPv6Address(addr).packed + struct.pack("!II", 300, 600))
+        m += d6opt(3, struct.pack("!III", iaid, 0, 0) + inner)
+    return m
+
+
+def seq6(*steps):
+    """fuzz_dhcp6.c's sequence: [flags][length:2][message] per message."""
+    return b"".join(bytes([fl]) + struct.pack("!H", len(m)) + m for fl, m in steps)
+
+
+def seeds_dhcp6(out):
+    write(out, "dhcp6", "solicit", dhcp6(1, iaids=(1, 2), addr="fd00:f::100"))
+    write(out, "dhcp6", "solicit-rapid", dhcp6(1, rapid=True))
+    write(out, "dhcp6", "info-request", dhcp6(11, iaids=()))
+    write(out, "dhcp6", "confirm", dhcp6(4, addr="fd00:f::103"))
+    write(out, "dhcp6", "relay-forw", bytes([12, 0]) + b"\0" * 32 + d6opt(9, dhcp6(1)))
+    llt = bytes.fromhex("0001000124a5b6c7525400000005")
+    write(out, "dhcp6", "solicit-llt", dhcp6(1, duid=llt, mac=5))
+    # sequences: flags bit 0 our server id, bits 1-3 MAC 52:54:00:00:00:c0+n,
+    # bit 4 a source in the prefix, bit 5 through the switch, bits 6-7 clock step
+    c1 = 1 << 1
+    write(out, "dhcp6", "seq-lifecycle", seq6(
+        (c1, dhcp6(1)), (c1 | 1, dhcp6(3, addr="fd00:f::100")),
+        (c1 | 1 | 0x40, dhcp6(5, addr="fd00:f::100")), (c1 | 0x80, dhcp6(6, addr="fd00:f::100")),
+        (c1, dhcp6(4, addr="fd00:f::100")), (c1 | 0x10, dhcp6(11, iaids=())),
+        (c1 | 1, dhcp6(8, addr="fd00:f::100"))))
+    write(out, "dhcp6", "seq-decline", seq6(
+        (c1 | 0x20, dhcp6(1, rapid=True)), (c1 | 1, dhcp6(9, addr="fd00:f::100")),
+        (c1 | 0x20, dhcp6(1, rapid=True)), (c1 | 0xC0, dhcp6(1))))
+    write(out, "dhcp6", "seq-reserved", seq6(
+        (0, dhcp6(1, mac=0xC0, rapid=True)),
+        (4 << 1, dhcp6(1, duid=b"\0\2\0\0\0\x09fuzz", rapid=True)),
+        (2 << 1, dhcp6(1, mac=0xC2, rapid=True)), (2 << 1 | 1, dhcp6(8, mac=0xC2))))
+    write(out, "dhcp6", "seq-many-clients", seq6(*[
+        (((n % 8) << 1) | (0x20 if n % 2 else 0), dhcp6(1, mac=0xC0 + n % 8, iaids=(n, n + 100),
+                                                        rapid=n % 3 == 0))
+        for n in range(12)]))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
-               seeds_dhcp, seeds_dns):
+               seeds_dhcp, seeds_dhcp6, seeds_dns):
         fn(out)
 
 
