@@ -47,7 +47,7 @@
 #define OFFER_HOLD_S 60             /* an Advertise holds its address this long */
 #define DECLINE_QUARANTINE_S 600    /* a declined address is not given out again for */
 #define SAVE_DELAY_MS 200           /* lease file writes are coalesced over this */
-#define REPLY_MAX 1500
+#define REPLY_MAX 2048              /* the largest reply: 8 IA_NAs of 5 addresses, ids, DNS */
 
 #define SLOT_FREE 0u
 #define SLOT_RESERVED UINT32_MAX    /* the gateway's own address or a reservation's */
