@@ -450,8 +450,13 @@ def test_hostile_guest_ndp_spoofing_floods_and_bad_headers(netns, vnetd):
     wait_for(lambda: st()["stats6"]["ns_received"] >= 2500, 30, what="the NS flood handled")
     g = st()
     assert g["neighbours"] <= 1024, g["neighbours"]
-    assert g["stats"]["arp_conflicts"] >= 2, g["stats"]  # claims on the gateway's addresses
-    assert g["stats6"]["malformed"] + g["stats"]["ip_malformed"] >= 3, g
+    # Claims on the gateway's addresses: dropped as spoofing by the port
+    # policy, or (where a port is not guarded) ignored and counted by the gateway.
+    # The broken chains likewise: dropped by the policy or by the gateway, counted.
+    dropped = sum(d.port_stats("attacker")["rx_drops"].values())
+    counted = (g["stats"]["arp_conflicts"] + g["stats6"]["malformed"] +
+               g["stats"]["ip_malformed"] + dropped)
+    assert counted >= 6, (g["stats"], g["stats6"], d.port_stats("attacker"))
     # The victim is still the one a forward reaches.
     def rt():
         s = socket.create_connection(("::1", fport), timeout=10)
