@@ -73,6 +73,7 @@ struct vn_dhcp_host {
 /* A DHCPv6 reservation (dhcp6.hosts): a client known by MAC or DUID gets
  * ip (and name, for DNS). */
 #define VN_DUID_MAX 130           /* RFC 8415: at most 128 bytes of DUID + its 2-byte type */
+#define VN_DUID_MIN 3             /* a type code and at least one byte (what the server accepts) */
 struct vn_dhcp6_host {
     struct vn_conf_src src;
     uint8_t mac[6];
@@ -149,6 +150,7 @@ struct vn_net_conf {
     bool ra_set;
     uint32_t ra_interval;     /* ra.interval: seconds between unsolicited RAs (jittered) */
     uint32_t ra_lifetime;     /* ra.lifetime: router lifetime in seconds (0 = not a default router) */
+    bool ra_lifetime_set;     /* given (else host-only networks get 0: the host does not route) */
     enum vn_dhcp6_mode dhcp6_mode; /* dhcp6.mode */
     struct vn_addr dhcp6_start, dhcp6_end; /* dhcp6.range (stateful) */
     struct vn_dhcp6_host hosts6[VN_MAX_DHCP_HOSTS]; /* dhcp6.hosts */
@@ -283,8 +285,9 @@ int vn_conf_load_yaml_string(struct vn_config *c, const char *name, const char *
 void vn_conf_print(const struct vn_config *c, FILE *out);
 
 /* Parse "PROTO:HOSTPORT[:GUESTIP]:GUESTPORT" or
- * "PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT" (the --forward flag and
- * vnetctl forward add) into f. Returns 0 or -1 with err. */
+ * "PROTO:HOSTADDR:HOSTPORT[:GUESTIP]:GUESTPORT" (the --forward flag and
+ * vnetctl forward add; IPv6 addresses in brackets: "tcp:[::1]:8080:[fd00::15]:80")
+ * into f. Returns 0 or -1 with err. */
 int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn_conf_src src,
                           struct vn_conf_err *err);
 /* Parse "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port defaults to defport). Returns 0 or -1. */

@@ -369,6 +369,37 @@ static void pr_dhcp_range(const struct vn_conf_key *k, const void *item, const v
     fprintf(o, "%s-%s", vn_ip4_str(n->dhcp_start, a), vn_ip4_str(n->dhcp_end, b));
 }
 
+/* dhcp6.range: "FIRST-LAST", two IPv6 addresses in order (inside subnet6:
+ * checked by validation, which knows the prefix). */
+static int p_dhcp6_range(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                         const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_net_conf *n = item;
+    return vn_val_ip6_range(&n->dhcp6_start, &n->dhcp6_end, key, val, src, err);
+}
+
+static void pr_dhcp6_range(const struct vn_conf_key *k, const void *item, const void *dst,
+                           FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_net_conf *n = item;
+    char a[VN_ADDR_STRLEN], b[VN_ADDR_STRLEN];
+    fprintf(o, "\"%s-%s\"", vn_addr_str(&n->dhcp6_start, a, sizeof a),
+            vn_addr_str(&n->dhcp6_end, b, sizeof b));
+}
+
+/* gateway6, dns.address6, dhcp6.hosts ip: an IPv6 address (after the
+ * address parse, which takes both families). */
+static int chk_ip6(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                   const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)item;
+    if (((const struct vn_addr *)dst)->family != AF_INET6)
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 address", key, val);
+    return 0;
+}
+
 static int p_domain(const struct vn_conf_key *k, void *item, void *dst, const char *key,
                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
 {
@@ -548,6 +579,45 @@ const struct vn_conf_table vn_conf_dhcp_host_table = {
     .unknown = "unknown dhcp host key '%s' (mac, ip, name)",
 };
 
+/* dhcp6.hosts duid: hex bytes with colons into the entry's duid/duid_len. */
+static int p_duid(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                  const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_dhcp6_host *h = item;
+    return vn_val_duid(h->duid, &h->duid_len, key, val, src, err);
+}
+
+static void pr_duid(const struct vn_conf_key *k, const void *item, const void *dst, FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_dhcp6_host *h = item;
+    fputc('"', o);
+    for (unsigned i = 0; i < h->duid_len; i++)
+        fprintf(o, "%s%02x", i ? ":" : "", h->duid[i]);
+    fputc('"', o);
+}
+
+static const struct vn_conf_key dhcp6_host_keys[] = {
+    { .name = "mac", .type = VN_CT_MAC, FIELD(struct vn_dhcp6_host, mac),
+      .set_off = offsetof(struct vn_dhcp6_host, has_mac),
+      .bad = "%s: '%s' is not a unicast MAC address", .doc_type = "unicast MAC",
+      .help = "the client, by the MAC in its DUID-LL/LLT or of its frames" },
+    { .name = "duid", .type = VN_CT_CUSTOM, FIELD(struct vn_dhcp6_host, duid_len),
+      .parse = p_duid, .print = pr_duid, .doc_type = "DUID",
+      .help = "the client, by its DHCP unique identifier" },
+    { .name = "ip", .type = VN_CT_ADDR, FIELD(struct vn_dhcp6_host, ip), .parse = chk_ip6,
+      .doc_type = "IPv6", .help = "the address this client always gets" },
+    { .name = "name", .type = VN_CT_CUSTOM, FIELD(struct vn_dhcp6_host, name),
+      .parse = p_host_name, .print = pr_text, .doc_type = "host name",
+      .help = "NAME.DOMAIN (AAAA, PTR) in DNS" },
+};
+
+const struct vn_conf_table vn_conf_dhcp6_host_table = {
+    .scope = "dhcp6 host", .keys = dhcp6_host_keys, .nkeys = VN_ARRAY_LEN(dhcp6_host_keys),
+    .unknown = "unknown dhcp6 host key '%s' (mac, duid, ip, name)",
+};
+
 /* ---- ACL rules (fields parsed by fw/acl.c) --------------------------------- */
 
 static int acl_field(struct vn_acl_rule *r, const char *field, const char *val,
@@ -698,7 +768,8 @@ static const struct vn_conf_key net_keys[] = {
       .flags = VN_KF_GW, .doc_type = "IPv6 CIDR, /64",
       .help = "the guests' IPv6 prefix (default: a unique local /64 derived from the network "
               "name, the same on every start)" },
-    { .name = "gateway6", .type = VN_CT_ADDR, N(gateway6), .flags = VN_KF_GW, .doc_type = "IPv6",
+    { .name = "gateway6", .type = VN_CT_ADDR, N(gateway6), .parse = chk_ip6, .flags = VN_KF_GW,
+      .doc_type = "IPv6",
       .help = "the gateway's IPv6 address (default PREFIX::2; host-only: PREFIX::1, the host's tap)" },
     { .name = "ra", .alias = "ra.enabled", .flags = VN_KF_NODOC },
     { .name = "ra.enabled", .type = VN_CT_BOOL, N(ra), .set_off = offsetof(struct vn_net_conf, ra_set),
@@ -706,12 +777,20 @@ static const struct vn_conf_key net_keys[] = {
       .help = "send router advertisements (SLAAC prefix, MTU, RDNSS, DNSSL; never on isolated networks)" },
     { .name = "ra.interval", U32(4, 1800), N(ra_interval), .def = "200", .flags = VN_KF_GW | VN_KF_ALWAYS,
       .help = "most seconds between unsolicited RAs (each wait is random in [interval/3, interval])" },
-    { .name = "ra.lifetime", U32(0, 9000), N(ra_lifetime), .def = "1800", .flags = VN_KF_GW | VN_KF_ALWAYS,
-      .help = "router lifetime in seconds (0: guests do not use the gateway as default router)" },
+    { .name = "ra.lifetime", U32(0, 9000), N(ra_lifetime),
+      .set_off = offsetof(struct vn_net_conf, ra_lifetime_set), .def = "1800",
+      .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "router lifetime in seconds (0: guests do not use the gateway as default router; "
+              "the default on host-only)" },
     { .name = "dhcp6.mode", ENUM(dhcp6_mode_enum), N(dhcp6_mode), .def = "stateless",
       .flags = VN_KF_GW | VN_KF_ALWAYS,
       .help = "DHCPv6: stateless (DNS and domain by Information-Request; addresses by SLAAC), "
               "stateful (adds IA_NA leases), off" },
+    { .name = "dhcp6.range", .type = VN_CT_CUSTOM, N(dhcp6_start), .parse = p_dhcp6_range,
+      .print = pr_dhcp6_range, .flags = VN_KF_GW, .doc_type = "`FIRST-LAST`",
+      .help = "the stateful pool (default PREFIX::1000-PREFIX::1fff)" },
+    { .name = "dhcp6.hosts", MAPLIST(struct vn_net_conf, hosts6, nhosts6, vn_conf_dhcp6_host_table),
+      .full = "%s: at most %u entries", .flags = VN_KF_GW, .help = "DHCPv6 reservations" },
     { .name = "map_host_loopback", .type = VN_CT_BOOL, N(map_host_loopback), .def = "true",
       .show = show_loopback_bool, .flags = VN_KF_GW | VN_KF_ALWAYS,
       .help = "nat: the gateway address reaches the host's 127.0.0.1" },
@@ -736,7 +815,8 @@ static const struct vn_conf_key net_keys[] = {
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DNS on dns.address" },
     { .name = "dns.address", .type = VN_CT_IP4, N(dns_addr), .flags = VN_KF_GW | VN_KF_ALWAYS,
       .doc_type = "IPv4", .help = "the DNS forwarder's address" },
-    { .name = "dns.address6", .type = VN_CT_ADDR, N(dns_addr6), .flags = VN_KF_GW, .doc_type = "IPv6",
+    { .name = "dns.address6", .type = VN_CT_ADDR, N(dns_addr6), .parse = chk_ip6,
+      .flags = VN_KF_GW, .doc_type = "IPv6",
       .help = "the DNS forwarder's IPv6 address (default PREFIX::3 on nat, PREFIX::2 on host-only)" },
     { .name = "dns.domain", .type = VN_CT_CUSTOM, N(domain), .parse = p_domain, .print = pr_text,
       .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "DNS name", .help = "local domain" },
@@ -1147,12 +1227,18 @@ int vn_conf_parse_forward(const char *spec, struct vn_forward_conf *f, struct vn
     if (np < 3 || np > 5)
         return vn_conf_fail(err, src,
                             "forward '%s': expected PROTO:HOSTPORT[:GUESTIP]:GUESTPORT or "
-                            "PROTO:HOSTADDR:HOSTPORT:GUESTIP:GUESTPORT",
+                            "PROTO:HOSTADDR:HOSTPORT[:GUESTIP]:GUESTPORT",
                             spec);
-    char host[160], guest[64];
-    if (np == 5) {
+    char host[160], guest[96];
+    /* Four fields: PROTO:HOSTPORT:GUESTIP:GUESTPORT when the second is a
+     * port number, else PROTO:HOSTADDR:HOSTPORT:GUESTPORT ("tcp:[::1]:8080:80"). */
+    bool host_addr = np == 5 || (np == 4 && strspn(parts[1], "0123456789") != strlen(parts[1]));
+    if (host_addr) {
         snprintf(host, sizeof host, "%s:%s", parts[1], parts[2]);
-        snprintf(guest, sizeof guest, "%s:%s", parts[3], parts[4]);
+        if (np == 5)
+            snprintf(guest, sizeof guest, "%s:%s", parts[3], parts[4]);
+        else
+            snprintf(guest, sizeof guest, "%s", parts[3]);
     } else {
         snprintf(host, sizeof host, "127.0.0.1:%s", parts[1]);
         if (np == 4)

@@ -15,7 +15,8 @@
  * (vn_port_conf: the keys every port takes; the keys of one port type are in
  * its struct vn_conf_port_type), mirror (vn_mirror_conf), and the entries
  * of lists of mappings: forward (vn_forward_conf), dhcp host (vn_dhcp_host),
- * ACL rule (struct vn_acl_rule, fields parsed by fw/acl.c). */
+ * dhcp6 host (vn_dhcp6_host), ACL rule (struct vn_acl_rule, fields parsed
+ * by fw/acl.c). */
 #ifndef VN_CONF_SCHEMA_H
 #define VN_CONF_SCHEMA_H
 
@@ -132,6 +133,7 @@ extern const struct vn_conf_table vn_conf_port_table;
 extern const struct vn_conf_table vn_conf_mirror_table;
 extern const struct vn_conf_table vn_conf_forward_table;
 extern const struct vn_conf_table vn_conf_dhcp_host_table;
+extern const struct vn_conf_table vn_conf_dhcp6_host_table;
 extern const struct vn_conf_table vn_conf_acl_rule_table;
 
 /* The row of key in t (an alias resolves to its target), or NULL. */

@@ -121,8 +121,6 @@ static int add_uplink_ports(struct vn_config *c, struct vn_conf_err *err)
     return 0;
 }
 
-
-/* Fill defaults of the gateway services and check that addresses agree. */
 /* The default IPv6 prefix of network name: a unique local /64 in the style
  * of RFC 4193 (fd + 40-bit global ID + 16-bit subnet ID), taken from a fixed
  * hash of the name (FNV-1a 64, not the per-process keyed hash) so it is the
@@ -150,25 +148,89 @@ static struct vn_addr in6(const struct vn_addr *prefix, uint64_t host)
     return a;
 }
 
-/* Whether a is a usable host address of the /64 p (not PREFIX::0). */
+/* Whether a is a usable host address of the /64 p (not PREFIX::0, the
+ * subnet-router anycast address). */
 static bool in_prefix6(const struct vn_addr *a, const struct vn_addr *p)
 {
     static const uint8_t z[8];
     return a->family == AF_INET6 && vn_addr_in_prefix(a, p, 64) && memcmp(a->a + 8, z, 8);
 }
 
-/* IPv6 of a network with gateway services (after its IPv4 services were
- * validated): on by default for nat, host-only and isolated-with-subnet;
- * fills subnet6 (ULA default), gateway6, dns.address6. Returns 0 or -1. */
-static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
+/* Why a is not a host address of the /64 p (for messages). */
+static const char *not_in6(const struct vn_addr *a, const struct vn_addr *p)
+{
+    return a->family == AF_INET6 && vn_addr_in_prefix(a, p, 64)
+               ? "is the prefix's subnet-router anycast address, not a host address of subnet6"
+               : "is not a host address of subnet6";
+}
+
+/* Whether a lies in [lo, hi] (IPv6, network byte order compares as bytes). */
+static bool in_range6(const struct vn_addr *a, const struct vn_addr *lo, const struct vn_addr *hi)
+{
+    return memcmp(a->a, lo->a, 16) >= 0 && memcmp(a->a, hi->a, 16) <= 0;
+}
+
+/* dhcp6.hosts entries, checked like dhcp.hosts: who (a MAC or a DUID, not
+ * both), an ip of subnet6 that is not the gateway's, nothing listed twice. */
+static int validate_hosts6(struct vn_net_conf *n, struct vn_conf_err *err)
 {
     char a[VN_ADDR_STRLEN];
+    for (unsigned i = 0; i < n->nhosts6; i++) {
+        struct vn_dhcp6_host *h = &n->hosts6[i];
+        bool who = h->has_mac || h->duid_len;
+        if (h->has_mac && h->duid_len)
+            return vn_conf_fail(err, h->src, "dhcp6 host: give a 'mac' or a 'duid', not both");
+        if (!who && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp6 host: give a 'mac' or a 'duid' (and "
+                                "'ip'/'name')");
+        if (!who && !h->ip.family)
+            return vn_conf_fail(err, h->src,
+                                "dhcp6 host '%s': a name alone matches nothing; give its 'mac' "
+                                "or 'duid' (a reservation) or its 'ip' (a DNS name)", h->name);
+        if (who && !h->ip.family && !h->name[0])
+            return vn_conf_fail(err, h->src, "dhcp6 host: give an 'ip' or a 'name' for the %s",
+                                h->has_mac ? "MAC" : "DUID");
+        if (h->ip.family && !in_prefix6(&h->ip, &n->subnet6))
+            return vn_conf_fail(err, h->src, "dhcp6 host: ip %s %s",
+                                vn_addr_str(&h->ip, a, sizeof a), not_in6(&h->ip, &n->subnet6));
+        if (h->ip.family && (vn_addr_eq(&h->ip, &n->gateway6) || vn_addr_eq(&h->ip, &n->dns_addr6)))
+            return vn_conf_fail(err, h->src, "dhcp6 host: ip %s is the gateway's own address",
+                                vn_addr_str(&h->ip, a, sizeof a));
+        for (unsigned j = 0; j < i; j++) {
+            const struct vn_dhcp6_host *o = &n->hosts6[j];
+            if (h->has_mac && o->has_mac && !memcmp(h->mac, o->mac, 6))
+                return vn_conf_fail(err, h->src, "dhcp6 host: MAC listed twice");
+            if (h->duid_len && h->duid_len == o->duid_len && !memcmp(h->duid, o->duid, h->duid_len))
+                return vn_conf_fail(err, h->src, "dhcp6 host: DUID listed twice");
+            if (h->ip.family && vn_addr_eq(&h->ip, &o->ip))
+                return vn_conf_fail(err, h->src, "dhcp6 host: ip %s listed twice",
+                                    vn_addr_str(&h->ip, a, sizeof a));
+        }
+    }
+    return 0;
+}
+
+/* IPv6 of a network with gateway services (after its IPv4 services were
+ * validated): on by default for nat, host-only and isolated-with-subnet;
+ * fills subnet6 (ULA default), gateway6, dns.address6, the RA and DHCPv6
+ * defaults. ipv6: false clears all of it. Returns 0 or -1. */
+static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    char a[VN_ADDR_STRLEN], b[VN_ADDR_STRLEN];
     if (!n->ipv6_set)
         n->ipv6 = true;
     if (!n->ipv6) {
-        if (n->subnet6.family || n->gateway6.family || n->dns_addr6.family)
-            return vn_conf_fail(err, n->src, "network '%s': subnet6/gateway6/dns.address6 "
-                                "with ipv6: false", n->name);
+        for (unsigned i = 0; i < n->nforwards; i++) {
+            struct vn_forward_conf *f = &n->forwards[i];
+            if (f->guest.family == AF_INET6)
+                return vn_conf_fail(err, f->src, "forward: guest %s is IPv6, but network '%s' "
+                                    "has ipv6: false", vn_addr_str(&f->guest, a, sizeof a),
+                                    n->name);
+        }
+        /* No IPv6 service: what the IPv6 keys said is dropped (frames still switch). */
+        n->subnet6 = n->gateway6 = n->dns_addr6 = (struct vn_addr){ 0 };
+        n->dhcp6_start = n->dhcp6_end = (struct vn_addr){ 0 };
+        n->nhosts6 = 0;
         n->ra = false;
         n->dhcp6_mode = VN_DHCP6_OFF;
         return 0;
@@ -179,15 +241,17 @@ static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
     if (!n->gateway6.family)
         n->gateway6 = in6(&n->subnet6, host_only ? 1 : 2);
     if (!in_prefix6(&n->gateway6, &n->subnet6))
-        return vn_conf_fail(err, n->src, "network '%s': gateway6 %s is not a host address of "
-                            "subnet6", n->name, vn_addr_str(&n->gateway6, a, sizeof a));
+        return vn_conf_fail(err, n->src, "network '%s': gateway6 %s %s", n->name,
+                            vn_addr_str(&n->gateway6, a, sizeof a),
+                            not_in6(&n->gateway6, &n->subnet6));
     if (!n->dns_addr6.family)
         n->dns_addr6 = n->mode == VN_MODE_NAT ? in6(&n->subnet6, 3)
                        : host_only            ? in6(&n->subnet6, 2)
                                               : n->gateway6;
     if (!in_prefix6(&n->dns_addr6, &n->subnet6))
-        return vn_conf_fail(err, n->src, "network '%s': dns.address6 %s is not a host address "
-                            "of subnet6", n->name, vn_addr_str(&n->dns_addr6, a, sizeof a));
+        return vn_conf_fail(err, n->src, "network '%s': dns.address6 %s %s", n->name,
+                            vn_addr_str(&n->dns_addr6, a, sizeof a),
+                            not_in6(&n->dns_addr6, &n->subnet6));
     if (host_only && vn_addr_eq(&n->dns_addr6, &n->gateway6))
         return vn_conf_fail(err, n->src, "network '%s': on a host-only network gateway6 belongs "
                             "to the host; give dns.address6 another address", n->name);
@@ -199,10 +263,27 @@ static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
     } else if (!n->ra_set) {
         n->ra = true;
     }
-    if (!n->dhcp6_start.family) {
+    /* host-only: the host does not route, so the gateway is no default router. */
+    if (host_only && !n->ra_lifetime_set)
+        n->ra_lifetime = 0;
+    bool range_given = n->dhcp6_start.family != 0;
+    if (!range_given) {
         n->dhcp6_start = in6(&n->subnet6, 0x1000);
         n->dhcp6_end = in6(&n->subnet6, 0x1fff);
     }
+    if (!in_prefix6(&n->dhcp6_start, &n->subnet6) || !in_prefix6(&n->dhcp6_end, &n->subnet6))
+        return vn_conf_fail(err, n->src, "network '%s': dhcp6.range %s-%s is not inside subnet6",
+                            n->name, vn_addr_str(&n->dhcp6_start, a, sizeof a),
+                            vn_addr_str(&n->dhcp6_end, b, sizeof b));
+    const struct vn_addr *own[2] = { &n->gateway6, &n->dns_addr6 };
+    for (unsigned i = 0; i < 2; i++)
+        if (in_range6(own[i], &n->dhcp6_start, &n->dhcp6_end))
+            return vn_conf_fail(err, n->src, "network '%s': dhcp6.range%s holds %s %s (the "
+                                "gateway's own address); move one of them", n->name,
+                                range_given ? "" : " (default PREFIX::1000-PREFIX::1fff)",
+                                i ? "dns.address6" : "gateway6", vn_addr_str(own[i], a, sizeof a));
+    if (validate_hosts6(n, err))
+        return -1;
     for (unsigned i = 0; i < n->nforwards; i++) {
         struct vn_forward_conf *f = &n->forwards[i];
         if (f->guest.family == AF_INET6 && !in_prefix6(&f->guest, &n->subnet6))
@@ -212,6 +293,7 @@ static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
     return 0;
 }
 
+/* Fill defaults of the gateway services and check that addresses agree. */
 static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
 {
     char a[16], b[16];
@@ -226,10 +308,17 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
                                     : "network '%s': a %s network has no gateway services "
                                       "(gateway, dhcp, dns, forwards): the LAN provides them",
                                 n->name, vn_net_mode_name(n->mode));
+        if (n->ra_set && n->ra)
+            return vn_conf_fail(err, n->src, "network '%s': ra.enabled: %s", n->name,
+                                n->mode == VN_MODE_ISOLATED
+                                    ? "isolated networks have no router"
+                                    : "a bridge network has no router of its own (the LAN's "
+                                      "router advertisements pass)");
         if ((n->ipv6_set && n->ipv6) || n->subnet6.family || n->gateway6.family ||
-            n->dns_addr6.family || (n->ra_set && n->ra))
+            n->dns_addr6.family || n->dhcp6_start.family || n->nhosts6)
             return vn_conf_fail(err, n->src, "network '%s': IPv6 service (ipv6, subnet6, "
-                                "gateway6, ra) needs gateway services (%s)", n->name,
+                                "gateway6, dns.address6, dhcp6) needs gateway services (%s)",
+                                n->name,
                                 n->mode == VN_MODE_BRIDGE ? "a bridge passes the LAN's own RAs"
                                                           : "an isolated network needs a 'subnet'");
         n->ipv6 = false;

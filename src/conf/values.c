@@ -155,6 +155,55 @@ int vn_val_ip4_range(uint32_t *first, uint32_t *last, const char *key, const cha
     return 0;
 }
 
+int vn_val_ip6_range(struct vn_addr *first, struct vn_addr *last, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    char a[VN_ADDR_STRLEN], b[VN_ADDR_STRLEN];
+    const char *dash = strchr(val, '-');
+    if (!dash || (size_t)(dash - val) >= sizeof a || strlen(dash + 1) >= sizeof b)
+        return vn_conf_fail(err, src, "%s: '%s' is not FIRST-LAST", key, val);
+    memcpy(a, val, (size_t)(dash - val));
+    a[dash - val] = 0;
+    vn_strlcpy(b, dash + 1, sizeof b);
+    struct vn_addr x, y;
+    if (vn_addr_parse(a, &x) || vn_addr_parse(b, &y) || x.family != AF_INET6 ||
+        y.family != AF_INET6)
+        return vn_conf_fail(err, src, "%s: '%s' is not two IPv6 addresses", key, val);
+    if (memcmp(x.a, y.a, 16) > 0)
+        return vn_conf_fail(err, src, "%s: '%s' ends before it starts", key, val);
+    *first = x;
+    *last = y;
+    return 0;
+}
+
+int vn_val_duid(uint8_t *dst, uint8_t *len, const char *key, const char *val,
+                struct vn_conf_src src, struct vn_conf_err *err)
+{
+    uint8_t d[VN_DUID_MAX];
+    size_t n = 0;
+    const char *s = val;
+    for (;;) {
+        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) || n == sizeof d)
+            goto bad;
+        unsigned v;
+        sscanf(s, "%2x", &v);
+        d[n++] = (uint8_t)v;
+        s += 2;
+        if (!*s)
+            break;
+        if (*s++ != ':')
+            goto bad;
+    }
+    if (n < VN_DUID_MIN)
+        goto bad;
+    memcpy(dst, d, n);
+    *len = (uint8_t)n;
+    return 0;
+bad:
+    return vn_conf_fail(err, src, "%s: '%s' is not a DUID (%d to %d hex bytes separated by ':', "
+                        "e.g. 00:03:00:01:52:54:00:12:34:56)", key, val, VN_DUID_MIN, VN_DUID_MAX);
+}
+
 int vn_val_port_range(uint16_t r[2], const char *key, const char *val, struct vn_conf_src src,
                       struct vn_conf_err *err)
 {

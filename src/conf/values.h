@@ -34,6 +34,13 @@ int vn_val_prefix(uint32_t *addr, uint8_t *len, const char *key, const char *val
 /* "FIRST-LAST", two IPv4 addresses in order. */
 int vn_val_ip4_range(uint32_t *first, uint32_t *last, const char *key, const char *val,
                      struct vn_conf_src src, struct vn_conf_err *err);
+/* "FIRST-LAST", two IPv6 addresses in order (dhcp6.range). */
+int vn_val_ip6_range(struct vn_addr *first, struct vn_addr *last, const char *key,
+                     const char *val, struct vn_conf_src src, struct vn_conf_err *err);
+/* A DUID as hex bytes separated by ':' ("00:03:00:01:52:54:00:12:34:56"),
+ * VN_DUID_MIN..VN_DUID_MAX bytes, into dst (VN_DUID_MAX bytes) and *len. */
+int vn_val_duid(uint8_t *dst, uint8_t *len, const char *key, const char *val,
+                struct vn_conf_src src, struct vn_conf_err *err);
 /* "PORT" or "LOW-HIGH" (1-65535) into r[0], r[1]. */
 int vn_val_port_range(uint16_t r[2], const char *key, const char *val, struct vn_conf_src src,
                       struct vn_conf_err *err);

@@ -159,11 +159,16 @@ static json_t *cmd_forward_add(void *ctx, json_t *req, char *err, size_t errlen)
     uint32_t mask = ~0u << (32 - c->prefix);
     if (!fc.guest.family)
         fc.guest = vn_addr4(c->dhcp_start);
-    bool inside = fc.guest.family == AF_INET6
-                      ? c->ipv6 && vn_addr_in_prefix(&fc.guest, &c->subnet6, 64)
-                      : (vn_addr_v4(&fc.guest) & mask) == c->subnet;
+    static const uint8_t zero_iid[8];
+    bool v6 = fc.guest.family == AF_INET6;
+    bool inside = v6 ? c->ipv6 && vn_addr_in_prefix(&fc.guest, &c->subnet6, 64) &&
+                           memcmp(fc.guest.a + 8, zero_iid, 8) /* not PREFIX:: */
+                     : (vn_addr_v4(&fc.guest) & mask) == c->subnet;
     if (!inside) {
-        snprintf(err, errlen, "guest address is not inside network '%s'", c->name);
+        snprintf(err, errlen, v6 && !c->ipv6 ? "network '%s' has no IPv6 (ipv6: false)"
+                              : v6 ? "guest address is not a host address of the subnet6 of network '%s'"
+                                   : "guest address is not inside network '%s'",
+                 c->name);
         return NULL;
     }
     if (vn_nat_forward_add(n->gw->nat, &fc, err, errlen))

@@ -22,6 +22,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The default subnet6 of a network called "lan" (FNV-1a 64 of "vnet-ula/lan"). */
+#define ULA_LAN "fd15:6136:3c84:9f43::"
+
 static struct vn_conf_err err;
 
 /* Load text as "t.yaml" and validate it; returns 0 or -1 (message in err). */
@@ -544,7 +547,7 @@ static void test_schema_rows(void **state)
     const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
                                         &vn_conf_port_table, &vn_conf_mirror_table,
                                         &vn_conf_forward_table, &vn_conf_dhcp_host_table,
-                                        &vn_conf_acl_rule_table };
+                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         check_rows(t[i]->scope, t[i]->keys, t[i]->nkeys);
     for (unsigned i = 0; i < vn_conf_port_type_count(); i++)
@@ -653,6 +656,8 @@ static void parse_doc(void)
                                                         : "";
         } else if (!strncmp(line, "`dhcp.hosts` entries", 20)) {
             scope = "dhcp host";
+        } else if (!strncmp(line, "`dhcp6.hosts` entries", 21)) {
+            scope = "dhcp6 host";
         } else if (!strncmp(line, "`forwards` entries", 18)) {
             scope = "forward";
         } else if (line[0] == '|') {
@@ -808,7 +813,6 @@ static void test_ipv6(void **state)
                  "isolated networks have no router");
     expect_error("networks:\n  - {name: a, mode: bridge, subnet6: fd00::/64}\n", 2,
                  "needs gateway services");
-    expect_error("networks:\n  - {name: a, ipv6: false, gateway6: fd00::1}\n", 2, "ipv6: false");
     /* forwards to IPv6 guests */
     struct vn_forward_conf f;
     struct vn_conf_err e;
@@ -823,6 +827,337 @@ static void test_ipv6(void **state)
                  "not inside subnet6");
 }
 
+/* Print c, load the text back, print again: both texts must match. Returns
+ * the first text (caller frees). */
+static char *roundtrip(struct vn_config *c)
+{
+    char *t1 = NULL, *t2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    FILE *f = open_memstream(&t1, &l1);
+    vn_conf_print(c, f);
+    fclose(f);
+    struct vn_config *c2;
+    if (load(t1, &c2))
+        fail_msg("printed config rejected: %s\n%s", err.msg, t1);
+    f = open_memstream(&t2, &l2);
+    vn_conf_print(c2, f);
+    fclose(f);
+    vn_conf_free(c2);
+    assert_string_equal(t1, t2);
+    free(t2);
+    return t1;
+}
+
+static struct vn_addr a6(const char *s)
+{
+    struct vn_addr a;
+    assert_int_equal(vn_addr_parse(s, &a), 0);
+    return a;
+}
+
+/* The IPv6 keys one by one: the ULA's fixed derivation, the defaults of
+ * each mode, ipv6: false, dhcp6.range and dhcp6.hosts, every bad value
+ * with its line and reason, IPv6 forwards in every form, round trips. */
+static void test_ipv6_keys(void **state)
+{
+    (void)state;
+    struct vn_config *c;
+    char a[VN_ADDR_STRLEN];
+    /* The ULA is a fixed function of the name (FNV-1a 64): pinned here so a
+     * change of it, which would renumber every user's network, shows. */
+    assert_int_equal(load("networks:\n  - {name: lan}\n  - {name: lan2}\n"
+                          "  - {name: ho, mode: host-only}\n"
+                          "  - {name: iso, mode: isolated, subnet: 10.9.0.0/24}\n"
+                          "  - {name: iso0, mode: isolated}\n  - {name: br, mode: bridge}\n",
+                          &c), 0);
+    const struct vn_net_conf *lan = &c->nets[0], *lan2 = &c->nets[1], *ho = &c->nets[2],
+                             *iso = &c->nets[3], *iso0 = &c->nets[4], *br = &c->nets[5];
+    assert_string_equal(vn_addr_str(&lan->subnet6, a, sizeof a), ULA_LAN);
+    assert_memory_not_equal(lan->subnet6.a, lan2->subnet6.a, 8);
+    for (unsigned i = 0; i < 4; i++) {
+        const struct vn_net_conf *n = &c->nets[i];
+        struct vn_addr m = vn_addr_masked(&n->subnet6, 64);
+        assert_true(n->ipv6 && n->subnet6.a[0] == 0xfd && vn_addr_eq(&m, &n->subnet6));
+        assert_true(vn_addr_in_prefix(&n->gateway6, &n->subnet6, 64));
+        assert_true(vn_addr_in_prefix(&n->dns_addr6, &n->subnet6, 64));
+        assert_int_equal(n->dhcp6_start.a[14], 0x10);
+        assert_int_equal(n->dhcp6_start.a[15], 0x00);
+        assert_int_equal(n->dhcp6_end.a[14], 0x1f);
+        assert_int_equal(n->dhcp6_end.a[15], 0xff);
+        assert_int_equal(n->dhcp6_mode, VN_DHCP6_STATELESS);
+        assert_int_equal(n->ra_interval, 200);
+    }
+    /* nat: ::2 gateway, ::3 DNS, a default router for 1800 s */
+    assert_true(lan->ra);
+    assert_int_equal(lan->ra_lifetime, 1800);
+    /* host-only: the host on ::1, the services on ::2, RAs without a default route */
+    assert_true(ho->ra);
+    assert_int_equal(ho->ra_lifetime, 0);
+    assert_int_equal(ho->gateway6.a[15], 1);
+    assert_int_equal(ho->dns_addr6.a[15], 2);
+    /* isolated with a subnet: ::2 for everything, no RAs */
+    assert_false(iso->ra);
+    assert_int_equal(iso->gateway6.a[15], 2);
+    assert_true(vn_addr_eq(&iso->dns_addr6, &iso->gateway6));
+    /* no gateway: no IPv6 service, nothing filled in */
+    assert_true(!iso0->ipv6 && !iso0->subnet6.family && !iso0->ra);
+    assert_true(!br->ipv6 && !br->subnet6.family && !br->ra && br->dhcp6_mode == VN_DHCP6_OFF);
+    free(roundtrip(c));
+    vn_conf_free(c);
+
+    /* A given ra.lifetime holds on host-only too; ra: false turns RAs off. */
+    assert_int_equal(load("networks:\n  - {name: ho, mode: host-only, ra: {lifetime: 600}}\n"
+                          "  - {name: n, ra: false}\n", &c), 0);
+    assert_int_equal(c->nets[0].ra_lifetime, 600);
+    assert_false(c->nets[1].ra);
+    free(roundtrip(c));
+    vn_conf_free(c);
+
+    /* ipv6: false drops the IPv6 keys (frames still switch). */
+    assert_int_equal(load("networks:\n  - name: off\n    ipv6: false\n    subnet6: fd00:1::/64\n"
+                          "    gateway6: fd00:1::9\n    dns: {address6: fd00:1::8}\n"
+                          "    ra: {enabled: true}\n    dhcp6:\n      mode: stateful\n"
+                          "      range: fd00:1::100-fd00:1::200\n"
+                          "      hosts: [{mac: \"52:54:00:00:00:01\", ip: \"fd00:1::50\"}]\n",
+                          &c), 0);
+    const struct vn_net_conf *off = &c->nets[0];
+    assert_false(off->ipv6);
+    assert_true(!off->subnet6.family && !off->gateway6.family && !off->dns_addr6.family);
+    assert_true(!off->dhcp6_start.family && !off->nhosts6 && !off->ra);
+    assert_int_equal(off->dhcp6_mode, VN_DHCP6_OFF);
+    char *t = roundtrip(c);
+    assert_non_null(strstr(t, "ipv6: false"));
+    assert_null(strstr(t, "subnet6"));
+    free(t);
+    vn_conf_free(c);
+    expect_error("networks:\n  - name: a\n    ipv6: false\n    forwards:\n"
+                 "      - {proto: tcp, host: 9000, guest: \"[fd00::5]:80\"}\n", 5,
+                 "is IPv6, but network 'a' has ipv6: false");
+
+    /* Every key given, parsed, printed and read back. */
+    static const char FULL[] =
+        "networks:\n"
+        "  - name: lab\n"
+        "    subnet6: fd00:1:2:3::/64\n"
+        "    gateway6: fd00:1:2:3::1\n"
+        "    dns:\n"
+        "      address6: fd00:1:2:3::53\n"
+        "    ra:\n"
+        "      enabled: true\n"
+        "      interval: 30\n"
+        "      lifetime: 0\n"
+        "    dhcp6:\n"
+        "      mode: stateful\n"
+        "      range: fd00:1:2:3::100-fd00:1:2:3::1ff\n"
+        "      hosts:\n"
+        "        - mac: 52:54:00:00:00:01\n"
+        "          ip: fd00:1:2:3::50\n"
+        "          name: db\n"
+        "        - duid: 00:02:00:00:ab:11:01:02:03:04\n"
+        "          ip: fd00:1:2:3::51\n"
+        "        - {mac: \"52:54:00:00:00:02\", name: web}\n"
+        "        - {ip: \"fd00:1:2:3::60\", name: printer}\n"
+        "    forwards:\n"
+        "      - {proto: tcp, host: \"[::1]:8080\", guest: \"[fd00:1:2:3::50]:80\"}\n"
+        "      - {proto: udp, host: \"[::]:5353\", guest: \"10.0.2.15:53\"}\n"
+        "      - {proto: tcp, host: 2222, guest: \"[fd00:1:2:3::51]:22\"}\n";
+    assert_int_equal(load(FULL, &c), 0);
+    const struct vn_net_conf *n = &c->nets[0];
+    assert_true(vn_addr_eq(&n->subnet6, &(struct vn_addr){ 0 }) == false);
+    struct vn_addr x = a6("fd00:1:2:3::1");
+    assert_true(vn_addr_eq(&n->gateway6, &x));
+    x = a6("fd00:1:2:3::53");
+    assert_true(vn_addr_eq(&n->dns_addr6, &x));
+    assert_true(n->ra && n->ra_interval == 30 && n->ra_lifetime == 0);
+    assert_int_equal(n->dhcp6_mode, VN_DHCP6_STATEFUL);
+    x = a6("fd00:1:2:3::100");
+    assert_true(vn_addr_eq(&n->dhcp6_start, &x));
+    x = a6("fd00:1:2:3::1ff");
+    assert_true(vn_addr_eq(&n->dhcp6_end, &x));
+    assert_int_equal(n->nhosts6, 4);
+    static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+    static const uint8_t duid[] = { 0, 2, 0, 0, 0xab, 0x11, 1, 2, 3, 4 };
+    assert_true(n->hosts6[0].has_mac && !n->hosts6[0].duid_len);
+    assert_memory_equal(n->hosts6[0].mac, mac1, 6);
+    x = a6("fd00:1:2:3::50");
+    assert_true(vn_addr_eq(&n->hosts6[0].ip, &x));
+    assert_string_equal(n->hosts6[0].name, "db");
+    assert_int_equal(n->hosts6[0].src.line, 15);
+    assert_true(!n->hosts6[1].has_mac && n->hosts6[1].duid_len == sizeof duid);
+    assert_memory_equal(n->hosts6[1].duid, duid, sizeof duid);
+    assert_int_equal(n->hosts6[2].ip.family, 0);
+    assert_string_equal(n->hosts6[2].name, "web");
+    assert_true(!n->hosts6[3].has_mac && !n->hosts6[3].duid_len && n->hosts6[3].ip.family);
+    assert_int_equal(n->nforwards, 3);
+    assert_int_equal(n->forwards[0].guest.family, AF_INET6);
+    assert_int_equal(n->forwards[0].guest_port, 80);
+    assert_int_equal(n->forwards[0].host.ip.family, AF_INET6);
+    assert_int_equal(n->forwards[1].guest.family, AF_INET);
+    t = roundtrip(c);
+    assert_non_null(strstr(t, "subnet6: \"fd00:1:2:3::/64\""));
+    assert_non_null(strstr(t, "range: \"fd00:1:2:3::100-fd00:1:2:3::1ff\""));
+    assert_non_null(strstr(t, "duid: \"00:02:00:00:ab:11:01:02:03:04\""));
+    assert_non_null(strstr(t, "guest: \"[fd00:1:2:3::50]:80\""));
+    assert_non_null(strstr(t, "host: \"[::]:5353\""));
+    assert_non_null(strstr(t, "lifetime: 0"));
+    free(t);
+    vn_conf_free(c);
+
+    /* Bad values: the key's line (or the item's, for checks across keys) and the reason. */
+    static const struct {
+        const char *text;
+        int line;
+        const char *what;
+    } bad[] = {
+        { "    subnet6: fd00::/48\n", 3, "subnet6: 'fd00::/48' is not an IPv6 /64" },
+        { "    subnet6: \"fd00::\"\n", 3, "not an IPv6 /64" },
+        { "    subnet6: fd00::1/64\n", 3, "host bits set" },
+        { "    subnet6: nonsense/64\n", 3, "not an IPv6 /64" },
+        { "    gateway6: 10.0.2.9\n", 3, "gateway6: '10.0.2.9' is not an IPv6 address" },
+        { "    gateway6: fd00::zz\n", 3, "gateway6: 'fd00::zz' is not an IPv4 or IPv6 address" },
+        { "    subnet6: fd00::/64\n    gateway6: fd01::1\n", 2, "gateway6 fd01::1 is not a host address of subnet6" },
+        { "    subnet6: fd00::/64\n    gateway6: \"fd00::\"\n", 2, "subnet-router anycast" },
+        { "    dns: {address6: 10.0.2.3}\n", 3, "dns.address6: '10.0.2.3' is not an IPv6 address" },
+        { "    subnet6: fd00::/64\n    dns:\n      address6: fd00:0:0:1::3\n", 2,
+          "dns.address6 fd00:0:0:1::3 is not a host address" },
+        { "    ra: {interval: 3}\n", 3, "ra.interval: '3' is not a whole number from 4 to 1800" },
+        { "    ra: {interval: 1801}\n", 3, "ra.interval" },
+        { "    ra: {lifetime: 9001}\n", 3, "ra.lifetime: '9001' is not a whole number from 0 to 9000" },
+        { "    ra: {enabled: maybe}\n", 3, "ra.enabled: 'maybe' is not true or false" },
+        { "    ra: {color: red}\n", 3, "unknown network key 'ra.color'" },
+        { "    dhcp6: {mode: sometimes}\n", 3, "dhcp6.mode: 'sometimes' is not stateless, stateful or off" },
+        { "    dhcp6: {range: \"fd00::10\"}\n", 3, "dhcp6.range: 'fd00::10' is not FIRST-LAST" },
+        { "    dhcp6: {range: \"fd00::20-fd00::10\"}\n", 3, "ends before it starts" },
+        { "    dhcp6: {range: 10.0.2.20-10.0.2.30}\n", 3, "is not two IPv6 addresses" },
+        { "    subnet6: fd00::/64\n    dhcp6: {range: \"fd01::10-fd01::20\"}\n", 2,
+          "dhcp6.range fd01::10-fd01::20 is not inside subnet6" },
+        { "    subnet6: fd00::/64\n    dhcp6: {range: \"fd00::1-fd00::20\"}\n", 2,
+          "dhcp6.range holds gateway6 fd00::2" },
+        { "    subnet6: fd00::/64\n    gateway6: fd00::1000\n", 2,
+          "dhcp6.range (default PREFIX::1000-PREFIX::1fff) holds gateway6" },
+        { "    dhcp6: {range: [fd00::1, fd00::2]}\n", 3, "expected a single value" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"01:00:5e:00:00:01\", name: a}\n", 5,
+          "dhcp6.hosts.mac: '01:00:5e:00:00:01' is not a unicast MAC" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"00:0g:01\", name: a}\n", 5,
+          "dhcp6.hosts.duid: '00:0g:01' is not a DUID" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"00:01\", name: a}\n", 5, "is not a DUID (3 to 130" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"0001\", name: a}\n", 5, "is not a DUID" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"00:01:\", name: a}\n", 5, "is not a DUID" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"52:54:00:00:00:01\", ip: 10.0.2.50}\n", 5,
+          "dhcp6.hosts.ip: '10.0.2.50' is not an IPv6 address" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"52:54:00:00:00:01\", name: \"a.b\"}\n", 5,
+          "dhcp6.hosts.name: 'a.b' is not a valid host name" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"52:54:00:00:00:01\", colour: red}\n", 5,
+          "unknown dhcp6 host key 'colour'" },
+        { "    subnet6: fd00::/64\n    dhcp6:\n      hosts:\n"
+          "        - {mac: \"52:54:00:00:00:01\", ip: \"fd01::5\"}\n", 6,
+          "dhcp6 host: ip fd01::5 is not a host address of subnet6" },
+        { "    subnet6: fd00::/64\n    dhcp6:\n      hosts:\n"
+          "        - {mac: \"52:54:00:00:00:01\", ip: \"fd00::2\"}\n", 6, "the gateway's own address" },
+        { "    dhcp6:\n      hosts:\n"
+          "        - {mac: \"52:54:00:00:00:01\", duid: \"00:03:00:01:52:54:00:00:00:01\", name: a}\n",
+          5, "a 'mac' or a 'duid', not both" },
+        { "    dhcp6:\n      hosts:\n        - {name: lonely}\n", 5, "a name alone matches nothing" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"52:54:00:00:00:01\"}\n", 5,
+          "give an 'ip' or a 'name' for the MAC" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"00:03:00:01:52:54:00:00:00:01\"}\n", 5,
+          "give an 'ip' or a 'name' for the DUID" },
+        { "    dhcp6:\n      hosts:\n        - {mac: \"52:54:00:00:00:01\", name: a}\n"
+          "        - {mac: \"52:54:00:00:00:01\", name: b}\n", 6, "MAC listed twice" },
+        { "    dhcp6:\n      hosts:\n        - {duid: \"00:04:aa:bb\", name: a}\n"
+          "        - {duid: \"00:04:aa:bb\", name: b}\n", 6, "DUID listed twice" },
+        { "    subnet6: fd00::/64\n    dhcp6:\n      hosts:\n        - {ip: \"fd00::9\", name: a}\n"
+          "        - {ip: \"fd00::9\", name: b}\n", 7, "ip fd00::9 listed twice" },
+        { "    forwards:\n      - {proto: tcp, host: 9000, guest: \"[fd00::5\"}\n", 4,
+          "forwards.guest" },
+        { "    forwards:\n      - {proto: tcp, host: 9000, guest: \"[10.0.2.15]:80\"}\n", 4,
+          "forwards.guest: '10.0.2.15' is not an IPv6 address" },
+        { "    subnet6: fd00::/64\n    forwards:\n"
+          "      - {proto: tcp, host: 9000, guest: \"[fd00::]:80\"}\n", 5, "not inside subnet6" },
+        { "    mode: isolated\n    subnet: 10.1.0.0/24\n    ra: {enabled: true}\n", 2,
+          "ra.enabled: isolated networks have no router" },
+        { "    mode: isolated\n    ra: true\n", 2, "isolated networks have no router" },
+        { "    mode: bridge\n    ra: {enabled: true}\n", 2, "a bridge network has no router" },
+        { "    mode: bridge\n    ipv6: true\n", 2, "needs gateway services" },
+        { "    mode: bridge\n    dhcp6: {range: \"fd00::10-fd00::20\"}\n", 2, "needs gateway services" },
+        { "    mode: isolated\n    dhcp6:\n      hosts: [{mac: \"52:54:00:00:00:01\", name: a}]\n", 2,
+          "needs gateway services" },
+        { "    mode: host-only\n    subnet6: fd00::/64\n    dns: {address6: \"fd00::1\"}\n", 2,
+          "gateway6 belongs to the host" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "networks:\n  - name: a\n%s", bad[i].text);
+        expect_error(text, bad[i].line, bad[i].what);
+    }
+
+    /* The spec form (--forward, vnetctl forward add) with IPv6 on either side. */
+    struct vn_forward_conf f;
+    struct vn_conf_src cl = { NULL, 0 };
+    char hs[64];
+    assert_int_equal(vn_conf_parse_forward("tcp:[::1]:8080:80", &f, cl, &err), 0);
+    assert_string_equal(vn_sockaddr_str(&f.host, hs, sizeof hs), "[::1]:8080");
+    assert_int_equal(f.guest.family, 0);
+    assert_int_equal(f.guest_port, 80);
+    assert_int_equal(vn_conf_parse_forward("udp:[::]:5353:[fd00::15]:53", &f, cl, &err), 0);
+    assert_string_equal(vn_sockaddr_str(&f.host, hs, sizeof hs), "[::]:5353");
+    assert_string_equal(vn_addr_str(&f.guest, a, sizeof a), "fd00::15");
+    assert_int_equal(vn_conf_parse_forward("tcp:8080:[fd00::15]:80", &f, cl, &err), 0);
+    assert_string_equal(vn_sockaddr_str(&f.host, hs, sizeof hs), "127.0.0.1:8080");
+    assert_int_equal(f.guest.family, AF_INET6);
+    assert_int_equal(vn_conf_parse_forward("tcp:127.0.0.1:8080:80", &f, cl, &err), 0);
+    assert_string_equal(vn_sockaddr_str(&f.host, hs, sizeof hs), "127.0.0.1:8080");
+    assert_int_equal(f.guest.family, 0);
+    assert_int_equal(vn_conf_parse_forward("tcp:8080:10.0.2.15:80", &f, cl, &err), 0);
+    assert_int_equal(vn_addr_v4(&f.guest), 0x0a00020f);
+    assert_int_equal(vn_conf_parse_forward("tcp:[::1]:8080:[fd00::15:80", &f, cl, &err), -1);
+    assert_int_equal(vn_conf_parse_forward("tcp:[::1:8080:80", &f, cl, &err), -1);
+    assert_int_equal(vn_conf_parse_forward("tcp:::1:8080:80", &f, cl, &err), -1);
+    assert_int_equal(vn_conf_parse_forward("tcp:[::1]:8080:[10.0.2.15]:80", &f, cl, &err), -1);
+    assert_non_null(strstr(err.msg, "command line: "));
+
+    /* The command line: network keys and a forward to an IPv6 guest, printed back. */
+    c = vn_conf_new();
+    assert_int_equal(vn_conf_flag_network(c, "lan,subnet6=fd00:9::/64,gateway6=fd00:9::1,"
+                                             "dns.address6=fd00:9::3,ra.interval=60,"
+                                             "dhcp6.mode=stateful,"
+                                             "dhcp6.range=fd00:9::10-fd00:9::20,"
+                                             "forward=tcp:[::1]:8080:[fd00:9::10]:80", &err), 0);
+    assert_int_equal(vn_conf_flag_network(c, "ho,mode=host-only,ipv6=false", &err), 0);
+    if (vn_conf_validate(c, &err))
+        fail_msg("%s", err.msg);
+    n = &c->nets[0];
+    assert_int_equal(n->ra_interval, 60);
+    assert_int_equal(n->dhcp6_mode, VN_DHCP6_STATEFUL);
+    assert_string_equal(vn_addr_str(&n->dhcp6_end, a, sizeof a), "fd00:9::20");
+    assert_string_equal(vn_addr_str(&n->forwards[0].guest, a, sizeof a), "fd00:9::10");
+    for (unsigned i = 0; i < c->nports; i++)
+        if (!strcmp(c->ports[i].name, "host-ho"))
+            assert_int_equal(c->ports[i].host_addr6.family, 0); /* ipv6: false: no address */
+    t = roundtrip(c);
+    assert_non_null(strstr(t, "guest: \"[fd00:9::10]:80\""));
+    free(t);
+    vn_conf_free(c);
+    static const struct {
+        const char *spec, *what;
+    } badflags[] = {
+        { "lan,subnet6=fd00::/56", "subnet6: 'fd00::/56' is not an IPv6 /64" },
+        { "lan,dhcp6.range=fd00::9", "dhcp6.range: 'fd00::9' is not FIRST-LAST" },
+        { "lan,ra.lifetime=99999", "ra.lifetime" },
+        { "lan,gateway6=1.2.3.4", "gateway6: '1.2.3.4' is not an IPv6 address" },
+        { "lan,forward=tcp:[::1]:8080:[fd00::1", "forward" },
+        { "lan,dhcp6.hosts=x", "dhcp6.hosts must be a list of mappings" },
+    };
+    for (size_t i = 0; i < sizeof badflags / sizeof badflags[0]; i++) {
+        c = vn_conf_new();
+        memset(&err, 0, sizeof err);
+        assert_int_equal(vn_conf_flag_network(c, badflags[i].spec, &err), -1);
+        if (strncmp(err.msg, "command line: ", 14) || !strstr(err.msg, badflags[i].what))
+            fail_msg("'%s' gave '%s', expected '%s'", badflags[i].spec, err.msg, badflags[i].what);
+        vn_conf_free(c);
+    }
+}
+
 static void test_docs_match_schema(void **state)
 {
     (void)state;
@@ -831,7 +1166,7 @@ static void test_docs_match_schema(void **state)
     const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
                                         &vn_conf_port_table, &vn_conf_mirror_table,
                                         &vn_conf_forward_table, &vn_conf_dhcp_host_table,
-                                        &vn_conf_acl_rule_table };
+                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         for (unsigned j = 0; j < t[i]->nkeys; j++)
             check_doc_row(t[i]->scope, &t[i]->keys[j]);
@@ -862,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_helpers),       cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_port_types),    cmocka_unit_test(test_schema_rows),
         cmocka_unit_test(test_docs_match_schema), cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_ipv6_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
