@@ -137,8 +137,6 @@ static void default_mac(const struct vn_port *p, uint8_t mac[6])
         mac[i] = (uint8_t)(h >> (8 * (i - 1)));
 }
 
-/* Configure MAC, MTU and bring the interface up; runs inside the target netns. */
-
 /* host-only: give the host's tap its IPv6 address (gateway6/64), without
  * duplicate address detection so it is usable at once (the network is
  * vnet's own and the gateway never claims it), and without SLAAC or routes
@@ -177,6 +175,8 @@ static void host_addr6(struct vn_port *p, const char *ifname)
         close(s6);
 }
 
+/* Configure MAC, MTU and addresses and bring the interface up; runs inside
+ * the target netns. */
 static int tap_configure(struct vn_port *p, const char *ifname, char *err, size_t errlen)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
