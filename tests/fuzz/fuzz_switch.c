@@ -1,6 +1,8 @@
 /* Fuzz target: the whole data path. Frames enter a switch through fake
  * ports and reach everything behind them: VLAN classification and tag
- * strip, MTU, fdb learning, storm control, port security, ACLs with
+ * strip, MTU, fdb learning, storm control, port security (vm3 binds
+ * addresses: DHCP leases, IPv6 DAD claims), the RA/DHCP guards behind IPv6
+ * extension headers, ACLs with
  * connection tracking and reject answers, mirrors, and the gateways of a nat
  * network and an isolated network with a subnet (ARP, ICMP, IPv4
  * reassembly, DHCP, DNS, and NAT when the process could be isolated in its
@@ -60,7 +62,8 @@ static const char REST[] =
     "      - {action: allow, direction: out, state: established}\n"
     "      - {action: drop, direction: out, proto: icmp, icmp_type: 8}\n"
     "  - {name: t1, type: stream, trunk: [lan, iso], native: lan, path: /nonexistent/t1.sock}\n"
-    "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock}\n"
+    "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock,\n"
+    "     security: {ip_binding: true}}\n"
     "mirrors:\n"
     "  - {name: m1, from: [vm1], direction: both, to: vm3}\n";
 

@@ -123,6 +123,71 @@ def fragments(src, dst, proto, payload, size, ident=77):
     return out
 
 
+def a6(s):
+    return ipaddress.IPv6Address(s).packed
+
+
+def ip6(src, dst, nh, payload, hlim=64, exts=()):
+    """An IPv6 packet; exts: extension headers as (type, bytes) in order,
+    each body without its next-header byte (HBH/DST/RH: padded to 8n - 1)."""
+    chain = b""
+    types = [t for t, _ in exts] + [nh]
+    for i, (t, body) in enumerate(exts):
+        chain += bytes([types[i + 1]]) + body
+    first = types[0]
+    return struct.pack("!IHBB16s16s", 6 << 28, len(chain) + len(payload), first, hlim, a6(src),
+                       a6(dst)) + chain + payload
+
+
+def opts_hdr(n=1):
+    """Body of a hop-by-hop/destination options header of 8n bytes (PadN)."""
+    return bytes([n - 1, 1, 8 * n - 4]) + b"\0" * (8 * n - 4)
+
+
+def frag_hdr(offset=0, more=True, ident=9):
+    """Body of a fragment header (after its next-header byte)."""
+    return struct.pack("!BHI", 0, offset << 3 | int(more), ident)
+
+
+def pseudo6(src, dst, nh, l4):
+    return a6(src) + a6(dst) + struct.pack("!IxxxB", len(l4), nh)
+
+
+def icmp6(src, dst, typ, body=b"", code=0, hlim=255, exts=()):
+    m = bytes([typ, code, 0, 0]) + body
+    c = csum(pseudo6(src, dst, 58, m) + m)
+    return ip6(src, dst, 58, m[:2] + struct.pack("!H", c) + m[4:], hlim, exts)
+
+
+def udp6(src, dst, sport, dport, data, exts=()):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    c = csum(pseudo6(src, dst, 17, u) + u) or 0xFFFF
+    return ip6(src, dst, 17, u[:6] + struct.pack("!H", c) + u[8:], exts=exts)
+
+
+def eui64_ll(mac):
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + b"\0" * 6 + bytes([mac[0] ^ 2]) + mac[1:3] +
+                                     b"\xff\xfe" + mac[3:]))
+
+
+def mcast_mac(dst):
+    return b"\x33\x33" + a6(dst)[12:]
+
+
+def eth6(src_mac, dst, packet, dst_mac=None):
+    return eth(dst_mac or mcast_mac(dst), src_mac, 0x86DD, packet)
+
+
+def nd_target(target, flags=0, lla_type=0, lla=None):
+    """NS/NA body: flags, target, an optional link-layer address option."""
+    b = struct.pack("!I", flags) + a6(target)
+    return b + (bytes([lla_type, 1]) + lla if lla_type else b"")
+
+
+def sol_node(target):
+    return str(ipaddress.IPv6Address(a6("ff02::1:ff00:0")[:13] + a6(target)[13:]))
+
+
 def write(outdir, target, name, data):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -348,6 +413,84 @@ def seeds_switch(out):
     write(out, "switch", "mac-flood", flood)
     write(out, "switch", "tagged-mtu", rec(3, eth(BCAST, VM2, 0x0800, b"\0" * 1600)) +
           rec(2, eth(BCAST, VM2, 0x0800, b"\0" * 1600, vid=20)))
+    seeds_switch6(out)
+
+
+def seeds_switch6(out):
+    # IPv6 port security: guards behind extension headers, neighbour
+    # discovery claims, DAD records, ip_binding on vm3 (port 3).
+    ll1, ll2, gll = eui64_ll(VM1), eui64_ll(VM2), eui64_ll(GW_MAC)
+    dst1, hbh1 = (60, opts_hdr()), (0, opts_hdr())
+    ra = icmp6(ll1, "ff02::1", 134, struct.pack("!BBHII", 64, 0, 1800, 0, 0) +
+               bytes([1, 1]) + VM1)
+    write(out, "switch", "ipv6-ra-guard", b"".join([
+        rec(0, eth6(VM1, "ff02::1", ra)),
+        rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 134, b"\0" * 12, exts=[dst1]))),
+        rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 134, b"\0" * 12,
+                                          exts=[hbh1, dst1]))),
+        rec(0, eth6(VM1, ll2, icmp6(ll1, ll2, 137, nd_target("fd00::9") + a6("fd00::9")),
+                    dst_mac=VM2)),
+        rec(0, eth6(VM1, ll2, udp6(ll1, ll2, 547, 546, b"\x07\0\0\1", exts=[dst1]),
+                    dst_mac=VM2)),
+        rec(0, eth6(VM1, "ff02::1:2", udp6(ll1, "ff02::1:2", 546, 547, b"\x01\0\0\1",
+                                           exts=[hbh1]))),
+        rec(2, eth6(VM2, "ff02::1", ra)),
+    ]))
+    # Authentication header (RFC 4302: length in 4-byte units - 2) then
+    # destination options then a router advertisement.
+    ah = (51, bytes([1]) + b"\0" * 10)
+    write(out, "switch", "ipv6-ah-chain",
+          rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 134, b"\0" * 12, exts=[ah, dst1]))))
+    na_body = nd_target("fd00::15", 0x20000000, 2, VM1)
+    write(out, "switch", "ipv6-nd", b"".join([
+        rec(0, eth6(VM1, sol_node("fd00::15"),
+                    icmp6("::", sol_node("fd00::15"), 135, nd_target("fd00::15")))),
+        rec(0, eth6(VM1, sol_node(ll1), icmp6("::", sol_node(ll1), 135, nd_target(ll1)))),
+        rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 136, na_body))),
+        rec(1, eth6(VM2, "ff02::1", icmp6(ll2, "ff02::1", 136,
+                                          nd_target("fd00::15", 0x20000000, 2, VM2)))),
+        rec(1, eth6(VM2, sol_node("fd00::15"),
+                    icmp6("::", sol_node("fd00::15"), 135, nd_target("fd00::15")))),
+        rec(1, eth6(VM2, "ff02::1", icmp6(ll2, "ff02::1", 136,
+                                          nd_target(gll, 0x20000000, 2, VM2)))),
+        rec(1, eth6(VM2, sol_node(gll), icmp6(ll2, sol_node(gll), 135,
+                                              nd_target(gll, 0, 1, VM1)))),
+        rec(1, eth6(VM2, "ff02::2", icmp6(ll2, "ff02::2", 133, b"\0" * 4 + bytes([1, 1]) + VM2))),
+        rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 136, nd_target("fd00::16", 0, 2, VM1) +
+                                          bytes([2, 0]) + b"\0" * 6))),
+    ]))
+    frags = [
+        rec(0, eth6(VM1, "ff02::1", icmp6(ll1, "ff02::1", 135, nd_target("fd00::9"),
+                                          exts=[(44, frag_hdr())]))),
+        rec(0, eth6(VM1, ll2, icmp6(ll1, ll2, 128, b"\0\1\0\1" + b"p" * 64,
+                                    exts=[(44, frag_hdr())]), dst_mac=VM2)),
+        # a later fragment whose data looks like a router advertisement
+        rec(0, eth6(VM1, ll2, ip6(ll1, ll2, 58, b"\x86" + b"\0" * 31,
+                                  exts=[(44, frag_hdr(offset=9, more=False))]), dst_mac=VM2)),
+    ]
+    write(out, "switch", "ipv6-fragments", b"".join(frags))
+    udp = struct.pack("!HHHH", 1, 53, 9, 0) + b"x"
+    many = ip6(ll1, ll2, 17, udp, exts=[(60, opts_hdr())] * 12)
+    hbh_late = ip6(ll1, ll2, 17, udp, exts=[dst1, hbh1])
+    past = bytearray(ip6(ll1, ll2, 17, udp, exts=[dst1]))
+    past[41] = 200
+    cut = ip6(ll1, ll2, 17, udp, exts=[dst1])[:44]
+    write(out, "switch", "ipv6-bad-chains", b"".join(
+        rec(0, eth6(VM1, ll2, bytes(p), dst_mac=VM2)) for p in (many, hbh_late, past, cut)))
+    # vm3 binds addresses: EUI-64 link-local, DAD then use, MLD from ::, others.
+    vm3 = bytes.fromhex("5254000000c3")
+    ll3 = eui64_ll(vm3)
+    slaac = "fd00:5::5054:ff:fe00:c3"
+    write(out, "switch", "ipv6-binding", b"".join([
+        rec(3, eth6(vm3, "ff02::16", icmp6("::", "ff02::16", 143, b"\0\0\0\1" +
+                                           bytes([4, 0, 0, 0]) + a6(sol_node(ll3)), hlim=1,
+                                           exts=[(0, bytes([0, 5, 2, 0, 0, 1, 0]))]))),
+        rec(3, eth6(vm3, sol_node(slaac), icmp6("::", sol_node(slaac), 135, nd_target(slaac)))),
+        rec(3, eth6(vm3, "ff02::1", udp6(slaac, "ff02::1", 1000, 2000, b"slaac"))),
+        rec(3, eth6(vm3, "ff02::1", udp6(ll3, "ff02::1", 1000, 2000, b"eui64"))),
+        rec(3, eth6(vm3, "ff02::1", udp6("fd00:5::77", "ff02::1", 1000, 2000, b"spoof"))),
+        rec(3, eth6(vm3, "ff02::1", udp6("::", "ff02::1", 1000, 2000, b"unspec"))),
+    ]))
 
 
 def dhcp_payload(mac, msgtype, **kw):
