@@ -266,6 +266,10 @@ static void build_egress6(struct vn_gw *gw, bool engine)
         struct vn_addr any6 = { .family = AF_INET6 };
         vn_gw_egress_add_route(t, any6, 0,
                                (struct vn_gw_egress){ .kind = VN_EG_NEXT, .routed = true });
+        /* NAT64: the prefix goes to the engine too, which maps it onto IPv4. */
+        if (c->nat64)
+            vn_gw_egress_add_route(t, c->nat64_prefix, c->nat64_prefix_len,
+                                   (struct vn_gw_egress){ .kind = VN_EG_NEXT, .routed = true });
     }
 }
 
@@ -331,7 +335,9 @@ static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
         if (!vn_mac_is_multicast(dst) && memcmp(dst, gw->mac, 6))
             continue; /* unknown unicast flooded to us: not ours */
         uint16_t et = vn_get_be16(f->data + 12);
-        if (et == VN_ETH_TYPE_ARP)
+        if ((et == VN_ETH_TYPE_ARP || et == VN_ETH_TYPE_IPV4) && gw->conf->ipv4_none)
+            gw->stats.ip4_ignored++; /* an IPv6-only network (subnet: none) */
+        else if (et == VN_ETH_TYPE_ARP)
             arp_input(gw, f);
         else if (et == VN_ETH_TYPE_IPV4)
             ip4_input(gw, f);
@@ -422,9 +428,11 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
     gw->addr = c->mode == VN_MODE_HOST_ONLY ? c->dns_addr : c->gateway;
     gw->dns_addr = c->dns_addr;
     gw->router = c->mode == VN_MODE_ISOLATED ? 0 : c->gateway;
-    gw->mask = ~0u << (32 - c->prefix);
+    /* An IPv6-only network (subnet: none) has no IPv4 address at all; its
+     * "subnet" is the single address 0.0.0.0 so nothing is on its link. */
+    gw->mask = c->prefix ? ~0u << (32 - c->prefix) : ~0u;
     gw->subnet = c->subnet;
-    gw->bcast = c->subnet | ~gw->mask;
+    gw->bcast = c->prefix ? c->subnet | ~gw->mask : 0;
     gw->mtu = (uint16_t)VN_MIN(c->mtu, 65535u);
     vn_gw_l3_init(gw);
     /* A stable MAC per network, the same after every restart (guests keep
@@ -512,6 +520,26 @@ json_t *vn_gw_json(struct vn_gw *gw)
     json_object_set_new(st, "neighbours_kept", json_integer((json_int_t)s->neigh_kept));
     json_object_set_new(st, "fragmented_replies", json_integer((json_int_t)s->fragmented));
     json_object_set_new(st, "icmp_rate_limited", json_integer((json_int_t)s->icmp_rate_limited));
+    if (gw->conf->ipv4_none) {
+        /* No IPv4 addresses: say so instead of 0.0.0.0. */
+        json_object_set_new(o, "address", json_null());
+        json_object_set_new(o, "dns_address", json_null());
+        json_object_set_new(st, "ipv4_ignored", json_integer((json_int_t)s->ip4_ignored));
+    }
+    if (gw->conf->nat64) {
+        char p6[VN_ADDR_STRLEN];
+        json_object_set_new(o, "nat64_prefix",
+                            json_sprintf("%s/%u", vn_addr_str(&gw->conf->nat64_prefix, p6, sizeof p6),
+                                         gw->conf->nat64_prefix_len));
+    }
+    const struct vn_reasm *ra = &gw->reasm;
+    json_object_set_new(o, "reassembly",
+                        json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "in_use",
+                                  (int)vn_reasm_in_use(ra, vn_now_ms()), "max", VN_REASM_SLOTS,
+                                  "completed", (json_int_t)ra->completed, "overlaps",
+                                  (json_int_t)ra->overlaps, "invalid",
+                                  (json_int_t)(ra->bad - ra->overlaps), "timeouts",
+                                  (json_int_t)ra->timeouts, "evicted", (json_int_t)ra->evicted));
     if (gw->ll6.family) {
         char a6[VN_ADDR_STRLEN];
         json_object_set_new(o, "address6", json_string(vn_addr_str(&gw->addr6, a6, sizeof a6)));

@@ -81,6 +81,20 @@ static bool mark(struct vn_reasm_slot *s, uint32_t off, uint32_t len)
     return !overlap;
 }
 
+/* Whether a block at or past byte end was received (data past the length
+ * the last fragment fixes). */
+static bool beyond(const struct vn_reasm_slot *s, uint32_t end)
+{
+    uint32_t b = (end + 7) / 8;
+    for (; b % 8 && b < 8192; b++)
+        if (have(s, b))
+            return true;
+    for (b /= 8; b < sizeof s->blocks; b++)
+        if (s->blocks[b])
+            return true;
+    return false;
+}
+
 /* Whether every block up to the total length arrived. */
 static bool complete(const struct vn_reasm_slot *s)
 {
@@ -143,10 +157,14 @@ int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
      * in every fragment of a datagram. */
     uint8_t fnext = ip->hdr[ip->unfrag_len];
     struct vn_reasm_slot *s = slot_for(r, AF_INET6, ip->src, ip->dst, ip->frag_id, fnext, now_ms);
-    if ((s->total && (off + len > s->total || (!ip->mf && off + len != s->total))) ||
-        !mark(s, off, len)) {
+    /* Inconsistent: past the end the last fragment fixed, or a last
+     * fragment ending before data already received (RFC 8200 4.5). */
+    bool inconsistent = (s->total && (off + len > s->total || (!ip->mf && off + len != s->total))) ||
+                        (!ip->mf && beyond(s, off + len));
+    if (inconsistent || !mark(s, off, len)) {
         s->used = false; /* overlapping or inconsistent: the whole datagram goes (RFC 5722) */
         r->bad++;
+        r->overlaps += !inconsistent;
         return -1;
     }
     memcpy(s->data + off, data, len);
@@ -172,4 +190,12 @@ int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
         return -1;
     }
     return 1;
+}
+
+unsigned vn_reasm_in_use(const struct vn_reasm *r, uint64_t now_ms)
+{
+    unsigned n = 0;
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        n += r->slot[i].used && now_ms - r->slot[i].first_ms <= VN_REASM_TIMEOUT_MS;
+    return n;
 }

@@ -41,6 +41,7 @@ struct vn_reasm {
     struct vn_reasm_slot slot[VN_REASM_SLOTS];
     uint8_t *out;             /* the last completed datagram (header + payload) */
     uint64_t completed, timeouts, evicted, bad;
+    uint64_t overlaps;        /* datagrams dropped for an overlapping fragment (RFC 5722; also in bad) */
 };
 
 int vn_reasm_init(struct vn_reasm *r);
@@ -54,5 +55,8 @@ int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
 /* The same for an IPv6 fragment (ip->frag set). */
 int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
                   struct vn_ip6 *whole);
+/* Slots holding a datagram that has not expired at now_ms (at most
+ * VN_REASM_SLOTS). */
+unsigned vn_reasm_in_use(const struct vn_reasm *r, uint64_t now_ms);
 
 #endif

@@ -1,6 +1,9 @@
-/* Unit tests of IPv4 reassembly (src/gw/reasm.c): in-order and out-of-order
- * fragments, duplicates, interleaved datagrams, invalid fragments (odd
- * sizes, beyond 64 KiB), timeouts, and eviction when all slots are busy. */
+/* Unit tests of IPv4 and IPv6 reassembly (src/gw/reasm.c): in-order and
+ * out-of-order fragments, duplicates, interleaved datagrams, invalid
+ * fragments (odd sizes, beyond 64 KiB), timeouts, and eviction when all
+ * slots are busy; IPv6: the unfragmentable part of the first fragment,
+ * overlaps and inconsistent ends dropping the datagram, and a datagram
+ * whose first fragment's headers would take it past 65535 bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,11 +157,164 @@ static void test_timeout_and_eviction(void **state)
         assert_int_equal(vn_reasm_add(r, &ip, now++, &w), 0);
     }
     assert_true(r->evicted >= 1);
+    assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SLOTS);
+    assert_int_equal(vn_reasm_in_use(r, now + VN_REASM_TIMEOUT_MS + 1), 0);
     frag(&ip, 100, 0x0a00020f, 80, 8, false); /* the evicted one */
     assert_int_equal(vn_reasm_add(r, &ip, now, &w), 0);
     frag(&ip, 100 + VN_REASM_SLOTS, 0x0a00020f, 80, 8, false);
     assert_int_equal(vn_reasm_add(r, &ip, now, &w), 1);
     check_whole(&w, 100 + VN_REASM_SLOTS, 88);
+}
+
+/* A datagram whose first fragment has a 60-byte header and the others 20
+ * bytes: the payload they may carry (65515) does not fit after 60 bytes. */
+static void test_header_longer_in_first(void **state)
+{
+    struct vn_reasm *r = *state;
+    struct vn_ip4 ip, w;
+    frag(&ip, 7, 0x0a00020f, 0, 8, true);
+    pkt[0] = 0x4f; /* the same fragment with 40 bytes of options */
+    memmove(pkt + 60, pkt + 20, 8);
+    memset(pkt + 20, 1, 40); /* NOP options */
+    vn_put_be16(pkt + 2, 68);
+    vn_put_be16(pkt + 10, 0);
+    vn_put_be16(pkt + 10, vn_csum_ipv4_hdr(pkt, 60));
+    assert_int_equal(vn_ip4_parse_hdr(pkt, 68, true, &ip), VN_IP_OK);
+    assert_int_equal(vn_reasm_add(r, &ip, 0, &w), 0);
+    int rc = 0;
+    for (uint32_t off = 8; off < 65515; off += 8000) {
+        uint32_t len = 65515 - off > 8000 ? 8000 : 65515 - off;
+        frag(&ip, 7, 0x0a00020f, off, len, off + len < 65515);
+        rc = vn_reasm_add(r, &ip, 0, &w);
+    }
+    assert_int_equal(rc, -1);
+}
+
+/* ---- IPv6 ---- */
+
+static uint8_t pkt6[70000];
+
+/* Build IPv6 fragment [off, off+len) of datagram id (payload byte i =
+ * i*5+id, upper layer UDP) with hbh bytes of hop-by-hop options before the
+ * fragment header (0 for none), and parse it into *ip. */
+static void frag6(struct vn_ip6 *ip, uint32_t id, uint32_t off, uint32_t len, bool mf,
+                  size_t hbh)
+{
+    memset(pkt6, 0, 40 + hbh + 8);
+    pkt6[0] = 0x60;
+    vn_put_be16(pkt6 + 4, (uint16_t)(hbh + 8 + len));
+    pkt6[6] = hbh ? VN_IPPROTO_HOPOPTS : VN_IPPROTO_FRAGMENT;
+    pkt6[7] = 64;
+    pkt6[8] = 0xfd, pkt6[23] = 0x15;  /* fd00::15 */
+    pkt6[24] = 0xfd, pkt6[39] = 0x02; /* fd00::2 */
+    uint8_t *fh = pkt6 + 40 + hbh;
+    if (hbh) {
+        pkt6[40] = VN_IPPROTO_FRAGMENT;
+        pkt6[41] = (uint8_t)(hbh / 8 - 1);
+        pkt6[42] = 1; /* PadN over the rest */
+        pkt6[43] = (uint8_t)(hbh - 4);
+    }
+    fh[0] = VN_IPPROTO_UDP;
+    vn_put_be16(fh + 2, (uint16_t)(off | (mf ? 1 : 0)));
+    vn_put_be32(fh + 4, id);
+    for (uint32_t i = 0; i < len; i++)
+        fh[8 + i] = (uint8_t)((off + i) * 5 + id);
+    assert_int_equal(vn_ip6_parse(pkt6, 40 + hbh + 8 + len, ip), VN_IP_OK);
+    assert_true(ip->frag);
+}
+
+static void check_whole6(const struct vn_ip6 *w, uint32_t id, size_t hbh, uint32_t total)
+{
+    assert_int_equal(w->tot_len, 40 + hbh + total);
+    assert_false(w->frag);
+    assert_int_equal(w->proto, VN_IPPROTO_UDP);
+    assert_int_equal(w->hbh, hbh != 0);
+    assert_int_equal(w->l4_len, total);
+    for (uint32_t i = 0; i < total; i++)
+        if (w->l4[i] != (uint8_t)(i * 5 + id))
+            fail_msg("byte %u differs", i);
+}
+
+static void test_ipv6(void **state)
+{
+    struct vn_reasm *r = *state;
+    struct vn_ip6 ip, w;
+    /* out of order, the first fragment's hop-by-hop header kept */
+    frag6(&ip, 1, 2400, 100, false, 16);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 1, 0, 1200, true, 16);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 1, 1200, 1200, true, 16);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 1);
+    check_whole6(&w, 1, 16, 2500);
+    assert_int_equal(r->completed, 1);
+}
+
+static void test_ipv6_dropped(void **state)
+{
+    struct vn_reasm *r = *state;
+    struct vn_ip6 ip, w;
+    uint64_t overlaps = r->overlaps;
+    /* an overlap drops the whole datagram (RFC 5722): the rest cannot complete it */
+    frag6(&ip, 2, 0, 800, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 2, 792, 8, false, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), -1);
+    frag6(&ip, 2, 800, 8, false, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    /* a duplicate is an overlap too */
+    frag6(&ip, 3, 0, 800, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), -1);
+    assert_int_equal(r->overlaps, overlaps + 2);
+    /* a fragment past the end the last one fixed */
+    frag6(&ip, 4, 800, 8, false, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 4, 808, 8, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), -1);
+    /* a last fragment ending before data already received (it was
+     * reassembled short, the data past its end silently lost) */
+    frag6(&ip, 5, 1600, 800, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 5, 0, 800, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    frag6(&ip, 5, 800, 100, false, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), -1);
+    frag6(&ip, 5, 800, 800, true, 0);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0); /* a new datagram: never completes */
+    assert_int_equal(r->overlaps, overlaps + 2); /* inconsistent ends are not overlaps */
+}
+
+/* The first fragment carries 216 bytes of hop-by-hop options, the others
+ * none: together they carry 65487 bytes, which do not fit in one packet
+ * after 256 bytes of headers; the largest datagram that fits completes. */
+static void test_ipv6_too_long(void **state)
+{
+    struct vn_reasm *r = *state;
+    struct vn_ip6 ip, w;
+    frag6(&ip, 6, 0, 8, true, 216);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    uint32_t end = 65535 - 48, off = 8;
+    int rc = 0;
+    while (off < end) {
+        uint32_t len = end - off > 8000 ? 8000 : end - off;
+        frag6(&ip, 6, off, len, off + len < end, 0);
+        rc = vn_reasm_add6(r, &ip, 0, &w);
+        off += len;
+    }
+    assert_int_equal(rc, -1);
+    /* the largest that fits does complete */
+    frag6(&ip, 7, 0, 8, true, 216);
+    assert_int_equal(vn_reasm_add6(r, &ip, 0, &w), 0);
+    end = 65535 - 256;
+    for (off = 8; off < end;) {
+        uint32_t len = end - off > 8000 ? 8000 : end - off;
+        frag6(&ip, 7, off, len, off + len < end, 0);
+        rc = vn_reasm_add6(r, &ip, 0, &w);
+        off += len;
+    }
+    assert_int_equal(rc, 1);
+    check_whole6(&w, 7, 216, end);
 }
 
 int main(void)
@@ -169,6 +325,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_longer_in_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_too_long, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
