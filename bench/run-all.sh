@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-all.sh BUILD - run bench/switch.sh, bench/nat.sh and bench/dns.sh one
-# after the other (about 20 minutes) and write bench/results/latest.md: the
+# after the other (about 27 minutes) and write bench/results/latest.md: the
 # command, date, machine, kernel, versions, conditions, and the suites' tables.
 # Raw results: bench/results/raw/all-<date>/{switch,nat,dns}/.
 # Environment variables are passed on to both scripts (see bench/README.md);
@@ -12,8 +12,8 @@ VNETD=$(readlink -f "$BUILD")/vnetd
 [ -x "$VNETD" ] || { echo "$VNETD not found (build it: ninja -C $BUILD)" >&2; exit 1; }
 
 cmd=""
-for v in REPS T OMIT RR_T RR_MSG PING_N PING_I BUDGET PIN_CPU IDLE_MAX_BUSY IDLE_WAIT_MAX \
-         FOREIGN_MAX RETRIES PASTA_BIN SLIRP_BIN; do
+for v in QUICK REPS T OMIT RR_T RR_MSG PING_N PING_I BUDGET PIN_CPU IDLE_MAX_BUSY IDLE_WAIT_MAX \
+         FOREIGN_MAX RETRIES RR_TOOL PASTA_BIN SLIRP_BIN; do
   [ -n "${!v+x}" ] && cmd+="$v=${!v} "
 done
 cmd+="$0 $*"
@@ -49,8 +49,12 @@ out=$HERE/results/latest.md
   echo "| kernel | $(uname -r) |"
   echo "| vnetd | $("$VNETD" --version 2>&1 | head -1), commit $src_state, $(basename "$(readlink -f "$BUILD")")/ ($(buildtype "$BUILD")) |"
   echo "| peers | Linux bridge + veth; vde_switch (vde2 $(pkgver vde2)); pasta (passt $(pkgver passt)); slirp4netns $(pkgver slirp4netns) (libslirp $(pkgver libslirp0)) |"
-  echo "| tools | $(iperf3 --version | head -1 | awk '{print $1, $2}'), sockperf $(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) |"
-  echo "| method | T=${T:-7} s per iperf3 run (+${OMIT:-1} s omitted), RR_T=${RR_T:-3} s per sockperf run, ${REPS:-3} repetitions, medians; see bench/README.md |"
+  echo "| tools | $(iperf3 --version | head -1 | awk '{print $1, $2}'), sockperf $(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) (switch), bench/tools/pingpong (nat: IPv4 and IPv6) |"
+  if [ "${QUICK:-0}" = 1 ]; then
+    echo "| method | QUICK=1: one repetition of 2 s runs, a check that the scripts work; the figures are indicative only |"
+  else
+    echo "| method | T=${T:-7} s per iperf3 run (+${OMIT:-1} s omitted), RR_T=${RR_T:-3} s per round-trip run, ${REPS:-3} repetitions, medians; see bench/README.md |"
+  fi
   echo "| load average | $load0 at the start, $load1 at the end |"
   [ "$rc_switch" = 0 ] || echo "| switch.sh | exited with status $rc_switch |"
   [ "$rc_nat" = 0 ] || echo "| nat.sh | exited with status $rc_nat |"

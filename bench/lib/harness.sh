@@ -29,6 +29,9 @@
 #   G2H_ADDR G2H_PORT G2H_RR_PORT   what the guest dials (host servers: P_G2H*)
 #   H2G_ADDR H2G_PORT H2G_RR_PORT   what the host dials (guest servers: P_H2G*)
 #   PING_ADDR                address the guest pings ("" = no ping test)
+#   G2H_ADDR6 H2G_ADDR6 PING_ADDR6  the same over IPv6, for the tests whose name
+#                            ends in 6 (tcp_g2h6, rr_tcp_h2g6_pin...); "" = the
+#                            configuration cannot do it (recorded "unsupported")
 #   DAEMON_PIDS              user-space processes forwarding the traffic ("" = kernel)
 #   GUARD_EXEC GUARD_IF      interface whose tx counter must not move ("" = none)
 #   CHECK                    command (guest side) proving the path works at this MTU
@@ -57,6 +60,14 @@ FOREIGN_MAX=${FOREIGN_MAX:-10}
 RETRIES=${RETRIES:-1}
 PIN_CPU=${PIN_CPU:-0}
 BUDGET=${BUDGET:-590}
+# QUICK=1: a short check that a script works (1 repetition, 2 s runs, no
+# waiting for an idle machine); its figures are indicative only
+if [ "${QUICK:-0}" = 1 ]; then
+  REPS=1 T=2 OMIT=1 RR_T=1 PING_N=30 IDLE_WAIT_MAX=0 RETRIES=0
+fi
+# RR_TOOL: pingpong (bench/tools/pingpong.c, built into the run directory;
+# IPv4 and IPv6) or sockperf (IPv4 only in Debian's 3.7)
+RR_TOOL=${RR_TOOL:-sockperf}
 PY=${PY:-/usr/bin/python3}
 ROOT_PID=$$
 
@@ -72,13 +83,21 @@ need() {  # need CMD... : fail early when a tool is missing
 harness_begin() {
   SUITE=$1
   [ "$(id -u)" = 0 ] || die "run as root (namespaces, taps)"
-  need ip iperf3 sockperf taskset timeout ping ss "$PY"
+  need ip iperf3 taskset timeout ping ss "$PY"
   local ts; ts=$(date +%Y%m%d-%H%M%S)
   RAW_DIR=${RAW_DIR:-$BENCH_ROOT/results/raw/$SUITE-$ts}
   RUN_DIR=$RAW_DIR/run
   mkdir -p "$RUN_DIR"
   RESULTS=$RAW_DIR/results.jsonl
   : > "$RESULTS"
+  case $RR_TOOL in
+    sockperf) need sockperf ;;
+    pingpong)
+      need cc
+      PINGPONG=$RUN_DIR/pingpong
+      cc -O2 -Wall -o "$PINGPONG" "$BENCH_ROOT/tools/pingpong.c" || die "building bench/tools/pingpong.c" ;;
+    *) die "RR_TOOL must be sockperf or pingpong" ;;
+  esac
   T_START=$(date +%s)
   log "== $SUITE: results in $RAW_DIR (budget ${BUDGET}s, REPS=$REPS T=${T}s RR_T=${RR_T}s)"
 }
@@ -121,21 +140,30 @@ ns_del() {
 }
 
 # hostns_add NAME: a namespace standing for "the host" of a NAT configuration:
-# loopback, and an uplink 198.18.0.1/24 whose default gateway lives in an empty
+# loopback, and an uplink 198.18.0.1/24 and 2001:2::1/64 (the IPv4 and IPv6
+# benchmarking ranges, RFC 2544/5180) whose default gateways live in an empty
 # namespace NAME-void.  Nothing can leave: a NAT bug sending traffic "out" ends
-# up as tx packets on uplink0, which the guard counts (IPv6 is off on it so that
-# the counter stays still otherwise).
+# up as tx packets on uplink0, which the guard counts.  The uplink's IPv6 (pasta
+# serves IPv6 only when the host has an IPv6 default route) is kept quiet so
+# that the counter stays still otherwise: no DAD, no router solicitations, a
+# permanent neighbour entry for the gateway; its multicast listener reports go
+# out when the link comes up, before any run.
 hostns_add() {
   local h=$1
   ns_add "$h" "$h-void"
   ip -n "$h" link add uplink0 type veth peer name void0 netns "$h-void" || die "veth in $h"
-  ip netns exec "$h" sysctl -q -w net.ipv6.conf.uplink0.disable_ipv6=1
+  ip netns exec "$h" sysctl -q -w net.ipv6.conf.uplink0.accept_ra=0 \
+    net.ipv6.conf.uplink0.router_solicitations=0 net.ipv6.conf.uplink0.accept_dad=0
   ip netns exec "$h-void" sysctl -q -w net.ipv6.conf.void0.disable_ipv6=1
   ip -n "$h" addr add 198.18.0.1/24 dev uplink0
+  ip -n "$h" addr add 2001:2::1/64 dev uplink0 nodad
   ip -n "$h" link set uplink0 up
   ip -n "$h-void" link set void0 up
   ip -n "$h" route add default via 198.18.0.254
-  # ICMP echo sockets (pasta, libslirp and vnetd forward guest pings with them);
+  ip -n "$h" -6 neigh add 2001:2::fe lladdr 02:00:00:00:00:fe dev uplink0 nud permanent
+  ip -n "$h" -6 route add default via 2001:2::fe
+  # ICMP and ICMPv6 echo sockets (pasta, libslirp and vnetd forward guest pings
+  # with them; the one range covers both families);
   # the setting is per namespace, the host's stays untouched.
   ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
 }
@@ -156,11 +184,14 @@ start_vnetd() {  # start_vnetd NS CONFIG NAME: vnetd in NS, ready; its PID in VN
   die "vnetd not ready after 10 s"
 }
 
-nat_env() {  # nat_env ENVFILE LABEL IMPL MTU NS_HOST NS_GUEST H2G_ADDR "PIDS" [VERSION]
+nat_env() {  # nat_env ENVFILE LABEL IMPL MTU NS_HOST NS_GUEST H2G_ADDR "PIDS" VERSION G2H6 H2G6 PING6
   # The configuration file of a NAT scenario: the guest reaches the host's
   # loopback as 10.0.2.2, the host reaches the guest through forwarded ports
   # at H2G_ADDR, and 198.18.0.1 (the host namespace's uplink) answers pings.
+  # Over IPv6: the guest dials G2H6 (which the NAT maps to the host's ::1), the
+  # host dials H2G6, the guest pings PING6; "" where the NAT cannot.
   local env=$1 label=$2 impl=$3 mtu=$4 h=$5 g=$6 h2g=$7 pids=$8 ver=${9:-}
+  local g2h6=${10:-} h2g6=${11:-} ping6=${12:-}
   cat > "$env" <<S
 LABEL=$label
 IMPL=$impl
@@ -175,6 +206,9 @@ H2G_ADDR=$h2g
 H2G_PORT=$P_H2G_FWD
 H2G_RR_PORT=$P_H2G_RR_FWD
 PING_ADDR=198.18.0.1
+G2H_ADDR6=$g2h6
+H2G_ADDR6=$h2g6
+PING_ADDR6=$ping6
 DAEMON_PIDS="$pids"
 GUARD_EXEC="ip netns exec $h"
 GUARD_IF=uplink0
@@ -244,7 +278,7 @@ wait_idle() {  # wait until the machine is (nearly) idle, at most IDLE_WAIT_MAX 
   # is idle again: waiting the full time before every run of a persistently
   # loaded machine would spend the budget on waiting.
   local tries=$((IDLE_WAIT_MAX * 2)) i b
-  [ "${MACHINE_BUSY:-0}" = 1 ] && tries=1
+  if [ "${MACHINE_BUSY:-0}" = 1 ] || [ "$tries" -lt 1 ]; then tries=1; fi
   for ((i = 1; i <= tries; i++)); do
     b=$(idle_busy 0.5)
     if awk -v b="$b" -v m="$IDLE_MAX_BUSY" 'BEGIN { exit !(b <= m) }'; then
@@ -296,14 +330,25 @@ measure() {
   return $rc
 }
 
-# iperf_test TEST REP g2h|h2g   (single TCP stream)
+# test_addr g2h|h2g|ping 4|6: the address a test of that direction and family
+# dials ("" = the configuration cannot)
+test_addr() {
+  local v
+  case $1 in g2h) v=G2H_ADDR ;; h2g) v=H2G_ADDR ;; ping) v=PING_ADDR ;; esac
+  [ "$2" = 6 ] && v+=6
+  echo "${!v:-}"
+}
+
+# iperf_test TEST REP g2h|h2g 4|6   (single TCP stream; the servers listen on
+# both families)
 iperf_test() {
-  local test=$1 rep=$2 dir=$3
+  local test=$1 rep=$2 dir=$3 fam=$4
   local srv_exec cli_exec srv_port addr port out spid
+  addr=$(test_addr "$dir" "$fam")
   if [ "$dir" = g2h ]; then
-    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H addr=$G2H_ADDR port=$G2H_PORT
+    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H port=$G2H_PORT
   else
-    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G addr=$H2G_ADDR port=$H2G_PORT
+    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G port=$H2G_PORT
   fi
   out="$RUN_DIR/$LABEL.$test.$rep.json"
   $PIN $srv_exec iperf3 -s -1 -p "$srv_port" > "$out.srv.log" 2>&1 &
@@ -321,17 +366,28 @@ iperf_test() {
   RES_TXT="$(printf '%.3f' "${gbps:-0}") Gbit/s retr=${retr:-0}"
 }
 
-# rr_test TEST REP tcp|udp g2h|h2g   (sockperf ping-pong: one message in flight)
+# rr_test TEST REP tcp|udp g2h|h2g 4|6   (ping-pong: one message in flight;
+# RR_TOOL sockperf or pingpong)
 rr_test() {
-  local test=$1 rep=$2 proto=$3 dir=$4
+  local test=$1 rep=$2 proto=$3 dir=$4 fam=$5
   local srv_exec cli_exec srv_port addr port t="" out spid
+  addr=$(test_addr "$dir" "$fam")
   if [ "$dir" = g2h ]; then
-    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H_RR addr=$G2H_ADDR port=$G2H_RR_PORT
+    srv_exec=$H_EXEC cli_exec=$G_EXEC srv_port=$P_G2H_RR port=$G2H_RR_PORT
   else
-    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G_RR addr=$H2G_ADDR port=$H2G_RR_PORT
+    srv_exec=$G_EXEC cli_exec=$H_EXEC srv_port=$P_H2G_RR port=$H2G_RR_PORT
+  fi
+  out="$RUN_DIR/$LABEL.$test.$rep.txt"
+  if [ "$RR_TOOL" = pingpong ]; then
+    pingpong_test "$test" "$rep" "$proto" "$fam" "$srv_exec" "$cli_exec" "$srv_port" "$addr" "$port" "$out"
+    return
+  fi
+  if [ "$fam" = 6 ]; then
+    RES=(rr_per_s=0 error="sockperf 3.7 has no IPv6 (RR_TOOL=pingpong)" cmd="")
+    RES_TXT="skipped: sockperf has no IPv6"
+    return
   fi
   [ "$proto" = tcp ] && t=--tcp
-  out="$RUN_DIR/$LABEL.$test.$rep.txt"
   $PIN $srv_exec sockperf server $t -i 0.0.0.0 -p "$srv_port" > "$out.srv.log" 2>&1 &
   spid=$!; SRV_PID=$spid
   wait_listen "$srv_exec" "$proto" "$srv_port"
@@ -350,41 +406,79 @@ rr_test() {
   rr=$(awk -v r="${rcv:-0}" -v t="${rt:-0}" 'BEGIN { print (t > 0) ? r / t : 0 }')
   lat=$(awk -v l="${lat:-0}" 'BEGIN{print 2*l}')
   RES=(rr_per_s="$rr" rtt_avg_us="$lat" rtt_p50_us="$(awk -v l="${p50:-0}" 'BEGIN{print 2*l}')"
-       rtt_p99_us="$(awk -v l="${p99:-0}" 'BEGIN{print 2*l}')" error="$err" cmd="$cmd")
+       rtt_p99_us="$(awk -v l="${p99:-0}" 'BEGIN{print 2*l}')" error="$err" cmd="$cmd" rr_tool=sockperf rr_msg="$RR_MSG")
   RES_TXT="$(printf '%.0f' "$rr") RR/s rtt_avg=${lat}us"
 }
 
-ping_test() {
-  local test=$1 rep=$2
+pp_field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$2" | head -1; }  # pp_field NAME FILE
+
+# pingpong_test TEST REP PROTO FAM SRV_EXEC CLI_EXEC SRV_PORT ADDR PORT OUT:
+# the rr_test of bench/tools/pingpong (its server listens on 0.0.0.0, or on ::
+# IPv6-only for FAM 6)
+pingpong_test() {
+  local test=$1 rep=$2 proto=$3 fam=$4 srv_exec=$5 cli_exec=$6 srv_port=$7 addr=$8 port=$9 out=${10}
+  local any=0.0.0.0 spid
+  [ "$fam" = 6 ] && any=::
+  $PIN $srv_exec "$PINGPONG" server "$proto" "$any" "$srv_port" > "$out.srv.log" 2>&1 &
+  spid=$!; SRV_PID=$spid
+  wait_listen "$srv_exec" "$proto" "$srv_port"
+  local cmd="$cli_exec $PINGPONG client $proto $addr $port $RR_T $RR_MSG"
+  measure $(((RR_T + 1) / 2)) timeout $((RR_T + 20)) $PIN $cmd > "$out" 2>&1
+  kill_pid "$spid"; wait "$spid" 2>/dev/null; SRV_PID=""
+  # "RunTime=S sec; ReceivedMessages=N; Lost=L; RttAvgUs=A; RttP50Us=B; RttP99Us=C" (full round trips)
+  local rt rcv lost lat p50 p99 rr err=""
+  rt=$(pp_field RunTime "$out") rcv=$(pp_field ReceivedMessages "$out") lost=$(pp_field Lost "$out")
+  lat=$(pp_field RttAvgUs "$out") p50=$(pp_field RttP50Us "$out") p99=$(pp_field RttP99Us "$out")
+  [ -n "$rcv" ] && [ "$rcv" != 0 ] || { err="no pingpong result: $(head -c 200 "$out" | tr '\n' ' ')"; log "  $LABEL $test rep $rep: $err"; }
+  rr=$(awk -v r="${rcv:-0}" -v t="${rt:-0}" 'BEGIN { print (t > 0) ? r / t : 0 }')
+  RES=(rr_per_s="$rr" rtt_avg_us="${lat:-0}" rtt_p50_us="${p50:-0}" rtt_p99_us="${p99:-0}" rr_lost="${lost:-0}"
+       error="$err" cmd="$cmd" rr_tool=pingpong rr_msg="$RR_MSG")
+  RES_TXT="$(printf '%.0f' "$rr") RR/s rtt_avg=${lat:-?}us"
+}
+
+ping_test() {  # ping_test TEST REP 4|6
+  local test=$1 rep=$2 fam=$3
   local out="$RUN_DIR/$LABEL.$test.$rep.txt"
-  local cmd="$G_EXEC ping -n -q -c $PING_N -i $PING_I -W 1 $PING_ADDR"
+  local cmd="$G_EXEC ping -$fam -n -q -c $PING_N -i $PING_I -W 1 $(test_addr ping "$fam")"
   measure 1 timeout 60 $PIN $cmd > "$out" 2>&1
   local rx loss mn avg mx
   rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
   loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$out")
   read -r mn avg mx < <(sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\)/.*|\1 \2 \3|p' "$out")
   RES=(ping_rx="${rx:-0}" ping_loss_pct="${loss:-100}" ping_min_us="$(awk -v v="${mn:-0}" 'BEGIN{print v*1000}')"
-       ping_avg_us="$(awk -v v="${avg:-0}" 'BEGIN{print v*1000}')" ping_max_us="$(awk -v v="${mx:-0}" 'BEGIN{print v*1000}')" cmd="$cmd")
+       ping_avg_us="$(awk -v v="${avg:-0}" 'BEGIN{print v*1000}')" ping_max_us="$(awk -v v="${mx:-0}" 'BEGIN{print v*1000}')" ping_n="$PING_N" cmd="$cmd")
   RES_TXT="avg=${avg:-?}ms loss=${loss:-?}%"
 }
 
-# run_one TEST REP: wait for idle, measure, repeat if foreign load
+# run_one TEST REP: wait for idle, measure, repeat if foreign load.  A test
+# name ending in 6 (before _pin) is the IPv6 variant; one the configuration
+# cannot do is recorded once as unsupported.
 run_one() {
-  local test=$1 rep=$2 base=${1%_pin}
+  local test=$1 rep=$2 base=${1%_pin} fam=4 dir
+  case $base in *6) fam=6 base=${base%6} ;; esac
+  case $base in *g2h) dir=g2h ;; *h2g) dir=h2g ;; esac
+  [ "${base%_g2h}" = ping ] && dir=ping
+  if [ -z "$(test_addr "$dir" "$fam")" ]; then
+    if [ "$fam" = 6 ] && [ "$rep" = 1 ]; then
+      CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
+      record "$test" "$rep" status=unsupported
+      log "  $LABEL $test: unsupported"
+    fi
+    return 0
+  fi
   PIN=""
-  if [ "$base" != "$test" ]; then PIN="taskset -c $PIN_CPU"; pin_daemons "$PIN_CPU"; fi
-  if [ "$base" = ping_g2h ] && [ -z "${PING_ADDR:-}" ]; then return 0; fi
+  if [ "${test%_pin}" != "$test" ]; then PIN="taskset -c $PIN_CPU"; pin_daemons "$PIN_CPU"; fi
   local g0; g0=$(guard_count)
   local idle
   for ATTEMPT in $(seq 1 $((RETRIES + 1))); do
     wait_idle; idle=$?
     case $base in
-      tcp_g2h) iperf_test "$test" "$rep" g2h ;;
-      tcp_h2g) iperf_test "$test" "$rep" h2g ;;
-      rr_tcp_g2h) rr_test "$test" "$rep" tcp g2h ;;
-      rr_udp_g2h) rr_test "$test" "$rep" udp g2h ;;
-      rr_tcp_h2g) rr_test "$test" "$rep" tcp h2g ;;
-      ping_g2h) ping_test "$test" "$rep" ;;
+      tcp_g2h) iperf_test "$test" "$rep" g2h "$fam" ;;
+      tcp_h2g) iperf_test "$test" "$rep" h2g "$fam" ;;
+      rr_tcp_g2h) rr_test "$test" "$rep" tcp g2h "$fam" ;;
+      rr_udp_g2h) rr_test "$test" "$rep" udp g2h "$fam" ;;
+      rr_tcp_h2g) rr_test "$test" "$rep" tcp h2g "$fam" ;;
+      ping_g2h) ping_test "$test" "$rep" "$fam" ;;
       *) die "unknown test $test" ;;
     esac
     # repeat a disturbed run only if the disturbance was transient (the machine
@@ -399,12 +493,13 @@ run_one() {
   [ -n "$PIN" ] && pin_daemons "0-$(($(nproc) - 1))"
   local g1; g1=$(guard_count)
   [ "$g0" = "$g1" ] || log "  WARNING: $LABEL: $((g1 - g0)) packets left through the void uplink during $test"
-  record "$test" "$rep" "${RES[@]}" daemon_cpu_pct="$CPU_DAEMON" sys_busy_pct="$CPU_SYS" \
+  record "$test" "$rep" "${RES[@]}" family="$fam" daemon_cpu_pct="$CPU_DAEMON" sys_busy_pct="$CPU_SYS" \
     daemon_rss_kb="$RSS_LOAD" guard_tx="$((g1 - g0))"
   log "  $LABEL $test rep $rep: $RES_TXT daemon_cpu=${CPU_DAEMON}% rss=${RSS_LOAD}kB sys=${CPU_SYS}% foreign=${CPU_FOREIGN}%"
 }
 
 load_cfg() { # shellcheck disable=SC1090
+  G2H_ADDR6="" H2G_ADDR6="" PING_ADDR6=""
   . "$RUN_DIR/$1.env"; }
 
 # check_cfg CFG: the path works at this MTU (CHECK, tried 8 times)?
@@ -425,7 +520,11 @@ rep_cost() {
   for t in $TESTS; do
     case ${t%_pin} in
       tcp_*) s=$((s + T + OMIT + 2)) ;;
-      rr_*) s=$((s + RR_T + 3)) ;;     # sockperf adds ~2.5 s of warm-up/cool-down
+      rr_*) if [ "$RR_TOOL" = sockperf ]; then
+              s=$((s + RR_T + 3))      # sockperf adds ~2.5 s of warm-up/cool-down
+            else
+              s=$((s + RR_T + 1))
+            fi ;;
       ping_*) s=$((s + 3)) ;;
     esac
   done

@@ -10,6 +10,8 @@ RTT), so a ratio above 1 always means vnetd did better.
 Marks: '*' a repetition ran while foreign processes used more than FOREIGN_MAX
 % of a core (the harness retried it, then kept it); '!' a run failed (error
 kept in the raw file); '[n=K]' fewer repetitions than the others.
+Tests whose name ends in 6 (before _pin) are the IPv6 runs of a test; their
+rows follow the IPv4 row, and a last table gives IPv6 / IPv4 of each build.
 """
 import json
 import os
@@ -25,16 +27,33 @@ TITLES = {
 DIRS = {
     'switch': {'tcp_g2h': 'TCP ns b → ns a', 'tcp_h2g': 'TCP ns a → ns b'},
     'nat': {'tcp_g2h': 'TCP ns → host (10.0.2.2 → 127.0.0.1)',
-            'tcp_h2g': 'TCP host → ns (forwarded port)'},
+            'tcp_g2h6': 'IPv6 TCP ns → host (gateway6 → ::1)',
+            'tcp_h2g': 'TCP host → ns (forwarded port)',
+            'tcp_h2g6': 'IPv6 TCP host → ns (forwarded port)'},
 }
+TCP_TESTS = ('tcp_g2h', 'tcp_g2h6', 'tcp_h2g', 'tcp_h2g6')
 RR_NAMES = {
     'rr_tcp_g2h_pin': 'TCP RR, all on 1 CPU',
+    'rr_tcp_g2h6_pin': 'IPv6 TCP RR, all on 1 CPU',
     'rr_udp_g2h_pin': 'UDP RR, all on 1 CPU',
+    'rr_udp_g2h6_pin': 'IPv6 UDP RR, all on 1 CPU',
     'rr_tcp_h2g_pin': 'TCP RR host → ns (forwarded), 1 CPU',
+    'rr_tcp_h2g6_pin': 'IPv6 TCP RR host → ns (forwarded), 1 CPU',
     'rr_tcp_g2h': 'TCP RR, not pinned',
     'rr_udp_g2h': 'UDP RR, not pinned',
     'rr_tcp_h2g': 'TCP RR host → ns, not pinned',
 }
+PING_NAMES = {'ping_g2h': 'ping', 'ping_g2h6': 'IPv6 ping'}
+RR_TOOLS = {
+    'sockperf': 'sockperf ping-pong',
+    'pingpong': 'bench/tools/pingpong',
+}
+
+
+def v4_of(test):
+    """the IPv4 test of an IPv6 test name (rr_tcp_g2h6_pin -> rr_tcp_g2h_pin), else None"""
+    base, pin = (test[:-4], '_pin') if test.endswith('_pin') else (test, '')
+    return base[:-1] + pin if base.endswith('6') else None
 
 
 def load(paths):
@@ -78,7 +97,10 @@ def human_rate(v):
 
 
 def section(suite, recs, out):
-    runs = [r for r in recs if r['suite'] == suite and r['test'] not in ('meta', 'memory')]
+    runs = [r for r in recs if r['suite'] == suite and r['test'] not in ('meta', 'memory')
+            and r.get('status') != 'unsupported']
+    unsup_tests = {(r['mtu'], r['test'], r['impl']) for r in recs
+                   if r['suite'] == suite and r.get('status') == 'unsupported' and r['test'] != 'meta'}
     metas = [r for r in recs if r['suite'] == suite and r['test'] == 'meta']
     mems = [r for r in recs if r['suite'] == suite and r['test'] == 'memory']
     if not runs and not metas:
@@ -99,8 +121,11 @@ def section(suite, recs, out):
     def cell(mtu, test, impl, field, fmt):
         rs = groups.get((mtu, test, impl))
         if not rs:
-            return ('unsupported' if (mtu, impl) in unsupported else '–'), None
-        v = median(rs, field)
+            unsup = (mtu, impl) in unsupported or (mtu, test, impl) in unsup_tests
+            return ('unsupported' if unsup else '–'), None
+        if all(r.get('error') for r in rs):  # every repetition failed: no figure
+            return 'fails' + flags(rs, nmax), None
+        v = median([r for r in rs if not r.get('error')], field)
         return (fmt(v) if v is not None else '–') + flags(rs, nmax), v
 
     w = out.write
@@ -111,9 +136,13 @@ def section(suite, recs, out):
     # throughput
     w('Single TCP stream (iperf3), Gbit/s:\n\n')
     w('| MTU | direction ' + hdr + '\n' + sep)
+    def present(mtu, test):
+        return any(k[0] == mtu and k[1] == test for k in groups) or \
+            any(k[0] == mtu and k[1] == test for k in unsup_tests)
+
     for mtu in mtus:
-        for test in ('tcp_g2h', 'tcp_h2g'):
-            if not any(k[0] == mtu and k[1] == test for k in groups):
+        for test in TCP_TESTS:
+            if not present(mtu, test):
                 continue
             cells, vals = [], {}
             for i in impls:
@@ -125,33 +154,63 @@ def section(suite, recs, out):
 
     # request/response and ping
     rr_tests = [t for t in RR_NAMES if any(k[1] == t for k in groups)]
-    if rr_tests or any(k[1] == 'ping_g2h' for k in groups):
-        w('\nRequest/response (sockperf ping-pong, 64 B, one message in flight): '
+    if rr_tests or any(k[1] in PING_NAMES for k in groups):
+        tools = sorted({r.get('rr_tool', 'sockperf') for r in runs if r['test'] in RR_NAMES})
+        w(f'\nRequest/response ({" and ".join(RR_TOOLS.get(t, t) for t in tools) or "ping-pong"}, '
+          f'{next((r["rr_msg"] for r in runs if "rr_msg" in r), 64)} B, one message in flight): '
           'round trips/s (mean RTT µs); ping: mean RTT µs:\n\n')
         w('| MTU | test ' + hdr + '\n' + sep)
         for mtu in mtus:
             for test in rr_tests:
-                if not any(k[0] == mtu and k[1] == test for k in groups):
+                if not present(mtu, test):
                     continue
                 cells, vals = [], {}
                 for i in impls:
                     rs = groups.get((mtu, test, i))
                     c, v = cell(mtu, test, i, 'rr_per_s', human_rate)
                     if rs and v is not None:
-                        lat = median(rs, 'rtt_avg_us')
+                        lat = median([r for r in rs if not r.get('error')], 'rtt_avg_us')
                         c = f'{human_rate(v)} ({lat:.0f})' + flags(rs, nmax)
                     cells.append(c)
                     vals[i] = v
                 w(f'| {mtu} | {RR_NAMES[test]} | ' + ' | '.join(cells) + ' | ' +
                   ' | '.join(ratio(vals[subj], vals[p]) for p in peers) + ' |\n')
-            if any(k[0] == mtu and k[1] == 'ping_g2h' for k in groups):
+            for test, name in PING_NAMES.items():
+                if not present(mtu, test):
+                    continue
                 cells, vals = [], {}
                 for i in impls:
-                    c, v = cell(mtu, 'ping_g2h', i, 'ping_avg_us', lambda x: f'{x:.0f}')
+                    c, v = cell(mtu, test, i, 'ping_avg_us', lambda x: f'{x:.0f}')
                     cells.append(c)
                     vals[i] = v
-                w(f'| {mtu} | ping (300 × 5 ms) | ' + ' | '.join(cells) + ' | ' +
+                n = next((r['ping_n'] for r in runs if r['test'] == test and 'ping_n' in r), 300)
+                w(f'| {mtu} | {name} ({n} × 5 ms) | ' + ' | '.join(cells) + ' | ' +
                   ' | '.join(ratio(vals[p], vals[subj]) for p in peers) + ' |\n')
+
+    # IPv6 relative to IPv4, the same build in the same run
+    v6 = [t for t in TCP_TESTS + tuple(RR_NAMES) + tuple(PING_NAMES) if v4_of(t) and
+          any(k[1] == t for k in groups)]
+    if v6:
+        w('\nIPv6 / IPv4 of the same build in this run (rates: IPv6 / IPv4; ping: IPv4 RTT / '
+          'IPv6 RTT; below 1: IPv6 is slower):\n\n')
+        w('| MTU | test | ' + ' | '.join(impls) + ' |\n' + '|---' * (2 + len(impls)) + '|\n')
+        for mtu in mtus:
+            for t in v6:
+                if not present(mtu, t):
+                    continue
+                field = 'ping_avg_us' if t in PING_NAMES else 'gbps' if t in TCP_TESTS else 'rr_per_s'
+                cells = []
+                for i in impls:
+                    a, va = cell(mtu, t, i, field, str)
+                    b, vb = cell(mtu, v4_of(t), i, field, str)
+                    if va is None or vb is None:  # unsupported, fails or missing
+                        cells.append(a if va is None else b)
+                        continue
+                    if field == 'ping_avg_us':
+                        va, vb = vb, va
+                    cells.append(ratio(va, vb))
+                name = (DIRS[suite].get(t) or RR_NAMES.get(t) or PING_NAMES[t]).replace('IPv6 ', '')
+                w(f'| {mtu} | {name} | ' + ' | '.join(cells) + ' |\n')
 
     # CPU and memory of the user-space processes
     w('\nCPU of the forwarding process(es) during single-stream TCP (% of one core), '
@@ -160,29 +219,32 @@ def section(suite, recs, out):
     w('| config | MTU | CPU % ' + ' / '.join(DIRS[suite][t].split(' (')[0] for t in ('tcp_g2h', 'tcp_h2g')) +
       ' | CPU % per Gbit/s | machine busy % (of 200) | RSS idle | RSS under load | peak |\n')
     w('|---|---|---|---|---|---|---|---|\n')
-    for i in impls:
-        for mtu in mtus:
-            tcp = [groups.get((mtu, t, i), []) for t in ('tcp_g2h', 'tcp_h2g')]
-            if not any(tcp):
-                continue
-            cpu = [median(rs, 'daemon_cpu_pct') if rs else None for rs in tcp]
-            gb = [median(rs, 'gbps') if rs else None for rs in tcp]
-            busy = median(tcp[0] + tcp[1], 'sys_busy_pct')
-            per = [c / g for c, g in zip(cpu, gb) if c is not None and g]
-            meta = [m for m in metas if m['impl'] == i and m['mtu'] == mtu and m.get('status') == 'ok']
-            mem = [m for m in mems if m['impl'] == i and m['mtu'] == mtu]
-            allruns = [r for (m2, _, i2), rs in groups.items() if m2 == mtu and i2 == i for r in rs]
-            load_rss = max((r.get('daemon_rss_kb', 0) for r in allruns), default=0)
-            kernel = meta and not meta[0].get('daemons')
-            def f(v, spec='.0f'):
-                return '–' if v is None else format(v, spec)
-            if kernel:
-                w(f'| {i} | {mtu} | kernel (softirq) | – | {f(busy)} | – | – | – |\n')
-                continue
-            w(f'| {i} | {mtu} | {" / ".join(f(c) for c in cpu)} | '
-              f'{" / ".join(format(p, ".0f") for p in per) or "–"} | {f(busy)} | '
-              f'{meta[0]["rss_idle_kb"] if meta else "–"} | {load_rss or "–"} | '
-              f'{max(mem[0]["hwm_kb"], load_rss) if mem else "–"} |\n')
+    for i, fam, mtu in [(i, f, m) for i in impls for f in ('', '6') for m in mtus]:
+        tcp = [groups.get((mtu, t + fam, i), []) for t in ('tcp_g2h', 'tcp_h2g')]
+        if not any(tcp):
+            continue
+        cpu = [median(rs, 'daemon_cpu_pct') if rs else None for rs in tcp]
+        gb = [median(rs, 'gbps') if rs else None for rs in tcp]
+        busy = median(tcp[0] + tcp[1], 'sys_busy_pct')
+        per = [c / g if c is not None and g else None for c, g in zip(cpu, gb)]
+        meta = [m for m in metas if m['impl'] == i and m['mtu'] == mtu and m.get('status') == 'ok']
+        mem = [m for m in mems if m['impl'] == i and m['mtu'] == mtu]
+        allruns = [r for (m2, _, i2), rs in groups.items() if m2 == mtu and i2 == i for r in rs]
+        load_rss = max((r.get('daemon_rss_kb', 0) for r in allruns), default=0)
+        kernel = meta and not meta[0].get('daemons')
+        def f(v, spec='.0f'):
+            return '–' if v is None else format(v, spec)
+        if kernel:
+            w(f'| {i} | {mtu} | kernel (softirq) | – | {f(busy)} | – | – | – |\n')
+            continue
+        if fam:  # memory is the configuration's, shown on its IPv4 row
+            w(f'| {i} IPv6 | {mtu} | {" / ".join(f(c) for c in cpu)} | '
+              f'{" / ".join(f(p) for p in per)} | {f(busy)} | ″ | ″ | ″ |\n')
+            continue
+        w(f'| {i} | {mtu} | {" / ".join(f(c) for c in cpu)} | '
+          f'{" / ".join(f(p) for p in per)} | {f(busy)} | '
+          f'{meta[0]["rss_idle_kb"] if meta else "–"} | {load_rss or "–"} | '
+          f'{max(mem[0]["hwm_kb"], load_rss) if mem else "–"} |\n')
 
     # conditions
     fr = [r.get('foreign_cpu_pct', 0) for r in runs]
