@@ -8,6 +8,7 @@
 #include "nat_internal.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
+#include "pkt/nat64.h"
 
 #include <errno.h>
 
@@ -139,13 +140,14 @@ static int host_sockaddr4(struct vn_nat *nat, const struct vn_flow_key *k, uint3
     sin->sin_port = htons(k->rport);
     sin->sin_addr.s_addr = htonl(dst);
     *len = sizeof *sin;
-    if (dst == gw->dns_addr && k->proto == IPPROTO_TCP && gw->dns && k->rport == 53) {
+    if (gw->dns_addr && dst == gw->dns_addr && k->proto == IPPROTO_TCP && gw->dns &&
+        k->rport == 53) {
         *sin = *vn_dns_tcp_addr(gw->dns);
         return 0;
     }
     if (nat->conf->mode != VN_MODE_NAT)
         return -1; /* no NAT on this network, only the gateway's own services */
-    if (dst == gw->addr) {
+    if (gw->addr && dst == gw->addr) { /* none on an IPv6-only network */
         if (!loopback_allowed(nat, k))
             return -1;
         sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -161,7 +163,10 @@ static int host_sockaddr4(struct vn_nat *nat, const struct vn_flow_key *k, uint3
  * goes to the forwarder's own listener; the network's own prefix,
  * link-local, loopback, multicast, unspecified and IPv4-mapped/compatible
  * destinations (which could reach the host's IPv4 loopback through a dual-
- * stack socket) are not reachable through NAT. */
+ * stack socket) are not reachable through NAT. With nat64, an address of
+ * the NAT64 prefix is its embedded IPv4 address under exactly the IPv4
+ * rules (the IPv4 gateway -> 127.0.0.1, 127/8 refused, ...); one that is not
+ * an address of the mapping (u octet or suffix set) is refused. */
 static int host_sockaddr6(struct vn_nat *nat, const struct vn_flow_key *k,
                           struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -181,6 +186,17 @@ static int host_sockaddr6(struct vn_nat *nat, const struct vn_flow_key *k,
     }
     if (nat->conf->mode != VN_MODE_NAT)
         return -1;
+    const struct vn_net_conf *c = nat->conf;
+    if (c->nat64 && vn_addr_in_prefix(&dst, &c->nat64_prefix, c->nat64_prefix_len)) {
+        uint32_t v4;
+        memset(ss, 0, sizeof *ss);
+        if (!vn_nat64_extract(&c->nat64_prefix, c->nat64_prefix_len, &dst, &v4) ||
+            host_sockaddr4(nat, k, v4, ss, len)) {
+            nat->stats.nat64_refused++;
+            return -1;
+        }
+        return 0;
+    }
     if (gw->router6.family && vn_addr_eq(&dst, &gw->router6)) {
         if (!loopback_allowed(nat, k))
             return -1;
@@ -204,6 +220,17 @@ int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
     if (k->family != AF_INET)
         return -1;
     return host_sockaddr4(nat, k, vn_get_be32(k->raddr), ss, len);
+}
+
+void vn_nat64_note(struct vn_flow *f, const struct sockaddr_storage *ss)
+{
+    const struct vn_net_conf *c = f->nat->conf;
+    struct vn_addr dst = vn_flow_raddr(&f->key);
+    if (!c->nat64 || f->key.family != AF_INET6 || ss->ss_family != AF_INET ||
+        !vn_addr_in_prefix(&dst, &c->nat64_prefix, c->nat64_prefix_len))
+        return;
+    f->nat64_host = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    f->nat->stats.nat64_created++;
 }
 
 struct vn_addr vn_nat_guest_view(struct vn_nat *nat, const struct sockaddr_storage *ss,
@@ -483,8 +510,16 @@ json_t *vn_nat_flows_json(struct vn_nat *nat)
                               (json_int_t)f->bytes_out, "bytes_in", (json_int_t)f->bytes_in,
                               "age_s", (json_int_t)((now - f->created_ms) / 1000), "idle_s",
                               (json_int_t)((now - f->last_ms) / 1000));
+        if (f->nat64_host) { /* NAT64: where the IPv4 host socket goes */
+            char h4[16], hs[24];
+            vn_ip4_str(f->nat64_host, h4);
+            if (ports)
+                snprintf(hs, sizeof hs, "%s:%u", h4, f->key.rport);
+            json_object_set_new(o, "nat64", json_string(ports ? hs : h4));
+        }
         if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6)
             json_object_set_new(o, "id", json_integer(f->key.gport));
+        json_object_set_new(o, "family", json_integer(f->key.family == AF_INET6 ? 6 : 4));
         json_array_append_new(a, o);
     }
     return a;
@@ -526,6 +561,8 @@ json_t *vn_nat_stats_json(struct vn_nat *nat)
         "idle_timeouts", (json_int_t)s->timeouts);
     json_object_set_new(c, "refused_guest_share", json_integer((json_int_t)s->refused_share));
     json_object_set_new(c, "forward_syn_timeouts", json_integer((json_int_t)s->fwd_syn_timeouts));
+    json_object_set_new(c, "nat64_created", json_integer((json_int_t)s->nat64_created));
+    json_object_set_new(c, "nat64_refused", json_integer((json_int_t)s->nat64_refused));
     json_object_update(o, c);
     json_decref(c);
     return o;

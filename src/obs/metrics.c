@@ -3,9 +3,11 @@
  * The page is rendered from the same JSON the control socket serves (so the
  * two never disagree): per-port counters and drops by reason, per-network
  * switching and fdb figures, and every counter of the gateway services,
- * flattened to vnet_<service>_<name>{network="..."}. Names ending in
- * _active, _max, entries or neighbours are gauges; everything else counts up
- * and gets the _total suffix. */
+ * flattened to vnet_<service>_<name>{network="..."} (IPv6 ones under
+ * vnet_gateway6_ and vnet_dhcp6_, reassembly under vnet_reassembly_).
+ * Names ending in _active, _max or _size, and entries, max, in_use,
+ * neighbours, upstream_sockets, are gauges; everything else counts up and
+ * gets the _total suffix. */
 #include "core/ownports.h"
 #include "metrics.h"
 #include "conf/config.h"
@@ -90,50 +92,75 @@ static bool is_gauge(const char *k)
     size_t n = strlen(k);
     return (n > 7 && !strcmp(k + n - 7, "_active")) || (n > 4 && !strcmp(k + n - 4, "_max")) ||
            (n > 5 && !strcmp(k + n - 5, "_size")) || !strcmp(k, "entries") ||
-           !strcmp(k, "neighbours") || !strcmp(k, "max") || !strcmp(k, "aging");
+           !strcmp(k, "neighbours") || !strcmp(k, "max") || !strcmp(k, "aging") ||
+           !strcmp(k, "in_use") || !strcmp(k, "upstream_sockets");
 }
 
-/* One family per service counter, one sample per network. */
-static void service_metrics(struct out *o, struct vn_switch *sw, const char *svc)
+/* The part of a gateway's status a family of metrics comes from: the
+ * member named sect, or the top level itself (sect NULL). */
+static json_t *section(json_t *g, const char *sect)
 {
-    json_t *first = NULL;
-    for (unsigned i = 0; i < sw->nnets && !first; i++) {
-        struct vn_gw *gw = sw->nets[i]->gw;
-        if (!gw)
-            continue;
-        json_t *g = vn_gw_json(gw);
-        json_t *s = !strcmp(svc, "gateway") ? json_object_get(g, "stats") : json_object_get(g, svc);
-        if (json_is_object(s) && json_object_size(s))
-            first = json_incref(s);
-        json_decref(g);
-    }
-    if (!first)
-        return;
-    const char *key;
-    json_t *v;
-    json_object_foreach(first, key, v) {
-        if (!json_is_integer(v))
-            continue;
-        bool gauge = is_gauge(key);
-        char name[160], lab[96];
-        snprintf(name, sizeof name, "vnet_%s_%s%s", svc, key, gauge ? "" : "_total");
-        header(o, name, gauge ? "gauge" : "counter", "vnet gateway service figure (see vnetctl network show)");
-        for (unsigned i = 0; i < sw->nnets; i++) {
-            struct vn_gw *gw = sw->nets[i]->gw;
-            if (!gw)
+    return !g ? NULL : sect ? json_object_get(g, sect) : g;
+}
+
+/* One family per integer member of section sect of the gateways' status
+ * (views[i]: network i's, or NULL), named vnet_PREFIX_KEY (_total unless a
+ * gauge), one sample per network that has it. Families are the union over
+ * the networks, each emitted whole (the text format wants a family's
+ * samples together). */
+static void service_metrics(struct out *o, struct vn_switch *sw, json_t **views, const char *sect,
+                            const char *prefix)
+{
+    json_t *seen = json_object();
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(section(views[i], sect), key, v) {
+            if (!json_is_integer(v) || json_object_get(seen, key))
                 continue;
-            json_t *g = vn_gw_json(gw);
-            json_t *s = !strcmp(svc, "gateway") ? json_object_get(g, "stats")
-                                                : json_object_get(g, svc);
-            json_t *x = json_object_get(s, key);
-            if (json_is_integer(x))
-                emit(o, "%s{network=\"%s\"} %lld\n", name,
-                     esc(sw->nets[i]->conf.name, lab, sizeof lab),
-                     (long long)json_integer_value(x));
-            json_decref(g);
+            json_object_set_new(seen, key, json_true());
+            bool gauge = is_gauge(key);
+            char name[160], help[200], lab[96];
+            snprintf(name, sizeof name, "vnet_%s_%s%s", prefix, key, gauge ? "" : "_total");
+            snprintf(help, sizeof help, "The gateway's %s%s%s of vnetctl network show.",
+                     sect ? sect : "", sect ? "." : "", key);
+            header(o, name, gauge ? "gauge" : "counter", help);
+            for (unsigned j = i; j < sw->nnets; j++) {
+                json_t *x = json_object_get(section(views[j], sect), key);
+                if (json_is_integer(x))
+                    emit(o, "%s{network=\"%s\"} %lld\n", name,
+                         esc(sw->nets[j]->conf.name, lab, sizeof lab),
+                         (long long)json_integer_value(x));
+            }
         }
     }
-    json_decref(first);
+    json_decref(seen);
+}
+
+/* Every gateway service's figures: the status of each network's gateway is
+ * built once and read for every family. IPv6 has its own families
+ * (vnet_gateway6_* from stats6: neighbour discovery, router advertisements,
+ * ICMPv6; vnet_dhcp6_*) beside the IPv4 ones; DNS counts both families in
+ * vnet_dns_* (queries_udp4/queries_udp6 split them). */
+static void gateway_metrics(struct out *o, struct vn_switch *sw)
+{
+    json_t **views = calloc(sw->nnets ? sw->nnets : 1, sizeof *views);
+    if (!views)
+        return;
+    for (unsigned i = 0; i < sw->nnets; i++)
+        views[i] = sw->nets[i]->gw ? vn_gw_json(sw->nets[i]->gw) : NULL;
+    static const struct {
+        const char *sect, *prefix;
+    } fam[] = {
+        { NULL, "gateway" },   { "stats", "gateway" },    { "stats6", "gateway6" },
+        { "reassembly", "reassembly" }, { "dhcp", "dhcp" }, { "dhcp6", "dhcp6" },
+        { "dns", "dns" },      { "nat", "nat" },
+    };
+    for (size_t k = 0; k < VN_ARRAY_LEN(fam); k++)
+        service_metrics(o, sw, views, fam[k].sect, fam[k].prefix);
+    for (unsigned i = 0; i < sw->nnets; i++)
+        json_decref(views[i]);
+    free(views);
 }
 
 char *vn_metrics_render(struct vn_switch *sw, size_t *len)
@@ -228,10 +255,7 @@ char *vn_metrics_render(struct vn_switch *sw, size_t *len)
     for (unsigned i = 0; i < sw->nnets; i++)
         emit(&o, "vnet_fdb_full_total{network=\"%s\"} %llu\n",
              esc(sw->nets[i]->conf.name, n, sizeof n), (unsigned long long)sw->nets[i]->fdb.full);
-    service_metrics(&o, sw, "gateway");
-    service_metrics(&o, sw, "dhcp");
-    service_metrics(&o, sw, "dns");
-    service_metrics(&o, sw, "nat");
+    gateway_metrics(&o, sw);
     *len = o.len;
     return o.buf;
 }

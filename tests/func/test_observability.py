@@ -1,7 +1,9 @@
 """Functional tests of observability (issue 5): counters (`vnetctl stats`),
 pcap capture read back by tshark, port mirroring, Prometheus metrics parsed by
 prometheus_client's parser, rate-limited logs under a hostile guest, and
-`vnetctl top` driven in tmux.
+`vnetctl top` driven in tmux; and all of these with IPv6 (a dual-stack guest's
+NAT flows, leases of both families, the fdb, the gateway's IPv6 metrics, a
+capture of IPv6 traffic, top under IPv6 load).
 
 Guests are namespaces on tap ports with static addresses and static neighbour
 entries, so the traffic of a test is exactly the frames it sends and counters
@@ -11,6 +13,7 @@ can be compared for equality. Nothing leaves the namespaces the tests create
 import os
 import re
 import secrets
+import socket
 import subprocess
 import time
 import urllib.error
@@ -20,8 +23,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import vnet
+from ipv6_util import (Dhclient6, Tcp6Server, Udp6Echo, ipv6_on, link_local_ready,
+                       slaac_addr)
 from modes_util import (http_get, ping_stats, quiet_counters, read_pcap,  # noqa: F401
-                        start_httpd, tap, vnetd_in)
+                        start_httpd, tap, udhcpc, vnetd_in)
+from nat_util import echo_handler, sink_handler
 from vnet import run, wait_for
 
 DNS = {"upstream": ["127.0.0.1:5353"]}  # nothing listens there: no query leaves
@@ -559,3 +565,224 @@ def test_vnetctl_top_in_tmux_shows_iperf_traffic(netns, vnetd, procs):
         srv.wait(timeout=15)
     finally:
         tmux(sock, "kill-server", check=False)
+
+
+# --------------------------------------------------------------------------- IPv6
+
+PFX6 = "fd00:77:6:6::"
+GMAC6 = "02:00:00:76:06:0a"
+DUMMY6 = "fd99::1"  # an address inside vnetd's namespace the NAT reaches (ICMPv6 flow)
+
+
+def v6_host(netns):
+    """vnetd's namespace with IPv6 on (::1) and DUMMY6 on its loopback."""
+    h = netns()
+    h.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+           "net.ipv6.conf.default.disable_ipv6=0")
+    h.ip("addr", "add", f"{DUMMY6}/128", "dev", "lo", "nodad")
+    return h
+
+
+def v6_nat(**extra):
+    n = {"name": "lan", "mode": "nat", "subnet6": PFX6 + "/64", "dhcp6": {"mode": "stateful"},
+         "dns": DNS}
+    n.update(extra)
+    return n
+
+
+def table(text):
+    """Rows of a vnetctl table as dicts keyed by the header's columns."""
+    lines = text.splitlines()
+    hdr = lines[0].split()
+    return [dict(zip(hdr, l.split())) for l in lines[1:] if l.strip()]
+
+
+def test_ipv6_flows_leases_fdb_and_metrics(netns, vnetd_in, tmp_path, servers):
+    """A dual-stack guest (SLAAC, a DHCPv6 and a DHCPv4 lease) with TCP, UDP
+    and ICMPv6 flows through the NAT: `vnetctl flows` shows them with
+    bracketed [addr]:port and family 6, `leases` both families, `fdb` only
+    unicast MACs, and the Prometheus page the gateway's IPv6 figures
+    (vnet_gateway6_*, vnet_dhcp6_*, DNS over IPv6, reassembly) as the
+    control socket reports them."""
+    h, g = v6_host(netns), netns()
+    ipv6_on(g)
+    d = vnetd_in(h, {"metrics": "127.0.0.1:9466", "networks": [v6_nat()],
+                     "ports": [tap("g", g, "lan", GMAC6)]})
+    gw = d.network("lan")["gateway"]
+    gw6 = gw["address6"]
+    g.wait_link()
+    g.ip("link", "set", "eth0", "up")
+    mine = slaac_addr(g, gw["subnet6"])
+    link_local_ready(g)
+    # Leases of both families.
+    c6 = Dhclient6(g, tmp_path, "c6")
+    try:
+        log = c6.run()
+    finally:
+        c6.stop()
+    bound = c6.events("BOUND6")
+    assert bound, log
+    lease6 = bound[-1]["new_ip6_address"]
+    lease4 = udhcpc(g, tmp_path / "v4")["ip"]
+
+    tcp = Tcp6Server(echo_handler, ns=h)
+    udp = Udp6Echo(ns=h)
+    servers += [tcp, udp]
+
+    def open_flows():
+        t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        t.settimeout(10)
+        t.bind((mine, 0))
+        t.connect((gw6, tcp.port))
+        t.sendall(b"x" * 1000)
+        got = b""
+        while len(got) < 1000:
+            got += t.recv(4096)
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        u.settimeout(5)
+        u.sendto(b"y" * 100, (gw6, udp.port))
+        assert len(u.recvfrom(1000)[0]) == 100
+        return t, u, t.getsockname()[1], u.getsockname()[1]
+    t, u, tport, uport = g.in_ns(open_flows)
+    try:
+        g.ping(DUMMY6, count=1)
+        g.exec("dig", "+short", "+tries=1", "+time=3", f"@{gw['dns_address6']}",
+               "host.vnet.internal", "AAAA")
+        flows = d.ctl("flows", "lan")
+        by = {f["proto"]: f for f in flows}
+        assert by["tcp"]["guest"] == f"[{mine}]:{tport}", flows
+        assert by["tcp"]["remote"] == f"[{gw6}]:{tcp.port}", flows
+        assert by["tcp"]["state"] == "established" and by["tcp"]["bytes_out"] == 1000
+        assert by["udp"]["guest"].startswith("[") and by["udp"]["remote"] == f"[{gw6}]:{udp.port}"
+        assert by["icmpv6"]["remote"] == DUMMY6 and ":" in by["icmpv6"]["guest"], flows
+        assert all(f["family"] == 6 for f in flows), flows
+        rows = table(d.ctl_raw("flows", json_out=False).stdout)
+        tr = [r for r in rows if r["PROTO"] == "tcp"]
+        assert tr and tr[0]["GUEST"] == f"[{mine}]:{tport}" and \
+            tr[0]["REMOTE"] == f"[{gw6}]:{tcp.port}" and tr[0]["STATE"] == "established", rows
+        assert [r["REMOTE"] for r in rows if r["PROTO"] == "icmpv6"] == [DUMMY6], rows
+    finally:
+        t.close()
+        u.close()
+
+    rows = table(d.ctl_raw("leases", json_out=False).stdout)
+    assert {(r["FAMILY"], r["IP"]) for r in rows} == {("4", lease4), ("6", lease6)}, rows
+    assert all(r["MAC"] == GMAC6 for r in rows), rows
+    # The fdb holds the two unicast MACs, never the IPv6 multicast ones.
+    assert d.fdb_macs("lan") == {GMAC6: "g", gw["mac"]: "gw-lan"}
+    rows = table(d.ctl_raw("fdb", json_out=False).stdout)
+    assert {(r["MAC"], r["PORT"]) for r in rows} == {(GMAC6, "g"), (gw["mac"], "gw-lan")}, rows
+
+    status, _, text = scrape(h, "http://127.0.0.1:9466/metrics")
+    assert status == 200
+    vals, types = samples(text)
+    gw = d.network("lan")["gateway"]
+
+    def v(name):
+        return lookup(vals, name, network="lan")
+    s6 = gw["stats6"]
+    assert v("vnet_gateway6_ra_sent_total") >= 1
+    assert types["vnet_gateway6_ra_sent"] == "counter"
+    for k in ("ns_received", "na_sent", "rs_received", "nd_invalid", "malformed"):
+        assert types[f"vnet_gateway6_{k}"] == "counter"
+        assert v(f"vnet_gateway6_{k}_total") <= s6[k]  # scraped first, read after
+    assert v("vnet_gateway6_icmp6_echo_total") == s6["icmp6_echo"] == 0
+    dh6 = gw["dhcp6"]
+    assert v("vnet_dhcp6_solicit_total") == dh6["solicit"] >= 1
+    assert v("vnet_dhcp6_reply_total") == dh6["reply"] >= 1
+    assert v("vnet_dhcp6_leases_active") == dh6["leases_active"] == 1
+    assert types["vnet_dhcp6_leases_active"] == "gauge" and types["vnet_dhcp6_pool_size"] == "gauge"
+    assert v("vnet_dns_queries_udp6_total") == gw["dns"]["queries_udp6"] >= 1
+    assert v("vnet_reassembly_max") == 16 and types["vnet_reassembly_in_use"] == "gauge"
+    assert types["vnet_gateway_neighbours"] == "gauge" and v("vnet_gateway_neighbours") >= 2
+    assert types["vnet_dns_upstream_sockets"] == "gauge"
+    assert v("vnet_nat_tcp_created_total") >= 1 and v("vnet_nat_icmp_created_total") >= 1
+    # Every family is one name (no duplicates), every sample labelled by network.
+    names = [l.split()[2] for l in text.splitlines() if l.startswith("# TYPE")]
+    assert len(names) == len(set(names))
+    assert all(dict(ls).get("network") == "lan"
+               for (n, ls) in vals if n.startswith(("vnet_gateway6", "vnet_dhcp6")))
+
+
+def tshark_fields(path, fields, *opts):
+    """Like modes_util.read_pcap, with tshark options (checksum checks)."""
+    cmd = ["tshark", "-n", *opts, "-r", str(path), "-T", "fields", "-E", "separator=|",
+           "-E", "occurrence=f"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = run(cmd, timeout=60).stdout
+    return [dict(zip(fields, l.split("|") + [""] * len(fields))) for l in out.splitlines()]
+
+
+def test_ipv6_capture_read_by_tshark_and_top(netns, vnetd_in, procs, tmp_path, servers):
+    """`vnetctl capture` of a guest's IPv6 traffic (an echo to gateway6, TCP
+    through the NAT) is read back by tshark with the right addresses, types
+    and good checksums; `vnetctl top` shows the IPv6 traffic's rates."""
+    h, g = v6_host(netns), netns()
+    ipv6_on(g)
+    d = vnetd_in(h, {"networks": [v6_nat(dhcp6={"mode": "stateless"})],
+                     "ports": [tap("g", g, "lan", GMAC6)]})
+    gw = d.network("lan")["gateway"]
+    gw6 = gw["address6"]
+    g.wait_link()
+    g.ip("link", "set", "eth0", "up")
+    mine = slaac_addr(g, gw["subnet6"])
+    g.ping(gw6, count=1)
+
+    f1 = str(tmp_path / "v6.pcap")
+    p = start_capture(procs, d, "g", f1, "--duration", "3")
+    g.ping(gw6, count=3, interval=0.2, size=300)
+    sink = Tcp6Server(sink_handler, ns=h)
+    servers.append(sink)
+    g.exec("socat", "-u", "OPEN:/dev/zero,readbytes=200000",
+           f"TCP6:[{gw6}]:{sink.port}", timeout=30)
+    rc, out, err = finish_capture(p)
+    assert rc == 0, err
+    fields = ("eth.src", "eth.dst", "ipv6.src", "ipv6.dst", "ipv6.nxt", "icmpv6.type",
+              "icmpv6.checksum.status", "tcp.dstport", "tcp.len", "tcp.checksum.status",
+              "frame.len")
+    frames = tshark_fields(f1, fields, "-o", "tcp.check_checksum:TRUE")
+    pings = [(f["ipv6.src"], f["ipv6.dst"], f["icmpv6.type"], f["frame.len"])
+             for f in frames if f["icmpv6.type"] in ("128", "129")]
+    flen = str(14 + 40 + 8 + 300)
+    assert pings == [(mine, gw6, "128", flen), (gw6, mine, "129", flen)] * 3, pings
+    good = "1"  # tshark's checksum status: 0 bad, 1 good, 2 not checked
+    assert all(f["icmpv6.checksum.status"] == good for f in frames if f["icmpv6.type"]), frames
+    tcp = [f for f in frames if f["tcp.dstport"] == str(sink.port)]
+    assert tcp and all(f["ipv6.src"] == mine and f["ipv6.dst"] == gw6 and
+                       f["eth.src"] == GMAC6 for f in tcp), tcp[:3]
+    assert sum(int(f["tcp.len"] or 0) for f in tcp) == 200000
+    assert all(f["tcp.checksum.status"] == good for f in frames if f["tcp.len"]), frames
+    res = vnet.json.loads(out)
+    assert res["frames"] == len(frames)
+
+    # top while IPv6 traffic runs: the guest's port and the gateway's show rates.
+    sock = "vnt-top6-" + secrets.token_hex(4)
+    try:
+        tmux(sock, "new-session", "-d", "-s", "top", "-x", "120", "-y", "30",
+             f"{vnet.VNETCTL} --control {d.control} top -d 1")
+        pinger = g.start("ping", "-6", "-n", "-q", "-c", "60", "-i", "0.05", "-s", "1000", gw6)
+        row = re.compile(r"^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+        state = {}
+
+        def busy():
+            screen = tmux(sock, "capture-pane", "-p", "-t", "top").stdout
+            state["screen"] = screen
+            rows = {m.group(1): m.groups() for m in map(row.match, screen.splitlines())
+                    if m and m.group(1) != "PORT"}
+            if set(rows) != {"g", "gw-lan"}:
+                return None
+            ok = all(re.match(r"[\d.]+[kMG]b$", rows[p][2]) for p in rows)
+            return screen if ok else None
+        try:
+            screen = wait_for(busy, 20, interval=0.5, what="top showing the IPv6 pings")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nscreen:\n{state.get('screen')}") from None
+        assert re.match(r"vnetctl top - \d\d:\d\d:\d\d - 2 ports", screen.splitlines()[0])
+        tmux(sock, "send-keys", "-t", "top", "q")
+        wait_for(lambda: tmux(sock, "has-session", "-t", "top", check=False).returncode != 0, 5,
+                 what="top to quit on q")
+        assert pinger.wait(timeout=30) == 0
+    finally:
+        tmux(sock, "kill-server", check=False)
+    d.assert_alive()
