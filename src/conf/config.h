@@ -155,6 +155,12 @@ struct vn_net_conf {
     struct vn_addr dhcp6_start, dhcp6_end; /* dhcp6.range (stateful) */
     struct vn_dhcp6_host hosts6[VN_MAX_DHCP_HOSTS]; /* dhcp6.hosts */
     unsigned nhosts6;
+
+    /* IPv6-only networks and NAT64/DNS64 (nat networks). */
+    bool ipv4_none;           /* subnet: none: no IPv4 service at all (no DHCPv4, IPv4 ignored) */
+    bool nat64;               /* guests reach IPv4 through nat64_prefix; DNS64 synthesizes AAAA */
+    struct vn_addr nat64_prefix; /* nat64.prefix (RFC 6052), default 64:ff9b::/96 */
+    uint8_t nat64_prefix_len; /* 32, 40, 48, 56, 64 or 96 */
 };
 
 struct vn_port_conf {

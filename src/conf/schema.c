@@ -6,6 +6,7 @@
 #include "values.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "pkt/nat64.h"
 
 #include <grp.h>
 #include <netinet/in.h>
@@ -306,11 +307,20 @@ static void pr_log(const struct vn_conf_key *k, const void *item, const void *ds
     print_plain(log_names[l < 0 || l > 3 ? VN_LOG_INFO : l], o);
 }
 
+/* subnet: an IPv4 prefix, or "none" (an IPv6-only network: validation
+ * checks that the mode allows it and that no IPv4 key is given). */
 static int p_subnet(const struct vn_conf_key *k, void *item, void *dst, const char *key,
                     const char *val, struct vn_conf_src src, struct vn_conf_err *err)
 {
     (void)k, (void)dst;
     struct vn_net_conf *n = item;
+    if (!strcmp(val, "none")) {
+        n->ipv4_none = true;
+        n->subnet = 0;
+        n->prefix = 0;
+        return 0;
+    }
+    n->ipv4_none = false;
     return vn_val_prefix(&n->subnet, &n->prefix, key, val, src, err);
 }
 
@@ -319,7 +329,74 @@ static void pr_subnet(const struct vn_conf_key *k, const void *item, const void 
     (void)k, (void)dst;
     const struct vn_net_conf *n = item;
     char a[16];
-    fprintf(o, "%s/%u", vn_ip4_str(n->subnet, a), n->prefix);
+    if (n->ipv4_none)
+        fputs("none", o);
+    else
+        fprintf(o, "%s/%u", vn_ip4_str(n->subnet, a), n->prefix);
+}
+
+/* The IPv4 keys print only where the network has IPv4 (not subnet: none). */
+static bool show_ipv4(const void *item)
+{
+    return !((const struct vn_net_conf *)item)->ipv4_none;
+}
+
+/* nat64.prefix: an IPv6 prefix RFC 6052 allows; giving it turns nat64 on. */
+static int p_nat64_prefix(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                          const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    (void)k, (void)dst;
+    struct vn_net_conf *n = item;
+    char a[VN_ADDR_STRLEN];
+    const char *slash = strchr(val, '/');
+    uint64_t len;
+    struct vn_addr x;
+    if (!slash || (size_t)(slash - val) >= sizeof a || vn_parse_uint(slash + 1, 0, 128, &len))
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 prefix like 64:ff9b::/96", key,
+                            val);
+    memcpy(a, val, (size_t)(slash - val));
+    a[slash - val] = 0;
+    if (vn_addr_parse(a, &x) || x.family != AF_INET6)
+        return vn_conf_fail(err, src, "%s: '%s' is not an IPv6 prefix like 64:ff9b::/96", key,
+                            val);
+    const char *why = vn_nat64_prefix_check(&x, (unsigned)len);
+    if (why)
+        return vn_conf_fail(err, src, "%s: '%s' %s", key, val, why);
+    n->nat64_prefix = x;
+    n->nat64_prefix_len = (uint8_t)len;
+    n->nat64 = true;
+    return 0;
+}
+
+static void pr_nat64_prefix(const struct vn_conf_key *k, const void *item, const void *dst,
+                            FILE *o)
+{
+    (void)k, (void)dst;
+    const struct vn_net_conf *n = item;
+    char a[VN_ADDR_STRLEN];
+    fprintf(o, "\"%s/%u\"", vn_addr_str(&n->nat64_prefix, a, sizeof a), n->nat64_prefix_len);
+}
+
+/* Whether nat64's prefix is the default (64:ff9b::/96, or not filled in yet). */
+static bool nat64_default_prefix(const struct vn_net_conf *n)
+{
+    struct vn_addr wkp = vn_nat64_wkp();
+    return !n->nat64_prefix.family ||
+           (n->nat64_prefix_len == VN_NAT64_WKP_LEN && vn_addr_eq(&n->nat64_prefix, &wkp));
+}
+
+/* nat64 prints as a bool unless it is on with another prefix (then as
+ * nat64: { prefix: ... }). */
+static bool show_nat64_bool(const void *item)
+{
+    const struct vn_net_conf *n = item;
+    return n->mode == VN_MODE_NAT && (!n->nat64 || nat64_default_prefix(n));
+}
+
+static bool show_nat64_prefix(const void *item)
+{
+    const struct vn_net_conf *n = item;
+    return n->mode == VN_MODE_NAT && n->nat64 && !nat64_default_prefix(n);
 }
 
 /* subnet6: an IPv6 /64 with its host bits zero. */
@@ -759,7 +836,7 @@ static const struct vn_conf_key net_keys[] = {
       .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "CIDR, prefix 8–30",
       .help = "the guests' subnet" },
     { .name = "gateway", .type = VN_CT_IP4, N(gateway), .flags = VN_KF_GW | VN_KF_ALWAYS,
-      .doc_type = "IPv4", .help = "the gateway's address" },
+      .show = show_ipv4, .doc_type = "IPv4", .help = "the gateway's address" },
     { .name = "ipv6", .type = VN_CT_BOOL, N(ipv6), .set_off = offsetof(struct vn_net_conf, ipv6_set),
       .def = "true", .flags = VN_KF_GW | VN_KF_ALWAYS,
       .help = "serve IPv6 (neighbour discovery, router advertisements, DHCPv6, DNS, NAT); "
@@ -798,13 +875,21 @@ static const struct vn_conf_key net_keys[] = {
       LIST(struct vn_net_conf, loopback_ports, nloopback_ports), .parse = p_loopback_port,
       .print = pr_loopback_port, .show = show_loopback_ports, .flags = VN_KF_GW | VN_KF_NODOC,
       .help = "nat: only these host ports (PORT or LOW-HIGH)" },
+    { .name = "nat64", .type = VN_CT_BOOL, N(nat64), .def = "false", .show = show_nat64_bool,
+      .flags = VN_KF_GW | VN_KF_NAT | VN_KF_ALWAYS,
+      .help = "nat: guests reach IPv4 destinations through IPv4-embedded IPv6 addresses "
+              "(NAT64), and the DNS forwarder synthesizes AAAA records from A records (DNS64)" },
+    { .name = "nat64.prefix", .type = VN_CT_CUSTOM, N(nat64_prefix), .parse = p_nat64_prefix,
+      .print = pr_nat64_prefix, .show = show_nat64_prefix, .flags = VN_KF_GW | VN_KF_NAT,
+      .doc_type = "IPv6 CIDR, /32, /40, /48, /56, /64 or /96",
+      .help = "the NAT64 prefix (RFC 6052); giving it turns nat64 on" },
     { .name = "dhcp", .alias = "dhcp.enabled", .flags = VN_KF_NODOC },
     { .name = "dhcp.enabled", .type = VN_CT_BOOL, N(dhcp),
       .set_off = offsetof(struct vn_net_conf, dhcp_set), .def = "true",
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DHCPv4" },
     { .name = "dhcp.range", .type = VN_CT_CUSTOM, N(dhcp_start), .parse = p_dhcp_range,
-      .print = pr_dhcp_range, .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "`FIRST-LAST`",
-      .help = "the dynamic pool" },
+      .print = pr_dhcp_range, .flags = VN_KF_GW | VN_KF_ALWAYS, .show = show_ipv4,
+      .doc_type = "`FIRST-LAST`", .help = "the dynamic pool" },
     { .name = "dhcp.lease_time", U32(60, 86400 * 365), N(lease_time), .def = "3600",
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "lease duration in seconds" },
     { .name = "dhcp.hosts", MAPLIST(struct vn_net_conf, hosts, nhosts, vn_conf_dhcp_host_table),
@@ -814,7 +899,7 @@ static const struct vn_conf_key net_keys[] = {
       .set_off = offsetof(struct vn_net_conf, dns_set), .def = "true",
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "serve DNS on dns.address" },
     { .name = "dns.address", .type = VN_CT_IP4, N(dns_addr), .flags = VN_KF_GW | VN_KF_ALWAYS,
-      .doc_type = "IPv4", .help = "the DNS forwarder's address" },
+      .show = show_ipv4, .doc_type = "IPv4", .help = "the DNS forwarder's address" },
     { .name = "dns.address6", .type = VN_CT_ADDR, N(dns_addr6), .parse = chk_ip6,
       .flags = VN_KF_GW, .doc_type = "IPv6",
       .help = "the DNS forwarder's IPv6 address (default PREFIX::3 on nat, PREFIX::2 on host-only)" },

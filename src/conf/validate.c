@@ -7,6 +7,7 @@
 #include "schema.h"
 #include "values.h"
 #include "core/util.h"
+#include "pkt/nat64.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -293,10 +294,72 @@ static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
     return 0;
 }
 
+/* subnet: none, an IPv6-only network: nat only, no IPv4 key given, IPv6
+ * on (it is the only family), forwards to IPv6 guests; DHCPv4 off, DNS on
+ * (dns.address6). Returns 0 or -1. */
+static int validate_ipv4_none(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    if (n->mode != VN_MODE_NAT)
+        return vn_conf_fail(err, n->src, "network '%s': subnet: none (an IPv6-only network) is "
+                            "supported on nat networks only", n->name);
+    if (n->gateway || n->dns_addr || n->dhcp_start || n->nhosts)
+        return vn_conf_fail(err, n->src, "network '%s': subnet: none leaves no IPv4 for "
+                            "gateway, dns.address, dhcp.range or dhcp.hosts", n->name);
+    if (n->dhcp_set && n->dhcp)
+        return vn_conf_fail(err, n->src, "network '%s': dhcp.enabled: a network with subnet: "
+                            "none has no DHCPv4 (guests get addresses by SLAAC or DHCPv6)",
+                            n->name);
+    if (n->ipv6_set && !n->ipv6)
+        return vn_conf_fail(err, n->src, "network '%s': subnet: none needs IPv6 (ipv6: false "
+                            "would leave the network no addresses)", n->name);
+    for (unsigned i = 0; i < n->nforwards; i++) {
+        struct vn_forward_conf *f = &n->forwards[i];
+        if (!f->proto || !f->host.ip.family || !f->guest_port)
+            return vn_conf_fail(err, f->src, "forward: needs proto, host and guest");
+        if (f->guest.family != AF_INET6)
+            return vn_conf_fail(err, f->src, "forward: on network '%s' (subnet: none) the guest "
+                                "must be an IPv6 address ([ADDRESS]:PORT)", n->name);
+    }
+    n->dhcp = false;
+    if (!n->dns_set)
+        n->dns = true;
+    if (!n->domain[0])
+        vn_strlcpy(n->domain, "vnet.internal", sizeof n->domain);
+    return 0;
+}
+
+/* nat64 (after IPv6 was validated): nat networks with IPv6 only; the
+ * prefix defaults to 64:ff9b::/96 and may not overlap subnet6. Returns 0
+ * or -1. */
+static int validate_nat64(struct vn_net_conf *n, struct vn_conf_err *err)
+{
+    char a[VN_ADDR_STRLEN];
+    if (!n->nat64)
+        return 0;
+    if (n->mode != VN_MODE_NAT)
+        return vn_conf_fail(err, n->src, "network '%s': nat64 needs a nat network (a %s network "
+                            "routes nothing through the gateway)", n->name,
+                            vn_net_mode_name(n->mode));
+    if (!n->ipv6)
+        return vn_conf_fail(err, n->src, "network '%s': nat64 needs IPv6 (ipv6: false)", n->name);
+    if (!n->nat64_prefix.family) {
+        n->nat64_prefix = vn_nat64_wkp();
+        n->nat64_prefix_len = VN_NAT64_WKP_LEN;
+    }
+    unsigned len = n->nat64_prefix_len;
+    if (vn_addr_in_prefix(&n->subnet6, &n->nat64_prefix, VN_MIN(len, 64u)) ||
+        vn_addr_in_prefix(&n->nat64_prefix, &n->subnet6, 64))
+        return vn_conf_fail(err, n->src, "network '%s': nat64.prefix %s/%u overlaps subnet6",
+                            n->name, vn_addr_str(&n->nat64_prefix, a, sizeof a), len);
+    return 0;
+}
+
 /* Fill defaults of the gateway services and check that addresses agree. */
 static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
 {
     char a[16], b[16];
+    if (n->ipv4_none)
+        return validate_ipv4_none(n, err);
     if (!vn_net_has_gateway(n)) {
         if (n->gateway || n->nhosts || n->nforwards || n->nupstream || n->dhcp_start ||
             n->dns_addr || (n->dhcp_set && n->dhcp) || (n->dns_set && n->dns) ||
@@ -438,7 +501,8 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
         }
-        if (validate_services(n, err) || (vn_net_has_gateway(n) && validate_ipv6(n, err)))
+        if (validate_services(n, err) || (vn_net_has_gateway(n) && validate_ipv6(n, err)) ||
+            validate_nat64(n, err))
             return -1;
     }
     /* A host listener can serve one forward only. */

@@ -156,7 +156,12 @@ static json_t *cmd_forward_add(void *ctx, json_t *req, char *err, size_t errlen)
         return NULL;
     }
     const struct vn_net_conf *c = &n->conf;
-    uint32_t mask = ~0u << (32 - c->prefix);
+    if (c->ipv4_none && fc.guest.family != AF_INET6) {
+        snprintf(err, errlen, "network '%s' has no IPv4 (subnet: none): give an IPv6 guest "
+                              "([ADDRESS]:PORT)", c->name);
+        return NULL;
+    }
+    uint32_t mask = c->prefix ? ~0u << (32 - c->prefix) : 0;
     if (!fc.guest.family)
         fc.guest = vn_addr4(c->dhcp_start);
     static const uint8_t zero_iid[8];

@@ -440,7 +440,8 @@ static void local_name(struct vn_dns *d, const char *label, struct local_rrs *r)
     struct vn_gw *gw = d->gw;
     if (!strcmp(label, "host")) {
         struct vn_addr a4 = vn_addr4(host_addr(gw)), a6 = host_addr6(gw);
-        rrs_add(r, &a4);
+        if (host_addr(gw)) /* none on an IPv6-only network */
+            rrs_add(r, &a4);
         rrs_add(r, &a6);
         return;
     }
@@ -524,7 +525,7 @@ static bool answer_local(struct vn_dns *d, const struct dest *to, const struct v
             if (vn_dns_name_to_text(w, label, sizeof label) > 0)
                 local_name(d, label, &rr);
         }
-    } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && vn_gw_in_subnet(gw, ip)) {
+    } else if (vn_dns_ptr4_parse(q->q.name, &ip) == 0 && gw->addr && vn_gw_in_subnet(gw, ip)) {
         if (ip == host_addr(gw))
             vn_strlcpy(target, "host", sizeof target);
         else if (!gw->dhcp || vn_dhcp4_lookup_addr(gw->dhcp, ip, target, sizeof target))
@@ -1219,7 +1220,7 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
     }
     char a[16], a6[VN_ADDR_STRLEN];
     vn_info("msg=\"dns forwarder\" network=%s address=%s address6=%s domain=%s upstreams=%s "
-            "tcp=127.0.0.1:%u", c->name, vn_ip4_str(gw->dns_addr, a),
+            "tcp=127.0.0.1:%u", c->name, gw->dns_addr ? vn_ip4_str(gw->dns_addr, a) : "-",
             gw->dns6.family ? vn_addr_str(&gw->dns6, a6, sizeof a6) : "-", c->domain, ups,
             ntohs(d->taddr.sin_port));
     return d;

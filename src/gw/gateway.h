@@ -38,6 +38,7 @@ struct vn_nat;
 struct vn_gw_stats {
     uint64_t arp_requests, arp_replies, icmp_echo, icmp_errors_sent;
     uint64_t ip_bad, ip_fragments, ip_ttl_expired, ip_other_proto, ip6_ignored;
+    uint64_t ip4_ignored;     /* ARP and IPv4 on an IPv6-only network (subnet: none) */
     uint64_t tx_frames, tx_arena_full;
     uint64_t neigh_full;
     uint64_t conflicts;       /* ARP claims for addresses other MACs hold (conflict.h) */

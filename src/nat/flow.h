@@ -8,7 +8,9 @@
  * new flow is refused (TCP: RST, UDP/ICMP: ICMP administratively prohibited)
  * and counted, while existing flows keep working. The table is a chained hash
  * on a keyed hash of the tuple. Addresses are stored dual-stack (family +
- * 16 bytes) although the gateway feeds IPv4 only for now. */
+ * 16 bytes). A NAT64 flow (nat64: an IPv6 guest talking to an IPv4-embedded
+ * address of the network's NAT64 prefix) is keyed by the IPv6 addresses the
+ * guest uses; only its host socket is IPv4 (nat64_host says where to). */
 #ifndef VN_NAT_FLOW_H
 #define VN_NAT_FLOW_H
 
@@ -81,6 +83,8 @@ struct vn_flow {
     bool in_use;
     bool pending;            /* inbound TCP, counted in its forward's pending handshakes */
     uint16_t owner;          /* charged to (nat.max_flows_per_guest) */
+    uint32_t nat64_host;     /* NAT64 (an IPv6 guest, an IPv4 host socket): the IPv4 address
+                              * (host order) the socket goes to; 0 = not a NAT64 flow */
     int fd;
     struct vn_io io;
     uint64_t created_ms, last_ms;

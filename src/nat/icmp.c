@@ -2,7 +2,11 @@
  * through unprivileged ping sockets (SOCK_DGRAM, IPPROTO_ICMP/ICMPV6); when the host does
  * not allow those (net.ipv4.ping_group_range) and vnetd has CAP_NET_RAW, a
  * raw ICMP socket filtered to echo replies is used instead. The reply's
- * identifier is restored to the guest's before it is relayed. */
+ * identifier is restored to the guest's before it is relayed. A NAT64 flow
+ * (an IPv6 guest pinging an address of the NAT64 prefix) pings over IPv4:
+ * its ICMPv6 echo request leaves as an ICMP echo request with the same
+ * identifier, sequence and data, and the ICMP echo replies come back as
+ * ICMPv6 echo replies (RFC 7915 4.2 and 5.2). */
 #include "core/util.h"
 #include "nat_internal.h"
 #include "pkt/csum.h"
@@ -22,8 +26,10 @@ static void icmp_event(struct vn_io *io, uint32_t ev)
     struct vn_flow *f = VN_CONTAINER_OF(io, struct vn_flow, io);
     struct vn_nat *nat = f->nat;
     uint8_t *buf = nat->scratch;
-    bool v6 = f->key.family == AF_INET6;
+    bool gv6 = f->key.family == AF_INET6;      /* the guest's family */
+    bool v6 = gv6 && !f->nat64_host;           /* the host socket's */
     uint8_t reply = v6 ? 129 : 0;
+    uint32_t host4 = f->nat64_host ? f->nat64_host : vn_get_be32(f->key.raddr);
     struct vn_addr g = vn_flow_gaddr(&f->key), r = vn_flow_raddr(&f->key);
     for (int i = 0; i < READ_BUDGET; i++) {
         struct sockaddr_storage from;
@@ -35,8 +41,7 @@ static void icmp_event(struct vn_io *io, uint32_t ev)
         size_t len = (size_t)n;
         if (f->u.icmp.raw && !v6) { /* raw IPv4 sockets deliver the IP header too */
             struct vn_ip4 ip;
-            if (vn_ip4_parse_hdr(buf, len, false, &ip) != VN_IP_OK ||
-                ip.src != vn_get_be32(f->key.raddr))
+            if (vn_ip4_parse_hdr(buf, len, false, &ip) != VN_IP_OK || ip.src != host4)
                 continue;
             ic = (uint8_t *)ip.l4;
             len = ip.l4_len;
@@ -47,16 +52,17 @@ static void icmp_event(struct vn_io *io, uint32_t ev)
             continue;
         if (len < 8 || ic[0] != reply || (f->u.icmp.raw && vn_get_be16(ic + 4) != f->key.gport))
             continue;
-        size_t hl = v6 ? 40 : 20, total = VN_ETH_HLEN + hl + len;
+        size_t hl = gv6 ? 40 : 20, total = VN_ETH_HLEN + hl + len;
         uint8_t *fr = vn_gw_frame_alloc(nat->gw, total);
         if (!fr)
             return;
         uint8_t *rp = vn_gw_ip_header(nat->gw, fr, f->gmac, &r, &g,
-                                      v6 ? VN_IPPROTO_ICMPV6 : VN_IPPROTO_ICMP, len);
+                                      gv6 ? VN_IPPROTO_ICMPV6 : VN_IPPROTO_ICMP, len);
         memcpy(rp, ic, len);
+        rp[0] = gv6 ? 129 : 0; /* the echo reply of the guest's family (NAT64: translated) */
         vn_put_be16(rp + 4, f->key.gport); /* the guest's identifier */
         vn_put_be16(rp + 2, 0);
-        uint32_t ps = v6 ? vn_csum_pseudo(&r, &g, VN_IPPROTO_ICMPV6, (uint32_t)len) : 0;
+        uint32_t ps = gv6 ? vn_csum_pseudo(&r, &g, VN_IPPROTO_ICMPV6, (uint32_t)len) : 0;
         vn_put_be16(rp + 2, vn_csum_fold(vn_csum_add(ps, rp, len)));
         vn_gw_frame_commit(nat->gw, total, NULL);
         f->bytes_in += len;
@@ -115,6 +121,7 @@ void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct v
             return;
         }
         nat->stats.created[VN_NAT_ICMP]++;
+        vn_nat64_note(f, &ss);
         f->fd = open_ping(ss.ss_family, &f->u.icmp.raw);
         if (f->fd < 0 || vn_io_add(nat->gw->loop, &f->io, f->fd, EPOLLIN, icmp_event) < 0) {
             nat->stats.icmp_send_errors++;
@@ -125,8 +132,19 @@ void vn_nat_icmp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct v
     }
     memcpy(f->gmac, gmac, 6);
     /* Ping sockets fill in identifier and checksum; raw ones send as is
-     * (the kernel computes ICMPv6 checksums of raw sockets itself). */
-    ssize_t w = sendto(f->fd, ip->l4, ip->l4_len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+     * (the kernel computes ICMPv6 checksums of raw sockets itself). A NAT64
+     * flow's request becomes an ICMP echo request (type 8, its own checksum). */
+    const uint8_t *req = ip->l4;
+    if (f->nat64_host) {
+        uint8_t *t = nat->scratch;
+        memcpy(t, ip->l4, ip->l4_len);
+        t[0] = 8;
+        t[1] = 0;
+        vn_put_be16(t + 2, 0);
+        vn_put_be16(t + 2, vn_csum_fold(vn_csum_add(0, t, ip->l4_len)));
+        req = t;
+    }
+    ssize_t w = sendto(f->fd, req, ip->l4_len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
     if (w < 0) {
         nat->stats.icmp_send_errors++;
         if (errno == ENETUNREACH || errno == EHOSTUNREACH)

@@ -38,6 +38,8 @@ struct vn_nat_stats {
     uint64_t tcp_retransmits, tcp_bad_segments, tcp_out_of_window, tcp_csum_bad;
     uint64_t udp_csum_bad, udp_send_errors, icmp_send_errors;
     uint64_t timeouts;
+    uint64_t nat64_created;    /* flows of IPv6 guests to IPv4 destinations (NAT64) */
+    uint64_t nat64_refused;    /* ... refused: not an address of the mapping, or by policy */
 };
 
 struct vn_nat {
@@ -88,6 +90,10 @@ void vn_nat_flow_free(struct vn_flow *f);
  * reachable by policy. */
 int vn_nat_host_sockaddr(struct vn_nat *nat, const struct vn_flow_key *k,
                          struct sockaddr_storage *ss, socklen_t *len);
+/* A new outbound flow f goes to host address ss (vn_nat_host_sockaddr):
+ * when that is NAT64 (an IPv6 guest, an address of the NAT64 prefix, an
+ * IPv4 socket) note the IPv4 address in f->nat64_host and count it. */
+void vn_nat64_note(struct vn_flow *f, const struct sockaddr_storage *ss);
 /* The reverse, for inbound forwards: how a host client's address appears to
  * a guest of family (loopback clients, and clients of the other family,
  * appear as the gateway's address of that family). */

@@ -569,6 +569,7 @@ static void open_outbound(struct vn_nat *nat, const uint8_t gmac[6], const struc
         return;
     }
     nat->stats.created[VN_NAT_TCP]++;
+    vn_nat64_note(f, &ss);
     struct vn_tcp_flow *t = T(f);
     vn_timer_init(&t->timer, tcp_timer);
     t->state = VN_TCP_CONNECTING;

@@ -77,10 +77,12 @@ static void from_guest(struct vn_flow *f, const struct vn_ipp *ip, const uint8_t
     else if (errno == EMSGSIZE) {
         int mtu = 0;
         socklen_t sl = sizeof mtu;
-        bool v6 = ip->family == AF_INET6;
+        bool v6 = ip->family == AF_INET6 && !f->nat64_host; /* the host socket's family */
         if (f->fd < 0 || getsockopt(f->fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU,
                                     &mtu, &sl) < 0)
             mtu = 1500;
+        else if (f->nat64_host) /* RFC 7915 4.2: IPv6 headers are 20 bytes longer */
+            mtu = VN_MAX(mtu + 20, 1280);
         vn_gw_icmp_error(nat->gw, f->gmac, ip, VN_ICMPE_TOO_BIG, (uint32_t)mtu);
     } else if (errno == ENETUNREACH || errno == EHOSTUNREACH)
         vn_gw_icmp_error(nat->gw, f->gmac, ip, vn_nat_errno_icmp(errno), 0);
@@ -124,6 +126,7 @@ void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
         return;
     }
     nat->stats.created[VN_NAT_UDP]++;
+    vn_nat64_note(f, &ss);
     f->fd = nat->sock.socket(nat->sock.ctx, ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                              0);
     if (f->fd < 0 || nat->sock.connect(nat->sock.ctx, f->fd, (struct sockaddr *)&ss, sl) < 0 ||

@@ -243,6 +243,10 @@ static struct vn_config *build_config(const struct run_opts *o, const char *dir)
         vn_conf_fail(&err, cl, "vnetd run needs a nat network (mode cannot be changed)");
         goto fail;
     }
+    if (n->ipv4_none) {
+        vn_conf_fail(&err, cl, "vnetd run needs IPv4 (subnet none is not supported here)");
+        goto fail;
+    }
     const char *ifname = o->ifname ? o->ifname : "eth0";
     if (!(p = vn_conf_add_port(c, cl, &err)) || vn_conf_port_set(p, "name", ifname, cl, &err) ||
         vn_conf_port_set(p, "type", "tap", cl, &err) ||
