@@ -1,6 +1,7 @@
 """Functional tests of the network modes (issue 4): host-only, isolated, bridge
-(with a LAN that has its own DHCP server, and a VLAN trunk over the uplink),
-VLAN isolation, jumbo frames, hybrid guests and storm control.
+(with a LAN that has its own DHCP server and IPv6 router, and a VLAN trunk
+over the uplink), VLAN isolation, jumbo frames, hybrid guests and storm
+control.
 
 vnetd runs inside a namespace the test made (modes_util.vnetd_in), which plays
 "the host": the host-only tap, the bridge uplink and NAT's host sockets live
@@ -15,9 +16,13 @@ import time
 import pytest
 
 import vnet
+from ipv6_util import ipv6_on, link_local_ready, slaac_addr
 from modes_util import (VlanPeer, http_get, ping_stats, quiet_counters, start_httpd, tap,
                         tcp_connects, udhcpc, veth, vnetd_in)  # noqa: F401 (fixture)
 from vnet import wait_for
+
+from scapy.layers.inet6 import ICMPv6ND_RA, ICMPv6NDOptPrefixInfo, IPv6  # noqa: E402
+from scapy.layers.l2 import Ether  # noqa: E402
 
 # Every network with gateway services gets an upstream resolver inside vnetd's
 # own namespace (nothing listens there): no query can leave the machine.
@@ -278,6 +283,77 @@ def test_bridge_lan_dhcp_and_vlan_trunk(netns, vnetd_in, tmp_path):
         peer.stop()
         sn.stop()
         vnet.Procs.stop(dm)
+
+
+LAN6 = "fd00:50:0:1::"
+
+
+def start_lan_ra(lan, tmp_path, ifname="lan0"):
+    """dnsmasq as the LAN's IPv6 router advertiser (SLAAC only: ra-only, the
+    prefix constructed from ifname's address), inside the lan namespace only,
+    no DNS, no DHCP, no upstream."""
+    return lan.start("dnsmasq", "-d", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                     "--port=0", "--bind-interfaces", f"--interface={ifname}",
+                     "--except-interface=lo", "--enable-ra", f"--ra-param={ifname},4,1800",
+                     f"--dhcp-range=::,constructor:{ifname},ra-only,64,10m",
+                     f"--dhcp-leasefile={tmp_path}/dnsmasq6.leases",
+                     f"--pid-file={tmp_path}/dnsmasq6.pid")
+
+
+def test_bridge_passes_the_lan_router_advertisements(netns, vnetd_in, tmp_path):
+    """On a bridge network the LAN's own router advertisements (dnsmasq
+    behind the uplink) reach the guest, which configures an address in the
+    LAN's prefix by SLAAC with a default route via the LAN router's
+    link-local address; vnetd sends no RA of its own there, the uplink's RAs
+    are not guarded, and a guest's RA is (it never reaches the LAN)."""
+    h, lan, g = netns(), netns(), netns()
+    gmac = "02:00:00:50:06:0a"
+    veth(h, "up0", lan, "lan0")  # the host side (up0) keeps IPv6 off
+    lan.exec("sysctl", "-q", "-w", "net.ipv6.conf.lan0.disable_ipv6=0")
+    lan.ip("addr", "add", f"{LAN6}1/64", "dev", "lan0", "nodad")
+    lan_mac = lan.mac("lan0")
+    lan_ll = link_local_ready(lan, "lan0")
+    ipv6_on(g)
+    d = vnetd_in(h, {"networks": [{"name": "br0", "mode": "bridge", "uplink": "up0"}],
+                     "ports": [tap("g", g, "br0", gmac)]})
+    assert not d.network("br0").get("gateway"), "a bridge network has no gateway services"
+    dm = start_lan_ra(lan, tmp_path)
+    g.wait_link()
+    ras = vnet.Sniffer(g, filt=("icmp6", "and", "ip6[40] == 134"))
+    lan_sniff = vnet.Sniffer(lan, "lan0", filt=("icmp6", "and", "ip6[40] == 134"))
+    try:
+        g.ip("link", "set", "eth0", "up")  # its router solicitations go out over the uplink
+        mine = slaac_addr(g, LAN6 + "/64", timeout=20)
+        routes = vnet.json.loads(g.ip("-j", "-6", "route", "show", "default").stdout)
+        assert [r.get("gateway") for r in routes] == [lan_ll], routes
+        g.ping(f"{LAN6}1", count=2, interval=0.2)
+        lan.ping(mine, count=2, interval=0.2)
+        # Every RA the guest heard came from the LAN router, over the uplink.
+        ras.wait(lambda l: "router advertisement" in l, what="the LAN's RA at the guest")
+        assert all(l.startswith(lan_mac) for l in ras.lines), ras.lines
+        up = d.port_stats("uplink-up0")
+        assert up["rx_drops"]["guard"] == 0 and up["rx_frames"] >= 1, up
+        # A guest's RA is guarded: dropped on its port, never on the LAN.
+        guard0 = d.port_stats("g")["rx_drops"]["guard"]
+        ra = (Ether(src=gmac, dst="33:33:00:00:00:01") /
+              IPv6(src=link_local_ready(g), dst="ff02::1", hlim=255) /
+              ICMPv6ND_RA(routerlifetime=1800) /
+              ICMPv6NDOptPrefixInfo(prefix="fd00:50:0:bad::", prefixlen=64, L=1, A=1))
+        s = g.packet_socket()
+        try:
+            s.send(bytes(ra))
+        finally:
+            s.close()
+        wait_for(lambda: d.port_stats("g")["rx_drops"]["guard"] == guard0 + 1, 10,
+                 what="the guest's RA dropped as guard")
+        time.sleep(0.3)
+        assert not [l for l in lan_sniff.lines if l.startswith(gmac)], lan_sniff.lines
+        assert d.fdb_macs("br0") == {gmac: "g", lan_mac: "uplink-up0"}
+    finally:
+        ras.stop()
+        lan_sniff.stop()
+        vnet.Procs.stop(dm)
+    d.assert_alive()
 
 
 # --------------------------------------------------------------------------- VLAN isolation
