@@ -153,6 +153,8 @@ struct vn_net_conf {
     bool ra_lifetime_set;     /* given (else host-only networks get 0: the host does not route) */
     enum vn_dhcp6_mode dhcp6_mode; /* dhcp6.mode */
     struct vn_addr dhcp6_start, dhcp6_end; /* dhcp6.range (stateful) */
+    uint32_t dhcp6_lease_time; /* dhcp6.lease_time: seconds (default: lease_time) */
+    bool dhcp6_lease_time_set;
     struct vn_dhcp6_host hosts6[VN_MAX_DHCP_HOSTS]; /* dhcp6.hosts */
     unsigned nhosts6;
 

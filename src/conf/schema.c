@@ -866,6 +866,11 @@ static const struct vn_conf_key net_keys[] = {
     { .name = "dhcp6.range", .type = VN_CT_CUSTOM, N(dhcp6_start), .parse = p_dhcp6_range,
       .print = pr_dhcp6_range, .flags = VN_KF_GW, .doc_type = "`FIRST-LAST`",
       .help = "the stateful pool (default PREFIX::1000-PREFIX::1fff)" },
+    { .name = "dhcp6.lease_time", U32(10, 86400 * 365), N(dhcp6_lease_time),
+      .set_off = offsetof(struct vn_net_conf, dhcp6_lease_time_set),
+      .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "stateful: valid and preferred lifetime of a lease in seconds (T1 half, T2 0.8 "
+              "of it; default dhcp.lease_time)" },
     { .name = "dhcp6.hosts", MAPLIST(struct vn_net_conf, hosts6, nhosts6, vn_conf_dhcp6_host_table),
       .full = "%s: at most %u entries", .flags = VN_KF_GW, .help = "DHCPv6 reservations" },
     { .name = "map_host_loopback", .type = VN_CT_BOOL, N(map_host_loopback), .def = "true",

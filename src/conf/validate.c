@@ -218,6 +218,8 @@ static int validate_hosts6(struct vn_net_conf *n, struct vn_conf_err *err)
 static int validate_ipv6(struct vn_net_conf *n, struct vn_conf_err *err)
 {
     char a[VN_ADDR_STRLEN], b[VN_ADDR_STRLEN];
+    if (!n->dhcp6_lease_time_set)
+        n->dhcp6_lease_time = n->lease_time;
     if (!n->ipv6_set)
         n->ipv6 = true;
     if (!n->ipv6) {

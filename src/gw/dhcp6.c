@@ -445,7 +445,7 @@ static void bind_lease(struct vn_dhcp6 *d, struct vn_lease6 *l, const struct cli
     if (l->state != VN_LEASE6_BOUND)
         l->changed = now;
     l->state = VN_LEASE6_BOUND;
-    l->expires = now + d->gw->conf->lease_time;
+    l->expires = now + d->gw->conf->dhcp6_lease_time;
     memcpy(l->mac, c->mac, 6);
     l->has_mac = true;
     l->host = (int16_t)c->host;
@@ -490,16 +490,16 @@ static void send_reply(struct vn_dhcp6 *d, struct reply *r, const uint8_t src_ma
         d->st.reply++;
 }
 
-static uint32_t t1_of(const struct vn_dhcp6 *d) { return d->gw->conf->lease_time / 2; }
+static uint32_t t1_of(const struct vn_dhcp6 *d) { return d->gw->conf->dhcp6_lease_time / 2; }
 static uint32_t t2_of(const struct vn_dhcp6 *d)
 {
-    return (uint32_t)((uint64_t)d->gw->conf->lease_time * 4 / 5);
+    return (uint32_t)((uint64_t)d->gw->conf->dhcp6_lease_time * 4 / 5);
 }
 
 /* IA_NA of l's address with the full lifetimes. */
 static void ia_with(struct vn_dhcp6 *d, struct reply *r, uint32_t iaid, const struct vn_lease6 *l)
 {
-    uint32_t lt = d->gw->conf->lease_time;
+    uint32_t lt = d->gw->conf->dhcp6_lease_time;
     vn_dhcp6_out_ia_na(&r->o, iaid, t1_of(d), t2_of(d), l->addr.a, lt, lt, -1, NULL);
 }
 
@@ -626,7 +626,7 @@ static void ia_extend(struct vn_dhcp6 *d, struct reply *r, const struct vn_dhcp6
     bool before = r->o.overflow;
     r->o.overflow = false;
     size_t off = vn_dhcp6_out_begin(&r->o, VN_D6O_IA_NA, h, sizeof h);
-    uint32_t lt = d->gw->conf->lease_time;
+    uint32_t lt = d->gw->conf->dhcp6_lease_time;
     for (int k = -1; k < (int)ia->naddr; k++) {
         const uint8_t *a = k < 0 ? (l ? l->addr.a : NULL) : ia->addr[k].addr;
         if (!a || (k >= 0 && l && !memcmp(a, l->addr.a, 16)))

@@ -275,6 +275,7 @@ static void test_bounds(void **state)
         { "nat.udp_timeout", "1", "86400", "0", "86401" },
         { "nat.tcp_timeout", "10", "604800", "9", "604801" },
         { "dhcp.lease_time", "60", "31536000", "59", "31536001" },
+        { "dhcp6.lease_time", "10", "31536000", "9", "31536001" },
     };
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         char text[256];
@@ -886,6 +887,7 @@ static void test_ipv6_keys(void **state)
         assert_int_equal(n->dhcp6_end.a[15], 0xff);
         assert_int_equal(n->dhcp6_mode, VN_DHCP6_STATELESS);
         assert_int_equal(n->ra_interval, 200);
+        assert_int_equal(n->dhcp6_lease_time, 3600); /* dhcp.lease_time's default */
     }
     /* nat: ::2 gateway, ::3 DNS, a default router for 1800 s */
     assert_true(lan->ra);
@@ -911,6 +913,18 @@ static void test_ipv6_keys(void **state)
     assert_int_equal(c->nets[0].ra_lifetime, 600);
     assert_false(c->nets[1].ra);
     free(roundtrip(c));
+    vn_conf_free(c);
+
+    /* dhcp6.lease_time follows dhcp.lease_time unless given. */
+    assert_int_equal(load("networks:\n  - {name: a, dhcp: {lease_time: 600}}\n"
+                          "  - {name: b, dhcp: {lease_time: 600}, dhcp6: {lease_time: 20}}\n",
+                          &c), 0);
+    assert_int_equal(c->nets[0].dhcp6_lease_time, 600);
+    assert_int_equal(c->nets[1].dhcp6_lease_time, 20);
+    assert_int_equal(c->nets[1].lease_time, 600);
+    char *lt = roundtrip(c);
+    assert_non_null(strstr(lt, "lease_time: 20"));
+    free(lt);
     vn_conf_free(c);
 
     /* ipv6: false drops the IPv6 keys (frames still switch). */
