@@ -236,6 +236,84 @@ def seeds_ip(out):
     write(out, "ip", "fragments", b"\x06" + meta0 + rec)
     write(out, "ip", "fragments-reversed", b"\x06" + meta0 +
           b"".join(struct.pack("<H", len(f)) + f for f in reversed(frs)))
+    seeds_ip6(out)
+
+
+def tcp6(src, dst, sport, dport, flags, seq=1000, ack=0, options=b"", data=b""):
+    t = tcp_hdr(sport, dport, seq, ack, flags, options, data)
+    c = csum(pseudo6(src, dst, 6, t) + t)
+    return ip6(src, dst, 6, t[:16] + struct.pack("!H", c) + t[18:])
+
+
+def frags6(src, dst, nh, payload, size, ident=9, unfrag=(), first_unfrag=None):
+    """IPv6 fragments of payload (the fragmentable part: upper-layer header
+    and data), size bytes each (a multiple of 8); unfrag: extension headers
+    before the fragment header (first_unfrag for the first fragment only)."""
+    out = []
+    for off in range(0, len(payload), size):
+        more = off + size < len(payload)
+        ex = list(first_unfrag if off == 0 and first_unfrag is not None else unfrag)
+        out.append(ip6(src, dst, nh, payload[off:off + size],
+                       exts=ex + [(44, frag_hdr(off // 8, more, ident))]))
+    return out
+
+
+def le_records(packets):
+    """fuzz_ip.c's reassembly input: each packet after a 2-byte little-endian length."""
+    return b"".join(struct.pack("<H", len(p)) + p for p in packets)
+
+
+def seeds_ip6(out):
+    meta0 = b"\0" * 8
+    s, d = "fd00:f::5054:ff:fe00:1", "fd00:f::2"
+    ll = "fe80::5054:ff:fe00:1"
+    rh = (43, bytes([0, 0, 0]) + b"\0" * 4)  # routing type 0, segments left 0
+    dst1, hbh1 = (60, opts_hdr()), (0, opts_hdr())
+    write(out, "ip", "v6-udp", b"\0" + meta0 + udp6(s, d, 40000, 53, dns_query("vnet.internal")))
+    write(out, "ip", "v6-chain", b"\0" + meta0 +
+          icmp6(s, d, 128, b"\0\1\0\1ping", exts=[hbh1, dst1, rh, (60, opts_hdr(2))]))
+    write(out, "ip", "v6-first-frag", b"\0" + meta0 +
+          icmp6(s, d, 128, b"\0\1\0\1" + b"p" * 40, exts=[hbh1, (44, frag_hdr()), dst1]))
+    write(out, "ip", "v6-later-frag", b"\0" + meta0 +
+          ip6(s, d, 60, b"\x11\0" + b"x" * 30, exts=[(44, frag_hdr(offset=3, more=False))]))
+    write(out, "ip", "v6-hbh-late", b"\0" + meta0 + udp6(s, d, 1, 2, b"x", exts=[dst1, hbh1]))
+    write(out, "ip", "v6-too-many", b"\0" + meta0 + udp6(s, d, 1, 2, b"x", exts=[dst1] * 9))
+    past = bytearray(udp6(s, d, 1, 2, b"x", exts=[dst1]))
+    past[41] = 9
+    write(out, "ip", "v6-ext-past-end", b"\0" + meta0 + bytes(past))
+    write(out, "ip", "v6-two-frag-hdrs", b"\0" + meta0 +
+          udp6(s, d, 1, 2, b"x", exts=[(44, frag_hdr()), (44, frag_hdr())]))
+    jumbo = bytearray(udp6(s, d, 1, 2, b"x", exts=[hbh1]))
+    jumbo[4:6] = b"\0\0"
+    write(out, "ip", "v6-jumbo", b"\0" + meta0 + bytes(jumbo))
+    write(out, "ip", "v6-no-next", b"\0" + meta0 + ip6(ll, "ff02::1", 59, b"", exts=[dst1]))
+    seg = tcp6(s, d, 40000, 5001, 0x18, data=bytes(range(256)) * 12)
+    meta = bytes([1, 1]) + struct.pack("<HH", 74, 1000) + bytes([54, 16 << 1])
+    write(out, "ip", "v6-gso", b"\0" + meta + seg)
+    write(out, "ip", "v6-gso-as-v4", b"\0" + bytes([1, 3]) + meta[2:] + seg)
+    # Reassembly (mode bit 1; bits 2-7: 100 ms steps)
+    echo = b"\x80\0\0\0\0\1\0\1" + bytes(range(256)) * 12
+    frs = frags6(s, d, 58, echo, 1232)
+    write(out, "ip", "v6-fragments", b"\x06" + meta0 + le_records(frs))
+    write(out, "ip", "v6-fragments-reversed", b"\x06" + meta0 + le_records(reversed(frs)))
+    write(out, "ip", "v6-fragments-unfrag-hdrs", b"\x06" + meta0 + le_records(
+        frags6(s, d, 17, udp6(s, d, 1, 7, b"U" * 2000)[40:], 1024, unfrag=[hbh1, rh])))
+    small = frags6(s, d, 58, echo[:64], 16, ident=5)
+    write(out, "ip", "v6-overlap", b"\x02" + meta0 + le_records(
+        [small[0], small[1], ip6(s, d, 58, echo[8:40], exts=[(44, frag_hdr(1, True, 5))])] +
+        small[2:]))
+    write(out, "ip", "v6-duplicate", b"\x02" + meta0 + le_records([small[0], small[0]] + small[1:]))
+    write(out, "ip", "v6-last-short", b"\x02" + meta0 + le_records(
+        [small[2], small[0], ip6(s, d, 58, echo[16:20], exts=[(44, frag_hdr(2, False, 5))])]))
+    write(out, "ip", "v6-atomic", b"\x02" + meta0 + le_records(
+        [icmp6(s, d, 128, b"\0\1\0\1atomic", exts=[(44, frag_hdr(0, False, 6))])]))
+    write(out, "ip", "v6-timeout", bytes([2 | 30 << 2]) + meta0 + le_records(small[:2] + small[1:]))
+    v4 = fragments("10.0.2.15", "10.0.2.2", 17,
+                   udp("10.0.2.15", "10.0.2.2", 1000, 7, b"F" * 3000)[20:], 1480)
+    mixed = [x for pair in zip(v4, frs) for x in pair]
+    write(out, "ip", "v4-v6-mixed", b"\x06" + meta0 + le_records(mixed))
+    many = [frags6(s, d, 58, echo[:64], 32, ident=100 + i)[0] for i in range(20)]
+    write(out, "ip", "v6-table-full", b"\x02" + meta0 + le_records(many))
 
 
 def framed(frames):
