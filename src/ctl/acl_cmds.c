@@ -1,6 +1,7 @@
 /* Control commands for ACLs: acl.list, acl.add, acl.del, acl.default.
  * A target is a port or a network name (ports are looked up first). Rule
- * changes take effect for the next frame; tracked connections stay. */
+ * changes take effect for the next frame; tracked connections stay. Rules
+ * are text in the vnetctl form (IPv4 and IPv6 alike), parsed by fw/acl.c. */
 #include "acl_cmds.h"
 #include "fw/acl.h"
 
@@ -62,7 +63,8 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         }
         json_array_append_new(
             out, list_one(json_string_value(json_object_get(req, "target")), kind, a, n));
-        return json_pack("{s:o,s:o}", "acls", out, "conntrack", ct_json(sw));
+        return json_pack("{s:o,s:o,s:o}", "acls", out, "conntrack", ct_json(sw), "reject",
+                         vn_reject_stats_json(&sw->rej));
     }
     for (unsigned i = 0; i < sw->nnets; i++)
         json_array_append_new(out, list_one(sw->nets[i]->conf.name, "network", &sw->nets[i]->acl,
@@ -71,7 +73,8 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         if (sw->ports[i] && sw->ports[i]->fwd->acl.n)
             json_array_append_new(
                 out, list_one(sw->ports[i]->conf.name, "port", &sw->ports[i]->fwd->acl, NULL));
-    return json_pack("{s:o,s:o}", "acls", out, "conntrack", ct_json(sw));
+    return json_pack("{s:o,s:o,s:o}", "acls", out, "conntrack", ct_json(sw), "reject",
+                     vn_reject_stats_json(&sw->rej));
 }
 
 static json_t *cmd_add(void *ctx, json_t *req, char *err, size_t errlen)

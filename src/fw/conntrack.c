@@ -43,12 +43,14 @@ void vn_ct_free(struct vn_conntrack *ct)
 /* Key of pkt's connection and its hash; false if it is not a trackable one. */
 static bool make_key(uint16_t net, const struct vn_acl_pkt *p, struct vn_ct_key *k, uint64_t *h)
 {
-    if (!p->ip || (p->proto != 6 && p->proto != 17 && p->proto != 1))
+    if (!p->ip || (p->proto != 6 && p->proto != 17 && p->proto != 1 && p->proto != 58))
         return false;
     uint16_t sp = p->sport, dp = p->dport;
-    if (p->proto == 1) {
-        if (p->icmp_type != 8 && p->icmp_type != 0)
-            return false; /* only echo is a "connection" */
+    if (p->proto == 1 || p->proto == 58) {
+        /* only echo (ICMP 8/0, ICMPv6 128/129) is a "connection" */
+        if (p->proto == 1 ? p->icmp_type != 8 && p->icmp_type != 0
+                          : p->icmp_type != 128 && p->icmp_type != 129)
+            return false;
         sp = dp = p->sport; /* the echo identifier */
     }
     if (p->src.family != p->dst.family)
@@ -129,12 +131,16 @@ bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt
     struct vn_ct_key k;
     uint64_t h;
     if (ct->e && pkt->has_inner) {
-        /* "related": an ICMP error about a tracked connection passes as
-         * its return traffic (without refreshing it). */
+        /* "related": an ICMP or ICMPv6 error about a tracked connection,
+         * sent to the quoted packet's sender, passes as its return traffic
+         * (without refreshing it). */
+        if (!vn_addr_eq(&pkt->dst, &pkt->in_src))
+            return false;
         struct vn_acl_pkt in = { .ip = true, .src = pkt->in_src, .dst = pkt->in_dst,
                                  .proto = pkt->in_proto, .sport = pkt->in_sport,
                                  .dport = pkt->in_dport,
-                                 .icmp_type = 8 /* a quoted echo: keyed by its id */ };
+                                 /* a quoted echo request: keyed by its id */
+                                 .icmp_type = pkt->in_proto == 58 ? 128 : 8 };
         return make_key(net, &in, &k, &h) && find(ct, &k, h, now_ms) != NULL;
     }
     if (!ct->e || !make_key(net, pkt, &k, &h))

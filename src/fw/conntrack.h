@@ -1,10 +1,10 @@
 /* Connection tracking for stateful ACLs (see acl.h for the model).
- * A fixed table of TCP/UDP/ICMP-echo connections keyed by network and the
- * endpoint pair (order-independent, so both directions find the entry), with
- * per-protocol idle timeouts; allocated once, never grown. Endpoints are
- * family-neutral (struct vn_addr; the classifier feeds IPv4 only for now), so
- * an entry is 56 bytes (was 32) and the table max * 56 plus its buckets;
- * IPv4 keys hash only their 16 meaningful bytes, as the IPv4-only key did. */
+ * A fixed table of TCP/UDP/ICMP-echo/ICMPv6-echo connections of either IP
+ * family, keyed by network and the endpoint pair (order-independent, so both
+ * directions find the entry), with per-protocol idle timeouts; allocated
+ * once, never grown. Endpoints are family-neutral (struct vn_addr), so an
+ * entry is 56 bytes and the table max * 56 plus its buckets; IPv4 keys hash
+ * only their 16 meaningful bytes, as the IPv4-only key did. */
 #ifndef VN_FW_CONNTRACK_H
 #define VN_FW_CONNTRACK_H
 
@@ -43,7 +43,9 @@ struct vn_conntrack {
 /* Allocate a table for max connections; returns 0 or -1. */
 int vn_ct_init(struct vn_conntrack *ct, uint32_t max);
 void vn_ct_free(struct vn_conntrack *ct);
-/* Whether pkt belongs to a tracked connection of network net (refreshes it). */
+/* Whether pkt belongs to a tracked connection of network net (refreshes
+ * it), or is an ICMP/ICMPv6 error about one sent to its quoted packet's
+ * sender ("related"; refreshes nothing). */
 bool vn_ct_lookup(struct vn_conntrack *ct, uint16_t net, const struct vn_acl_pkt *pkt,
                   uint64_t now_ms);
 /* Record pkt's connection (no-op if present or not trackable; counted when full). */

@@ -7,7 +7,6 @@
 #include "pkt/ip.h"
 #include "mirror.h"
 #include "policy.h"
-#include "fw/reject.h"
 
 #include <linux/virtio_net.h>
 
@@ -510,8 +509,9 @@ void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame
 
 /* ACL verdict for frame f from port in to port out (see fw/acl.h): rules of
  * the sender (direction in), then of the receiver (direction out), then of
- * the network; first match wins, else the network default. pkt is filled on
- * first use. Returns true to forward. */
+ * the network; first match wins, else the network default (which address
+ * resolution always passes). A rejected frame's answer goes back into in.
+ * pkt is filled on first use. Returns true to forward. */
 static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port *out,
                        struct vn_frame *f, struct vn_acl_pkt *pkt, bool *have_pkt)
 {
@@ -527,7 +527,7 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
         r = vn_acl_match(&out->fwd->acl, 2, pkt);
     if (!r)
         r = vn_acl_match(&net->acl, 3, pkt);
-    bool allow = r ? r->action == VN_ACL_ALLOW : !net->acl_default_drop;
+    bool allow = r ? r->action == VN_ACL_ALLOW : vn_acl_default_allows(pkt, net->acl_default_drop);
     if (!allow && !pkt->established && pkt->proto == 6 && now < sw->ct_adopt_until_ms &&
         !(pkt->tcp_flags & (VN_TCP_SYN | VN_TCP_RST))) {
         sw->ct_adopted++;
@@ -539,9 +539,9 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
     if (allow && !pkt->established)
         vn_ct_add(&sw->ct, f->net, pkt, now);
     if (!allow && r && r->action == VN_ACL_REJECT) {
-        size_t n = vn_reject_build(f->data, f->len, sw->rejbuf, sizeof sw->rejbuf);
+        size_t n = vn_reject_answer(&sw->rej, f->data, f->len, vn_now_ns());
         if (n) {
-            struct vn_frame rf = { .data = sw->rejbuf, .len = (uint32_t)n, .net = f->net };
+            struct vn_frame rf = { .data = sw->rej.buf, .len = (uint32_t)n, .net = f->net };
             struct vn_frame *rp = &rf;
             in->ops->send(in, &rp, 1);
         }

@@ -31,6 +31,7 @@
 #include "binding.h"
 #include "fdb.h"
 #include "fw/conntrack.h"
+#include "fw/reject.h"
 #include "pkt/frame.h"
 #include "port/provider.h"
 
@@ -129,7 +130,7 @@ struct vn_switch {
     bool running;                        /* set-up is over (run-time changes from now) */
     uint64_t ct_adopt_until_ms;          /* see vn_switch_acl_changed() */
     uint64_t ct_adopted;                 /* open TCP connections adopted */
-    uint8_t rejbuf[640];                 /* scratch for reject answers */
+    struct vn_reject rej;                /* reject answers: buffer, rate, counters */
     uint64_t malformed_total;
     uint64_t gso_segmented, gso_failed, csum_completed;
     const struct vn_port_ops *backends[VN_MAX_BACKENDS]; /* registered by type name */

@@ -11,17 +11,25 @@ import time
 import vnet
 from vnet import wait_for
 
-# A TCP + UDP echo server: python3 -c SERVER TCPPORTS UDPPORTS (comma lists).
+# A TCP + UDP echo server: python3 -c SERVER TCPPORTS UDPPORTS [6] (comma
+# lists; "6": dual-stack sockets on [::] that take IPv4 and IPv6 clients).
 # TCP connections are echoed line by line until the peer closes.
 _SERVER = r"""
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
+v6 = sys.argv[3:] == ["6"]
+fam, host = (socket.AF_INET6, "::") if v6 else (socket.AF_INET, "0.0.0.0")
+def mk(kind):
+    s = socket.socket(fam, kind)
+    if v6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return s
 for p in filter(None, sys.argv[1].split(",")):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(p))); s.listen(64); s.setblocking(False)
+    s = mk(socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, int(p))); s.listen(64); s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, "listen")
 for p in filter(None, sys.argv[2].split(",")):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", int(p)))
+    u = mk(socket.SOCK_DGRAM); u.bind((host, int(p)))
     sel.register(u, selectors.EVENT_READ, "udp")
 print("ready", flush=True)
 while True:
@@ -52,10 +60,11 @@ def tap(name, ns, network="lan", mac=None, **kw):
     return p
 
 
-def echo_server(ns, tcp=(), udp=()):
-    """Start the echo server in ns on the given ports; returns its process."""
+def echo_server(ns, tcp=(), udp=(), v6=False):
+    """Start the echo server in ns on the given ports (v6: dual-stack, for
+    IPv6 and IPv4 clients; needs IPv6 on in ns); returns its process."""
     p = ns.start("/usr/bin/python3", "-c", _SERVER, ",".join(map(str, tcp)),
-                 ",".join(map(str, udp)))
+                 ",".join(map(str, udp)), *(["6"] if v6 else []))
     for port in tcp:
         wait_for(lambda: ns.listening(port), 10, what=f"echo server on tcp {port}")
     for port in udp:
@@ -63,12 +72,17 @@ def echo_server(ns, tcp=(), udp=()):
     return p
 
 
+def _family(ip):
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
 def tcp_try(ns, ip, port, timeout=2.0):
-    """Connect from ns to ip:port and echo one line. Returns (outcome, seconds):
-    'ok', 'refused' (RST), 'unreachable' (ICMP error) or 'timeout'."""
+    """Connect from ns to ip:port (IPv4 or IPv6) and echo one line. Returns
+    (outcome, seconds): 'ok', 'refused' (RST), 'unreachable:ERRNO' (ICMP or
+    ICMPv6 error) or 'timeout'."""
     def body():
         t0 = time.monotonic()
-        s = socket.socket()
+        s = socket.socket(_family(ip))
         s.settimeout(timeout)
         try:
             s.connect((ip, port))
@@ -92,13 +106,13 @@ def tcp_try(ns, ip, port, timeout=2.0):
 
 
 def udp_try(ns, ip, port, timeout=2.0, tries=2, reply=b"ping"):
-    """Send a datagram from ns to ip:port (connected socket) and wait for its
+    """Send a datagram from ns to ip:port (IPv4 or IPv6, connected socket) and wait for its
     echo. Returns (outcome, seconds) like tcp_try; an ICMP error shows up as
     'refused' (port unreachable) or 'unreachable:ERRNO' (e.g. filtered).
     reply: the answer that counts as 'ok'."""
     def body():
         t0 = time.monotonic()
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(_family(ip), socket.SOCK_DGRAM)
         s.settimeout(timeout / tries)
         try:
             s.connect((ip, port))

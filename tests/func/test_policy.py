@@ -15,6 +15,7 @@ import pytest
 import vnet
 from policy_util import (TcpSession, acl_rules, drops, echo_server, hits, iperf3,
                          scapy_send, tap, tcp_try, udp_try)
+from ipv6_util import ipv6_on, slaac_addr
 from vnet import wait_for
 
 from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
@@ -188,6 +189,132 @@ def test_acl_icmp_error_of_allowed_flow_returns(netns, vnetd):
     ]}})
     echo_server(b, udp=(7011,))  # nothing on 7010: b's kernel answers port unreachable
     assert udp_try(a, IP_B, 7010, timeout=4)[0] == "refused"
+
+
+# ------------------------------------------------------------------ IPv6 ACL rules
+
+PFX6 = "fd00:66::/64"
+V4_A, V4_B = "10.0.2.21", "10.0.2.22"
+EACCES = 13  # what Linux makes of ICMPv6 "administratively prohibited"
+
+NET6_RULES = [
+    {"action": "allow", "state": "established"},                                 # 0
+    {"action": "reject", "proto": "tcp", "dst": PFX6, "dport": 7002},            # 1
+    {"action": "reject", "proto": "udp", "dst": PFX6, "dport": 7003},            # 2
+    {"action": "allow", "proto": "udp", "dst": PFX6, "dport": 7010},             # 3
+    {"action": "reject", "proto": "tcp", "dst": PFX6, "dport": 7005},            # 4
+    {"action": "allow", "proto": "tcp", "dport": 7005},                          # 5
+    {"action": "reject", "proto": "tcp", "dst": "10.0.2.0/24", "dport": 7006},   # 6
+    {"action": "allow", "proto": "tcp", "dport": 7006},                          # 7
+]
+A6_PORT_RULES = [  # a's own (direction in): what a may open by IPv6
+    {"action": "allow", "direction": "in", "proto": "tcp", "dst": PFX6, "dport": 7000},
+    {"action": "allow", "direction": "in", "proto": "udp", "dst": PFX6, "dport": 7000},
+]
+
+
+def test_acl_ipv6_prefixes_stateful_reject_and_ipv4_untouched(netns, vnetd):
+    """IPv6 rules by prefix on a dual-stack network whose guests get their
+    IPv6 addresses by SLAAC under a drop default (neighbour discovery and ARP
+    pass it): TCP, UDP and ping -6 allowed, dropped and rejected (TCP RST,
+    ICMPv6 administratively prohibited), return traffic only as established,
+    a port-unreachable ICMPv6 error of an allowed flow let through as related,
+    IPv6 rules added at run time with vnetctl and listed back, and IPv4 judged
+    by its own rules only."""
+    a, b = netns(), netns()
+    for ns in (a, b):
+        ipv6_on(ns)
+    net = {"name": "lan", "mode": "nat", "subnet6": PFX6, "dhcp": {"enabled": False},
+           "dns": {"enabled": False}, "acl": {"default": "drop", "rules": NET6_RULES}}
+    d = vnetd({"networks": [net],
+               "ports": [tap("a", a, mac=MAC_A, acl=A6_PORT_RULES), tap("b", b, mac=MAC_B)]})
+    for ns, ip in ((a, V4_A), (b, V4_B)):
+        ns.wait_link()
+        ns.ip("link", "set", "eth0", "up")
+        ns.addr(f"{ip}/24")
+    # SLAAC works under the drop default: the gateway's RAs, DAD, and later
+    # the guests' own neighbour discovery pass without any rule for them.
+    a6, b6 = slaac_addr(a, PFX6), slaac_addr(b, PFX6)
+    echo_server(b, tcp=(7000, 7002, 7004, 7005, 7006), udp=(7000, 7001, 7003), v6=True)
+    echo_server(a, tcp=(7000,), v6=True)
+
+    # Rules by address, added at run time: a may ping b, b's pings to a are
+    # rejected. They are listed back as written, with their prefix length.
+    d.ctl("acl", "add", "lan", "allow", "proto=icmpv6", "icmp_type=128", f"src={a6}")
+    d.ctl("acl", "add", "lan", "reject", "in", "icmp_type=128", f"src={b6}/128")
+    listing = d.ctl("acl", "list", "lan")["acls"][0]
+    texts = [r["rule"] for r in listing["rules"]]
+    assert texts[8] == f"allow in src={a6}/128 proto=icmpv6 icmp_type=128", texts
+    assert texts[9] == f"reject in src={b6}/128 icmp_type=128", texts
+    assert texts[1] == f"reject in dst={PFX6} proto=tcp dport=7002", texts
+    human = d.ctl_raw("acl", "list", "lan", json_out=False)
+    assert human.returncode == 0 and f"src={a6}/128" in human.stdout, human
+    port_rules = acl_rules(d, "a")
+    assert port_rules[0]["rule"] == f"allow in dst={PFX6} proto=tcp dport=7000"
+    # A bad IPv6 value is refused with its reason.
+    bad = d.ctl_raw("acl", "add", "lan", "drop", "src=fd00:66::1/64")
+    assert bad.returncode != 0 and "host bits set (did you mean fd00:66::/64?)" in bad.stderr
+    bad = d.ctl_raw("acl", "add", "lan", "drop", "proto=icmp", f"dst={b6}")
+    assert bad.returncode != 0 and "a rule matches one family" in bad.stderr
+    h0 = hits(d, "lan")
+    rej0 = d.ctl("acl", "list")["reject"]["sent"]
+
+    # TCP over IPv6: a's port rule lets it open 7000, the answers pass as
+    # established; b may not open a connection to a.
+    assert tcp_try(a, b6, 7000, timeout=5)[0] == "ok"
+    assert tcp_try(b, a6, 7000, timeout=2)[0] == "timeout"
+    # rejected -> RST at once; no rule -> dropped by the default
+    assert tcp_try(a, b6, 7002, timeout=5)[0] == "refused"
+    assert tcp_try(a, b6, 7004, timeout=2)[0] == "timeout"
+    # UDP over IPv6: allowed with its reply; rejected -> ICMPv6 administratively
+    # prohibited, which the socket reports at once; dropped.
+    assert udp_try(a, b6, 7000)[0] == "ok"
+    assert udp_try(a, b6, 7003, timeout=5)[0] == f"unreachable:{EACCES}"
+    assert udp_try(a, b6, 7001, timeout=2)[0] == "timeout"
+    # b's port unreachable about an allowed datagram returns as related.
+    assert udp_try(a, b6, 7010, timeout=4)[0] == "refused"
+
+    # ping -6: a's pings and their replies pass; b's are answered with errors.
+    sent, got = ping_stats(a.ping(b6, count=3, interval=0.2).stdout)
+    assert got == sent == 3
+    r = b.ping(a6, count=2, interval=0.2, wait=1, check=False)
+    assert r.returncode != 0 and ping_stats(r.stdout)[1] == 0
+    m = re.search(r"\+(\d+) errors", r.stdout)
+    assert m and int(m.group(1)) == 2, r.stdout
+
+    # IPv4 is judged by its own rules only: the IPv6 port rules do not let a
+    # open 7000, the IPv6 reject of 7005 does not touch it, its own of 7006
+    # does (and no ARP rule is needed under the drop default); IPv6 the other
+    # way round. Pings over IPv4 match no rule: dropped, not rejected.
+    assert tcp_try(a, V4_B, 7000, timeout=2)[0] == "timeout"
+    assert tcp_try(a, V4_B, 7005)[0] == "ok"
+    assert tcp_try(a, b6, 7005, timeout=5)[0] == "refused"
+    assert tcp_try(a, V4_B, 7006, timeout=5)[0] == "refused"
+    assert tcp_try(a, b6, 7006)[0] == "ok"
+    r = a.ping(V4_B, count=2, interval=0.2, wait=1, check=False)
+    assert ping_stats(r.stdout)[1] == 0 and "errors" not in r.stdout, r.stdout
+
+    h = hits(d, "lan")
+    delta = [x - y for x, y in zip(h, h0)]
+    assert delta[1] == 1 and delta[2] == 1, delta   # one SYN, one datagram
+    assert delta[4] == 1 and delta[6] == 1, delta   # 7005 over IPv6, 7006 over IPv4
+    assert delta[5] >= 1 and delta[7] >= 1, delta   # and the other family allowed
+    assert delta[9] == 2, delta                    # b's two echo requests
+    assert delta[8] == 1 and delta[3] >= 1, delta  # a's first echo request opens the flow
+    assert delta[0] >= 3 + 1 + 3 + 1, delta        # TCP and UDP answers, echo replies, related
+    assert acl_rules(d, "a")[0]["hits"] >= 1 and acl_rules(d, "a")[1]["hits"] >= 1
+    res = d.ctl("acl", "list")
+    assert res["reject"]["sent"] - rej0 == 1 + 1 + 2 + 1 + 1, res["reject"]
+    assert res["reject"]["rate_limited"] == 0
+    assert res["conntrack"]["created"] >= 5, res["conntrack"]
+
+    # vnetctl acl del takes the IPv6 rules out again: b's pings now match
+    # nothing and are dropped silently.
+    d.ctl("acl", "del", "lan", "9")
+    r = b.ping(a6, count=1, wait=1, check=False)
+    assert ping_stats(r.stdout)[1] == 0 and "errors" not in r.stdout, r.stdout
+    assert len(acl_rules(d, "lan")) == 9
+    d.assert_alive()
 
 
 # ------------------------------------------------------------------ run-time ACL changes

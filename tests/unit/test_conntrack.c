@@ -1,7 +1,7 @@
 /* Unit tests of connection tracking (src/fw/conntrack.c) through its
- * interface: frames built here are classified (fw/acl.c) and looked up or
- * added with an explicit clock (the table takes now_ms from its caller, as
- * the switch passes it), so timeouts are tested without waiting. */
+ * interface: IPv4 and IPv6 frames built here are classified (fw/acl.c) and
+ * looked up or added with an explicit clock (the table takes now_ms from its
+ * caller, as the switch passes it), so timeouts are tested without waiting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,6 +320,160 @@ static void test_family_neutral(void **state)
     assert_int_equal(ct.count, 2);
 }
 
+/* ---- IPv6 ---- */
+
+static const uint8_t *a6(const char *s)
+{
+    static uint8_t b[4][16];
+    static unsigned k;
+    uint8_t *o = b[k++ % 4];
+    assert_int_equal(inet_pton(AF_INET6, s, o), 1);
+    return o;
+}
+
+#define G6 "fd00:1::15"
+#define P6 "2001:db8::7"
+
+/* An Ethernet/IPv6 frame of proto from src:sp to dst:dp (ICMPv6: sp is the
+ * type, dp the echo id), TCP flags fl, behind a destination options header
+ * when ext; its classified view. */
+static struct vn_acl_pkt pkt6(uint8_t proto, const char *src, uint16_t sp, const char *dst,
+                              uint16_t dp, uint8_t fl, bool ext)
+{
+    static const uint8_t dopt[] = { VN_IPPROTO_DSTOPTS };
+    memset(fbuf, 0, sizeof fbuf);
+    size_t l4len = proto == 6 ? 20 : 8;
+    uint8_t *l4 = harness_ip6(fbuf, M1, M2, a6(src), a6(dst), proto, 64, dopt, ext ? 1 : 0,
+                              l4len);
+    if (proto == 58) {
+        l4[0] = (uint8_t)sp;
+        vn_put_be16(l4 + 4, dp);
+    } else {
+        vn_put_be16(l4, sp);
+        vn_put_be16(l4 + 2, dp);
+        if (proto == 6) {
+            l4[12] = 0x50;
+            l4[13] = fl;
+        }
+    }
+    struct vn_frame fr = { .data = fbuf, .len = (uint32_t)(14 + 40 + (ext ? 8 : 0) + l4len) };
+    struct vn_acl_pkt p;
+    vn_acl_classify(&fr, &p);
+    assert_true(p.ip);
+    return p;
+}
+
+/* An ICMPv6 error of type t from reporter to `to` quoting the packet of proto
+ * src:sp -> dst:dp (for ICMPv6: an echo request with id dp). */
+static struct vn_acl_pkt icmp6_err(uint8_t t, const char *reporter, const char *to, uint8_t proto,
+                                   const char *src, uint16_t sp, const char *dst, uint16_t dp)
+{
+    static uint8_t big[256];
+    memset(big, 0, sizeof big);
+    uint8_t *ic = harness_ip6(big, M1, M2, a6(reporter), a6(to), 58, 64, NULL, 0, 8 + 48);
+    ic[0] = t;
+    uint8_t *ql4 = harness_ip6_hdr(ic + 8, a6(src), a6(dst), proto, 64, NULL, 0, 8);
+    if (proto == 58) {
+        ql4[0] = 128;
+        vn_put_be16(ql4 + 4, dp);
+    } else {
+        vn_put_be16(ql4, sp);
+        vn_put_be16(ql4 + 2, dp);
+    }
+    struct vn_frame fr = { .data = big, .len = 14 + 40 + 8 + 48 };
+    struct vn_acl_pkt p;
+    vn_acl_classify(&fr, &p);
+    assert_true(p.has_inner);
+    return p;
+}
+
+/* IPv6 flows are tracked like IPv4 ones: TCP (behind extension headers),
+ * UDP and ICMPv6 echo in both directions; ICMPv6 errors (destination
+ * unreachable, packet too big, time exceeded) about a tracked flow, sent to
+ * the flow's sender, are related; nothing else is. */
+static void test_ipv6(void **state)
+{
+    (void)state;
+    uint64_t now = 1000;
+    struct vn_acl_pkt syn = pkt6(6, G6, 40000, P6, 443, VN_TCP_SYN, true);
+    struct vn_acl_pkt synack = pkt6(6, P6, 443, G6, 40000, VN_TCP_SYN | VN_TCP_ACK, false);
+    assert_false(vn_ct_lookup(&ct, 1, &synack, now));
+    vn_ct_add(&ct, 1, &syn, now);
+    assert_true(vn_ct_lookup(&ct, 1, &synack, now));
+    struct vn_acl_pkt q = pkt6(17, G6, 5353, P6, 53, 0, false);
+    struct vn_acl_pkt a = pkt6(17, P6, 53, G6, 5353, 0, true);
+    vn_ct_add(&ct, 1, &q, now);
+    assert_true(vn_ct_lookup(&ct, 1, &a, now));
+    struct vn_acl_pkt req = pkt6(58, G6, 128, P6, 0x4242, 0, false);
+    struct vn_acl_pkt rep = pkt6(58, P6, 129, G6, 0x4242, 0, false);
+    struct vn_acl_pkt rep2 = pkt6(58, P6, 129, G6, 0x4243, 0, false);
+    vn_ct_add(&ct, 1, &req, now);
+    assert_true(vn_ct_lookup(&ct, 1, &rep, now));
+    assert_false(vn_ct_lookup(&ct, 1, &rep2, now));
+    assert_int_equal(ct.count, 3);
+    /* ICMPv6 other than echo opens nothing (neighbour discovery, errors). */
+    struct vn_acl_pkt ns = pkt6(58, "fe80::1", 135, "ff02::1:ff00:15", 0, 0, false);
+    vn_ct_add(&ct, 1, &ns, now);
+    struct vn_acl_pkt mld = pkt6(58, "fe80::1", 143, "ff02::16", 0, 0, false);
+    vn_ct_add(&ct, 1, &mld, now);
+    assert_int_equal(ct.count, 3);
+    /* ICMP echo type numbers in ICMPv6 are not echo. */
+    struct vn_acl_pkt v4num = pkt6(58, G6, 8, P6, 1, 0, false);
+    vn_ct_add(&ct, 1, &v4num, now);
+    assert_int_equal(ct.count, 3);
+
+    /* Related: each error type about each tracked flow, back to the guest. */
+    static const uint8_t types[] = { 1, 2, 3, 4 };
+    for (size_t i = 0; i < sizeof types; i++) {
+        struct vn_acl_pkt e = icmp6_err(types[i], P6, G6, 17, G6, 5353, P6, 53);
+        assert_true(vn_ct_lookup(&ct, 1, &e, now));
+        e = icmp6_err(types[i], "fd00:1::1", G6, 6, G6, 40000, P6, 443);
+        assert_true(vn_ct_lookup(&ct, 1, &e, now));
+        e = icmp6_err(types[i], "fd00:1::1", G6, 58, G6, 0, P6, 0x4242);
+        assert_true(vn_ct_lookup(&ct, 1, &e, now));
+    }
+    /* An error about the peer's answer, sent to the peer, is related too. */
+    struct vn_acl_pkt back = icmp6_err(1, G6, P6, 17, P6, 53, G6, 5353);
+    assert_true(vn_ct_lookup(&ct, 1, &back, now));
+    /* Not related: an error about an untracked flow, one sent to somebody
+     * other than the quoted packet's sender, one in another network. */
+    struct vn_acl_pkt e = icmp6_err(1, P6, G6, 17, G6, 5354, P6, 53);
+    assert_false(vn_ct_lookup(&ct, 1, &e, now));
+    e = icmp6_err(1, P6, "fd00:1::16", 17, G6, 5353, P6, 53);
+    assert_false(vn_ct_lookup(&ct, 1, &e, now));
+    e = icmp6_err(1, P6, G6, 17, G6, 5353, P6, 53);
+    assert_false(vn_ct_lookup(&ct, 2, &e, now));
+    e = icmp6_err(1, P6, G6, 58, G6, 0, P6, 0x4243);
+    assert_false(vn_ct_lookup(&ct, 1, &e, now));
+    assert_int_equal(ct.count, 3);
+    /* An IPv4 error quoting the IPv4 look-alike of a tracked IPv6 flow is
+     * another family: not related. */
+    struct vn_acl_pkt v4 = icmp_err_about(PEER, GUEST, 5353, PEER, 53);
+    assert_false(vn_ct_lookup(&ct, 1, &v4, now));
+    /* Related errors do not keep a flow alive; the flow's own packets do. */
+    assert_true(vn_ct_lookup(&ct, 1, &a, now + T_UDP - 1));
+    e = icmp6_err(1, P6, G6, 17, G6, 5353, P6, 53);
+    assert_true(vn_ct_lookup(&ct, 1, &e, now + 2 * T_UDP - 2));
+    assert_false(vn_ct_lookup(&ct, 1, &e, now + 2 * T_UDP));
+}
+
+/* IPv4 errors also go back to the quoted packet's sender only. */
+static void test_related_direction4(void **state)
+{
+    (void)state;
+    struct vn_acl_pkt q = pkt_of(17, GUEST, 7, PEER, 53, 0);
+    vn_ct_add(&ct, 1, &q, 0);
+    struct vn_acl_pkt err = icmp_err_about(PEER, GUEST, 7, PEER, 53);
+    assert_true(vn_ct_lookup(&ct, 1, &err, 0));
+    /* the same error delivered to another guest */
+    memcpy(fbuf + 14 + 16, (uint8_t[]){ 10, 0, 2, 16 }, 4);
+    struct vn_frame fr = { .data = fbuf, .len = 14 + 20 + 8 + 28 };
+    struct vn_acl_pkt p;
+    vn_acl_classify(&fr, &p);
+    assert_true(p.has_inner);
+    assert_false(vn_ct_lookup(&ct, 1, &p, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +484,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_family_neutral, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_related_direction4, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
