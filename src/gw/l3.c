@@ -149,11 +149,20 @@ int vn_gw_send_ip4(struct vn_gw *gw, const uint8_t dmac[6], uint32_t src, uint32
     return vn_gw_send_ip(gw, dmac, &s, &d, proto, h, data, len);
 }
 
+/* Whether a (IPv6) is unspecified. */
+static bool ip6_unspec(const struct vn_addr *a)
+{
+    static const uint8_t z[16];
+    return !memcmp(a->a, z, 16);
+}
+
 int vn_gw_send_ip(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_addr *src,
                   const struct vn_addr *dst, uint8_t proto, const uint8_t h[8], const void *data,
                   size_t len)
 {
     bool v6 = src->family == AF_INET6;
+    if (v6 && ip6_unspec(dst))
+        return -1; /* a request from :: has nobody to answer (RFC 4291 2.5.2) */
     size_t hl = v6 ? 40 : 20, fh = v6 ? 8 : 0; /* IPv6 fragments carry a fragment header */
     if (len > (v6 ? 65535 - 8 - fh : 65535 - hl - 8))
         return -1;
@@ -265,13 +274,6 @@ static const uint8_t icmp6_tc[VN_ICMPE__COUNT][2] = {
     [VN_ICMPE_TOO_BIG] = { 2, 0 },       [VN_ICMPE_TIME_EXCEEDED] = { 3, 0 },
     [VN_ICMPE_PARAM] = { 4, 0 },         [VN_ICMPE_PARAM_NEXTHDR] = { 4, 1 },
 };
-
-/* Whether a (IPv6) is unspecified. */
-static bool ip6_unspec(const struct vn_addr *a)
-{
-    static const uint8_t z[16];
-    return !memcmp(a->a, z, 16);
-}
 
 static void icmp6_error(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_ipp *o,
                         enum vn_icmp_err k, uint32_t extra)

@@ -55,7 +55,8 @@ uint8_t *vn_gw_ip4_header(struct vn_gw *gw, uint8_t *f, const uint8_t dmac[6], u
 /* Send a datagram made of the 8-byte header h (UDP, ICMP echo) and len bytes
  * of data to a guest, as fragments when larger than the MTU (IPv4
  * fragments, or IPv6 fragment headers: the gateway is the source). The
- * checksum in h must already be right. Returns 0, or -1 if no space. */
+ * checksum in h must already be right. Returns 0, or -1 if no space or dst
+ * is the IPv6 unspecified address (a request from :: is not answered). */
 int vn_gw_send_ip(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_addr *src,
                   const struct vn_addr *dst, uint8_t proto, const uint8_t h[8], const void *data,
                   size_t len);

@@ -71,6 +71,8 @@ static void fake_send(struct vn_port *p, struct vn_frame **frames, unsigned n)
         vn_port_tx_ok(p, len);
         if (w)
             w->tx_frames++;
+        if (w && w->on_tx)
+            w->on_tx(w, p, f);
     }
 }
 

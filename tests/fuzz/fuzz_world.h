@@ -25,6 +25,10 @@ struct fz_world {
     struct vn_switch *sw;
     struct vn_config *conf;
     uint64_t tx_frames; /* frames the fake ports were given */
+    /* When set, called with every frame a fake port is given (after its
+     * bytes were read): targets check what the world sends to guests. */
+    void (*on_tx)(struct fz_world *w, struct vn_port *p, const struct vn_frame *f);
+    void *ctx;          /* the target's, for on_tx */
 };
 
 /* Enter a private network namespace (once per process). Returns true when

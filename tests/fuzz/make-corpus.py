@@ -667,10 +667,132 @@ def seeds_dhcp6(out):
         for n in range(12)]))
 
 
+def gw_mac(name):
+    """The gateway's MAC of network name (gw/gateway.c: 52:56 + FNV-1a)."""
+    h = 2166136261
+    for ch in name.encode():
+        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+    return bytes([0x52, 0x56]) + struct.pack("<I", h)
+
+
+def nd_rec(f, s, packet, mac=None):
+    """fuzz_nd.c's record: [f][s][length:2][mac if f bit 3][packet]."""
+    if mac is not None:
+        f |= 8
+    return bytes([f, s]) + struct.pack("!H", len(packet)) + (mac or b"") + packet
+
+
+def seeds_nd(out):
+    # fuzz_nd.c's network: nat, fd00:f::/64, gateway6 ::2, dns6 ::3, MTU 1280.
+    # f: bits 0-2 guest 52:54:00:00:00:a0+n, bits 4-5 destination MAC (0 the
+    # gateway, 1 the group of the destination), bit 6 fix-ups; s: bits 0-3
+    # clock step (4: 100 ms, 6: 1 s, 8: 4 s, 10: 11 s), bits 4-6 NAT error + 1.
+    gmac = gw_mac("lan")
+    gll, g6, d6 = eui64_ll(gmac), "fd00:f::2", "fd00:f::3"
+    macs = [bytes([0x52, 0x54, 0, 0, 0, 0xA0 + n]) for n in range(6)]
+    ll = [eui64_ll(m) for m in macs]
+    ga = ["fd00:f::5054:ff:fe00:%x" % (0xA0 + n) for n in range(6)]
+    U, M, FIX = 0x00, 0x10, 0x40  # unicast to the gateway, multicast, fix-ups
+
+    def ns(n, src, target, lla=True, hlim=255, exts=()):
+        dst = sol_node(target)
+        return nd_rec(M | FIX | n, 0, icmp6(src, dst, 135,
+                                            nd_target(target, 0, 1 if lla else 0, macs[n]),
+                                            hlim=hlim, exts=exts))
+
+    def na(n, src, target, flags=0x20000000, dst="ff02::1", lla=None, s=0):
+        return nd_rec(M | FIX | n, s, icmp6(src, dst, 136, nd_target(target, flags, 2,
+                                                                     lla or macs[n])))
+
+    def rs(n, src, lla=True, s=0):
+        body = b"\0" * 4 + (bytes([1, 1]) + macs[n] if lla else b"")
+        return nd_rec(M | FIX | n, s, icmp6(src, "ff02::2", 133, body))
+
+    def echo(n, src, dst, data=b"ping", s=0, f=U):
+        return nd_rec(f | FIX | n, s, icmp6(src, dst, 128, b"\0\7\0\1" + data, hlim=64))
+
+    hdr = b"\x18\x00"  # lifetime 0 (bits 0-1), first RA: none (bits 3-4)
+    write(out, "nd", "ns-own", hdr + ns(0, ll[0], gll) + ns(0, ga[0], g6) + ns(1, ga[1], d6) +
+          ns(1, ll[1], g6))
+    write(out, "nd", "ns-not-own", hdr + ns(0, ga[0], ga[1]) + ns(0, ga[0], "fd00:f::99") +
+          ns(0, ll[0], "2001:db8::1") + ns(0, ga[0], "fd00:f::"))
+    write(out, "nd", "dad", hdr + nd_rec(M | FIX, 0, icmp6("::", sol_node(g6), 135, nd_target(g6))) +
+          nd_rec(M | FIX | 1, 0, icmp6("::", sol_node(gll), 135, nd_target(gll))) +
+          nd_rec(M | FIX | 2, 0, icmp6("::", sol_node(ga[2]), 135, nd_target(ga[2]))) +
+          nd_rec(M | FIX | 2, 0, icmp6("::", "ff02::1", 135, nd_target(ga[2]))))
+    write(out, "nd", "na-learn-conflict", hdr + na(0, ga[0], ga[0]) +
+          na(1, ll[1], ga[0], lla=macs[1], s=4) + na(1, ll[1], ga[0], s=10) +
+          na(2, ga[2], ga[2], flags=0x60000000, dst=ga[0]) + na(2, ga[2], g6) +
+          na(3, ll[3], gll) + na(3, ll[3], ga[3], lla=macs[4]))
+    write(out, "nd", "rs", b"\x01\x00" + rs(0, ll[0]) + rs(1, "::", lla=False) + rs(2, ga[2]) +
+          rs(3, ll[3], s=6))
+    write(out, "nd", "rs-flood", b"\x02\x00" + b"".join(rs(n % 6, ll[n % 6], s=1)
+                                                      for n in range(16)))
+    write(out, "nd", "ra-timer", b"\x00\x00" + rs(0, ll[0], s=8) + echo(0, ll[0], gll, s=8) +
+          echo(0, ll[0], gll, s=9))
+    write(out, "nd", "echo", hdr + echo(0, ll[0], gll) + echo(1, ga[1], g6) + echo(2, ga[2], d6) +
+          echo(3, ll[3], "ff02::1", f=M) + echo(4, ga[4], "fd00:f::99") +
+          echo(5, "::", g6))
+    big = b"\x80\0\0\0\0\7\0\2" + bytes(range(256)) * 8
+    frs = frags6(ga[0], g6, 58, big[:2] + struct.pack("!H", csum(pseudo6(ga[0], g6, 58, big) + big))
+                 + big[4:], 1232, ident=42)
+    write(out, "nd", "echo-fragmented", hdr + b"".join(nd_rec(n, 0, fr) for fr in frs for n in [0]))
+    write(out, "nd", "errors", hdr + b"".join([
+        nd_rec(FIX, 0, udp6(ll[0], gll, 5000, 9, b"closed")),
+        nd_rec(FIX, 0, udp6(ga[0], d6, 5000, 9, b"closed")),
+        nd_rec(FIX | 1, 0, icmp6(ga[1], "2001:db8::1", 128, b"\0\1\0\1", hlim=1)),
+        nd_rec(FIX | 1, 0x50 | 0x80, udp6(ga[1], "2001:db8::1", 5000, 9, b"B" * 1200)),
+        nd_rec(FIX | 1, 0x10, udp6(ga[1], "2001:db8::1", 5000, 9, b"unreach")),
+        nd_rec(FIX | 1, 0x20, udp6(ga[1], "2001:db8::2", 5000, 9, b"host")),
+        nd_rec(FIX | 1, 0x30, udp6(ga[1], g6, 5000, 9, b"to the host")),
+        nd_rec(FIX | 1, 0x70, ip6(ga[1], "2001:db8::1", 200, b"proto")),
+        nd_rec(FIX | 2, 0x50, icmp6(ga[2], "2001:db8::1", 1, b"\0" * 4 + b"\x60" + b"\0" * 39,
+                                    hlim=64)),
+        nd_rec(M | FIX | 2, 0x50, udp6(ga[2], "ff0e::1", 5000, 9, b"mcast")),
+        nd_rec(FIX | 3, 0x20, udp6(ll[3], "fe80::1", 5000, 9, b"link-local")),
+    ]))
+    write(out, "nd", "solicit", hdr + b"".join([  # s bits 4-6 = 7: the stub looks dst up
+        nd_rec(FIX, 0x70, udp6(ga[0], ga[1], 5000, 9, b"to a guest")),
+        nd_rec(FIX, 0x70, udp6(ga[0], "2001:db8::1", 5000, 9, b"off-link")),
+        ns(1, ga[1], g6), nd_rec(FIX, 0x70, udp6(ga[0], ga[1], 5000, 9, b"known now")),
+        nd_rec(FIX, 0x70, udp6(ga[0], "fd00:f::", 5000, 9, b"anycast")),
+    ]))
+    write(out, "nd", "invalid", hdr + b"".join([
+        ns(0, ll[0], gll, hlim=64),
+        nd_rec(M | FIX, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll), code=1)),
+        nd_rec(M | FIX, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll) + b"\1\0" + b"\0" * 6)),
+        nd_rec(M | FIX, 0, icmp6("::", sol_node(gll), 135, nd_target(gll, 0, 1, macs[0]))),
+        nd_rec(M | FIX, 0, icmp6(ll[0], "ff02::1", 136, nd_target(ga[0], 0x40000000, 2, macs[0]))),
+        nd_rec(M, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll))[:-3]),
+        nd_rec(M | FIX, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll, 0, 1, macs[0]),
+                                 exts=[(44, frag_hdr())])),
+        nd_rec(M | FIX, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll, 0, 1, macs[0]),
+                                 exts=[(0, opts_hdr())])),
+        nd_rec(M | FIX, 0, icmp6(ll[0], "ff02::1", 134, b"\0" * 12)),
+        nd_rec(M | FIX, 0, icmp6(ll[0], "ff02::1", 137, nd_target(ga[1]) + a6(ga[2]))),
+    ]))
+    flood = b"".join(ns(n % 6, "fd00:f::%x" % (0x1000 + n), gll) for n in range(16))
+    write(out, "nd", "table-full", b"\x1c\x32" + flood)
+    write(out, "nd", "services", hdr + b"".join([
+        nd_rec(M | FIX, 0, udp6(ll[0], "ff02::1:2", 546, 547,
+                                b"\x0b\0\0\1" + d6opt(1, b"\0\3\0\1" + macs[0]) +
+                                d6opt(6, struct.pack("!HH", 23, 24)))),
+        nd_rec(FIX, 0, udp6(ga[0], d6, 40000, 53, dns_query("host.vnet.internal", qtype=28))),
+        nd_rec(FIX, 0, udp6(ga[0], d6, 40001, 53, dns_query(rev6(g6), qtype=12))),
+        nd_rec(FIX, 0, tcp6(ga[0], d6, 40002, 53, 0x02, options=SYN_OPTS)),
+    ]))
+    write(out, "nd", "fuzzed-mac", hdr + nd_rec(M | FIX, 0, icmp6(ll[0], sol_node(gll), 135,
+                                                                   nd_target(gll)), mac=gmac) +
+          nd_rec(M | FIX | 7, 0, icmp6(ll[0], sol_node(gll), 135, nd_target(gll))) +
+          nd_rec(0x20 | FIX, 0, echo(0, ll[0], gll)[4:]) +
+          nd_rec(0x30 | FIX, 0, echo(0, ll[0], gll)[4:]) +
+          nd_rec(0x80 | FIX, 7, echo(0, ll[0], gll)[4:]))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
-               seeds_dhcp, seeds_dhcp6, seeds_dns):
+               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns):
         fn(out)
 
 

@@ -4,7 +4,8 @@
  * packet a guest sends ends in exactly one place: ICMP echo answered, the
  * next hop (local and routed, TTL checked only when routed), port or
  * network unreachable, or a silent drop (broadcast echo, TCP to an address
- * with no service); the egress counters say which. */
+ * with no service); the egress counters say which. IPv6: echo to the
+ * gateway's address answered, never to the unspecified address. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +281,40 @@ static void test_malformed_counted(void **state)
     assert_int_equal(w->rec[NAT].n, 0);
 }
 
+/* ICMPv6 echo to the gateway's IPv6 address is answered to its source; a
+ * request from the unspecified address (::) has nobody to answer and gets
+ * no reply (the gateway never sends to ::). */
+static void test_nat_echo6(void **state)
+{
+    struct world *w = *state;
+    struct vn_gw *gw = w->gw[NAT];
+    static const uint8_t unspec[16];
+    uint8_t f[256], src[16];
+    memcpy(src, gw->prefix6.a, 16);
+    src[15] = 0x15;
+    uint64_t echoes = gw->stats.icmp6_echo;
+    for (int k = 0; k < 2; k++) {
+        const uint8_t *s = k ? unspec : src;
+        uint8_t *l4 = harness_ip6(f, gw->mac, GUEST_MAC, s, gw->addr6.a, VN_IPPROTO_ICMPV6, 64,
+                                  NULL, 0, 16);
+        echo_req(l4);
+        l4[0] = 128;
+        harness_csum6(l4, 16, s, gw->addr6.a, VN_IPPROTO_ICMPV6, 2);
+        send_frame(w, NAT, f, 14 + 40 + 16);
+        if (k) {
+            assert_int_equal(w->rec[NAT].n, 0);
+            continue;
+        }
+        assert_int_equal(w->rec[NAT].n, 1);
+        const uint8_t *r = w->rec[NAT].f[0];
+        assert_int_equal(vn_get_be16(r + 12), VN_ETH_TYPE_IPV6);
+        assert_memory_equal(r + 14 + 8, gw->addr6.a, 16);
+        assert_memory_equal(r + 14 + 24, src, 16);
+        assert_int_equal(r[14 + 40], 129);
+    }
+    assert_int_equal(gw->stats.icmp6_echo, echoes + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_nat_broadcast),
         cmocka_unit_test(test_host_only),
         cmocka_unit_test(test_malformed_counted),
+        cmocka_unit_test(test_nat_echo6),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
