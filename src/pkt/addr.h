@@ -61,9 +61,26 @@ static inline unsigned vn_addr_bits(const struct vn_addr *x)
     return x->family == AF_INET ? 32 : x->family == AF_INET6 ? 128 : 0;
 }
 
+/* Same family and address (IPv4: a[0..3] only). Compares words of fixed
+ * size, which compile to a few loads: a memcmp of a length known only at
+ * run time is a library call, and the per-packet scans of the gateway's
+ * addresses (egress table, bindings) make several per IPv6 packet. */
 static inline bool vn_addr_eq(const struct vn_addr *x, const struct vn_addr *y)
 {
-    return x->family == y->family && !memcmp(x->a, y->a, x->family == AF_INET ? 4 : 16);
+    if (x->family != y->family)
+        return false;
+    if (x->family == AF_INET) {
+        uint32_t p, q;
+        memcpy(&p, x->a, 4);
+        memcpy(&q, y->a, 4);
+        return p == q;
+    }
+    uint64_t p0, p1, q0, q1;
+    memcpy(&p0, x->a, 8);
+    memcpy(&p1, x->a + 8, 8);
+    memcpy(&q0, y->a, 8);
+    memcpy(&q1, y->a + 8, 8);
+    return !((p0 ^ q0) | (p1 ^ q1));
 }
 
 /* x with every bit after the first len cleared. */
