@@ -8,7 +8,9 @@ Stateful: Solicit/Advertise/Request/Reply (dhclient) and Rapid Commit
 (dhcpcd) with the DNS options, the lease in `vnetctl leases` (family 6,
 DUID, IAID) and in the lease file, renewals with a short dhcp6.lease_time,
 the same address after a restart of vnetd (a client starting afresh, and
-clients that kept their lease and Confirm it, then renew it), releases,
+clients that kept their lease and Confirm it, then renew it), a Rebind to
+a server that lost the lease and has another DUID (the Renew to the old one
+dropped), releases,
 reservations by DUID (dhclient) and by MAC (dhcpcd with a DUID-LLT), two
 clients at once. Stateless (the default): Information-request from dhclient
 -S and from dhcpcd (on the router advertisement's O flag), each given the
@@ -516,3 +518,40 @@ def test_stateless_dhcpcd_and_dhclient(guest, vnetd, tmp_path, request):
     st = d.network("lan")["gateway"]["dhcp6"]
     assert st["information_request"] >= 2 and st["solicit"] == 0 and st["malformed"] == 0, st
     assert leases6(d) == []
+
+
+@need_dhcpcd
+def test_dhcpcd_rebinds_to_a_new_server(guest, vnetd, tmp_path, request):
+    """The server a client leased from is gone: vnetd restarts with the
+    network renamed (another gateway MAC, so another server DUID, and no
+    lease file). dhcpcd Confirms its lease (Success: on link), Renews with the
+    old server's identifier (dropped, RFC 8415 16.6), Rebinds at T2, and the
+    new server binds the address it names (free in its pool) again."""
+    ns = guest()
+    d = vnetd({"networks": [net("stateful", lease_time=LEASE)], "ports": [tap(ns)]})
+    ns.wait_link()
+    ll_ready(ns)
+    c = Dhcpcd(ns, tmp_path, "cd", dhcpcd_conf("duid ll")).start()
+    request.addfinalizer(c.stop)
+    e = c.wait("BOUND6")
+    addr, old_server = e["new_dhcp6_ia_na1_ia_addr1"], e["new_dhcp6_server_id"]
+    c.stop()
+    d.stop()
+    d2 = vnetd({"networks": [dict(net("stateful", lease_time=LEASE), name="lan2")],
+                "ports": [dict(tap(ns), network="lan2")]}, name="vnetd2")
+    assert leases6(d2) == []
+    ns.wait_link()
+    ll_ready(ns)
+    c.start()
+    assert c.wait("REBOOT6")["new_dhcp6_ia_na1_ia_addr1"] == addr
+    e = c.wait("REBIND6", timeout=LEASE * 2)
+    assert e["new_dhcp6_ia_na1_ia_addr1"] == addr and e["new_dhcp6_server_id"] != old_server, e
+    assert "failed to renew DHCPv6, rebinding" in c.text()
+    st = d2.network("lan2")["gateway"]["dhcp6"]
+    assert st["renew"] >= 1 and st["dropped_server_id"] >= 1 and st["rebind"] >= 1, st
+    assert st["solicit"] == 0 and st["request"] == 0, st
+    l = leases6(d2)
+    assert [(x["ip"], x["iaid"], x["mac"], x["state"]) for x in l] == [(addr, 1, MAC, "bound")], l
+    # and it renews with the new server from then on
+    e = c.wait("RENEW6", timeout=LEASE * 2)
+    assert e["new_dhcp6_ia_na1_ia_addr1"] == addr, e
