@@ -130,7 +130,7 @@ def section(suite, recs, out):
 
     w = out.write
     w(f'### {TITLES.get(suite, suite)}\n\n')
-    hdr = '| ' + ' | '.join(impls) + ' | ' + ' | '.join(f'{subj}/{p}' for p in peers) + ' |'
+    hdr = '| ' + ' | '.join(impls + [f'{subj}/{p}' for p in peers]) + ' |'
     sep = '|---' * (2 + len(impls) + len(peers)) + '|\n'
 
     # throughput
@@ -149,8 +149,7 @@ def section(suite, recs, out):
                 c, v = cell(mtu, test, i, 'gbps', lambda x: f'{x:.2f}')
                 cells.append(c)
                 vals[i] = v
-            w(f'| {mtu} | {DIRS[suite][test]} | ' + ' | '.join(cells) + ' | ' +
-              ' | '.join(ratio(vals[subj], vals[p]) for p in peers) + ' |\n')
+            w(f'| {mtu} | {DIRS[suite][test]} | ' + ' | '.join(cells + [ratio(vals[subj], vals[p]) for p in peers]) + ' |\n')
 
     # request/response and ping
     rr_tests = [t for t in RR_NAMES if any(k[1] == t for k in groups)]
@@ -173,8 +172,7 @@ def section(suite, recs, out):
                         c = f'{human_rate(v)} ({lat:.0f})' + flags(rs, nmax)
                     cells.append(c)
                     vals[i] = v
-                w(f'| {mtu} | {RR_NAMES[test]} | ' + ' | '.join(cells) + ' | ' +
-                  ' | '.join(ratio(vals[subj], vals[p]) for p in peers) + ' |\n')
+                w(f'| {mtu} | {RR_NAMES[test]} | ' + ' | '.join(cells + [ratio(vals[subj], vals[p]) for p in peers]) + ' |\n')
             for test, name in PING_NAMES.items():
                 if not present(mtu, test):
                     continue
@@ -184,8 +182,7 @@ def section(suite, recs, out):
                     cells.append(c)
                     vals[i] = v
                 n = next((r['ping_n'] for r in runs if r['test'] == test and 'ping_n' in r), 300)
-                w(f'| {mtu} | {name} ({n} × 5 ms) | ' + ' | '.join(cells) + ' | ' +
-                  ' | '.join(ratio(vals[p], vals[subj]) for p in peers) + ' |\n')
+                w(f'| {mtu} | {name} ({n} × 5 ms) | ' + ' | '.join(cells + [ratio(vals[p], vals[subj]) for p in peers]) + ' |\n')
 
     # IPv6 relative to IPv4, the same build in the same run
     v6 = [t for t in TCP_TESTS + tuple(RR_NAMES) + tuple(PING_NAMES) if v4_of(t) and
