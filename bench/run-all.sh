@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-all.sh BUILD - run bench/switch.sh, bench/nat.sh and bench/dns.sh one
-# after the other (about 27 minutes) and write bench/results/latest.md: the
+# after the other (about 28 minutes) and write bench/results/latest.md: the
 # command, date, machine, kernel, versions, conditions, and the suites' tables.
 # Raw results: bench/results/raw/all-<date>/{switch,nat,dns}/.
 # Environment variables are passed on to both scripts (see bench/README.md);
