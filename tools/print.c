@@ -250,7 +250,8 @@ void print_mirrors(json_t *r, json_t *req)
 
 /* Each target with rules or a default other than allow (or every target
  * if the result has a "one" member, which vnetd does not send today), its
- * rules numbered as acl del takes them, then the connection tracker's fill. */
+ * rules numbered as acl del takes them, then the connection tracker's fill
+ * and the reject answers sent. */
 void print_acls(json_t *r, json_t *req)
 {
     (void)req;
@@ -276,6 +277,10 @@ void print_acls(json_t *r, json_t *req)
     json_t *ct = json_object_get(r, "conntrack");
     printf("connections tracked: %lld of %lld (table full %lld times)\n", jint(ct, "entries"),
            jint(ct, "max"), jint(ct, "table_full"));
+    json_t *rej = json_object_get(r, "reject");
+    if (rej)
+        printf("reject answers sent: %lld (rate-limited %lld)\n", jint(rej, "sent"),
+               jint(rej, "rate_limited"));
 }
 
 /* One line per non-zero drop reason of direction dir ("rx" or "tx"). */

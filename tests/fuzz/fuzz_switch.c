@@ -61,6 +61,8 @@ static const char REST[] =
     "      - {action: reject, direction: in, proto: tcp, dport: 23}\n"
     "      - {action: allow, direction: out, state: established}\n"
     "      - {action: drop, direction: out, proto: icmp, icmp_type: 8}\n"
+    "      - {action: reject, direction: both, src: \"fd00::/8\", proto: tcp, dport: 25}\n"
+    "      - {action: drop, direction: in, proto: icmpv6, icmp_type: 135, src: \"fe80::/10\"}\n"
     "  - {name: t1, type: stream, trunk: [lan, iso], native: lan, path: /nonexistent/t1.sock}\n"
     "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock,\n"
     "     security: {ip_binding: true}}\n"
