@@ -31,6 +31,15 @@
  * are kept in a cache (dns_cache.h, dns.cache entries) keyed by question and
  * DO/CD, and a query the cache can answer never leaves; a guest that sent no
  * EDNS gets answers without the OPT record.
+ * On a network with nat64 the forwarder is a DNS64 (dns64.h): an AAAA
+ * query whose answer has no usable AAAA is asked again for A and answered
+ * with AAAA records synthesized in the NAT64 prefix, and a PTR query for an
+ * address of the prefix is asked as the embedded IPv4 address's
+ * in-addr.arpa name and answered through a CNAME. The pending query keeps
+ * the guest's question beside the one on the wire; the cache holds what
+ * upstream said to each question asked (the A answer under A) and the
+ * answer the guest got under the guest's question (the synthesized AAAA
+ * answer under AAAA), never an AAAA answer that synthesis replaced.
  * A reply counts only when it arrives on the query's socket and its
  * id and question match; it is then relayed with the guest's id, truncated
  * (TC=1, question only) when it is larger than the guest's UDP buffer (512, or
@@ -47,6 +56,7 @@
 #include "core/util.h"
 #include "dhcp4.h"
 #include "dhcp6.h"
+#include "dns64.h"
 #include "dns_cache.h"
 #include "dns_msg.h"
 #include "dns_pool.h"
@@ -76,7 +86,11 @@ enum {
     DNS_LOCAL_TTL = 10,
     DNS_LOCAL_EDNS = 1232,
     UDP_READ_BUDGET = 16,
+    DNS64_OUT = 65535,       /* a synthesized answer (TCP guests take that much) */
 };
+
+/* DNS64 stage of a pending query (dns64.h). */
+enum { X64_NONE = 0, X64_AAAA, X64_A, X64_PTR };
 
 struct upstream {
     struct sockaddr_storage ss;
@@ -101,7 +115,13 @@ struct pend {
     bool guest_edns;               /* the guest sent EDNS: keep the answer's OPT */
     bool do_bit, cd_bit;           /* of the guest's query: part of the cache key */
     struct conn *conn;             /* TCP guest */
-    struct vn_dns_question q;
+    struct vn_dns_question q;      /* the question asked upstream */
+    uint16_t qflags;               /* the guest's RD and CD bits */
+    uint8_t x64;                   /* DNS64 stage: X64_NONE, or what is asked for the guest */
+    struct vn_dns_question q6;     /* X64_*: the guest's question */
+    uint8_t *saved;                /* X64_A: the AAAA answer, the guest's if nothing is synthesized */
+    uint16_t saved_len;
+    uint32_t ttl_bound;            /* X64_A: the AAAA answer's bound on synthesized TTLs */
     uint8_t query[2 + DNS_QMAX];   /* length prefix + message */
     uint16_t qlen;
     unsigned tried;                /* upstreams tried so far */
@@ -136,6 +156,7 @@ struct dns_stats {
     uint64_t queries_udp, queries_udp4, queries_udp6, queries_tcp, local_answers, forwarded, answers, nxdomain, servfail,
         timeouts, malformed, dropped_busy, truncated, upstream_bad, upstream_errors,
         tcp_connections, refused, dropped_share, tcp_evicted, cache_hits;
+    uint64_t dns64_a_queries, dns64_synthesized, dns64_ptr;
 };
 
 struct vn_dns {
@@ -161,6 +182,8 @@ struct vn_dns {
     unsigned nconns;
     struct dns_stats st;
     struct vn_dns_cache *cache;    /* answers (dns_cache.h); NULL: dns.cache 0 */
+    bool dns64;                    /* nat64 on the network: DNS64 (dns64.h) */
+    uint8_t *synth;                /* DNS64_OUT bytes for synthesized answers */
 };
 
 /* Where an answer goes. */
@@ -605,6 +628,9 @@ static void attempt_close(struct pend *p)
 static void pend_release(struct pend *p)
 {
     attempt_close(p);
+    free(p->saved);
+    p->saved = NULL;
+    p->x64 = X64_NONE;
     p->used = false;
     p->d->npend--;
     p->d->owned[p->owner]--;
@@ -618,13 +644,22 @@ static void pend_release(struct pend *p)
     }
 }
 
-/* All upstreams failed: SERVFAIL to the guest. */
+static void deliver_saved(struct pend *p);
+
+/* All upstreams failed: SERVFAIL to the guest (for its own question), or,
+ * when only DNS64's A query failed, the AAAA answer it had. */
 static void pend_give_up(struct pend *p)
 {
     struct vn_dns *d = p->d;
     struct vn_dns_msg q;
+    if (p->x64 == X64_A && p->saved) {
+        deliver_saved(p);
+        return;
+    }
     if (vn_dns_msg_parse(p->query + 2, p->qlen, &q) == 0) {
         q.h.id = p->gid;
+        if (p->x64 != X64_NONE)
+            q.q = p->q6;
         struct dest to = pend_dest(p);
         reply_empty(d, &to, &q, 0, VN_DNS_R_SERVFAIL);
     }
@@ -636,6 +671,124 @@ static void attempt_next(struct pend *p)
 {
     attempt_close(p);
     p->tried++;
+    send_attempt(p);
+}
+
+/* ---------------------------------------------------------------- DNS64 */
+
+/* Hand the guest of p its final answer m (len bytes, any id; a DNS64 answer
+ * to its own question): cached under that question, the guest's id, its
+ * OPT record dropped if the guest sent none; then p is released. */
+static void deliver_final(struct pend *p, uint8_t *m, size_t len)
+{
+    struct vn_dns *d = p->d;
+    struct vn_dns_msg r;
+    if (vn_dns_msg_parse(m, len, &r)) {
+        pend_release(p);
+        return;
+    }
+    if (d->cache)
+        vn_dns_cache_put(d->cache, m, len, p->do_bit, p->cd_bit, vn_now_ms() / 1000);
+    vn_dns_put16(m, p->gid);
+    d->st.answers++;
+    if (!p->guest_edns)
+        len = vn_dns_strip_opt(m, len, &r);
+    struct dest to = pend_dest(p);
+    deliver_fit(d, &to, m, len, &r, p->gmax);
+    pend_release(p);
+}
+
+/* Nothing to synthesize: the guest gets the AAAA answer upstream gave. */
+static void deliver_saved(struct pend *p)
+{
+    memcpy(p->d->synth, p->saved, p->saved_len);
+    deliver_final(p, p->d->synth, p->saved_len);
+}
+
+/* The answer m (len bytes) to what DNS64 asked for p (A for its AAAA
+ * query, or the in-addr.arpa PTR for its ip6.arpa one): build and deliver
+ * the guest's answer. */
+static void dns64_finish(struct pend *p, const uint8_t *m, size_t len)
+{
+    struct vn_dns *d = p->d;
+    const struct vn_net_conf *c = d->gw->conf;
+    size_t n;
+    if (p->x64 == X64_A && len >= 4 && (vn_dns_get16(m + 2) & VN_DNS_F_TC)) {
+        /* A truncated A answer (UDP): the guest retries over TCP, where the
+         * A query goes over TCP too. */
+        struct vn_dns_msg q = { .h = { .id = p->gid, .flags = p->qflags }, .has_q = true,
+                                .q = p->q6, .edns = p->guest_edns };
+        struct dest to = pend_dest(p);
+        d->st.truncated++;
+        reply_empty(d, &to, &q, VN_DNS_F_TC, VN_DNS_R_NOERROR);
+        pend_release(p);
+        return;
+    }
+    if (p->x64 == X64_A) {
+        n = vn_dns64_synth(d->synth, DNS64_OUT, m, len, &p->q6, p->gid, &c->nat64_prefix,
+                           c->nat64_prefix_len, p->ttl_bound, DNS_LOCAL_EDNS);
+        if (!n) {
+            deliver_saved(p); /* no A record NAT64 could carry */
+            return;
+        }
+        d->st.dns64_synthesized++;
+    } else {
+        n = vn_dns64_ptr_answer(d->synth, DNS64_OUT, m, len, &p->q6, p->q.name, p->gid,
+                                DNS_LOCAL_EDNS);
+        if (!n) { /* an answer we cannot carry over: SERVFAIL */
+            pend_give_up(p);
+            return;
+        }
+        d->st.dns64_ptr++;
+    }
+    deliver_final(p, d->synth, n);
+}
+
+/* Whether upstream's answer m (len bytes, parsed as r) to p's AAAA query
+ * leaves DNS64 to ask for A: no usable AAAA record, and not NXDOMAIN or
+ * truncated (which go to the guest as they are). */
+static bool dns64_wants_a(const struct pend *p, const uint8_t *m, size_t len,
+                          const struct vn_dns_msg *r)
+{
+    unsigned rcode = r->h.flags & VN_DNS_F_RCODE;
+    return p->x64 == X64_AAAA && rcode != VN_DNS_R_NXDOMAIN && !(r->h.flags & VN_DNS_F_TC) &&
+           !vn_dns64_has_aaaa(m, len);
+}
+
+/* p's AAAA query got m (len bytes) without a usable AAAA: keep m, then ask
+ * for A (from the cache if it has the answer, else upstream). */
+static void dns64_ask_a(struct pend *p, const uint8_t *m, size_t len)
+{
+    struct vn_dns *d = p->d;
+    uint8_t *keep = malloc(len);
+    if (!keep) { /* keep nothing: the guest gets the AAAA answer now */
+        memcpy(d->synth, m, len);
+        deliver_final(p, d->synth, len);
+        return;
+    }
+    memcpy(keep, m, len); /* before attempt_close: m may be the attempt's buffer */
+    attempt_close(p);
+    free(p->saved);
+    p->saved = keep;
+    p->saved_len = (uint16_t)len;
+    p->ttl_bound = vn_dns64_ttl_bound(keep, len);
+    p->x64 = X64_A;
+    p->q.qtype = VN_DNS_T_A;
+    struct vn_dns_msg qa = { .h.flags = p->qflags, .has_q = true, .q = p->q };
+    p->qlen = (uint16_t)vn_dns_query_build(p->query + 2, DNS_QMAX, &qa, 0, p->do_bit);
+    vn_dns_put16(p->query, p->qlen);
+    d->st.dns64_a_queries++;
+    if (d->cache) {
+        uint8_t a[VN_DNS_CACHE_MSG_MAX];
+        size_t n = vn_dns_cache_get(d->cache, &p->q, p->do_bit, p->cd_bit, 0, a, sizeof a,
+                                    vn_now_ms() / 1000);
+        if (n) {
+            d->st.cache_hits++;
+            dns64_finish(p, a, n);
+            return;
+        }
+    }
+    p->tried = 0;
     send_attempt(p);
 }
 
@@ -654,8 +807,16 @@ static void pend_reply(struct pend *p, uint8_t *m, size_t len)
             attempt_next(p);
         return;
     }
+    if (dns64_wants_a(p, m, len, &r)) {
+        dns64_ask_a(p, m, len);
+        return;
+    }
     if (d->cache)
         vn_dns_cache_put(d->cache, m, len, p->do_bit, p->cd_bit, vn_now_ms() / 1000);
+    if (p->x64 == X64_A || p->x64 == X64_PTR) {
+        dns64_finish(p, m, len);
+        return;
+    }
     vn_dns_put16(m, p->gid);
     d->st.answers++;
     if (!p->guest_edns) /* the query we sent had EDNS; the guest's did not */
@@ -872,6 +1033,28 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
     uint16_t gmax = q->edns ? VN_MAX(q->edns_size, 512) : 512;
     if (d->cache && answer_cached(d, to, q, cd, gmax))
         return;
+    /* DNS64: what goes upstream for the guest's question (the guest's own
+     * question unless it is AAAA or a reverse name of the prefix). A guest
+     * that validates itself (DO and CD, RFC 6147 5.5) gets no synthesis. */
+    struct vn_dns_msg up = *q;
+    uint8_t x64 = X64_NONE;
+    if (d->dns64 && q->q.qclass == VN_DNS_C_IN && !(cd && q->edns_do)) {
+        const struct vn_net_conf *c = d->gw->conf;
+        uint8_t n4[VN_DNS_NAME_MAX + 1];
+        uint32_t v4;
+        int l4;
+        if (q->q.qtype == VN_DNS_T_AAAA) {
+            x64 = X64_AAAA;
+        } else if (q->q.qtype == VN_DNS_T_PTR &&
+                   (l4 = vn_dns64_ptr_map(q->q.name, &c->nat64_prefix, c->nat64_prefix_len, n4,
+                                          sizeof n4, &v4)) > 0 &&
+                   !(d->gw->addr && vn_gw_in_subnet(d->gw, v4))) {
+            /* (an address of the guests' own subnet is not asked upstream) */
+            x64 = X64_PTR;
+            memcpy(up.q.name, n4, (size_t)l4);
+            up.q.name_len = (uint16_t)l4;
+        }
+    }
     struct pend *p = d->free_pend;
     uint16_t owner = to->conn ? OWNER_TCP : VN_MIN(to->in_port, (uint16_t)(VN_MAX_PORTS - 1));
     bool share = d->owned[owner] >= (to->conn ? DNS_TCP_SHARE : DNS_SHARE);
@@ -903,14 +1086,17 @@ static void forward(struct vn_dns *d, const struct dest *to, const struct vn_dns
     p->glocal = to->local;
     p->gport = to->port;
     p->gmax = gmax;
-    p->q = q->q;
+    p->q = up.q;
+    p->q6 = q->q;
+    p->x64 = x64;
+    p->qflags = q->h.flags & (VN_DNS_F_RD | VN_DNS_F_CD);
     p->guest_edns = q->edns;
     p->do_bit = q->edns_do;
     p->cd_bit = cd;
     /* Upstream gets a query of our own making: the question, RD/CD, our
      * EDNS (so answers are shared between guests, cached alike, and none of
      * a guest's EDNS options leaves). */
-    p->qlen = (uint16_t)vn_dns_query_build(p->query + 2, DNS_QMAX, q, 0, q->edns_do);
+    p->qlen = (uint16_t)vn_dns_query_build(p->query + 2, DNS_QMAX, &up, 0, q->edns_do);
     vn_dns_put16(p->query, p->qlen);
     p->tried = 0;
     p->fd = -1;
@@ -1188,6 +1374,11 @@ struct vn_dns *vn_dns_new(struct vn_gw *gw, char *err, size_t errlen)
         add_upstream(d, &lo, 53, 0);
     }
 
+    d->dns64 = c->nat64 && c->mode == VN_MODE_NAT;
+    if (d->dns64 && !(d->synth = malloc(DNS64_OUT))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (c->dns_cache && !(d->cache = vn_dns_cache_new(c->dns_cache))) {
         snprintf(err, errlen, "out of memory for a DNS cache of %u answers", c->dns_cache);
         goto fail;
@@ -1256,6 +1447,7 @@ void vn_dns_free(struct vn_dns *d)
     for (unsigned i = 0; i < VN_MAX_UPSTREAMS; i++)
         vn_dns_pool_free(d->pools[i]);
     vn_dns_cache_free(d->cache);
+    free(d->synth);
     free(d->by_uid);
     free(d->pend);
     free(d->conns);
@@ -1310,5 +1502,10 @@ json_t *vn_dns_stats_json(struct vn_dns *d)
         json_array_append_new(ups, json_string(d->up[i].text));
     json_object_set_new(o, "upstreams", ups);
     json_object_set_new(o, "refused", json_integer((json_int_t)s->refused));
+    if (d->dns64)
+        json_object_set_new(o, "dns64",
+                            json_pack("{s:I,s:I,s:I}", "a_queries", (json_int_t)s->dns64_a_queries,
+                                      "synthesized", (json_int_t)s->dns64_synthesized,
+                                      "ptr_mapped", (json_int_t)s->dns64_ptr));
     return o;
 }

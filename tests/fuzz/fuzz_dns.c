@@ -6,13 +6,21 @@
  * guest in the prefix (whose MAC a named reservation holds, so AAAA and
  * ip6.arpa PTR reach the SLAAC lookups) and a link-local one, local
  * answers and forwarding to an upstream on 127.0.0.1 (see fuzz_world.h),
- * for every input that parses as a query.
+ * for every input that parses as a query; AAAA and PTR queries also go to
+ * an IPv6-only nat64 network (DNS64 sets them up: the AAAA stage, reverse
+ * names of 64:ff9b::/96 mapped to in-addr.arpa). DNS64's synthesis
+ * (gw/dns64.c) runs on every input as an upstream answer: the AAAA answer
+ * built from it and the PTR answer through a CNAME must parse, carry the
+ * question asked and hold only AAAA records of the prefix for addresses
+ * NAT64 carries, TTLs within the bound.
  * Input: one DNS message. */
 #include "fuzz_world.h"
+#include "gw/dns64.h"
 #include "gw/dns_msg.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/ip.h"
+#include "pkt/nat64.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +51,19 @@ static const char YAML[] =
     "    nat: {max_flows: 16}\n"
     "ports:\n"
     "  - {name: vm1, type: stream, network: lan, path: /nonexistent/vm1.sock}\n";
+
+/* An IPv6-only nat network with DNS64 (needs the private namespace). */
+static const char YAML64[] =
+    "networks:\n"
+    "  - name: v6\n"
+    "    mode: nat\n"
+    "    subnet: none\n"
+    "    subnet6: fd00:f::/64\n"
+    "    nat64: true\n"
+    "    dns: {address6: fd00:f::3, upstream: [127.0.0.1:1], cache: 16}\n"
+    "    nat: {max_flows: 16}\n"
+    "ports:\n"
+    "  - {name: vm1, type: stream, network: v6, path: /nonexistent/vm1.sock}\n";
 
 static const uint8_t GW_MAC[6] = { 0x52, 0x54, 0, 0, 0, 2 }; /* readdressed (fuzz_world.c) */
 
@@ -110,6 +131,107 @@ static void query_gateway(const uint8_t *m, size_t size)
     fz_world_free(w);
 }
 
+/* An AAAA or PTR query to the DNS64 forwarder of an IPv6-only network. */
+static void query_dns64(const uint8_t *m, size_t size)
+{
+    static uint8_t f[14 + 40 + 8 + 1400];
+    if (size > 1400 || !fz_isolate())
+        return; /* a nat network: only inside the private namespace */
+    struct fz_world *w = fz_world_new(YAML64);
+    static const uint8_t vm[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+    const uint8_t *frames[1] = { f };
+    size_t lens[1] = { udp_frame(f, vm, "fd00:f::5054:ff:fe12:3456", "fd00:f::3", m, size) };
+    fz_world_input(w, fz_world_port(w, 0), frames, lens, 1);
+    fz_world_free(w);
+}
+
+/* The answer records of message o (len bytes, parsed as r): every AAAA in
+ * prefix/plen embedding an address NAT64 carries, its TTL at most bound. */
+static void check_synth(const uint8_t *o, size_t len, const struct vn_dns_msg *r,
+                        const struct vn_addr *prefix, unsigned plen, uint32_t bound)
+{
+    uint8_t name[VN_DNS_NAME_MAX + 1];
+    size_t off = VN_DNS_HLEN + r->q.name_len + 4u, next;
+    unsigned aaaa = 0;
+    for (unsigned i = 0; i < r->h.ancount; i++) {
+        if (vn_dns_name_read(o, len, off, name, &next) < 0 || next + 10 > len)
+            abort();
+        uint16_t type = vn_dns_get16(o + next), rdlen = vn_dns_get16(o + next + 8);
+        uint32_t ttl = (uint32_t)vn_dns_get16(o + next + 4) << 16 | vn_dns_get16(o + next + 6);
+        if (type == VN_DNS_T_AAAA) {
+            struct vn_addr a = { .family = AF_INET6 };
+            uint32_t v4;
+            if (rdlen != 16)
+                abort();
+            memcpy(a.a, o + next + 10, 16);
+            if (!vn_nat64_extract(prefix, plen, &a, &v4) || vn_dns64_v4_excluded(v4) ||
+                ttl > bound)
+                abort();
+            aaaa++;
+        } else if (type != VN_DNS_T_CNAME && type != 39 /* DNAME */) {
+            abort(); /* only the chain and the synthesized records */
+        }
+        off = next + 10 + rdlen;
+    }
+    if (!aaaa)
+        abort();
+}
+
+/* DNS64 on message m (size bytes) as an upstream answer. */
+static void dns64_checks(const uint8_t *m, size_t size, const struct vn_dns_msg *msg, bool parsed)
+{
+    static uint8_t out[65536];
+    struct vn_addr wkp = vn_nat64_wkp();
+    struct vn_addr p40 = { .family = AF_INET6, .a = { 0x20, 0x01, 0x0d, 0xb8, 0x01 } };
+    vn_dns64_has_aaaa(m, size);
+    uint32_t bound = vn_dns64_ttl_bound(m, size);
+    if (bound > VN_DNS64_TTL_MAX)
+        abort();
+    struct vn_dns_question q6 = { .qtype = VN_DNS_T_AAAA, .qclass = VN_DNS_C_IN };
+    if (parsed && msg->has_q)
+        memcpy(&q6, &msg->q, sizeof q6), q6.qtype = VN_DNS_T_AAAA;
+    else
+        q6.name_len = (uint16_t)vn_dns_name_from_text("www.example.test", q6.name, sizeof q6.name);
+    const size_t caps[2] = { sizeof out, 300 };
+    for (unsigned i = 0; i < 4; i++) {
+        const struct vn_addr *p = i & 1 ? &p40 : &wkp;
+        unsigned plen = i & 1 ? 40 : 96;
+        size_t cap = caps[i >> 1];
+        size_t n = vn_dns64_synth(out, cap, m, size, &q6, 0x1234, p, plen, bound,
+                                  i & 1 ? 0 : 1232);
+        struct vn_dns_msg r;
+        if (!n)
+            continue;
+        if (n > cap || vn_dns_msg_parse(out, n, &r) || r.h.id != 0x1234 || !r.has_q ||
+            !vn_dns_question_eq(&r.q, &q6) || (r.h.flags & (VN_DNS_F_AA | VN_DNS_F_TC)) ||
+            r.h.nscount || r.edns != !(i & 1))
+            abort();
+        check_synth(out, n, &r, p, plen, bound);
+    }
+    /* Reverse names: a name of the prefix maps to the in-addr.arpa name of
+     * the address it embeds. */
+    uint8_t n4[64];
+    uint32_t v4;
+    if (parsed && msg->has_q && vn_dns64_ptr_map(msg->q.name, &wkp, 96, n4, sizeof n4, &v4) > 0) {
+        uint32_t back;
+        if (vn_dns_ptr4_parse(n4, &back) || back != v4)
+            abort();
+    }
+    /* m as the answer to the in-addr.arpa name of 64:ff9b::c000:201. */
+    struct vn_addr x = vn_nat64_embed(&wkp, 96, 0xc0000201u);
+    struct vn_dns_question qp = { .qtype = VN_DNS_T_PTR, .qclass = VN_DNS_C_IN };
+    qp.name_len = (uint16_t)vn_dns_ptr6_name(x.a, 32, qp.name, sizeof qp.name);
+    if (vn_dns64_ptr_map(qp.name, &wkp, 96, n4, sizeof n4, &v4) <= 0 || v4 != 0xc0000201u)
+        abort();
+    for (unsigned i = 0; i < 2; i++) {
+        size_t n = vn_dns64_ptr_answer(out, caps[i], m, size, &qp, n4, 7, 1232);
+        struct vn_dns_msg r;
+        if (n && (n > caps[i] || vn_dns_msg_parse(out, n, &r) || !r.has_q ||
+                  !vn_dns_question_eq(&r.q, &qp) || r.h.ancount < 1))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -126,7 +248,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (l >= 0 && (l > VN_DNS_NAME_MAX || next > size || next <= off))
             abort();
     }
-    if (vn_dns_msg_parse(m, size, &msg) == 0 && msg.has_q) {
+    bool parsed = vn_dns_msg_parse(m, size, &msg) == 0;
+    dns64_checks(m, size, &msg, parsed);
+    if (parsed && msg.has_q) {
         if (msg.q.name_len > VN_DNS_NAME_MAX || msg.q.name_len == 0 ||
             msg.q.name[msg.q.name_len - 1] != 0)
             abort();
@@ -185,8 +309,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A world per input (reproducible runs) costs a few milliseconds: only
      * queries the forwarder would not drop at its first check (the parse
      * above) go to it. */
-    if (vn_dns_msg_parse(m, size, &msg) == 0 && !(msg.h.flags & VN_DNS_F_QR))
+    if (vn_dns_msg_parse(m, size, &msg) == 0 && !(msg.h.flags & VN_DNS_F_QR)) {
         query_gateway(m, size);
+        if (msg.has_q && (msg.q.qtype == VN_DNS_T_AAAA || msg.q.qtype == VN_DNS_T_PTR))
+            query_dns64(m, size);
+    }
     free(m);
     return 0;
 }

@@ -612,6 +612,42 @@ def seeds_dns(out):
     write(out, "dns", "ptr6-partial", dns_query(rev6("fd00:f::1", 30), qtype=12))
     write(out, "dns", "ptr6-outside", dns_query(rev6("2001:db8::1"), qtype=12))
     write(out, "dns", "ptr6-upper", dns_query(rev6("fd00:f::ABCD").upper(), qtype=12))
+    # DNS64 (fuzz_dns.c runs every input as an upstream answer through the
+    # synthesis, and AAAA/PTR queries through an IPv6-only nat64 network)
+    write(out, "dns", "dns64-aaaa", dns_query("v4only.example.test", qtype=28))
+    write(out, "dns", "dns64-ptr", dns_query(rev6("64:ff9b::c000:201"), qtype=12))
+    write(out, "dns", "dns64-ptr-partial", dns_query(rev6("64:ff9b::", 24), qtype=12))
+
+    def answer(name, qtype, rcode=0, an=(), ns=()):
+        """A response to name/qtype: records (owner or None for the question,
+        type, ttl, rdata) in the answer and authority sections."""
+        r = bytearray(dns_query(name, qtype=qtype))
+        r[2:4] = struct.pack("!H", 0x8180 | rcode)
+        r[6:10] = struct.pack("!HH", len(an), len(ns))
+        for owner, typ, ttl, rd in list(an) + list(ns):
+            o = b"\xc0\x0c" if owner is None else dns_query(owner)[12:-4]
+            r += o + struct.pack("!HHIH", typ, 1, ttl, len(rd)) + rd
+        return bytes(r)
+
+    def wire(name):
+        return dns_query(name)[12:-4]
+
+    soa = b"\xc0\x0c" + wire("hostmaster.example.test") + struct.pack("!IIIII", 1, 2, 3, 4, 120)
+    write(out, "dns", "dns64-nodata-soa",
+          answer("v4only.example.test", 28, ns=[("example.test", 6, 300, soa)]))
+    write(out, "dns", "dns64-a-chain",
+          answer("www.example.test", 1,
+                 an=[(None, 5, 3000, wire("edge.example.test")),
+                     ("edge.example.test", 1, 900, bytes([192, 0, 2, 1])),
+                     ("edge.example.test", 1, 900, bytes([127, 0, 0, 1])),
+                     ("edge.example.test", 1, 60, bytes([198, 51, 100, 7]))]))
+    write(out, "dns", "dns64-aaaa-mapped",
+          answer("mapped.example.test", 28,
+                 an=[(None, 28, 60, ipaddress.IPv6Address("::ffff:192.0.2.1").packed)]))
+    write(out, "dns", "dns64-ptr-answer",
+          answer("1.2.0.192.in-addr.arpa", 12, an=[(None, 12, 500, b"\xc0\x0c")]))
+    write(out, "dns", "dns64-ptr-nxdomain",
+          answer("1.2.0.192.in-addr.arpa", 12, rcode=3, ns=[("example.test", 6, 60, soa)]))
 
 
 def d6opt(code, data=b""):
