@@ -6,7 +6,8 @@
  * checked down to the UDP checksum. A fake wall clock
  * (vn_dhcp6_set_clock) ages leases. Covers stateless Information-request
  * (and NoAddrsAvail to Solicit/Request), the stateful Solicit/Advertise/
- * Request/Reply exchange with its options and lifetimes, Rapid Commit,
+ * Request/Reply exchange with its options and lifetimes (dhcp6.lease_time
+ * apart from dhcp.lease_time), Rapid Commit,
  * Renew and Rebind (NoBinding, lifetimes 0 off the link, a binding
  * restored), Release, Decline and its quarantine, Confirm, reservations by
  * MAC (of the DUID or the frame) and by DUID, a name-only reservation,
@@ -179,6 +180,17 @@ static void world_free(struct world *w)
 static int setup_stateful(void **state)
 {
     *state = world_new(CONF_STATEFUL, false);
+    return 0;
+}
+
+/* The stateful network with dhcp6.lease_time 20 beside dhcp.lease_time 600. */
+static int setup_short_lease(void **state)
+{
+    static char conf[sizeof CONF_STATEFUL + 64];
+    char *at = strstr(CONF_STATEFUL, "dhcp6: {mode: stateful}");
+    snprintf(conf, sizeof conf, "%.*sdhcp6: {mode: stateful, lease_time: 20}%s",
+             (int)(at - CONF_STATEFUL), CONF_STATEFUL, at + strlen("dhcp6: {mode: stateful}"));
+    *state = world_new(conf, false);
     return 0;
 }
 
@@ -745,6 +757,38 @@ static void test_rapid_commit(void **state)
     assert_string_equal(lease_state(w, low16(&get_ia(&r, 5).addr[0]), NULL), "offered");
 }
 
+/* dhcp6.lease_time, not dhcp.lease_time, sets the lifetimes, T1 and T2 of
+ * every reply and how long the binding lasts. */
+static void test_dhcp6_lease_time(void **state)
+{
+    struct world *w = *state;
+    assert_int_equal(w->c->nets[0].lease_time, 600);
+    struct msg s = one_ia(VN_DHCP6_SOLICIT, 1, 5);
+    s.rapid = true;
+    struct reply r = send_msg(w, &s);
+    struct ia ia = get_ia(&r, 5);
+    assert_int_equal(ia.naddr, 1);
+    assert_int_equal(ia.valid[0], 20);
+    assert_int_equal(ia.preferred[0], 20);
+    assert_int_equal(ia.t1, 10);
+    assert_int_equal(ia.t2, 16);
+    uint16_t low = low16(&ia.addr[0]);
+    json_int_t exp;
+    assert_string_equal(lease_state(w, low, &exp), "bound");
+    assert_int_equal(exp, 20);
+    fake_now += 10; /* T1: the Renew extends it by the same */
+    struct msg m = one_ia(VN_DHCP6_RENEW, 1, 5);
+    m.addr[0] = low;
+    r = send_msg(w, &m);
+    ia = get_ia(&r, 5);
+    assert_int_equal(ia.valid[0], 20);
+    assert_int_equal(ia.t2, 16);
+    assert_string_equal(lease_state(w, low, &exp), "bound");
+    assert_int_equal(exp, 20);
+    fake_now += 21; /* not renewed: expired */
+    assert_string_equal(lease_state(w, low, NULL), "expired");
+}
+
 static void test_renew_rebind(void **state)
 {
     struct world *w = *state;
@@ -1235,6 +1279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stateless, setup_stateless, teardown),
         cmocka_unit_test_setup_teardown(test_solicit_request, setup_stateful, teardown),
         cmocka_unit_test_setup_teardown(test_rapid_commit, setup_stateful, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp6_lease_time, setup_short_lease, teardown),
         cmocka_unit_test_setup_teardown(test_renew_rebind, setup_stateful, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup_stateful, teardown),
         cmocka_unit_test_setup_teardown(test_decline, setup_stateful, teardown),
