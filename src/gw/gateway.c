@@ -151,7 +151,7 @@ static void ip4_input(struct vn_gw *gw, const struct vn_frame *f)
         if (ip.proto == VN_IPPROTO_TCP) /* guests use path MTU discovery for TCP */
             return;
         struct vn_ip4 whole;
-        if (vn_reasm_add(&gw->reasm, &ip, vn_now_ms(), &whole) != 1)
+        if (vn_reasm_add_from(&gw->reasm, f->port, &ip, vn_now_ms(), &whole) != 1)
             return;
         ip = whole;
         vn_ipp_from4(&ip, &pp);
@@ -197,7 +197,7 @@ static void ip6_input(struct vn_gw *gw, const struct vn_frame *f)
         if (ip.proto == VN_IPPROTO_TCP && !ip.frag_off)
             return; /* guests use path MTU discovery for TCP */
         struct vn_ip6 whole;
-        if (vn_reasm_add6(&gw->reasm, &ip, vn_now_ms(), &whole) != 1)
+        if (vn_reasm_add6_from(&gw->reasm, f->port, &ip, vn_now_ms(), &whole) != 1)
             return;
         ip = whole;
         vn_ipp_from6(&ip, &pp);
@@ -534,12 +534,13 @@ json_t *vn_gw_json(struct vn_gw *gw)
     }
     const struct vn_reasm *ra = &gw->reasm;
     json_object_set_new(o, "reassembly",
-                        json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "in_use",
+                        json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "in_use",
                                   (int)vn_reasm_in_use(ra, vn_now_ms()), "max", VN_REASM_SLOTS,
-                                  "completed", (json_int_t)ra->completed, "overlaps",
-                                  (json_int_t)ra->overlaps, "invalid",
-                                  (json_int_t)(ra->bad - ra->overlaps), "timeouts",
-                                  (json_int_t)ra->timeouts, "evicted", (json_int_t)ra->evicted));
+                                  "per_guest_max", VN_REASM_SHARE, "completed",
+                                  (json_int_t)ra->completed, "overlaps", (json_int_t)ra->overlaps,
+                                  "invalid", (json_int_t)(ra->bad - ra->overlaps), "timeouts",
+                                  (json_int_t)ra->timeouts, "evicted", (json_int_t)ra->evicted,
+                                  "recycled_guest_share", (json_int_t)ra->recycled_share));
     if (gw->ll6.family) {
         char a6[VN_ADDR_STRLEN];
         json_object_set_new(o, "address6", json_string(vn_addr_str(&gw->addr6, a6, sizeof a6)));

@@ -30,36 +30,83 @@ static bool have(const struct vn_reasm_slot *s, uint32_t blk)
     return s->blocks[blk / 8] >> (blk % 8) & 1;
 }
 
-/* Find the slot of this datagram (family, addresses, id, protocol), or
- * take a free/expired/oldest one. */
-static struct vn_reasm_slot *slot_for(struct vn_reasm *r, uint8_t family, const uint8_t *src,
-                                      const uint8_t *dst, uint32_t id, uint8_t proto, uint64_t now)
+/* Slots of owner in use (expired ones were freed by the caller's walk). */
+static unsigned held_by(const struct vn_reasm *r, uint16_t owner)
+{
+    unsigned n = 0;
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        n += r->slot[i].used && r->slot[i].owner == owner;
+    return n;
+}
+
+/* The oldest datagram of owner (it holds at least one). */
+static struct vn_reasm_slot *oldest_of(struct vn_reasm *r, uint16_t owner)
+{
+    struct vn_reasm_slot *o = NULL;
+    for (int i = 0; i < VN_REASM_SLOTS; i++) {
+        struct vn_reasm_slot *s = &r->slot[i];
+        if (s->used && s->owner == owner && (!o || s->first_ms < o->first_ms))
+            o = s;
+    }
+    return o;
+}
+
+/* Every slot is busy and owner, below its share, starts a datagram: the
+ * slot to give it. The oldest datagram of the guest holding the most
+ * slots (the oldest of them when several hold as many), or owner's own
+ * oldest when nobody holds more than owner does. */
+static struct vn_reasm_slot *victim(struct vn_reasm *r, uint16_t owner, unsigned mine)
+{
+    struct vn_reasm_slot *v = NULL;
+    unsigned most = 0;
+    for (int i = 0; i < VN_REASM_SLOTS; i++) {
+        struct vn_reasm_slot *s = &r->slot[i];
+        if (!s->used)
+            continue;
+        unsigned n = held_by(r, s->owner);
+        if (n > most || (n == most && s->first_ms < v->first_ms)) {
+            most = n;
+            v = s;
+        }
+    }
+    return most > mine ? v : oldest_of(r, owner);
+}
+
+/* Find owner's slot of this datagram (family, addresses, id, protocol), or
+ * give it one: a free or expired slot while it holds less than its share,
+ * else as the fairness rules of reasm.h say. */
+static struct vn_reasm_slot *slot_for(struct vn_reasm *r, uint16_t owner, uint8_t family,
+                                      const uint8_t *src, const uint8_t *dst, uint32_t id,
+                                      uint8_t proto, uint64_t now)
 {
     size_t alen = family == AF_INET6 ? 16 : 4;
-    struct vn_reasm_slot *free_s = NULL, *oldest = NULL;
+    struct vn_reasm_slot *free_s = NULL;
     for (int i = 0; i < VN_REASM_SLOTS; i++) {
         struct vn_reasm_slot *s = &r->slot[i];
         if (s->used && now - s->first_ms > VN_REASM_TIMEOUT_MS) {
             s->used = false;
             r->timeouts++;
         }
-        if (s->used && s->family == family && !memcmp(s->src, src, alen) &&
+        if (s->used && s->owner == owner && s->family == family && !memcmp(s->src, src, alen) &&
             !memcmp(s->dst, dst, alen) && s->id == id && s->proto == proto)
             return s;
         if (!s->used && !free_s)
             free_s = s;
-        if (s->used && (!oldest || s->first_ms < oldest->first_ms))
-            oldest = s;
     }
+    unsigned mine = held_by(r, owner);
     struct vn_reasm_slot *s = free_s;
-    if (!s) {
-        s = oldest;
+    if (mine >= VN_REASM_SHARE) {
+        s = oldest_of(r, owner); /* never another guest's */
+        r->recycled_share++;
+    } else if (!s) {
+        s = victim(r, owner, mine);
         r->evicted++;
     }
     uint8_t *data = s->data;
     memset(s, 0, sizeof *s);
     s->data = data;
     s->used = true;
+    s->owner = owner;
     s->family = family;
     memcpy(s->src, src, alen);
     memcpy(s->dst, dst, alen);
@@ -106,8 +153,8 @@ static bool complete(const struct vn_reasm_slot *s)
     return true;
 }
 
-int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
-                 struct vn_ip4 *whole)
+int vn_reasm_add_from(struct vn_reasm *r, uint16_t owner, const struct vn_ip4 *ip,
+                      uint64_t now_ms, struct vn_ip4 *whole)
 {
     uint32_t off = (uint32_t)ip->frag_off * 8, len = ip->l4_len;
     if ((ip->mf && (len == 0 || len % 8)) || off + len > 65535u - ip->ihl) {
@@ -117,7 +164,7 @@ int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
     uint8_t sa[4], da[4];
     vn_put_be32(sa, ip->src);
     vn_put_be32(da, ip->dst);
-    struct vn_reasm_slot *s = slot_for(r, AF_INET, sa, da, ip->id, ip->proto, now_ms);
+    struct vn_reasm_slot *s = slot_for(r, owner, AF_INET, sa, da, ip->id, ip->proto, now_ms);
     memcpy(s->data + off, ip->l4, len);
     mark(s, off, len);
     if (off == 0) {
@@ -141,8 +188,8 @@ int vn_reasm_add(struct vn_reasm *r, const struct vn_ip4 *ip, uint64_t now_ms,
     return vn_ip4_parse_hdr(p, s->ihl + s->total, false, whole) == VN_IP_OK ? 1 : -1;
 }
 
-int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
-                  struct vn_ip6 *whole)
+int vn_reasm_add6_from(struct vn_reasm *r, uint16_t owner, const struct vn_ip6 *ip,
+                       uint64_t now_ms, struct vn_ip6 *whole)
 {
     /* The fragmentable part starts right after the fragment header. */
     const uint8_t *data = ip->hdr + ip->unfrag_len + 8;
@@ -156,7 +203,8 @@ int vn_reasm_add6(struct vn_reasm *r, const struct vn_ip6 *ip, uint64_t now_ms,
     /* The protocol of the key: the fragment header's next header, the same
      * in every fragment of a datagram. */
     uint8_t fnext = ip->hdr[ip->unfrag_len];
-    struct vn_reasm_slot *s = slot_for(r, AF_INET6, ip->src, ip->dst, ip->frag_id, fnext, now_ms);
+    struct vn_reasm_slot *s =
+        slot_for(r, owner, AF_INET6, ip->src, ip->dst, ip->frag_id, fnext, now_ms);
     /* Inconsistent: past the end the last fragment fixed, or a last
      * fragment ending before data already received (RFC 8200 4.5). */
     bool inconsistent = (s->total && (off + len > s->total || (!ip->mf && off + len != s->total))) ||

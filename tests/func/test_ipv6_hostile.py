@@ -8,8 +8,10 @@ as `guard` in the rogue port's counters. Marked trusted, the same port does
 reach the guest (the control). A guest that sends the gateway overlapping,
 tiny and endless IPv6 fragments gets the overlapping datagrams dropped and
 counted (RFC 5722), a first fragment without its upper-layer header dropped
-(RFC 7112), the reassembly table stays at its fixed size, and another guest's
-ping and TCP transfer through the NAT carry on meanwhile.
+(RFC 7112), the reassembly table stays at its fixed size with the flooder
+held to its share, and another guest's pings (large ones needing
+reassembly, IPv6 and IPv4, and a datagram it keeps half-sent through the
+whole flood) and TCP transfer through the NAT carry on meanwhile.
 
 Theory of operation: guests are namespaces on tap ports with IPv6 switched on
 (the netns fixture switches it off); crafted frames are built with scapy and
@@ -21,6 +23,7 @@ import hashlib
 import ipaddress
 import shutil
 import socket
+import struct
 import threading
 import time
 
@@ -34,7 +37,7 @@ from vnet import wait_for
 
 from scapy.layers.dhcp6 import (DUID_LL, DHCP6_Advertise, DHCP6_Reply,  # noqa: E402
                                 DHCP6OptIA_NA, DHCP6OptIAAddress, DHCP6OptServerId)
-from scapy.layers.inet import UDP  # noqa: E402
+from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
 from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,  # noqa: E402
                                 ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
                                 IPv6ExtHdrFragment)
@@ -213,13 +216,55 @@ def reasm(d):
     return d.network("lan")["gateway"]["reassembly"]
 
 
+def frag4(l2, src, dst, ident, off, payload, more):
+    """One IPv4 fragment of an ICMP datagram: payload at byte offset off."""
+    return bytes(l2 / IP(src=src, dst=dst, id=ident, proto=1, flags=int(more), frag=off // 8) /
+                 Raw(payload))
+
+
+def echo4(ident, size):
+    """An ICMP echo request's bytes (header + data), checksum filled in."""
+    return bytes(ICMP(type=8, id=ident, seq=1) / Raw(b"\x5a" * size))
+
+
+class Flood(threading.Thread):
+    """Never-completed IPv6 datagrams from ns: first fragments of frame
+    (bytes), each with the next identification, paced, until stop() once
+    at least `least` frames went out (never more than `most`)."""
+
+    def __init__(self, ns, frame, least, most, pace=0.0002):
+        super().__init__(daemon=True)
+        self.sock, self.frame, self.least, self.most, self.pace = (
+            ns.packet_socket(), bytearray(frame), least, most, pace)
+        self.sent, self.done = 0, threading.Event()
+
+    def run(self):
+        try:
+            while self.sent < self.most and not (self.done.is_set() and self.sent >= self.least):
+                struct.pack_into("!I", self.frame, 14 + 40 + 4, 0x10000 + self.sent)
+                self.sock.send(self.frame)
+                self.sent += 1
+                time.sleep(self.pace)
+        finally:
+            self.sock.close()
+
+    def stop(self):
+        self.done.set()
+        self.join(120)
+        assert not self.is_alive()
+
+
 def test_overlapping_tiny_and_flooded_fragments(netns, vnetd, servers, tmp_path):
     """Overlapping fragments drop their datagram (counted as overlaps, no
     echo reply), 8-byte fragments reassemble and are answered, a first
-    fragment without the ICMPv6 header is dropped as guard, a flood of first
-    fragments with 3000 identifications keeps the reassembly table at its 16
-    slots (the oldest evicted) without growing vnetd; meanwhile another guest
-    pings the gateway and downloads through the NAT unharmed."""
+    fragment without the ICMPv6 header is dropped as guard, a flood of at
+    least 3000 never-completed datagrams keeps the reassembly table at its
+    16 slots and the flooder at its share of 4 (its own oldest recycled,
+    nobody else's evicted) without growing vnetd; meanwhile another guest
+    pings the gateway (also ping -s 3000 over IPv6 and IPv4, fragments the
+    gateway reassembles), finishes a datagram of each family whose first
+    fragment it sent before the flood, and downloads through the NAT
+    unharmed."""
     att, by = netns(), netns()
     for ns in (att, by):
         ipv6_on(ns)
@@ -232,10 +277,15 @@ def test_overlapping_tiny_and_flooded_fragments(netns, vnetd, servers, tmp_path)
         ns.wait_link()
         ns.ip("link", "set", "eth0", "up")
     src = slaac_addr(att, gw["subnet6"])
-    slaac_addr(by, gw["subnet6"])
+    by6 = slaac_addr(by, gw["subnet6"])
+    gw4 = gw["address"]
+    by4 = gw4.rsplit(".", 1)[0] + ".99"
+    by.addr(by4 + "/24")
     att.ping(gw6, count=1)
     by.ping(gw6, count=1)
+    by.ping_until(gw4)
     l2 = Ether(src=ATTACKER_MAC, dst=gw["mac"])
+    by_l2 = Ether(src=BYSTANDER_MAC, dst=gw["mac"])
 
     big = tmp_path / "big.bin"
     want = write_random_file(big, 30 * 1000 * 1000)
@@ -296,14 +346,42 @@ def test_overlapping_tiny_and_flooded_fragments(netns, vnetd, servers, tmp_path)
         wait_for(lambda: drops(d, "attacker").get("guard", 0) == g0 + 1, 10,
                  what="the headerless first fragment dropped as guard")
 
-        # The flood: first fragments that never complete, each a new datagram.
+        # The bystander starts a datagram of each family and holds back
+        # the rest of its fragments until the flood has gone through.
+        by_sniff = vnet.Sniffer(by, filt=("(", "icmp6", "and", "ip6[40]", "==", "129", ")", "or",
+                                          "(", "icmp", "and", "icmp[0]", "==", "0", ")"))
+        held6 = split(by_l2, by6, gw6, 0x7777, echo6(by6, gw6, 0x7777, 1200), 608)
+        held4 = echo4(0x7778, 1200)
+        held4 = [frag4(by_l2, by4, gw4, 0x7778, 0, held4[:608], True),
+                 frag4(by_l2, by4, gw4, 0x7778, 608, held4[608:], False)]
+        send_frames(by, [held6[0], held4[0]])
+
+        # The flood: first fragments that never complete, each a new
+        # datagram, until the bystander's large pings are through.
         head = echo6(src, gw6, 7, 64)[:64]
-        flood = [frag(l2, src, gw6, 0x10000 + i, 0, head, True) for i in range(3000)]
-        send_frames(att, flood, pace=0.0002)
-        wait_for(lambda: reasm(d)["evicted"] >= r0["evicted"] + 3000 - 16, 30,
-                 what="the flood through the reassembly table")
+        flood = Flood(att, frag(l2, src, gw6, 0x10000, 0, head, True), 3000, 40000)
+        flood.start()
+        big = [by.start("ping", *fam, "-n", "-q", "-c", "20", "-i", "0.1", "-W", "2",
+                        "-s", "3000", dst) for fam, dst in ((("-6",), gw6), ((), gw4))]
+        try:
+            wait_for(lambda: reasm(d)["recycled_guest_share"] >=
+                     r0["recycled_guest_share"] + 3000 - 4, 60,
+                     what="the flood through the attacker's share of the table")
+            send_frames(by, held6[1:] + held4[1:])
+            by_sniff.wait(lambda l: "ICMP6, echo reply, id 30583," in l, what="the held IPv6 echo")
+            by_sniff.wait(lambda l: "ICMP echo reply, id 30584," in l, what="the held IPv4 echo")
+            for p in big:
+                assert p.wait(timeout=60) == 0
+                sent, got = vnet.ping_stats(p.stdout.read())
+                assert got == sent == 20
+        finally:
+            flood.stop()
+            by_sniff.stop()
         r1 = reasm(d)
-        assert r1["in_use"] <= r1["max"] == 16, r1
+        assert r1["in_use"] <= r1["max"] == 16 and r1["per_guest_max"] == 4, r1
+        assert r1["evicted"] == r0["evicted"], r1  # nobody had to take another's slot
+        assert r1["recycled_guest_share"] >= r0["recycled_guest_share"] + flood.sent - 4, r1
+        assert r1["completed"] >= r0["completed"] + 2 + 2 * 20, r1
         assert vnet.vm_rss_kb(d.pid) - rss0 < 4096, "vnetd grew under the fragment flood"
         # Reassembly still works after the flood.
         send_frames(att, split(l2, src, gw6, 0x6666, echo6(src, gw6, 0x6666, 200), 104))
@@ -314,7 +392,7 @@ def test_overlapping_tiny_and_flooded_fragments(netns, vnetd, servers, tmp_path)
         r2 = reasm(d)
         assert r2["overlaps"] == r0["overlaps"] + 2 and r2["completed"] >= r0["completed"] + 3
         s6 = d.network("lan")["gateway"]["stats6"]
-        assert s6["fragments"] >= 3000 + len(frames) - 2, s6
+        assert s6["fragments"] >= flood.sent + len(frames) - 2, s6
 
         # The bystander: every ping answered, the download whole.
         assert pinger.wait(timeout=60) == 0

@@ -19,6 +19,13 @@
  *   exactly the unfragmentable part of the first fragment plus the data (at
  *   most 65535 bytes), its bytes those of the fragments; no two slots hold
  *   the same datagram. IPv4 and IPv6 share the table as in the gateway.
+ * * Fairness: each fragment comes from one of eight guests (its source
+ *   address's last byte & 7 stands for the switch port) and the guest is
+ *   part of the key. No guest ever holds more than its share of slots; a
+ *   new datagram takes another guest's slot only when every slot was busy,
+ *   its guest was below its share and held fewer slots than the victim's,
+ *   the victim's guest held the most, and the slot was the oldest of such
+ *   guests' (at most one slot per fragment).
  *
  * Input: byte 0: bit 0 checks IPv4 header checksums, bit 1 selects
  * reassembly, bits 2-7 the clock step between fragments (x100 ms; slots
@@ -208,16 +215,17 @@ static enum vn_ip_err parse6(const uint8_t *p, size_t len, struct vn_ip6 *ip)
 
 /* ---- reassembly against its slots ---- */
 
-/* The slot of a datagram as slot_for() would find it at now (expired ones
- * are not), or NULL. */
-static const struct vn_reasm_slot *find_slot(uint8_t family, const uint8_t *src,
+/* The slot of owner's datagram as slot_for() would find it at now
+ * (expired ones are not), or NULL. */
+static const struct vn_reasm_slot *find_slot(uint16_t owner, uint8_t family, const uint8_t *src,
                                              const uint8_t *dst, uint32_t id, uint8_t proto,
                                              uint64_t now)
 {
     size_t alen = family == AF_INET6 ? 16 : 4;
     for (int i = 0; i < VN_REASM_SLOTS; i++) {
         const struct vn_reasm_slot *s = &reasm.slot[i];
-        if (s->used && now - s->first_ms <= VN_REASM_TIMEOUT_MS && s->family == family &&
+        if (s->used && now - s->first_ms <= VN_REASM_TIMEOUT_MS && s->owner == owner &&
+            s->family == family &&
             !memcmp(s->src, src, alen) && !memcmp(s->dst, dst, alen) && s->id == id &&
             s->proto == proto)
             return s;
@@ -239,30 +247,94 @@ static bool any_block(const struct vn_reasm_slot *s, uint32_t from, uint32_t to)
     return false;
 }
 
-/* The table never holds one datagram twice. */
+/* The table never holds one datagram of a guest twice. */
 static void check_table(void)
 {
     for (int i = 0; i < VN_REASM_SLOTS; i++)
         for (int j = 0; j < i; j++) {
             const struct vn_reasm_slot *a = &reasm.slot[i], *b = &reasm.slot[j];
-            CHECK(!(a->used && b->used && a->family == b->family && a->id == b->id &&
-                    a->proto == b->proto && !memcmp(a->src, b->src, 16) &&
+            CHECK(!(a->used && b->used && a->owner == b->owner && a->family == b->family &&
+                    a->id == b->id && a->proto == b->proto && !memcmp(a->src, b->src, 16) &&
                     !memcmp(a->dst, b->dst, 16)));
         }
+}
+
+/* The table's occupancy before a fragment: which slots hold a live
+ * datagram of whom since when. */
+static struct {
+    bool live[VN_REASM_SLOTS];
+    uint16_t owner[VN_REASM_SLOTS];
+    uint64_t first_ms[VN_REASM_SLOTS];
+} occ;
+
+static void take_occupancy(uint64_t now)
+{
+    for (int i = 0; i < VN_REASM_SLOTS; i++) {
+        const struct vn_reasm_slot *s = &reasm.slot[i];
+        occ.live[i] = s->used && now - s->first_ms <= VN_REASM_TIMEOUT_MS;
+        occ.owner[i] = s->owner;
+        occ.first_ms[i] = s->first_ms;
+    }
+}
+
+static unsigned occ_held(uint16_t owner)
+{
+    unsigned n = 0;
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        n += occ.live[i] && occ.owner[i] == owner;
+    return n;
+}
+
+/* After owner's fragment: no guest over its share, and another guest's
+ * datagram gone only as the fairness rules allow (see the top). */
+static void check_fair(uint16_t owner)
+{
+    unsigned held[8] = { 0 };
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        if (reasm.slot[i].used)
+            held[reasm.slot[i].owner & 7]++;
+    for (int o = 0; o < 8; o++)
+        CHECK(held[o] <= VN_REASM_SHARE);
+    int lost = -1;
+    for (int i = 0; i < VN_REASM_SLOTS; i++) {
+        const struct vn_reasm_slot *s = &reasm.slot[i];
+        if (!occ.live[i] || occ.owner[i] == owner)
+            continue;
+        if (s->used && s->owner == occ.owner[i] && s->first_ms == occ.first_ms[i])
+            continue; /* still there */
+        CHECK(lost < 0); /* one slot at most */
+        lost = i;
+    }
+    if (lost < 0)
+        return;
+    unsigned most = 0, mine = occ_held(owner);
+    uint64_t oldest = UINT64_MAX;
+    for (int i = 0; i < VN_REASM_SLOTS; i++) {
+        CHECK(occ.live[i]); /* every slot was busy */
+        most = occ_held(occ.owner[i]) > most ? occ_held(occ.owner[i]) : most;
+    }
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        if (occ_held(occ.owner[i]) == most && occ.first_ms[i] < oldest)
+            oldest = occ.first_ms[i];
+    CHECK(mine < VN_REASM_SHARE && mine < most);
+    CHECK(occ_held(occ.owner[lost]) == most && occ.first_ms[lost] == oldest);
 }
 
 static struct vn_reasm_slot before; /* the datagram's slot before the fragment */
 
 static void frag6(const struct vn_ip6 *ip, uint64_t now)
 {
+    uint16_t owner = ip->src[15] & 7;
     const uint8_t *data = ip->hdr + ip->unfrag_len + 8;
     uint32_t off = (uint32_t)ip->frag_off * 8;
     uint32_t len = (uint32_t)(ip->tot_len - ip->unfrag_len - 8);
     uint8_t next = ip->hdr[ip->unfrag_len];
     bool invalid = (ip->mf && (len == 0 || len % 8)) || ip->unfrag_len > VN_REASM_HDR_MAX ||
                    off + len > 65535u - ip->unfrag_len;
-    const struct vn_reasm_slot *s = find_slot(AF_INET6, ip->src, ip->dst, ip->frag_id, next, now);
+    const struct vn_reasm_slot *s =
+        find_slot(owner, AF_INET6, ip->src, ip->dst, ip->frag_id, next, now);
     bool had = s != NULL;
+    take_occupancy(now);
     if (had)
         memcpy(&before, s, sizeof before);
     uint32_t end_blk = (off + len + 7) / 8;
@@ -271,18 +343,19 @@ static void frag6(const struct vn_ip6 *ip, uint64_t now)
                         any_block(&before, off / 8, end_blk) ||
                         (!ip->mf && any_block(&before, end_blk, 8192)));
     struct vn_ip6 whole;
-    int rc = vn_reasm_add6(&reasm, ip, now, &whole);
+    int rc = vn_reasm_add6_from(&reasm, owner, ip, now, &whole);
     check_table();
+    check_fair(owner);
     if (invalid) {
         CHECK(rc == -1);
         return;
     }
     if (drop) { /* the whole datagram goes */
-        CHECK(rc == -1 && !find_slot(AF_INET6, ip->src, ip->dst, ip->frag_id, next, now));
+        CHECK(rc == -1 && !find_slot(owner, AF_INET6, ip->src, ip->dst, ip->frag_id, next, now));
         return;
     }
     if (rc == 0) {
-        s = find_slot(AF_INET6, ip->src, ip->dst, ip->frag_id, next, now);
+        s = find_slot(owner, AF_INET6, ip->src, ip->dst, ip->frag_id, next, now);
         CHECK(s && !memcmp(s->data + off, data, len));
         for (uint32_t b = off / 8; b < end_blk; b++)
             CHECK(has_block(s, b));
@@ -315,19 +388,22 @@ static void frag4(const struct vn_ip4 *ip, uint64_t now)
                       (uint8_t)ip->src };
     uint8_t da[4] = { (uint8_t)(ip->dst >> 24), (uint8_t)(ip->dst >> 16), (uint8_t)(ip->dst >> 8),
                       (uint8_t)ip->dst };
-    const struct vn_reasm_slot *s = find_slot(AF_INET, sa, da, ip->id, ip->proto, now);
+    uint16_t owner = ip->src & 7;
+    const struct vn_reasm_slot *s = find_slot(owner, AF_INET, sa, da, ip->id, ip->proto, now);
     bool had = s != NULL;
     if (had)
         memcpy(&before, s, sizeof before);
+    take_occupancy(now);
     struct vn_ip4 whole;
-    int rc = vn_reasm_add(&reasm, ip, now, &whole);
+    int rc = vn_reasm_add_from(&reasm, owner, ip, now, &whole);
     check_table();
+    check_fair(owner);
     if (invalid) {
         CHECK(rc == -1);
         return;
     }
     if (rc == 0) {
-        s = find_slot(AF_INET, sa, da, ip->id, ip->proto, now);
+        s = find_slot(owner, AF_INET, sa, da, ip->id, ip->proto, now);
         CHECK(s && !memcmp(s->data + off, ip->l4, len));
         return;
     }

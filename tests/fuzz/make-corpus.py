@@ -314,6 +314,13 @@ def seeds_ip6(out):
     write(out, "ip", "v4-v6-mixed", b"\x06" + meta0 + le_records(mixed))
     many = [frags6(s, d, 58, echo[:64], 32, ident=100 + i)[0] for i in range(20)]
     write(out, "ip", "v6-table-full", b"\x02" + meta0 + le_records(many))
+    # Guests (the last byte of the source address & 7 stands for the switch
+    # port): five fill the table below their share, then a new datagram of
+    # each of three takes a slot as the fairness rules say.
+    owners = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 5, 1, 6, 5]
+    guests = [ip4(a("10.0.2.%d" % (16 + g)), a("10.0.2.2"), 17, b"G" * 64, ident=200 + i,
+                  frag=0x2000) for i, g in enumerate(owners)]
+    write(out, "ip", "fragments-guests", b"\x02" + meta0 + le_records(guests))
 
 
 def framed(frames):

@@ -1,7 +1,9 @@
 /* Unit tests of IPv4 and IPv6 reassembly (src/gw/reasm.c): in-order and
  * out-of-order fragments, duplicates, interleaved datagrams, invalid
- * fragments (odd sizes, beyond 64 KiB), timeouts, and eviction when all
- * slots are busy; IPv6: the unfragmentable part of the first fragment,
+ * fragments (odd sizes, beyond 64 KiB), timeouts; fairness between guests
+ * (a flooding guest keeps to its share, a full table gives a new datagram
+ * the oldest slot of the guest holding the most, fragments of another port
+ * never join a guest's datagram); IPv6: the unfragmentable part of the first fragment,
  * overlaps and inconsistent ends dropping the datagram, and a datagram
  * whose first fragment's headers would take it past 65535 bytes. */
 #include <setjmp.h>
@@ -150,20 +152,144 @@ static void test_timeout_and_eviction(void **state)
     frag(&ip, 6, 0x0a00020f, 800, 8, false);
     assert_int_equal(vn_reasm_add(r, &ip, 1000 + VN_REASM_TIMEOUT_MS + 1, &w), 0);
     assert_true(r->timeouts >= 1);
-    /* Fill every slot, then one more: the oldest is evicted, others complete. */
+    /* One guest starts a datagram more than its share: its oldest makes
+     * room, the others complete. */
     uint64_t now = 100000;
-    for (uint16_t id = 100; id < 100 + VN_REASM_SLOTS + 1; id++) {
+    for (uint16_t id = 100; id < 100 + VN_REASM_SHARE + 1; id++) {
         frag(&ip, id, 0x0a00020f, 0, 80, true);
         assert_int_equal(vn_reasm_add(r, &ip, now++, &w), 0);
     }
-    assert_true(r->evicted >= 1);
-    assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SLOTS);
+    assert_int_equal(r->recycled_share, 1);
+    assert_int_equal(r->evicted, 0);
+    assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SHARE);
     assert_int_equal(vn_reasm_in_use(r, now + VN_REASM_TIMEOUT_MS + 1), 0);
-    frag(&ip, 100, 0x0a00020f, 80, 8, false); /* the evicted one */
+    frag(&ip, 100, 0x0a00020f, 80, 8, false); /* the recycled one */
     assert_int_equal(vn_reasm_add(r, &ip, now, &w), 0);
-    frag(&ip, 100 + VN_REASM_SLOTS, 0x0a00020f, 80, 8, false);
+    frag(&ip, 100 + VN_REASM_SHARE, 0x0a00020f, 80, 8, false);
     assert_int_equal(vn_reasm_add(r, &ip, now, &w), 1);
-    check_whole(&w, 100 + VN_REASM_SLOTS, 88);
+    check_whole(&w, 100 + VN_REASM_SHARE, 88);
+}
+
+/* ---- fairness between guests (switch ports) ---- */
+
+/* Slots of the table held by owner (not expired at now). */
+static unsigned held(const struct vn_reasm *r, uint16_t owner)
+{
+    unsigned n = 0;
+    for (int i = 0; i < VN_REASM_SLOTS; i++)
+        n += r->slot[i].used && r->slot[i].owner == owner;
+    return n;
+}
+
+/* Owner starts datagram id from src: a first fragment of 80 bytes. */
+static void start(struct vn_reasm *r, uint16_t owner, uint16_t id, uint32_t src, uint64_t now)
+{
+    struct vn_ip4 ip, w;
+    frag(&ip, id, src, 0, 80, true);
+    assert_int_equal(vn_reasm_add_from(r, owner, &ip, now, &w), 0);
+}
+
+/* Owner sends the last fragment of datagram id: 1 when it completes. */
+static int finish(struct vn_reasm *r, uint16_t owner, uint16_t id, uint32_t src, uint64_t now)
+{
+    struct vn_ip4 ip, w;
+    frag(&ip, id, src, 80, 8, false);
+    int rc = vn_reasm_add_from(r, owner, &ip, now, &w);
+    if (rc == 1)
+        check_whole(&w, id, 88);
+    return rc;
+}
+
+/* A guest flooding never-completed datagrams (from ever new source
+ * addresses: the share is per port) keeps to its share, recycling its own
+ * oldest; a fair guest's half-reassembled datagram is never touched, and
+ * the table is bounded. */
+static void test_flooder_keeps_to_its_share(void **state)
+{
+    struct vn_reasm *r = *state;
+    uint64_t now = 1000;
+    start(r, 2, 7, 0x0a000220, now);
+    for (unsigned i = 0; i < 5000; i++) {
+        start(r, 1, (uint16_t)i, 0x0a000000 + i, now);
+        assert_true(held(r, 1) <= VN_REASM_SHARE);
+        assert_true(vn_reasm_in_use(r, now) <= VN_REASM_SHARE + 1);
+        now += i % 4 == 0;
+    }
+    assert_int_equal(held(r, 1), VN_REASM_SHARE);
+    assert_int_equal(r->recycled_share, 5000 - VN_REASM_SHARE);
+    assert_int_equal(r->evicted, 0);
+    assert_int_equal(finish(r, 2, 7, 0x0a000220, now), 1);
+    /* The flooder's newest datagrams are there and complete. */
+    assert_int_equal(finish(r, 1, 4999, 0x0a000000 + 4999, now), 1);
+    assert_int_equal(finish(r, 1, 4995, 0x0a000000 + 4995, now), 0); /* recycled */
+}
+
+/* Every slot busy: four flooders at their share. A fair guest still gets a
+ * slot (the oldest of a guest holding the most), and while the flooders go
+ * on, its datagram is never the one evicted: it holds fewer than they do. */
+static void test_full_table_evicts_the_biggest(void **state)
+{
+    struct vn_reasm *r = *state;
+    uint64_t now = 1000;
+    uint16_t id = 0;
+    for (uint16_t o = 1; o <= 4; o++)
+        for (int k = 0; k < VN_REASM_SHARE; k++)
+            start(r, o, id++, 0x0a000100 + o, now++);
+    assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SLOTS);
+    assert_int_equal(r->evicted, 0);
+    start(r, 9, 77, 0x0a000109, now++);
+    assert_int_equal(r->evicted, 1);
+    assert_int_equal(held(r, 9), 1);
+    assert_int_equal(held(r, 1), VN_REASM_SHARE - 1); /* the oldest slot was owner 1's */
+    for (unsigned i = 0; i < 4000; i++) {
+        uint16_t o = (uint16_t)(1 + i % 4);
+        start(r, o, id++, 0x0a000100 + o, now);
+        now += i % 8 == 0;
+        assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SLOTS);
+        assert_int_equal(held(r, 9), 1);
+        for (uint16_t k = 1; k <= 4; k++)
+            assert_true(held(r, k) <= VN_REASM_SHARE);
+    }
+    assert_true(r->evicted > 1 && r->recycled_share > 1);
+    assert_int_equal(r->evicted + r->recycled_share, 4000 + 1);
+    assert_int_equal(finish(r, 9, 77, 0x0a000109, now), 1);
+}
+
+/* When nobody holds more than the newcomer, it recycles its own oldest
+ * rather than take a slot from a guest holding as few as it does. */
+static void test_full_table_even(void **state)
+{
+    struct vn_reasm *r = *state;
+    uint64_t now = 1000;
+    uint16_t id = 0;
+    for (uint16_t o = 1; o <= 5; o++)
+        for (int k = 0; k < 3; k++)
+            start(r, o, id++, 0x0a000100 + o, now++);
+    start(r, 6, 66, 0x0a000106, now++); /* the 16th slot */
+    assert_int_equal(vn_reasm_in_use(r, now), VN_REASM_SLOTS);
+    start(r, 3, 300, 0x0a000103, now++); /* holds 3 like the most: its own oldest goes */
+    assert_int_equal(r->evicted, 1);
+    assert_int_equal(held(r, 3), 3);
+    assert_int_equal(finish(r, 3, 7, 0x0a000103, now), 1);
+    assert_int_equal(finish(r, 3, 6, 0x0a000103, now), 0); /* its first, recycled */
+    assert_int_equal(held(r, 6), 1);
+    start(r, 7, 70, 0x0a000107, now++); /* holds none: the oldest of the biggest (owner 1's) */
+    assert_int_equal(r->evicted, 2);
+    assert_int_equal(held(r, 1), 2);
+    assert_int_equal(finish(r, 1, 0, 0x0a000101, now), 0);
+    assert_int_equal(finish(r, 6, 66, 0x0a000106, now), 1);
+    assert_int_equal(finish(r, 7, 70, 0x0a000107, now), 1);
+}
+
+/* Fragments from another port never join a guest's datagram: the same
+ * addresses and identification from owner 2 are a datagram of their own,
+ * and an IPv6 overlap sent by owner 2 does not drop owner 1's. */
+static void test_owner_in_key(void **state)
+{
+    struct vn_reasm *r = *state;
+    start(r, 1, 5, 0x0a00020f, 0);
+    assert_int_equal(finish(r, 2, 5, 0x0a00020f, 0), 0);
+    assert_int_equal(finish(r, 1, 5, 0x0a00020f, 0), 1);
 }
 
 /* A datagram whose first fragment has a 60-byte header and the others 20
@@ -317,6 +443,20 @@ static void test_ipv6_too_long(void **state)
     check_whole6(&w, 7, 216, end);
 }
 
+/* IPv6: an overlapping fragment from another port is its own datagram. */
+static void test_ipv6_owner_in_key(void **state)
+{
+    struct vn_reasm *r = *state;
+    struct vn_ip6 ip, w;
+    frag6(&ip, 8, 0, 800, true, 0);
+    assert_int_equal(vn_reasm_add6_from(r, 1, &ip, 0, &w), 0);
+    assert_int_equal(vn_reasm_add6_from(r, 2, &ip, 0, &w), 0); /* not an overlap of owner 1's */
+    assert_int_equal(r->overlaps, 0);
+    frag6(&ip, 8, 800, 8, false, 0);
+    assert_int_equal(vn_reasm_add6_from(r, 1, &ip, 0, &w), 1);
+    check_whole6(&w, 8, 0, 808);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,10 +465,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flooder_keeps_to_its_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_table_evicts_the_biggest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_table_even, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_in_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_longer_in_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_owner_in_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
