@@ -10,7 +10,15 @@
 #include <string.h>
 
 enum { ND_RS = 133, ND_RA = 134, ND_NS = 135, ND_NA = 136, ND_REDIRECT = 137 };
-enum { OPT_SLLA = 1, OPT_TLLA = 2, OPT_PREFIX = 3, OPT_MTU = 5, OPT_RDNSS = 25, OPT_DNSSL = 31 };
+enum {
+    OPT_SLLA = 1,
+    OPT_TLLA = 2,
+    OPT_PREFIX = 3,
+    OPT_MTU = 5,
+    OPT_RDNSS = 25,
+    OPT_DNSSL = 31,
+    OPT_PREF64 = 38,
+};
 #define NA_R 0x80
 #define NA_S 0x40
 #define NA_O 0x20
@@ -139,6 +147,25 @@ void vn_gw_nd_solicit(struct vn_gw *gw, const struct vn_addr *t)
 
 /* ---- router advertisements ---- */
 
+/* Write the PREF64 option (RFC 8781) announcing the network's NAT64 prefix
+ * at o (16 bytes), so guests that synthesize addresses themselves (CLAT,
+ * DNS64 in a local resolver) learn it without a DNS lookup. The scaled
+ * lifetime is 3 x the RA interval in units of 8 s (RFC 8781 4.1), at most
+ * 8191; the prefix length is coded as the PLC (0: /96, 1: /64, 2: /56,
+ * 3: /48, 4: /40, 5: /32) and the option carries the first 96 bits. */
+static void put_pref64(uint8_t *o, const struct vn_net_conf *c)
+{
+    static const uint8_t lens[] = { 96, 64, 56, 48, 40, 32 };
+    unsigned plc = 0;
+    while (plc < sizeof lens - 1 && lens[plc] != c->nat64_prefix_len)
+        plc++;
+    uint32_t scaled = VN_MIN((3u * c->ra_interval + 7) / 8, 8191u);
+    o[0] = OPT_PREF64;
+    o[1] = 2;
+    vn_put_be16(o + 2, (uint16_t)(scaled << 3 | plc));
+    memcpy(o + 4, c->nat64_prefix.a, 12);
+}
+
 /* Send an RA to dst/dmac. */
 static void send_ra(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_addr *dst)
 {
@@ -147,7 +174,8 @@ static void send_ra(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_add
     int dl = c->domain[0] && gw->dns ? vn_dns_name_from_text(c->domain, dnssl, sizeof dnssl) : -1;
     bool rdnss = gw->dns && gw->dns6.family;
     size_t dnssl_len = dl > 0 ? ((8 + (size_t)dl + 7) & ~(size_t)7) : 0;
-    size_t len = 16 + 8 + 8 + 32 + (rdnss ? 24 : 0) + dnssl_len;
+    bool pref64 = c->nat64 && c->mode == VN_MODE_NAT;
+    size_t len = 16 + 8 + 8 + 32 + (rdnss ? 24 : 0) + dnssl_len + (pref64 ? 16 : 0);
     uint8_t *f;
     uint8_t *ic = nd_start(gw, &f, dmac, &gw->ll6, dst, len);
     if (!ic)
@@ -190,6 +218,8 @@ static void send_ra(struct vn_gw *gw, const uint8_t dmac[6], const struct vn_add
         memcpy(o + 8, dnssl, (size_t)dl);
         o += dnssl_len;
     }
+    if (pref64)
+        put_pref64(o, c);
     icmp6_csum(ic, len, &gw->ll6, dst);
     vn_gw_frame_commit(gw, VN_ETH_HLEN + 40 + len, NULL);
     gw->stats.nd_ra_sent++;
