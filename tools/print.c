@@ -8,6 +8,7 @@
 #include "print.h"
 #include "table.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,10 @@ void print_status(json_t *r, json_t *req)
            jint(r, "drops"));
 }
 
-void print_networks(json_t *r, json_t *req)
+/* The networks' counters, one row each. GATEWAY is the address the
+ * gateway's services answer on: IPv4, or IPv6 on an IPv6-only network. */
+static void print_network_counters(json_t *r)
 {
-    (void)req;
     struct table *t = table_new("NAME", "MODE", "VLAN", "MTU", "UPLINK", "GATEWAY", "PORTS",
                                 "FDB", "FRAMES", "FLOODED", NULL);
     size_t i;
@@ -60,13 +62,64 @@ void print_networks(json_t *r, json_t *req)
         snprintf(vlan, sizeof vlan, "%lld", jint(n, "vlan"));
         snprintf(fdbs, sizeof fdbs, "%lld/%lld", jint(fdb, "entries"), jint(fdb, "max"));
         json_t *gw = json_object_get(n, "gateway");
+        const char *ga = "-";
+        if (gw)
+            ga = json_is_string(json_object_get(gw, "address")) ? jstr(gw, "address")
+                                                                : jstr(gw, "address6");
         table_row(t, jstr(n, "name"), jstr(n, "mode"), jint(n, "vlan") ? vlan : "-",
-                  table_int(t, jint(n, "mtu")), jstr(n, "uplink"), gw ? jstr(gw, "address") : "-",
+                  table_int(t, jint(n, "mtu")), jstr(n, "uplink"), ga,
                   table_int(t, jint(n, "ports")), fdbs,
                   table_int(t, jint(st, "frames")), table_int(t, jint(st, "flooded")), NULL);
     }
     table_print(t, stdout);
     table_free(t);
+}
+
+/* The addresses of the networks with a gateway, a row per family it
+ * serves (none of IPv4 on an IPv6-only network, none of IPv6 with ipv6:
+ * false) and one for a NAT64 prefix; DNS "-" when the forwarder is off.
+ * Nothing when no network has a gateway. */
+static void print_network_addresses(json_t *r)
+{
+    struct table *t = table_new("NETWORK", "FAMILY", "SUBNET", "GATEWAY", "DNS", "LINK-LOCAL",
+                                NULL);
+    int rows = 0;
+    size_t i;
+    json_t *n;
+    json_array_foreach(r, i, n) {
+        json_t *gw = json_object_get(n, "gateway");
+        if (!gw)
+            continue;
+        const char *name = jstr(n, "name");
+        bool dns = json_object_get(gw, "dns") != NULL;
+        if (json_is_string(json_object_get(gw, "address"))) {
+            table_row(t, name, "ipv4", jstr(gw, "subnet"), jstr(gw, "address"),
+                      dns ? jstr(gw, "dns_address") : "-", "-", NULL);
+            rows++;
+        }
+        if (json_is_string(json_object_get(gw, "address6"))) {
+            table_row(t, name, "ipv6", jstr(gw, "subnet6"), jstr(gw, "address6"),
+                      dns ? jstr(gw, "dns_address6") : "-", jstr(gw, "link_local"), NULL);
+            rows++;
+        }
+        if (json_is_string(json_object_get(gw, "nat64_prefix"))) {
+            table_row(t, name, "nat64", jstr(gw, "nat64_prefix"), "-", "-", "-", NULL);
+            rows++;
+        }
+    }
+    if (rows) {
+        printf("\n");
+        table_print(t, stdout);
+    }
+    table_free(t);
+}
+
+/* network list/show: the counters, then the addresses of both families. */
+void print_networks(json_t *r, json_t *req)
+{
+    (void)req;
+    print_network_counters(r);
+    print_network_addresses(r);
 }
 
 /* The NETWORK column of a port: its network, or a trunk's networks with
@@ -330,6 +383,6 @@ void print_stats(json_t *r, json_t *req)
     json_t *nets = json_object_get(r, "networks");
     if (json_array_size(nets)) {
         printf("\n");
-        print_networks(nets, NULL);
+        print_network_counters(nets);
     }
 }

@@ -504,6 +504,8 @@ json_t *vn_gw_json(struct vn_gw *gw)
                           vn_mac_str(gw->mac, mac), "port", gw->port->conf.name, "neighbours",
                           gw->nneigh);
     json_object_set_new(o, "dns_address", json_string(vn_ip4_str(gw->dns_addr, a)));
+    json_object_set_new(o, "subnet", json_sprintf("%s/%u", vn_ip4_str(gw->subnet, a),
+                                                  (unsigned)gw->conf->prefix));
     json_object_set_new(
         o, "stats",
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "arp_requests",
@@ -524,6 +526,7 @@ json_t *vn_gw_json(struct vn_gw *gw)
         /* No IPv4 addresses: say so instead of 0.0.0.0. */
         json_object_set_new(o, "address", json_null());
         json_object_set_new(o, "dns_address", json_null());
+        json_object_set_new(o, "subnet", json_null());
         json_object_set_new(st, "ipv4_ignored", json_integer((json_int_t)s->ip4_ignored));
     }
     if (gw->conf->nat64) {

@@ -7,11 +7,12 @@ reason and the usage line on stderr (exit 2) without vnetd being asked.
 `vnetctl help --commands` prints the table's commands one a line; the tests
 take the list from there, and check it against the commands that must
 exist. Against a running vnetd, the read-only commands still answer in both
-output modes.
+output modes, and `network list` shows the addresses of both families
+(IPv4-only, IPv6-only with NAT64, dual-stack, no gateway).
 
 The command line tests use a control socket that does not exist: a command
-that reached for the daemon would exit 1, not 0 or 2. The daemon test runs
-one isolated network without ports; nothing is sent anywhere.
+that reached for the daemon would exit 1, not 0 or 2. The daemon tests run
+networks without ports; nothing is sent anywhere.
 """
 import json
 
@@ -200,4 +201,66 @@ def test_daemon_answers_both_output_modes(vnetd):
     for group, sub in (("network", "list"), ("port", "list"), ("mirror", "list"),
                        ("acl", "list"), ("forward", "list")):
         assert d.ctl_raw(group).stdout == d.ctl_raw(group, sub).stdout, group
+    d.assert_alive()
+
+
+def tables(text):
+    """The aligned tables of a human output (separated by blank lines), each
+    as a list of rows split on blanks (no cell holds a space)."""
+    return [[l.split() for l in block.splitlines()] for block in text.strip("\n").split("\n\n")]
+
+
+def test_network_list_shows_both_families(vnetd):
+    """network list/show: the counters table (GATEWAY: the IPv4 address, or
+    gateway6 on an IPv6-only network), then an address table with a row per
+    family a network serves (subnet, gateway, DNS, link-local) and one for
+    its NAT64 prefix; an IPv6-only network (subnet: none) shows no IPv4 at
+    all, ipv6: false no IPv6, a network without gateway neither; DNS is "-"
+    where the forwarder is off. stats shows only the counters."""
+    up = {"upstream": ["127.0.0.1:9"]}
+    d = vnetd({"networks": [
+        {"name": "lan", "mode": "nat", "subnet6": "fd00:1:2:3::/64", "dns": up},
+        {"name": "six", "mode": "nat", "subnet": "none", "subnet6": "fd00:6:6:6::/64",
+         "nat64": True, "dns": up},
+        {"name": "four", "mode": "nat", "subnet": "10.9.0.0/24", "ipv6": False, "dns": up},
+        {"name": "iso", "mode": "isolated", "subnet": "10.7.0.0/24",
+         "subnet6": "fd00:7:7:7::/64", "dns": {"enabled": False}},
+        {"name": "plain", "mode": "isolated"}], "ports": []})
+    gw = {n["name"]: n.get("gateway") for n in d.ctl("network", "list")}
+    out = d.ctl_raw("network", "list", json_out=False)
+    assert out.returncode == 0 and out.stderr == "", out
+    assert "0.0.0.0" not in out.stdout and "null" not in out.stdout, out.stdout
+    counters, addrs = tables(out.stdout)
+    assert counters[0] == ["NAME", "MODE", "VLAN", "MTU", "UPLINK", "GATEWAY", "PORTS", "FDB",
+                           "FRAMES", "FLOODED"]
+    by = {r[0]: dict(zip(counters[0], r)) for r in counters[1:]}
+    assert list(by) == ["lan", "six", "four", "iso", "plain"]
+    assert by["lan"]["GATEWAY"] == gw["lan"]["address"] == "10.0.2.2"
+    assert by["six"]["GATEWAY"] == gw["six"]["address6"] == "fd00:6:6:6::2"
+    assert by["four"]["GATEWAY"] == gw["four"]["address"] and by["plain"]["GATEWAY"] == "-"
+
+    assert addrs[0] == ["NETWORK", "FAMILY", "SUBNET", "GATEWAY", "DNS", "LINK-LOCAL"]
+    rows = [tuple(r) for r in addrs[1:]]
+    ll = {n: gw[n]["link_local"] for n in ("lan", "six", "iso")}
+    assert rows == [
+        ("lan", "ipv4", "10.0.2.0/24", "10.0.2.2", "10.0.2.3", "-"),
+        ("lan", "ipv6", "fd00:1:2:3::/64", "fd00:1:2:3::2", "fd00:1:2:3::3", ll["lan"]),
+        ("six", "ipv6", "fd00:6:6:6::/64", "fd00:6:6:6::2", "fd00:6:6:6::3", ll["six"]),
+        ("six", "nat64", "64:ff9b::/96", "-", "-", "-"),
+        ("four", "ipv4", "10.9.0.0/24", gw["four"]["address"], gw["four"]["dns_address"], "-"),
+        ("iso", "ipv4", "10.7.0.0/24", gw["iso"]["address"], "-", "-"),
+        ("iso", "ipv6", "fd00:7:7:7::/64", gw["iso"]["address6"], "-", ll["iso"]),
+    ], out.stdout
+    assert all(r[5].startswith("fe80::") for r in rows if r[1] == "ipv6"), rows
+    assert gw["six"]["subnet"] is None and gw["lan"]["subnet"] == "10.0.2.0/24"
+
+    # One network: its rows only; one without a gateway: no address table.
+    one = tables(d.ctl_raw("network", "show", "six", json_out=False).stdout)
+    assert [r[0] for r in one[0][1:]] == ["six"] and [r[:2] for r in one[1][1:]] == [
+        ["six", "ipv6"], ["six", "nat64"]], one
+    plain = tables(d.ctl_raw("network", "show", "plain", json_out=False).stdout)
+    assert len(plain) == 1 and plain[0][1][0] == "plain", plain
+    # stats: ports, then the counters alone
+    st = tables(d.ctl_raw("stats", json_out=False).stdout)
+    assert st[-1][0][0] == "NAME" and not any(t[0][0] == "NETWORK" for t in st), st
     d.assert_alive()
