@@ -22,7 +22,8 @@
  * (it never answers for another address) and its link-layer address,
  * solicited exactly when unicast; solicitations only for addresses not its
  * own; router advertisements from its link-local address with the
- * configured lifetime, M/O flags, MTU, prefix and RDNSS; ICMPv6 errors
+ * configured lifetime, M/O flags, MTU, prefix, RDNSS and PREF64 (the
+ * network is dual-stack with NAT64); ICMPv6 errors
  * within 1280 bytes quoting a packet from their destination, never about
  * an error, a later fragment or (but too big) a multicast packet, no more
  * than the rate limit allows; the gateway's counters equal what was seen.
@@ -34,7 +35,8 @@
  * h0: bits 0-1 the RA lifetime (0, 1800, 9000, 65535 capped), bit 2 fills
  * the neighbour table first (VN_GW_NEIGH_MAX - (h1 & 15) entries, seen up
  * to (h1 >> 4) * 2 s ago), bits 3-4 the first unsolicited RA (0.1 s, 1 s,
- * 4 s, none). f: bits 0-2 the source MAC (6 guests, the gateway's own, a
+ * 4 s, none), bit 5 starts the ICMP error and solicited-RA token buckets
+ * with one token each. f: bits 0-2 the source MAC (6 guests, the gateway's own, a
  * multicast one) unless bit 3 takes the 6 bytes after the length, bits 4-5
  * the destination MAC (the gateway, the group of the IPv6 destination,
  * broadcast, another guest), bit 6 fixes the payload length and the
@@ -74,6 +76,7 @@ static const char YAML[] =
     "    subnet6: fd00:f::/64\n"
     "    mtu: 1280\n"
     "    ra: {interval: 4}\n"
+    "    nat64: true\n"
     "    dns: {upstream: [127.0.0.1:1]}\n"
     "    fdb_max: 64\n"
     "ports:\n"
@@ -84,8 +87,7 @@ static const char YAML[] =
 #define NOCOV __attribute__((no_sanitize("coverage")))
 
 #define MAX_MSGS 16
-#define ICMP_BURST 100   /* l3.c's bucket: burst and refill per second */
-#define ICMP_RATE 200
+#define ICMP_RATE 200    /* l3.c's error bucket: refill per second */
 
 static struct fz_world *w;
 static struct vn_gw *gw;
@@ -96,6 +98,7 @@ static uint64_t fake_clock(void *ctx) { (void)ctx; return fake_ns; }
 static struct {
     uint64_t na, ra, errors, echo, ns, udp, stub;
     uint64_t start_ms;
+    uint32_t icmp_tokens; /* the error bucket at the start */
     bool lost;            /* a reply to the gateway's own MAC: the switch drops it */
 } seen;
 static struct vn_reasm out_reasm; /* the gateway's own fragments, put back together */
@@ -178,6 +181,15 @@ static void check_ra(const struct vn_ip6 *ip, const uint8_t *ic, size_t len)
     CHECK(mtu && vn_get_be32(mtu + 4) == gw->mtu);
     CHECK(pfx && pfx[2] == 64 && (pfx[3] & 0xc0) == 0xc0 && !memcmp(pfx + 16, gw->prefix6.a, 16));
     CHECK(!!rdnss == !!gw->dns && (!rdnss || !memcmp(rdnss + 8, gw->dns6.a, 16)));
+    const uint8_t *pref64 = nd_opt(ic + 16, len - 16, 38, 2); /* RFC 8781 */
+    CHECK(!!pref64 == c->nat64);
+    if (pref64) {
+        static const uint8_t plc_len[6] = { 96, 64, 56, 48, 40, 32 };
+        uint16_t sl = vn_get_be16(pref64 + 2);
+        CHECK((sl & 7) < 6 && plc_len[sl & 7] == c->nat64_prefix_len);
+        CHECK((sl >> 3) == VN_MIN((3u * c->ra_interval + 7) / 8, 8191u));
+        CHECK(!memcmp(pref64 + 4, c->nat64_prefix.a, 12));
+    }
     seen.ra++;
 }
 
@@ -366,6 +378,8 @@ NOCOV static void reset(uint8_t h0, uint8_t h1)
     gw->icmp_refill_ms = now;
     gw->ra_tokens = 20;
     gw->ra_refill_ms = now;
+    if (h0 & 0x20) /* both buckets nearly empty: what the limits drop */
+        gw->icmp_tokens = gw->ra_tokens = 1;
     for (int i = 0; i < VN_REASM_SLOTS; i++)
         gw->reasm.slot[i].used = out_reasm.slot[i].used = false;
     vn_timer_cancel(w->loop, &gw->ra_timer);
@@ -390,6 +404,7 @@ NOCOV static void reset(uint8_t h0, uint8_t h1)
     }
     memset(&seen, 0, sizeof seen);
     seen.start_ms = now;
+    seen.icmp_tokens = gw->icmp_tokens;
 }
 
 /* Advance both clocks by ms and run what is due (the RA timer). */
@@ -519,7 +534,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(st->icmp_errors_sent == seen.errors && st->icmp6_echo == seen.echo);
     }
     uint64_t elapsed = vn_loop_now_ms(w->loop) - seen.start_ms;
-    CHECK(seen.errors <= ICMP_BURST + elapsed * ICMP_RATE / 1000);
+    CHECK(seen.errors <= seen.icmp_tokens + elapsed * ICMP_RATE / 1000);
     static int verbose = -1;
     if (verbose < 0)
         verbose = getenv("FUZZ_ND_VERBOSE") != NULL;

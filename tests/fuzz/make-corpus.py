@@ -771,6 +771,14 @@ def seeds_nd(out):
           rs(3, ll[3], s=6))
     write(out, "nd", "rs-flood", b"\x02\x00" + b"".join(rs(n % 6, ll[n % 6], s=1)
                                                       for n in range(16)))
+    # bit 5: one token in the solicited-RA and ICMP error buckets
+    write(out, "nd", "rate-limits", b"\x38\x00" + b"".join(
+        [rs(n, ll[n], s=1) for n in range(4)] +
+        [nd_rec(FIX | 1, 0, udp6(ga[1], d6, 5000, 9, b"closed %d" % n)) for n in range(4)] +
+        [nd_rec(FIX | 1, 6, udp6(ga[1], d6, 5000, 9, b"a second later"))]))
+    write(out, "nd", "nat64", hdr + echo(0, ga[0], "64:ff9b::c000:201") +
+          nd_rec(FIX, 0x10, udp6(ga[0], "64:ff9b::c000:201", 5000, 9, b"via NAT64")) +
+          rs(0, ll[0]))
     write(out, "nd", "ra-timer", b"\x00\x00" + rs(0, ll[0], s=8) + echo(0, ll[0], gll, s=8) +
           echo(0, ll[0], gll, s=9))
     write(out, "nd", "echo", hdr + echo(0, ll[0], gll) + echo(1, ga[1], g6) + echo(2, ga[2], d6) +
