@@ -24,7 +24,18 @@
  * counted). Reservations (dhcp6.hosts with an address) have entries of
  * their own, before the dynamic ones, and their addresses are never in the
  * pool. Expiry is judged lazily against the wall clock; changes are saved
- * by a short timer so a burst of clients costs one write. */
+ * by a short timer so a burst of clients costs one write.
+ *
+ * Other IAs: the server hands out neither temporary addresses (IA_TA) nor
+ * prefixes (IA_PD), but answers every such IA of a message beside its
+ * IA_NAs, as RFC 8415 asks (18.3.2, 18.3.4, 18.3.5, 18.3.9): the IA with a
+ * Status Code of NoAddrsAvail (IA_TA) or NoPrefixAvail (IA_PD) and nothing
+ * else, in an Advertise or Reply that still serves the IA_NAs; in the Reply
+ * to a Release or Decline, NoBinding (18.3.7, 18.3.8). Renew and Rebind get
+ * NoPrefixAvail rather than NoBinding: there will never be a binding, and
+ * NoBinding would only send the client back with a Request (18.2.10.1).
+ * The parser keeps at most VN_DHCP6_MAX_IA IAs of all kinds (IA_NAs first),
+ * so REPLY_MAX holds the largest reply whatever the mix. */
 #include "dhcp6.h"
 
 #include "core/hash.h"
@@ -47,7 +58,12 @@
 #define OFFER_HOLD_S 60             /* an Advertise holds its address this long */
 #define DECLINE_QUARANTINE_S 600    /* a declined address is not given out again for */
 #define SAVE_DELAY_MS 200           /* lease file writes are coalesced over this */
-#define REPLY_MAX 2048              /* the largest reply: 8 IA_NAs of 5 addresses, ids, DNS */
+/* The largest reply: 8 IA_NAs of 5 addresses (a Renew/Rebind listing 4
+ * addresses besides its binding: 8 * 156 bytes; an IA_TA or IA_PD takes
+ * the place of an IA_NA and is smaller), header and identifiers (4 + 14 +
+ * 134), DNS server (20) and the search list of a domain of at most 63
+ * characters (69): 1489 bytes (unit test test_largest_reply). */
+#define REPLY_MAX 2048
 
 #define SLOT_FREE 0u
 #define SLOT_RESERVED UINT32_MAX    /* the gateway's own address or a reservation's */
@@ -505,7 +521,49 @@ static void ia_with(struct vn_dhcp6 *d, struct reply *r, uint32_t iaid, const st
 
 static void ia_status(struct reply *r, uint32_t iaid, uint16_t status, const char *msg)
 {
-    vn_dhcp6_out_ia_na(&r->o, iaid, 0, 0, NULL, 0, 0, status, msg);
+    vn_dhcp6_out_ia_status(&r->o, VN_D6O_IA_NA, iaid, status, msg);
+}
+
+/* Answer the IA_TAs and IA_PDs of m (see the theory of operation): each
+ * with only a status, NoBinding when no_binding, else NoAddrsAvail (IA_TA)
+ * or NoPrefixAvail (IA_PD). */
+static void other_ias(struct reply *r, const struct vn_dhcp6_msg *m, bool no_binding)
+{
+    for (unsigned i = 0; i < m->nother; i++) {
+        const struct vn_dhcp6_other_ia *x = &m->other[i];
+        if (no_binding)
+            vn_dhcp6_out_ia_status(&r->o, x->code, x->iaid, VN_D6S_NO_BINDING,
+                                   "no binding for this IA");
+        else if (x->code == VN_D6O_IA_PD)
+            vn_dhcp6_out_ia_status(&r->o, x->code, x->iaid, VN_D6S_NO_PREFIX_AVAIL,
+                                   "no prefixes available");
+        else
+            vn_dhcp6_out_ia_status(&r->o, x->code, x->iaid, VN_D6S_NO_ADDRS_AVAIL,
+                                   "no temporary addresses available");
+    }
+}
+
+/* Whether m asks for prefixes and for no addresses (IA_PDs only). */
+static bool prefixes_only(const struct vn_dhcp6_msg *m)
+{
+    if (m->nia || !m->nother)
+        return false;
+    for (unsigned i = 0; i < m->nother; i++)
+        if (m->other[i].code != VN_D6O_IA_PD)
+            return false;
+    return true;
+}
+
+/* Log (rate-limited) that a client of d asked for what the server never
+ * gives: a prefix to delegate or temporary addresses. */
+static void log_other_ias(struct vn_dhcp6 *d, const struct vn_dhcp6_msg *m, const uint8_t *mac)
+{
+    if (!m->nother)
+        return;
+    char ms[18];
+    VN_LOG_RL(VN_LOG_INFO, "msg=\"DHCPv6 client asked for a delegated prefix or temporary "
+              "addresses; answered NoPrefixAvail/NoAddrsAvail\" network=%s client=%s",
+              d->gw->conf->name, vn_mac_str(mac, ms));
 }
 
 static void no_addrs(struct vn_dhcp6 *d, const struct client *c)
@@ -560,10 +618,16 @@ static void on_solicit(struct vn_dhcp6 *d, const struct vn_dhcp6_msg *m, const s
         }
         ia_with(d, &r, m->ia[i].iaid, l);
     }
+    other_ias(&r, m, false);
+    log_other_ias(d, m, src_mac);
+    /* Nothing to give: besides each IA's own status (RFC 8415 18.3.9), a
+     * top-level NoAddrsAvail for clients of RFC 3315 (17.2.2), unless the
+     * client asked only for prefixes (its IA_PDs say NoPrefixAvail). */
     if (!got) {
-        if (!m->nia)
+        if (!m->nia && !m->nother)
             no_addrs(d, c);
-        vn_dhcp6_out_status(&r.o, VN_D6S_NO_ADDRS_AVAIL, "no addresses available");
+        if (!prefixes_only(m))
+            vn_dhcp6_out_status(&r.o, VN_D6S_NO_ADDRS_AVAIL, "no addresses available");
     }
     add_config(d, &r);
     send_reply(d, &r, src_mac, ip);
@@ -598,7 +662,9 @@ static void on_request(struct vn_dhcp6 *d, const struct vn_dhcp6_msg *m, const s
         bind_lease(d, l, c, now);
         ia_with(d, &r, ia->iaid, l);
     }
-    if (!m->nia && !d->stateful)
+    other_ias(&r, m, false);
+    log_other_ias(d, m, src_mac);
+    if (!m->nia && !m->nother && !d->stateful)
         vn_dhcp6_out_status(&r.o, VN_D6S_NO_ADDRS_AVAIL, "no addresses available");
     add_config(d, &r);
     send_reply(d, &r, src_mac, ip);
@@ -715,6 +781,7 @@ static void on_renew(struct vn_dhcp6 *d, const struct vn_dhcp6_msg *m, const str
         }
         ia_status(&r, ia->iaid, VN_D6S_NO_BINDING, "no binding for this IA");
     }
+    other_ias(&r, m, false);
     add_config(d, &r);
     send_reply(d, &r, src_mac, ip);
 }
@@ -752,6 +819,7 @@ static void on_release_decline(struct vn_dhcp6 *d, const struct vn_dhcp6_msg *m,
         l->state = VN_LEASE6_DECLINED;
         l->expires = now + DECLINE_QUARANTINE_S;
     }
+    other_ias(&r, m, true);
     vn_dhcp6_out_status(&r.o, VN_D6S_SUCCESS, decline ? "declined" : "released");
     send_reply(d, &r, src_mac, ip);
 }

@@ -6,7 +6,10 @@
  * dhcp6.hosts reservations (by DUID, or by the MAC of a DUID-LL/LLT or of
  * the frame), and persists bound leases atomically to
  * STATE_DIR/leases6-NETWORK.json so a restarted vnetd gives a VM its
- * address back. The server identifier is the DUID-LL of the gateway's MAC. */
+ * address back. Neither mode gives temporary addresses or delegates
+ * prefixes: IA_TAs are answered NoAddrsAvail and IA_PDs NoPrefixAvail (the
+ * IA_NAs of the same message served as usual). The server identifier is
+ * the DUID-LL of the gateway's MAC. */
 #ifndef VN_GW_DHCP6_H
 #define VN_GW_DHCP6_H
 

@@ -1,5 +1,6 @@
 /* DHCPv6 message parsing and reply building; see dhcp6_msg.h. */
 #include "dhcp6_msg.h"
+#include "core/util.h"
 #include "dns_msg.h"
 #include "pkt/eth.h"
 
@@ -87,6 +88,45 @@ static int parse_ia_na(const uint8_t *p, size_t len, struct vn_dhcp6_msg *m)
     return r;
 }
 
+/* Options inside an IA_TA or IA_PD: bounds, the fixed part of IAADDR (24
+ * bytes) and IAPREFIX (25), and the options nested in those. */
+static int walk_other_ia(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    struct opt o;
+    int r;
+    while ((r = next_opt(p, len, &i, &o)) == 1) {
+        if (o.code == VN_D6O_STATUS_CODE && o.len < 2)
+            return -1;
+        size_t fixed = o.code == VN_D6O_IAADDR ? 24 : o.code == VN_D6O_IAPREFIX ? 25 : 0;
+        if (fixed && (o.len < fixed || walk_bounded(o.v + fixed, o.len - fixed) < 0))
+            return -1;
+    }
+    return r;
+}
+
+/* An IA_TA's data (IAID, options) or an IA_PD's (IAID, T1, T2, options):
+ * its kind and IAID are kept unless its IAID repeats one of its kind or
+ * the table is full (vn_dhcp6_parse trims it to the room the IA_NAs leave). */
+static int parse_other_ia(uint16_t code, const uint8_t *p, size_t len, struct vn_dhcp6_msg *m)
+{
+    size_t fixed = code == VN_D6O_IA_TA ? 4 : 12;
+    if (len < fixed)
+        return -1;
+    m->has_other_ia = true;
+    uint32_t iaid = vn_get_be32(p);
+    bool dup = false;
+    for (unsigned k = 0; k < m->nother; k++)
+        dup |= m->other[k].code == code && m->other[k].iaid == iaid;
+    if (dup || m->nother == VN_DHCP6_MAX_IA) {
+        if (m->ia_dropped < UINT16_MAX)
+            m->ia_dropped++;
+    } else {
+        m->other[m->nother++] = (struct vn_dhcp6_other_ia){ code, iaid };
+    }
+    return walk_other_ia(p + fixed, len - fixed);
+}
+
 int vn_dhcp6_parse(const uint8_t *p, size_t len, struct vn_dhcp6_msg *m)
 {
     memset(m, 0, sizeof *m);
@@ -121,7 +161,8 @@ int vn_dhcp6_parse(const uint8_t *p, size_t len, struct vn_dhcp6_msg *m)
             break;
         case VN_D6O_IA_TA:
         case VN_D6O_IA_PD:
-            m->has_other_ia = true;
+            if (parse_other_ia(o.code, o.v, o.len, m))
+                return -1;
             break;
         case VN_D6O_ORO:
             if (o.len % 2)
@@ -149,6 +190,13 @@ int vn_dhcp6_parse(const uint8_t *p, size_t len, struct vn_dhcp6_msg *m)
         default:
             break; /* unknown options are ignored (RFC 8415 16) */
         }
+    }
+    /* At most VN_DHCP6_MAX_IA IAs in all, the IA_NAs (which the server
+     * serves) before the others, wherever they stood in the message. */
+    if (m->nia + m->nother > VN_DHCP6_MAX_IA) {
+        unsigned over = m->nia + m->nother - VN_DHCP6_MAX_IA;
+        m->nother = (uint8_t)(m->nother - over);
+        m->ia_dropped = (uint16_t)VN_MIN((unsigned)UINT16_MAX, m->ia_dropped + over);
     }
     return r;
 }
@@ -259,6 +307,24 @@ void vn_dhcp6_out_ia_na(struct vn_dhcp6_out *o, uint32_t iaid, uint32_t t1, uint
     if (status >= 0)
         vn_dhcp6_out_status(o, (uint16_t)status, msg);
     if (o->overflow) /* an IA without what it says is worse than none */
+        o->len = save;
+    else
+        vn_dhcp6_out_end(o, ia);
+    o->overflow |= before;
+}
+
+void vn_dhcp6_out_ia_status(struct vn_dhcp6_out *o, uint16_t code, uint32_t iaid, uint16_t status,
+                            const char *msg)
+{
+    uint8_t h[12] = { 0 }; /* IAID, then T1 and T2 zero (IA_NA, IA_PD) */
+    vn_put_be32(h, iaid);
+    size_t save = o->len;
+    bool before = o->overflow;
+    o->overflow = false;
+    size_t ia = vn_dhcp6_out_begin(o, code, h, code == VN_D6O_IA_TA ? 4 : sizeof h);
+    if (ia != VN_DHCP6_NO_OPT)
+        vn_dhcp6_out_status(o, status, msg);
+    if (o->overflow) /* an IA without its status is worse than none */
         o->len = save;
     else
         vn_dhcp6_out_end(o, ia);

@@ -6,10 +6,14 @@
  * each code (2), length (2) and data. The parser walks them with bounds,
  * checks the lengths of the options the server reads (client and server
  * identifiers at most 130 bytes, RFC 8415 11), walks the options nested in
- * IA_NA and IAADDR the same way, keeps at most VN_DHCP6_MAX_IA IA_NAs and
- * VN_DHCP6_MAX_IAADDR addresses in each (the rest are counted, not kept)
- * and skips options it does not know. Relay messages (RELAY-FORW and
- * RELAY-REPL) are recognised by type only: the server drops them. */
+ * IA_NA, IA_TA, IA_PD, IAADDR and IAPREFIX the same way, keeps at most
+ * VN_DHCP6_MAX_IAADDR addresses of each IA_NA and at most VN_DHCP6_MAX_IA
+ * IAs of every kind together, IA_NAs first (the rest are counted, not
+ * kept: the reply to one message stays bounded), and skips options it does
+ * not know. Of an IA_TA or IA_PD only the kind and IAID are kept: the
+ * server assigns neither temporary addresses nor prefixes and answers them
+ * with a status. Relay messages (RELAY-FORW and RELAY-REPL) are recognised
+ * by type only: the server drops them. */
 #ifndef VN_GW_DHCP6_MSG_H
 #define VN_GW_DHCP6_MSG_H
 
@@ -20,7 +24,7 @@
 #define VN_DHCP6_HDR 4            /* msg-type + transaction-id */
 #define VN_DHCP6_DUID_MIN 3       /* a type code and at least one byte */
 #define VN_DHCP6_DUID_MAX 130     /* RFC 8415 11: 2-byte type + at most 128 */
-#define VN_DHCP6_MAX_IA 8         /* IA_NAs of one message the server handles */
+#define VN_DHCP6_MAX_IA 8         /* IAs (IA_NA, IA_TA, IA_PD) of one message handled */
 #define VN_DHCP6_MAX_IAADDR 4     /* addresses kept per IA_NA */
 #define VN_DHCP6_MAX_ORO 32       /* option codes kept from the ORO */
 
@@ -36,13 +40,14 @@ enum {
     VN_D6O_CLIENTID = 1, VN_D6O_SERVERID = 2, VN_D6O_IA_NA = 3, VN_D6O_IA_TA = 4,
     VN_D6O_IAADDR = 5, VN_D6O_ORO = 6, VN_D6O_ELAPSED_TIME = 8, VN_D6O_STATUS_CODE = 13,
     VN_D6O_RAPID_COMMIT = 14, VN_D6O_DNS_SERVERS = 23, VN_D6O_DOMAIN_LIST = 24,
-    VN_D6O_IA_PD = 25,
+    VN_D6O_IA_PD = 25, VN_D6O_IAPREFIX = 26,
 };
 
 /* Status codes (RFC 8415 21.13). */
 enum vn_dhcp6_status {
     VN_D6S_SUCCESS = 0, VN_D6S_UNSPEC_FAIL = 1, VN_D6S_NO_ADDRS_AVAIL = 2,
     VN_D6S_NO_BINDING = 3, VN_D6S_NOT_ON_LINK = 4, VN_D6S_USE_MULTICAST = 5,
+    VN_D6S_NO_PREFIX_AVAIL = 6,
 };
 
 /* DUID types (RFC 8415 11.1). */
@@ -60,6 +65,12 @@ struct vn_dhcp6_ia {
     uint8_t addr_dropped;      /* IAADDRs past VN_DHCP6_MAX_IAADDR (not kept) */
 };
 
+/* An IA_TA or IA_PD of a client message: what its answer needs. */
+struct vn_dhcp6_other_ia {
+    uint16_t code;             /* VN_D6O_IA_TA or VN_D6O_IA_PD */
+    uint32_t iaid;
+};
+
 /* A parsed client message. Options seen more than once: the first counts. */
 struct vn_dhcp6_msg {
     uint8_t type;              /* enum vn_dhcp6_type */
@@ -70,8 +81,11 @@ struct vn_dhcp6_msg {
     uint8_t serverid[VN_DHCP6_DUID_MAX];
     struct vn_dhcp6_ia ia[VN_DHCP6_MAX_IA];   /* IA_NAs, distinct IAIDs */
     uint8_t nia;
-    uint16_t ia_dropped;       /* IA_NAs past VN_DHCP6_MAX_IA or repeating an IAID */
-    bool has_other_ia;         /* IA_TA or IA_PD (not served) */
+    /* IA_TAs and IA_PDs, distinct IAIDs per kind; nia + nother <= VN_DHCP6_MAX_IA */
+    struct vn_dhcp6_other_ia other[VN_DHCP6_MAX_IA];
+    uint8_t nother;
+    uint16_t ia_dropped;       /* IAs past VN_DHCP6_MAX_IA or repeating an IAID of their kind */
+    bool has_other_ia;         /* an IA_TA or IA_PD (kept or not) */
     uint16_t oro[VN_DHCP6_MAX_ORO];
     uint8_t noro;
     bool has_elapsed;
@@ -81,9 +95,10 @@ struct vn_dhcp6_msg {
 
 /* Parse a DHCPv6 message of len bytes (the UDP payload). Returns 0, or -1
  * when it is malformed: shorter than the header, an option (or a nested
- * option of IA_NA or IAADDR) running past its container, a known option
- * with a wrong length (identifiers outside 3..130 bytes, IA_NA under 12,
- * IAADDR under 24, ORO odd, ELAPSED_TIME not 2, RAPID_COMMIT not empty).
+ * option of an IA, IAADDR or IAPREFIX) running past its container, a
+ * known option with a wrong length (identifiers outside 3..130 bytes, IA_NA
+ * or IA_PD under 12, IA_TA under 4, IAADDR under 24, IAPREFIX under 25, a
+ * status code under 2, ORO odd, ELAPSED_TIME not 2, RAPID_COMMIT not empty).
  * Relay messages give 0 with only type set (their body is not read). */
 int vn_dhcp6_parse(const uint8_t *p, size_t len, struct vn_dhcp6_msg *m);
 
@@ -117,10 +132,16 @@ void vn_dhcp6_out_end(struct vn_dhcp6_out *o, size_t off);
 /* Status Code option: code and a UTF-8 message for the user. */
 void vn_dhcp6_out_status(struct vn_dhcp6_out *o, uint16_t code, const char *msg);
 /* IA_NA with one IAADDR (lifetimes preferred/valid), or with no address
- * (addr NULL) and a nested status (status >= 0). */
+ * (addr NULL) and a nested status (status >= 0). Left out whole when it
+ * does not fit. */
 void vn_dhcp6_out_ia_na(struct vn_dhcp6_out *o, uint32_t iaid, uint32_t t1, uint32_t t2,
                         const uint8_t *addr, uint32_t preferred, uint32_t valid, int status,
                         const char *msg);
+/* An IA of kind code (VN_D6O_IA_NA, _IA_TA or _IA_PD) holding only a
+ * Status Code option (T1 and T2 zero where the kind has them); left out
+ * whole when it does not fit. */
+void vn_dhcp6_out_ia_status(struct vn_dhcp6_out *o, uint16_t code, uint32_t iaid, uint16_t status,
+                            const char *msg);
 /* Domain Search List (RFC 3646) of one domain, DNS-encoded; left out when
  * it cannot be encoded. */
 void vn_dhcp6_out_domain_list(struct vn_dhcp6_out *o, const char *domain);

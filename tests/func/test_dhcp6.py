@@ -14,7 +14,10 @@ dropped), releases,
 reservations by DUID (dhclient) and by MAC (dhcpcd with a DUID-LLT), two
 clients at once. Stateless (the default): Information-request from dhclient
 -S and from dhcpcd (on the router advertisement's O flag), each given the
-DNS server and the search list; NoAddrsAvail to a Solicit.
+DNS server and the search list; NoAddrsAvail to a Solicit. Prefixes and
+temporary addresses, which vnetd never gives: dhclient -P and -T get
+NoPrefixAvail/NoAddrsAvail and no lease, -N -P and -N -T their address
+with the IA_PD/IA_TA refused beside it.
 
 The clients run their own scripts, which record what they were told in
 tmp_path; every namespace has its /etc/netns/NAME/resolv.conf besides, and
@@ -555,3 +558,49 @@ def test_dhcpcd_rebinds_to_a_new_server(guest, vnetd, tmp_path, request):
     # and it renews with the new server from then on
     e = c.wait("RENEW6", timeout=LEASE * 2)
     assert e["new_dhcp6_ia_na1_ia_addr1"] == addr, e
+
+
+def test_prefix_and_temporary_addresses_refused(guest, vnetd, tmp_path, request):
+    """vnetd delegates no prefixes and gives no temporary addresses; it
+    answers each IA_PD with NoPrefixAvail and each IA_TA with NoAddrsAvail
+    (RFC 8415 18.3.2, 18.3.9) and serves the IA_NAs beside them. dhclient
+    logs the status it finds in each IA ("no prefix" is code 6, NoPrefixAvail;
+    "no addrs" code 2, NoAddrsAvail): -P or -T alone get no lease, -N -P and
+    -N -T get their address from the Advertise and Reply that refuse the
+    IA_PD or IA_TA."""
+    ns = guest()
+    d = vnetd({"networks": [net("stateful")], "ports": [tap(ns)]})
+    ns.wait_link()
+    ll_ready(ns)
+
+    def client(tag, wait):
+        c = Dhclient6(ns, tmp_path, tag)
+        c.cf.write_text(f"timeout {wait};\nrequest dhcp6.name-servers, dhcp6.domain-search;\n")
+        request.addfinalizer(c.stop)
+        return c
+
+    for flag, said in (("-P", "Status code of no prefix, IA_PD discarded"),
+                       ("-T", "Status code of no addrs, IA_TA discarded")):
+        c = client(flag[1:], 4)
+        log = c.run(flag)
+        assert said in log and "Lease failed to satisfy" in log, log
+        assert "Reply message" not in log and not c.events("BOUND6"), log
+    st = d.network("lan")["gateway"]["dhcp6"]
+    assert st["solicit"] >= 2 and st["advertise"] == st["solicit"] and st["request"] == 0, st
+    assert st["no_addrs"] == 0 and leases6(d) == [], st
+
+    for flags, said in ((("-N", "-P"), "Status code of no prefix, IA_PD discarded"),
+                        (("-N", "-T"), "Status code of no addrs, IA_TA discarded")):
+        c = client("".join(f[1:] for f in flags), 20)
+        log = c.run(*flags)
+        # the Advertise and the Reply both refuse it; the address is bound
+        assert log.count(said) == 2 and "Reply message" in log, log
+        e = c.events("BOUND6")[-1]
+        assert in_pool(e["new_ip6_address"]), e
+        assert e["new_dhcp6_name_servers"].split() == [DNS6], e
+        assert unquote(e["new_dhcp6_domain_search"]) == "vnet.internal.", e
+        assert "new_ip6_prefix" not in e, e
+        assert [(l["ip"], l["state"]) for l in leases6(d)] == [(e["new_ip6_address"], "bound")]
+    st = d.network("lan")["gateway"]["dhcp6"]
+    assert st["request"] == 2 and st["reply"] == 2 and st["leases_active"] == 1, st
+    assert st["malformed"] == 0 and st["no_addrs"] == 0 and st["ia_ignored"] == 0, st

@@ -2,9 +2,10 @@
  * (gw/dhcp6_msg.c), then the server itself (gw/dhcp6.c) of a real gateway.
  *
  * 1. The whole input is one message for vn_dhcp6_parse(); what parses must
- *    keep its bounds (IA_NAs, addresses, identifiers, ORO), and a reply
- *    built from it into a buffer of an input-chosen size must stay inside
- *    it and parse again.
+ *    keep its bounds (IA_NAs, and IA_TAs/IA_PDs within the same IA bound,
+ *    addresses, identifiers, ORO), and a reply built from it (IAs with an
+ *    address or a status) into a buffer of an input-chosen size must stay
+ *    inside it and parse again with the IAs that fitted.
  * 2. The input is then cut into up to 12 messages, each [flags][length:2]
  *    [message], sent to a fresh stateful server (a pool of 16 addresses, a
  *    reservation by MAC, one by DUID, a name-only one) as one client
@@ -105,6 +106,17 @@ static void check_parsed(const struct vn_dhcp6_msg *m)
             if (m->ia[k].iaid == m->ia[i].iaid)
                 abort();
     }
+    /* IA_TAs and IA_PDs share the IA bound with the IA_NAs (the reply
+     * buffer is sized for it), distinct per kind */
+    if (m->nia + m->nother > VN_DHCP6_MAX_IA || (m->nother && !m->has_other_ia))
+        abort();
+    for (unsigned i = 0; i < m->nother; i++) {
+        if (m->other[i].code != VN_D6O_IA_TA && m->other[i].code != VN_D6O_IA_PD)
+            abort();
+        for (unsigned k = 0; k < i; k++)
+            if (m->other[k].code == m->other[i].code && m->other[k].iaid == m->other[i].iaid)
+                abort();
+    }
 }
 
 /* A reply built from what m holds, into cap bytes; it must parse again. */
@@ -131,12 +143,20 @@ static void build_reply(const struct vn_dhcp6_msg *m, size_t cap)
                                "no addresses available");
         want += o.len != before;
     }
+    unsigned want_other = 0;
+    for (unsigned i = 0; i < m->nother; i++) {
+        size_t before = o.len;
+        vn_dhcp6_out_ia_status(&o, m->other[i].code, m->other[i].iaid, VN_D6S_NO_PREFIX_AVAIL,
+                               "no prefixes available");
+        want_other += o.len != before;
+    }
     vn_dhcp6_out_status(&o, VN_D6S_SUCCESS, "ok");
     vn_dhcp6_out_domain_list(&o, "vnet.internal");
     if (o.len > cap || o.len < VN_DHCP6_HDR)
         abort();
     struct vn_dhcp6_msg back;
-    if (vn_dhcp6_parse(buf, o.len, &back) || back.nia != want || back.xid != m->xid)
+    if (vn_dhcp6_parse(buf, o.len, &back) || back.nia != want || back.xid != m->xid ||
+        back.nother != want_other)
         abort();
     free(buf);
 }

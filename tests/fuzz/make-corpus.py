@@ -661,8 +661,10 @@ def d6opt(code, data=b""):
     return struct.pack("!HH", code, len(data)) + data
 
 
-def dhcp6(msgtype, duid=None, mac=0xC1, iaids=(1,), addr=None, rapid=False, xid=0x1234):
-    """A DHCPv6 client message (fuzz_dhcp6.c's network: fd00:f::/64)."""
+def dhcp6(msgtype, duid=None, mac=0xC1, iaids=(1,), addr=None, rapid=False, xid=0x1234,
+          pd=(), ta=()):
+    """A DHCPv6 client message (fuzz_dhcp6.c's network: fd00:f::/64); pd and
+    ta: IAIDs of IA_PDs (each with a ::/56 IAPREFIX hint) and IA_TAs."""
     duid = duid if duid is not None else bytes.fromhex("00030001525400000000")[:9] + bytes([mac])
     m = bytes([msgtype]) + struct.pack("!I", xid)[1:] + d6opt(1, duid)
     m += d6opt(8, b"\0\0") + d6opt(6, struct.pack("!HH", 23, 24))
@@ -673,6 +675,11 @@ def dhcp6(msgtype, duid=None, mac=0xC1, iaids=(1,), addr=None, rapid=False, xid=
         if addr:
             inner = d6opt(5, ipaddress.IPv6Address(addr).packed + struct.pack("!II", 300, 600))
         m += d6opt(3, struct.pack("!III", iaid, 0, 0) + inner)
+    for iaid in pd:
+        m += d6opt(25, struct.pack("!III", iaid, 0, 0) +
+                   d6opt(26, struct.pack("!IIB", 0, 0, 56) + bytes(16)))
+    for iaid in ta:
+        m += d6opt(4, struct.pack("!I", iaid))
     return m
 
 
@@ -704,6 +711,14 @@ def seeds_dhcp6(out):
         (0, dhcp6(1, mac=0xC0, rapid=True)),
         (4 << 1, dhcp6(1, duid=b"\0\2\0\0\0\x09fuzz", rapid=True)),
         (2 << 1, dhcp6(1, mac=0xC2, rapid=True)), (2 << 1 | 1, dhcp6(8, mac=0xC2))))
+    # IA_PD and IA_TA beside IA_NAs (answered NoPrefixAvail/NoAddrsAvail)
+    write(out, "dhcp6", "solicit-pd", dhcp6(1, pd=(1,)))
+    write(out, "dhcp6", "solicit-pd-only", dhcp6(1, iaids=(), pd=(1, 2), rapid=True))
+    write(out, "dhcp6", "seq-pd-ta", seq6(
+        (c1, dhcp6(1, pd=(1,), ta=(1,))), (c1 | 1, dhcp6(3, addr="fd00:f::100", pd=(1,))),
+        (c1 | 1 | 0x40, dhcp6(5, addr="fd00:f::100", pd=(1,), ta=(1,))),
+        (c1 | 0x80, dhcp6(6, addr="fd00:f::100", pd=(1,))),
+        (c1 | 1, dhcp6(8, addr="fd00:f::100", pd=(1,), ta=(1,)))))
     write(out, "dhcp6", "seq-many-clients", seq6(*[
         (((n % 8) << 1) | (0x20 if n % 2 else 0), dhcp6(1, mac=0xC0 + n % 8, iaids=(n, n + 100),
                                                         rapid=n % 3 == 0))

@@ -1,9 +1,11 @@
 /* Unit tests of the DHCPv6 codec (src/gw/dhcp6_msg.c): parsing of every
  * client message type, relay messages recognised and not read, options
- * running past the message or past the IA_NA/IAADDR that holds them,
- * identifier length limits, the bounds on IA_NAs and addresses kept, known
- * options with wrong lengths, unknown options skipped, DUID-LL/LLT MACs,
- * and the reply builder (nesting, status codes, domain list, overflow). */
+ * running past the message or past the IA_NA/IA_TA/IA_PD/IAADDR/IAPREFIX
+ * that holds them, identifier length limits, the bounds on IAs (of all
+ * kinds together, IA_NAs first) and addresses kept, known options with
+ * wrong lengths, unknown options skipped, DUID-LL/LLT MACs, and the reply
+ * builder (nesting, status codes, IAs holding only a status, domain list,
+ * overflow). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +64,28 @@ static size_t ia_begin(struct b *b, uint32_t iaid)
     vn_put_be32(h + 4, 100);
     vn_put_be32(h + 8, 160);
     return begin(b, VN_D6O_IA_NA, h, sizeof h);
+}
+
+/* Open an IA_PD (IAID, T1, T2) or an IA_TA (IAID). */
+static size_t pd_begin(struct b *b, uint32_t iaid)
+{
+    uint8_t h[12] = { 0 };
+    vn_put_be32(h, iaid);
+    return begin(b, VN_D6O_IA_PD, h, sizeof h);
+}
+
+static size_t ta_begin(struct b *b, uint32_t iaid)
+{
+    uint8_t h[4];
+    vn_put_be32(h, iaid);
+    return begin(b, VN_D6O_IA_TA, h, sizeof h);
+}
+
+/* An IAPREFIX of /56 (preferred, valid, length, prefix) of len bytes. */
+static void iaprefix(struct b *b, size_t len)
+{
+    uint8_t x[25] = { 0, 0, 1, 0x2c, 0, 0, 2, 0x58, 56, 0x20, 0x01, 0x0d, 0xb8 };
+    opt(b, VN_D6O_IAPREFIX, x, len);
 }
 
 static void iaaddr(struct b *b, uint8_t last)
@@ -139,7 +163,7 @@ static void test_solicit_options(void **state)
     const uint8_t el[] = { 0x01, 0x02 };
     opt(&b, VN_D6O_ELAPSED_TIME, el, 2);
     opt(&b, VN_D6O_RAPID_COMMIT, NULL, 0);
-    opt(&b, VN_D6O_IA_PD, unknown, 5);
+    end(&b, pd_begin(&b, 0x01020304)); /* the IA_NA's IAID: another kind */
     assert_int_equal(parse(&b, &m), 0);
     assert_int_equal(m.nia, 1);
     assert_int_equal(m.ia[0].iaid, 0x01020304);
@@ -156,7 +180,124 @@ static void test_solicit_options(void **state)
     assert_int_equal(m.elapsed, 0x0102);
     assert_true(m.rapid_commit);
     assert_true(m.has_other_ia);
+    assert_int_equal(m.nother, 1);
+    assert_int_equal(m.other[0].code, VN_D6O_IA_PD);
+    assert_int_equal(m.other[0].iaid, 0x01020304);
     assert_int_equal(m.ia_dropped, 0);
+}
+
+/* IA_TA and IA_PD: kept by kind and IAID, nested options walked with
+ * bounds, wrong lengths refused. */
+static void test_other_ias(void **state)
+{
+    (void)state;
+    struct b b;
+    struct vn_dhcp6_msg m;
+    start(&b, VN_DHCP6_SOLICIT, 1);
+    clientid(&b);
+    size_t x = pd_begin(&b, 7);
+    iaprefix(&b, 25);
+    uint8_t st[6] = { 0, 0, 'o', 'k' };
+    opt(&b, VN_D6O_STATUS_CODE, st, 4);
+    end(&b, x);
+    x = ta_begin(&b, 7); /* the IA_PD's IAID: another kind, kept */
+    iaaddr(&b, 9);
+    end(&b, x);
+    end(&b, pd_begin(&b, 7)); /* a repeated IA_PD: not a second one */
+    end(&b, ta_begin(&b, 8));
+    assert_int_equal(parse(&b, &m), 0);
+    assert_int_equal(m.nia, 0);
+    assert_true(m.has_other_ia);
+    assert_int_equal(m.nother, 3);
+    assert_int_equal(m.other[0].code, VN_D6O_IA_PD);
+    assert_int_equal(m.other[0].iaid, 7);
+    assert_int_equal(m.other[1].code, VN_D6O_IA_TA);
+    assert_int_equal(m.other[1].iaid, 7);
+    assert_int_equal(m.other[2].code, VN_D6O_IA_TA);
+    assert_int_equal(m.other[2].iaid, 8);
+    assert_int_equal(m.ia_dropped, 1);
+    /* An IAPREFIX may hold options of its own. */
+    start(&b, VN_DHCP6_REQUEST, 1);
+    x = pd_begin(&b, 1);
+    size_t px = b.n;
+    iaprefix(&b, 25);
+    opt(&b, 77, st, 3);
+    end(&b, px);
+    end(&b, x);
+    assert_int_equal(parse(&b, &m), 0);
+    assert_int_equal(m.nother, 1);
+    /* Malformed: each of these drops the message. */
+    for (int k = 0; k < 8; k++) {
+        start(&b, VN_DHCP6_SOLICIT, 1);
+        clientid(&b);
+        uint8_t z[12] = { 0 };
+        switch (k) {
+        case 0: opt(&b, VN_D6O_IA_PD, z, 11); break; /* IAID, T1, T2 cut short */
+        case 1: opt(&b, VN_D6O_IA_TA, z, 3); break;  /* IAID cut short */
+        case 2: x = pd_begin(&b, 1), iaprefix(&b, 24), end(&b, x); break;
+        case 3: x = ta_begin(&b, 1), opt(&b, VN_D6O_IAADDR, z, 12), end(&b, x); break;
+        case 4: x = pd_begin(&b, 1), opt(&b, VN_D6O_STATUS_CODE, z, 1), end(&b, x); break;
+        case 5: /* a nested option running past its IA_PD */
+            x = pd_begin(&b, 1), opt(&b, 99, z, 8), end(&b, x);
+            vn_put_be16(b.p + x + 2, 12 + 4 + 4);
+            break;
+        case 6: /* an option nested in the IAPREFIX running past it */
+            x = pd_begin(&b, 1), px = b.n, iaprefix(&b, 25), opt(&b, 99, z, 4);
+            vn_put_be16(b.p + px + 2, 25 + 2), end(&b, x);
+            break;
+        case 7: /* a status inside an IAADDR of an IA_TA, too short */
+            x = ta_begin(&b, 1), px = b.n, iaaddr(&b, 1), opt(&b, VN_D6O_STATUS_CODE, z, 1);
+            end(&b, px), end(&b, x);
+            break;
+        }
+        assert_int_equal(parse(&b, &m), -1);
+    }
+}
+
+/* At most VN_DHCP6_MAX_IA IAs of all kinds, the IA_NAs first wherever they
+ * stand; those not kept are still checked. */
+static void test_ia_budget(void **state)
+{
+    (void)state;
+    struct b b;
+    struct vn_dhcp6_msg m;
+    start(&b, VN_DHCP6_SOLICIT, 1);
+    clientid(&b);
+    for (uint32_t i = 0; i < 6; i++)
+        end(&b, pd_begin(&b, i));
+    for (uint32_t i = 0; i < 8; i++)
+        end(&b, ia_begin(&b, 20 + i));
+    end(&b, ta_begin(&b, 1));
+    assert_int_equal(parse(&b, &m), 0);
+    assert_int_equal(m.nia, VN_DHCP6_MAX_IA);
+    assert_int_equal(m.nother, 0);
+    assert_int_equal(m.ia_dropped, 7);
+    assert_true(m.has_other_ia);
+    /* 5 IA_NAs leave room for the first 3 others. */
+    start(&b, VN_DHCP6_SOLICIT, 1);
+    clientid(&b);
+    for (uint32_t i = 0; i < 5; i++) {
+        end(&b, pd_begin(&b, i));
+        end(&b, ia_begin(&b, i));
+    }
+    assert_int_equal(parse(&b, &m), 0);
+    assert_int_equal(m.nia, 5);
+    assert_int_equal(m.nother, 3);
+    assert_int_equal(m.nia + m.nother, VN_DHCP6_MAX_IA);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(m.other[i].iaid, i);
+    assert_int_equal(m.ia_dropped, 2);
+    /* 20 IA_PDs: 8 kept; a broken one past them still drops the message. */
+    start(&b, VN_DHCP6_SOLICIT, 1);
+    for (uint32_t i = 0; i < 20; i++)
+        end(&b, pd_begin(&b, i));
+    assert_int_equal(parse(&b, &m), 0);
+    assert_int_equal(m.nother, VN_DHCP6_MAX_IA);
+    assert_int_equal(m.ia_dropped, 12);
+    size_t x = pd_begin(&b, 99);
+    iaprefix(&b, 20);
+    end(&b, x);
+    assert_int_equal(parse(&b, &m), -1);
 }
 
 static void test_truncated_options(void **state)
@@ -381,6 +522,50 @@ static void test_builder(void **state)
     assert_memory_equal(buf + dl + 4, "\3lab\4test\0", 10);
 }
 
+/* IAs holding only a status: IA_PD and IA_NA with T1 = T2 = 0, IA_TA with
+ * its IAID alone; whole or absent when the buffer runs out. */
+static void test_builder_ia_status(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    struct vn_dhcp6_out o;
+    vn_dhcp6_out_init(&o, buf, sizeof buf, VN_DHCP6_REPLY, 1);
+    vn_dhcp6_out_ia_status(&o, VN_D6O_IA_PD, 0x0a0b0c0d, VN_D6S_NO_PREFIX_AVAIL, "np");
+    vn_dhcp6_out_ia_status(&o, VN_D6O_IA_TA, 5, VN_D6S_NO_ADDRS_AVAIL, "na");
+    vn_dhcp6_out_ia_status(&o, VN_D6O_IA_NA, 6, VN_D6S_NO_BINDING, NULL);
+    assert_false(o.overflow);
+    static const uint8_t want[] = {
+        VN_DHCP6_REPLY, 0, 0, 1,
+        0, 25, 0, 20, 0x0a, 0x0b, 0x0c, 0x0d, 0, 0, 0, 0, 0, 0, 0, 0, /* IA_PD */
+        0, 13, 0, 4, 0, 6, 'n', 'p',
+        0, 4, 0, 12, 0, 0, 0, 5, /* IA_TA */
+        0, 13, 0, 4, 0, 2, 'n', 'a',
+        0, 3, 0, 18, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, /* IA_NA */
+        0, 13, 0, 2, 0, 3,
+    };
+    assert_int_equal(o.len, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+    struct vn_dhcp6_msg m;
+    assert_int_equal(vn_dhcp6_parse(buf, o.len, &m), 0);
+    assert_int_equal(m.nia, 1);
+    assert_int_equal(m.nother, 2);
+    for (size_t cap = 4; cap <= sizeof want; cap++) {
+        vn_dhcp6_out_init(&o, buf, cap, VN_DHCP6_REPLY, 1);
+        vn_dhcp6_out_ia_status(&o, VN_D6O_IA_PD, 0x0a0b0c0d, VN_D6S_NO_PREFIX_AVAIL, "np");
+        vn_dhcp6_out_ia_status(&o, VN_D6O_IA_TA, 5, VN_D6S_NO_ADDRS_AVAIL, "na");
+        vn_dhcp6_out_ia_status(&o, VN_D6O_IA_NA, 6, VN_D6S_NO_BINDING, NULL);
+        assert_true(o.len <= cap);
+        assert_true(o.overflow == (cap < sizeof want));
+        /* only whole IAs (24, 16 and 22 bytes): a later one may fit where
+         * an earlier one did not */
+        bool whole = false;
+        for (unsigned k = 0; k < 8; k++)
+            whole |= o.len == 4 + (k & 1 ? 24u : 0) + (k & 2 ? 16u : 0) + (k & 4 ? 22u : 0);
+        assert_true(whole);
+        assert_int_equal(vn_dhcp6_parse(buf, o.len, &m), 0);
+    }
+}
+
 static void test_builder_overflow(void **state)
 {
     (void)state;
@@ -417,6 +602,8 @@ int main(void)
         cmocka_unit_test(test_duid_lengths),      cmocka_unit_test(test_nested_ia_na),
         cmocka_unit_test(test_bounds_on_ias),     cmocka_unit_test(test_duid_mac),
         cmocka_unit_test(test_builder),           cmocka_unit_test(test_builder_overflow),
+        cmocka_unit_test(test_other_ias),         cmocka_unit_test(test_ia_budget),
+        cmocka_unit_test(test_builder_ia_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

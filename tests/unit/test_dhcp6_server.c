@@ -14,8 +14,10 @@
  * leases kept across a restart (the file, expired entries dropped, a
  * corrupt file set aside), pool exhaustion refusing new clients without
  * disturbing bound ones, offers that do not hold the pool against a flood
- * of Solicits, server identifiers and message validation, and the limit
- * of IA_NAs per message. */
+ * of Solicits, server identifiers and message validation, the limit of IAs
+ * per message, IA_PD and IA_TA answered NoPrefixAvail/NoAddrsAvail (and
+ * NoBinding in a Release) beside the IA_NAs served in either mode, and the
+ * largest reply a message can get (reassembled from its fragments) whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,10 +106,13 @@ static void mac_of(uint8_t mac[6], uint8_t last)
 /* The pool ::100-::107 with ::101 reserved (MAC ..:dd): 7 dynamic
  * addresses. Reservations: ..:cc -> ::50 "inmac", RES_DUID -> ::51
  * "induid", ..:bb by name only "named". */
+static uint16_t pool_last = 0x107; /* setup_largest widens the pool */
+
 static void configure(struct vn_net_conf *n)
 {
     n->dhcp6_start = a6(PREFIX "100");
     n->dhcp6_end = a6(PREFIX "107");
+    n->dhcp6_end.a[15] = (uint8_t)pool_last;
     n->nhosts6 = 4;
     struct vn_dhcp6_host *h = n->hosts6;
     memset(h, 0, 4 * sizeof *h);
@@ -200,6 +205,23 @@ static int setup_stateful_dir(void **state)
     return 0;
 }
 
+/* The longest domain there may be (63 characters: a 65-byte search list)
+ * and a pool of 15 dynamic addresses (::100-::10f but ::101). */
+#define LONG_DOMAIN "largest-reply-test.abcdefghijklmnopqrstuvwxyz012345.example.net"
+
+static int setup_largest(void **state)
+{
+    static char conf[1024];
+    const char *from = "domain: lab.test";
+    char *at = strstr(CONF_STATEFUL, from);
+    snprintf(conf, sizeof conf, "%.*sdomain: " LONG_DOMAIN "%s", (int)(at - CONF_STATEFUL),
+             CONF_STATEFUL, at + strlen(from));
+    pool_last = 0x10f;
+    *state = world_new(conf, false);
+    pool_last = 0x107;
+    return 0;
+}
+
 static int setup_stateless(void **state)
 {
     *state = world_new(CONF_STATELESS, false);
@@ -228,6 +250,11 @@ struct msg {
     uint32_t iaid[12];
     uint16_t addr[12];          /* PREFIX + this (hex), or NO_ADDR */
     const char *addr_text[12];  /* or a full address */
+    uint8_t more[12];           /* and this many addresses after it (up to 3) */
+    unsigned nother;            /* then IA_PDs/IA_TAs: kind other_code[i], other_iaid[i] */
+    uint16_t other_code[12];
+    uint32_t other_iaid[12];
+    bool pd_hint;               /* IA_PDs carry an IAPREFIX ::/56 hint */
     bool rapid;
     const char *src;            /* IPv6 source; NULL: link-local of the MAC */
 };
@@ -285,13 +312,10 @@ static size_t build_payload(const struct world *w, uint8_t *b, const struct msg 
     if (m->rapid)
         o = put_opt(o, VN_D6O_RAPID_COMMIT, NULL, 0);
     for (unsigned i = 0; i < m->nia; i++) {
-        uint8_t ia[12 + 28] = { 0 };
+        uint8_t ia[12 + 4 * 28] = { 0 };
         vn_put_be32(ia, m->iaid[i]);
         size_t len = 12;
         if (m->addr_text[i] || m->addr[i] != NO_ADDR) {
-            uint8_t *a = ia + 12;
-            vn_put_be16(a, VN_D6O_IAADDR);
-            vn_put_be16(a + 2, 24);
             struct vn_addr x = a6(PREFIX);
             if (m->addr_text[i]) {
                 x = a6(m->addr_text[i]);
@@ -299,10 +323,28 @@ static size_t build_payload(const struct world *w, uint8_t *b, const struct msg 
                 x.a[14] = (uint8_t)(m->addr[i] >> 8);
                 x.a[15] = (uint8_t)m->addr[i];
             }
-            memcpy(a + 4, x.a, 16);
-            len += 28;
+            for (unsigned k = 0; k <= m->more[i] && k < 4; k++) {
+                uint8_t *a = ia + len;
+                vn_put_be16(a, VN_D6O_IAADDR);
+                vn_put_be16(a + 2, 24);
+                memcpy(a + 4, x.a, 16);
+                a[4 + 15] = (uint8_t)(a[4 + 15] + k);
+                len += 28;
+            }
         }
         o = put_opt(o, VN_D6O_IA_NA, ia, len);
+    }
+    for (unsigned i = 0; i < m->nother; i++) {
+        uint8_t ia[12 + 29] = { 0 };
+        vn_put_be32(ia, m->other_iaid[i]);
+        size_t len = m->other_code[i] == VN_D6O_IA_TA ? 4 : 12;
+        if (m->pd_hint && m->other_code[i] == VN_D6O_IA_PD) {
+            vn_put_be16(ia + 12, VN_D6O_IAPREFIX); /* lifetimes 0, /56, :: */
+            vn_put_be16(ia + 14, 25);
+            ia[12 + 4 + 8] = 56;
+            len += 29;
+        }
+        o = put_opt(o, m->other_code[i], ia, len);
     }
     return (size_t)(o - b);
 }
@@ -311,7 +353,7 @@ static size_t build_payload(const struct world *w, uint8_t *b, const struct msg 
 struct reply {
     bool got;
     uint8_t type;
-    uint8_t p[1600];
+    uint8_t p[4096];
     size_t len;
 };
 
@@ -360,8 +402,8 @@ struct ia {
     uint32_t t1, t2;
     int status;
     unsigned naddr;
-    struct vn_addr addr[4];
-    uint32_t preferred[4], valid[4];
+    struct vn_addr addr[5];
+    uint32_t preferred[5], valid[5];
 };
 
 static struct ia get_ia(const struct reply *r, uint32_t iaid)
@@ -385,7 +427,7 @@ static struct ia get_ia(const struct reply *r, uint32_t iaid)
             uint16_t c2 = vn_get_be16(v + k), l2 = vn_get_be16(v + k + 2);
             if (c2 == VN_D6O_IAADDR) {
                 assert_true(l2 >= 24);
-                assert_true(ia.naddr < 4);
+                assert_true(ia.naddr < 5);
                 ia.addr[ia.naddr] = (struct vn_addr){ .family = AF_INET6 };
                 memcpy(ia.addr[ia.naddr].a, v + k + 4, 16);
                 ia.preferred[ia.naddr] = vn_get_be32(v + k + 20);
@@ -396,6 +438,75 @@ static struct ia get_ia(const struct reply *r, uint32_t iaid)
         }
     }
     return ia;
+}
+
+/* An IA_PD or IA_TA of the reply, read: its status and how many options
+ * other than the status it holds. */
+struct other {
+    bool found;
+    uint32_t t1, t2;
+    int status;
+    unsigned nopt;
+};
+
+static struct other get_other(const struct reply *r, uint16_t code, uint32_t iaid)
+{
+    struct other x = { .status = -1 };
+    const uint8_t *p = r->p + 4;
+    size_t len = r->len - 4, fixed = code == VN_D6O_IA_TA ? 4 : 12;
+    for (size_t i = 0; i + 4 <= len;) {
+        uint16_t c = vn_get_be16(p + i), l = vn_get_be16(p + i + 2);
+        const uint8_t *v = p + i + 4;
+        i += 4u + l;
+        if (c != code || vn_get_be32(v) != iaid)
+            continue;
+        assert_false(x.found);
+        assert_true(l >= fixed);
+        x.found = true;
+        if (fixed == 12)
+            x.t1 = vn_get_be32(v + 4), x.t2 = vn_get_be32(v + 8);
+        x.status = status_in(v + fixed, l - fixed);
+        for (size_t k = fixed; k + 4 <= l; k += 4u + vn_get_be16(v + k + 2))
+            x.nopt += vn_get_be16(v + k) != VN_D6O_STATUS_CODE;
+    }
+    return x;
+}
+
+/* How many options of code r holds at its top level. */
+static unsigned count_ropt(const struct reply *r, uint16_t code)
+{
+    unsigned n = 0;
+    for (size_t i = 4; i + 4 <= r->len; i += 4u + vn_get_be16(r->p + i + 2))
+        n += vn_get_be16(r->p + i) == code;
+    return n;
+}
+
+/* The UDP datagram of an IPv6 packet g[0, glen) from the gateway, fragments
+ * joined in dg (ordered, as the gateway sends them): its length once the
+ * datagram is whole, 0 while more fragments are due, -1 for other packets. */
+static long udp_of(const uint8_t *g, size_t glen, uint8_t *dg, size_t cap, size_t *have)
+{
+    if (glen < 14 + 40 || vn_get_be16(g + 12) != VN_ETH_TYPE_IPV6)
+        return -1;
+    const uint8_t *ip = g + 14;
+    assert_int_equal(14 + 40 + vn_get_be16(ip + 4), glen);
+    if (ip[6] == VN_IPPROTO_UDP) {
+        if (vn_get_be16(ip + 40) != 547)
+            return -1;
+        assert_true(glen - 54 <= cap);
+        memcpy(dg, ip + 40, glen - 54);
+        return (long)(glen - 54);
+    }
+    if (ip[6] != VN_IPPROTO_FRAGMENT || glen < 14 + 48 || ip[40] != VN_IPPROTO_UDP)
+        return -1;
+    size_t off = vn_get_be16(ip + 42) & 0xfff8, n = glen - 14 - 48;
+    if (off == 0 && (n < 8 || vn_get_be16(ip + 48) != 547))
+        return -1;
+    assert_int_equal(off, *have); /* in order, no gaps */
+    assert_true(off + n <= cap);
+    memcpy(dg + off, ip + 48, n);
+    *have += n;
+    return ip[43] & 1 ? 0 : (long)*have;
 }
 
 static struct reply send_msg(struct world *w, const struct msg *m)
@@ -426,12 +537,15 @@ static struct reply send_msg(struct world *w, const struct msg *m)
     harness_input(w->sw, w->guest, f, 14 + 40 + 8 + plen);
     vn_gw_flush(w->gw);
     struct reply r = { 0 };
-    /* Only DHCPv6 answers count (the gateway may also solicit neighbours). */
+    /* Only DHCPv6 answers count (the gateway may also solicit neighbours);
+     * one larger than the MTU comes as fragments. */
+    static uint8_t dg[8 + sizeof r.p];
+    size_t have = 0;
     for (unsigned i = 0; i < w->rec.n; i++) {
         const uint8_t *g = w->rec.f[i];
-        size_t glen = w->rec.len[i];
-        if (vn_get_be16(g + 12) != VN_ETH_TYPE_IPV6 || g[14 + 6] != VN_IPPROTO_UDP ||
-            vn_get_be16(g + 14 + 40) != 547)
+        assert_true(w->rec.len[i] <= sizeof w->rec.f[i]);
+        long ulen_l = udp_of(g, w->rec.len[i], dg, sizeof dg, &have);
+        if (ulen_l <= 0)
             continue;
         assert_false(r.got); /* one answer per message */
         r.got = true;
@@ -442,10 +556,10 @@ static struct reply send_msg(struct world *w, const struct msg *m)
         memcpy(rd.a, g + 14 + 24, 16);
         assert_true(vn_addr_eq(&rs, &w->gw->ll6)); /* from the link-local address */
         assert_true(vn_addr_eq(&rd, &src));        /* to the client's source */
-        const uint8_t *ru = g + 14 + 40;
+        const uint8_t *ru = dg;
         size_t ulen = vn_get_be16(ru + 4);
         assert_int_equal(vn_get_be16(ru + 2), 546);
-        assert_int_equal(14 + 40 + ulen, glen);
+        assert_int_equal(ulen, (size_t)ulen_l);
         uint32_t s2 = vn_csum_pseudo(&rs, &rd, VN_IPPROTO_UDP, (uint32_t)ulen);
         assert_int_equal(vn_csum_fold(vn_csum_add(s2, ru, ulen)), 0);
         r.len = ulen - 8;
@@ -1273,6 +1387,270 @@ static void test_validation(void **state)
     assert_int_equal(stat(w, "ia_ignored"), 2);
 }
 
+/* A message of type from client last with IA_NA iaid (no hint; none when
+ * iaid is 0) and the IA_PDs/IA_TAs given as (code, iaid) pairs. */
+static struct msg with_others(uint8_t type, uint8_t last, uint32_t iaid, unsigned n, ...)
+{
+    struct msg m = one_ia(type, last, iaid);
+    m.nia = iaid != 0;
+    va_list ap;
+    va_start(ap, n);
+    for (unsigned i = 0; i < n; i++) {
+        m.other_code[i] = (uint16_t)va_arg(ap, int);
+        m.other_iaid[i] = va_arg(ap, uint32_t);
+    }
+    va_end(ap);
+    m.nother = n;
+    return m;
+}
+
+/* The IA_PD or IA_TA of r answered with status and nothing else. */
+static void assert_refused(const struct reply *r, uint16_t code, uint32_t iaid, int status)
+{
+    struct other x = get_other(r, code, iaid);
+    assert_true(x.found);
+    assert_int_equal(x.status, status);
+    assert_int_equal(x.nopt, 0);
+    assert_int_equal(x.t1, 0);
+    assert_int_equal(x.t2, 0);
+}
+
+/* Stateful: IA_PD gets NoPrefixAvail and IA_TA NoAddrsAvail in every
+ * Advertise and Reply (Renew and Rebind too), NoBinding in a Release,
+ * while the IA_NAs of the same message are served as always. */
+static void test_other_ias_stateful(void **state)
+{
+    struct world *w = *state;
+    /* dhclient -N -P: IA_NA and IA_PD with one IAID, a /56 hint. */
+    struct msg s = with_others(VN_DHCP6_SOLICIT, 1, 1, 1, VN_D6O_IA_PD, 1u);
+    s.pd_hint = true;
+    struct reply a = send_msg(w, &s);
+    assert_true(a.got);
+    assert_int_equal(a.type, VN_DHCP6_ADVERTISE);
+    struct ia ia = get_ia(&a, 1);
+    assert_int_equal(ia.naddr, 1);
+    assert_int_equal(ia.status, -1);
+    assert_in_pool(&ia.addr[0]);
+    assert_refused(&a, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&a), -1); /* an address is offered */
+    assert_true(has_ropt(&a, VN_D6O_DNS_SERVERS));
+    assert_int_equal(count_ropt(&a, VN_D6O_IA_PD), 1);
+    uint16_t low = low16(&ia.addr[0]);
+    /* Request: the address bound, the prefix refused. */
+    struct msg q = with_others(VN_DHCP6_REQUEST, 1, 1, 1, VN_D6O_IA_PD, 1u);
+    q.addr[0] = low;
+    q.pd_hint = true;
+    struct reply r = send_msg(w, &q);
+    assert_int_equal(r.type, VN_DHCP6_REPLY);
+    ia = get_ia(&r, 1);
+    assert_int_equal(ia.naddr, 1);
+    assert_int_equal(low16(&ia.addr[0]), low);
+    assert_int_equal(ia.valid[0], LEASE);
+    assert_refused(&r, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&r), -1);
+    assert_string_equal(lease_state(w, low, NULL), "bound");
+    assert_int_equal(stat(w, "leases_active"), 1);
+    /* Renew and Rebind: the address extended, the IA_PD NoPrefixAvail (no
+     * binding will ever exist: NoBinding would only bring a Request). */
+    fake_now += LEASE / 2;
+    q.type = VN_DHCP6_RENEW;
+    r = send_msg(w, &q);
+    assert_int_equal(get_ia(&r, 1).naddr, 1);
+    assert_int_equal(get_ia(&r, 1).valid[0], LEASE);
+    assert_refused(&r, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    q.type = VN_DHCP6_REBIND;
+    q.our_server = false;
+    r = send_msg(w, &q);
+    assert_int_equal(get_ia(&r, 1).naddr, 1);
+    assert_refused(&r, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    /* A Renew of only an IA_PD (a client asking again for what it could
+     * not get): the same. */
+    struct msg rn = with_others(VN_DHCP6_RENEW, 1, 0, 1, VN_D6O_IA_PD, 9u);
+    r = send_msg(w, &rn);
+    assert_refused(&r, VN_D6O_IA_PD, 9, VN_D6S_NO_PREFIX_AVAIL);
+    assert_false(has_ropt(&r, VN_D6O_IA_NA));
+    /* Only IA_PDs: an Advertise (Rapid Commit or not) with each refused,
+     * no top-level status (no address was asked for), no offer made. */
+    json_int_t nadv = stat(w, "advertise"), noaddr = stat(w, "no_addrs");
+    for (int rapid = 0; rapid < 2; rapid++) {
+        s = with_others(VN_DHCP6_SOLICIT, 2, 0, 2, VN_D6O_IA_PD, 1u, VN_D6O_IA_PD, 2u);
+        s.rapid = rapid;
+        a = send_msg(w, &s);
+        assert_int_equal(a.type, VN_DHCP6_ADVERTISE);
+        assert_false(has_ropt(&a, VN_D6O_RAPID_COMMIT));
+        assert_refused(&a, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+        assert_refused(&a, VN_D6O_IA_PD, 2, VN_D6S_NO_PREFIX_AVAIL);
+        assert_false(has_ropt(&a, VN_D6O_IA_NA));
+        assert_int_equal(top_status(&a), -1);
+        assert_true(has_ropt(&a, VN_D6O_DNS_SERVERS));
+    }
+    assert_int_equal(stat(w, "advertise"), nadv + 2);
+    assert_int_equal(stat(w, "no_addrs"), noaddr);
+    json_t *ls = vn_dhcp6_leases_json(w->d);
+    assert_int_equal(json_array_size(ls), 1 + 3); /* client 1's and the 3 reservations */
+    json_decref(ls);
+    /* A Request of only an IA_PD: a Reply refusing it. */
+    q = with_others(VN_DHCP6_REQUEST, 2, 0, 1, VN_D6O_IA_PD, 1u);
+    r = send_msg(w, &q);
+    assert_int_equal(r.type, VN_DHCP6_REPLY);
+    assert_refused(&r, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&r), -1);
+    /* Rapid Commit with IA_NA and IA_PD: a Reply committing the address. */
+    s = with_others(VN_DHCP6_SOLICIT, 3, 5, 1, VN_D6O_IA_PD, 5u);
+    s.rapid = true;
+    r = send_msg(w, &s);
+    assert_int_equal(r.type, VN_DHCP6_REPLY);
+    assert_true(has_ropt(&r, VN_D6O_RAPID_COMMIT));
+    ia = get_ia(&r, 5);
+    assert_int_equal(ia.naddr, 1);
+    assert_string_equal(lease_state(w, low16(&ia.addr[0]), NULL), "bound");
+    assert_refused(&r, VN_D6O_IA_PD, 5, VN_D6S_NO_PREFIX_AVAIL);
+    /* IA_TA: NoAddrsAvail beside an IA_NA that gets its address; alone,
+     * with the top-level NoAddrsAvail too (addresses were asked for). */
+    s = with_others(VN_DHCP6_SOLICIT, 4, 1, 2, VN_D6O_IA_TA, 1u, VN_D6O_IA_PD, 1u);
+    a = send_msg(w, &s);
+    assert_int_equal(get_ia(&a, 1).naddr, 1);
+    assert_refused(&a, VN_D6O_IA_TA, 1, VN_D6S_NO_ADDRS_AVAIL);
+    assert_refused(&a, VN_D6O_IA_PD, 1, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&a), -1);
+    s = with_others(VN_DHCP6_SOLICIT, 4, 0, 1, VN_D6O_IA_TA, 1u);
+    a = send_msg(w, &s);
+    assert_refused(&a, VN_D6O_IA_TA, 1, VN_D6S_NO_ADDRS_AVAIL);
+    assert_int_equal(top_status(&a), VN_D6S_NO_ADDRS_AVAIL);
+    /* Release and Decline: NoBinding for them, Success, the address freed. */
+    q = with_others(VN_DHCP6_RELEASE, 1, 1, 2, VN_D6O_IA_PD, 1u, VN_D6O_IA_TA, 3u);
+    q.addr[0] = low;
+    r = send_msg(w, &q);
+    assert_int_equal(top_status(&r), VN_D6S_SUCCESS);
+    assert_false(get_ia(&r, 1).found);
+    assert_refused(&r, VN_D6O_IA_PD, 1, VN_D6S_NO_BINDING);
+    assert_refused(&r, VN_D6O_IA_TA, 3, VN_D6S_NO_BINDING);
+    assert_string_equal(lease_state(w, low, NULL), "released");
+    q = with_others(VN_DHCP6_DECLINE, 1, 0, 1, VN_D6O_IA_TA, 3u);
+    r = send_msg(w, &q);
+    assert_int_equal(top_status(&r), VN_D6S_SUCCESS);
+    assert_refused(&r, VN_D6O_IA_TA, 3, VN_D6S_NO_BINDING);
+    assert_int_equal(stat(w, "malformed"), 0);
+    assert_int_equal(stat(w, "ia_ignored"), 0);
+}
+
+/* Stateless: nothing is assigned. A Solicit gets an Advertise with each
+ * IA's status (NoAddrsAvail, NoPrefixAvail), the top-level NoAddrsAvail
+ * when addresses were asked for, and the DNS options; a Request, Renew or
+ * Rebind of an IA_PD gets NoPrefixAvail. */
+static void test_other_ias_stateless(void **state)
+{
+    struct world *w = *state;
+    struct msg s = with_others(VN_DHCP6_SOLICIT, 1, 7, 1, VN_D6O_IA_PD, 7u);
+    s.rapid = true;
+    struct reply a = send_msg(w, &s);
+    assert_int_equal(a.type, VN_DHCP6_ADVERTISE);
+    assert_false(has_ropt(&a, VN_D6O_RAPID_COMMIT));
+    struct ia ia = get_ia(&a, 7);
+    assert_int_equal(ia.naddr, 0);
+    assert_int_equal(ia.status, VN_D6S_NO_ADDRS_AVAIL);
+    assert_refused(&a, VN_D6O_IA_PD, 7, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&a), VN_D6S_NO_ADDRS_AVAIL);
+    assert_true(has_ropt(&a, VN_D6O_DNS_SERVERS));
+    assert_true(has_ropt(&a, VN_D6O_DOMAIN_LIST));
+    assert_int_equal(stat(w, "no_addrs"), 1);
+    /* Only an IA_PD: its NoPrefixAvail, no top-level status. */
+    s = with_others(VN_DHCP6_SOLICIT, 1, 0, 1, VN_D6O_IA_PD, 7u);
+    a = send_msg(w, &s);
+    assert_int_equal(a.type, VN_DHCP6_ADVERTISE);
+    assert_refused(&a, VN_D6O_IA_PD, 7, VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(top_status(&a), -1);
+    assert_int_equal(stat(w, "no_addrs"), 1);
+    const uint8_t types[] = { VN_DHCP6_REQUEST, VN_DHCP6_RENEW, VN_DHCP6_REBIND };
+    for (unsigned i = 0; i < sizeof types; i++) {
+        struct msg q = with_others(types[i], 1, 0, 2, VN_D6O_IA_PD, 7u, VN_D6O_IA_TA, 8u);
+        q.our_server = types[i] != VN_DHCP6_REBIND;
+        struct reply r = send_msg(w, &q);
+        assert_int_equal(r.type, VN_DHCP6_REPLY);
+        assert_refused(&r, VN_D6O_IA_PD, 7, VN_D6S_NO_PREFIX_AVAIL);
+        assert_refused(&r, VN_D6O_IA_TA, 8, VN_D6S_NO_ADDRS_AVAIL);
+        assert_int_equal(top_status(&r), -1);
+    }
+    /* An IA_PD in an Information-request is still malformed (RFC 8415 16.12). */
+    struct msg ir = with_others(VN_DHCP6_INFORMATION_REQUEST, 1, 0, 1, VN_D6O_IA_PD, 7u);
+    assert_false(send_msg(w, &ir).got);
+    assert_int_equal(stat(w, "malformed"), 1);
+    assert_int_equal(stat(w, "leases_active"), 0);
+}
+
+/* The largest reply there is: a Rebind from a client with a 130-byte DUID
+ * of 8 bound IA_NAs, each listing 4 addresses besides its binding (5
+ * addresses back, 4 of them with lifetimes 0), the longest domain; its
+ * IA_PD and IA_TA past the 8 IAs are not answered. It leaves the gateway in
+ * fragments and comes back whole: nothing was left out of REPLY_MAX. */
+static void test_largest_reply(void **state)
+{
+    struct world *w = *state;
+    static uint8_t duid[VN_DHCP6_DUID_MAX] = { 0, 2, 0, 0, 0x7f, 0xfe };
+    for (size_t i = 6; i < sizeof duid; i++)
+        duid[i] = (uint8_t)i;
+    struct msg q = { .type = VN_DHCP6_REQUEST, .last = 9, .duid = duid,
+                     .duid_len = sizeof duid, .our_server = true, .nia = 8 };
+    for (unsigned i = 0; i < 8; i++)
+        q.iaid[i] = 1000 + i, q.addr[i] = NO_ADDR;
+    struct reply r = send_msg(w, &q);
+    uint16_t low[8];
+    for (unsigned i = 0; i < 8; i++) {
+        struct ia ia = get_ia(&r, 1000 + i);
+        assert_int_equal(ia.naddr, 1);
+        low[i] = low16(&ia.addr[0]);
+    }
+    assert_int_equal(stat(w, "leases_active"), 8);
+    struct msg b = q;
+    b.type = VN_DHCP6_REBIND;
+    b.our_server = false;
+    for (unsigned i = 0; i < 8; i++)
+        b.addr[i] = (uint16_t)(0x2000 + 0x10 * i), b.more[i] = 3;
+    b.nother = 2;
+    b.other_code[0] = VN_D6O_IA_PD, b.other_iaid[0] = 1;
+    b.other_code[1] = VN_D6O_IA_TA, b.other_iaid[1] = 2;
+    r = send_msg(w, &b);
+    assert_true(r.got);
+    assert_int_equal(r.type, VN_DHCP6_REPLY);
+    /* 4 + server id 14 + client id 134 + 8 * (16 + 5 * 28) + DNS 20 + the
+     * search list 4 + 65: past a 1500-byte MTU, so it came in fragments */
+    assert_int_equal(r.len, 4 + 14 + 134 + 8 * 156 + 20 + 69);
+    assert_true(48 + r.len > 1500);
+    assert_int_equal(count_ropt(&r, VN_D6O_IA_NA), 8);
+    for (unsigned i = 0; i < 8; i++) {
+        struct ia ia = get_ia(&r, 1000 + i);
+        assert_int_equal(ia.naddr, 5);
+        assert_int_equal(low16(&ia.addr[0]), low[i]);
+        assert_int_equal(ia.valid[0], LEASE);
+        for (unsigned k = 1; k < 5; k++) {
+            assert_int_equal(low16(&ia.addr[k]), 0x2000 + 0x10 * i + k - 1);
+            assert_int_equal(ia.valid[k], 0);
+            assert_int_equal(ia.preferred[k], 0);
+        }
+    }
+    assert_false(has_ropt(&r, VN_D6O_IA_PD));
+    assert_false(has_ropt(&r, VN_D6O_IA_TA));
+    assert_int_equal(stat(w, "ia_ignored"), 2);
+    size_t l;
+    const uint8_t *dl = ropt(&r, VN_D6O_DOMAIN_LIST, &l);
+    assert_non_null(dl);
+    assert_int_equal(l, strlen(LONG_DOMAIN) + 2);
+    assert_true(has_ropt(&r, VN_D6O_DNS_SERVERS));
+    /* With IA_PDs and IA_TAs in place of IA_NAs the reply is smaller, and
+     * every IA is answered. */
+    b.nia = 4;
+    b.nother = 4;
+    for (unsigned i = 0; i < 4; i++)
+        b.other_code[i] = i % 2 ? VN_D6O_IA_TA : VN_D6O_IA_PD, b.other_iaid[i] = 50 + i;
+    r = send_msg(w, &b);
+    assert_true(r.len < 4 + 14 + 134 + 8 * 156 + 20 + 69);
+    assert_int_equal(count_ropt(&r, VN_D6O_IA_NA), 4);
+    for (unsigned i = 0; i < 4; i++)
+        assert_refused(&r, i % 2 ? VN_D6O_IA_TA : VN_D6O_IA_PD, 50 + i,
+                       i % 2 ? VN_D6S_NO_ADDRS_AVAIL : VN_D6S_NO_PREFIX_AVAIL);
+    assert_int_equal(stat(w, "ia_ignored"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1289,6 +1667,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup_stateful, teardown),
         cmocka_unit_test_setup_teardown(test_offers_do_not_hold_pool, setup_stateful, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup_stateful, teardown),
+        cmocka_unit_test_setup_teardown(test_other_ias_stateful, setup_stateful, teardown),
+        cmocka_unit_test_setup_teardown(test_other_ias_stateless, setup_stateless, teardown),
+        cmocka_unit_test_setup_teardown(test_largest_reply, setup_largest, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
