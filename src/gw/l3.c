@@ -286,8 +286,7 @@ static void icmp6_error(struct vn_gw *gw, const uint8_t dmac[6], const struct vn
         return;
     if (o->dst.a[0] == 0xff && k != VN_ICMPE_TOO_BIG)
         return;
-    if (o->frag && o->l4 != o->hdr + 40 && o->l4_len && (o->l4 - o->hdr) >= 48 &&
-        (vn_get_be16(o->l4 - 6) & 0xfff8))
+    if (o->later_frag)
         return;
     if (!icmp_token(gw))
         return;

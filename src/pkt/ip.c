@@ -102,7 +102,7 @@ enum vn_ip_err vn_ip6_parse(const uint8_t *p, size_t len, struct vn_ip6 *ip)
 void vn_ipp_from4(const struct vn_ip4 *ip, struct vn_ipp *o)
 {
     *o = (struct vn_ipp){ .family = AF_INET, .proto = ip->proto, .ttl = ip->ttl, .tos = ip->tos,
-                          .frag = ip->mf || ip->frag_off, .src = vn_addr4(ip->src),
+                          .frag = ip->mf || ip->frag_off, .later_frag = ip->frag_off != 0, .src = vn_addr4(ip->src),
                           .dst = vn_addr4(ip->dst), .hdr = ip->hdr, .len = ip->tot_len,
                           .l4 = ip->l4, .l4_len = ip->l4_len };
 }
@@ -110,7 +110,8 @@ void vn_ipp_from4(const struct vn_ip4 *ip, struct vn_ipp *o)
 void vn_ipp_from6(const struct vn_ip6 *ip, struct vn_ipp *o)
 {
     *o = (struct vn_ipp){ .family = AF_INET6, .proto = ip->proto, .ttl = ip->hlim,
-                          .tos = ip->tclass, .frag = ip->frag, .hdr = ip->hdr,
+                          .tos = ip->tclass, .frag = ip->frag,
+                          .later_frag = ip->frag && ip->frag_off, .hdr = ip->hdr,
                           .len = ip->tot_len, .l4 = ip->l4, .l4_len = ip->l4_len };
     o->src.family = o->dst.family = AF_INET6;
     memcpy(o->src.a, ip->src, 16);

@@ -128,6 +128,7 @@ struct vn_ipp {
     uint8_t ttl;          /* TTL or hop limit */
     uint8_t tos;          /* TOS or traffic class */
     bool frag;            /* a fragment (not reassembled) */
+    bool later_frag;      /* a fragment other than the first (offset not 0) */
     struct vn_addr src, dst;
     const uint8_t *hdr;   /* the IP header */
     uint16_t len;         /* bytes from hdr to the end of the packet */
