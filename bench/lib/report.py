@@ -128,6 +128,16 @@ def section(suite, recs, out):
         v = median([r for r in rs if not r.get('error')], field)
         return (fmt(v) if v is not None else '–') + flags(rs, nmax), v
 
+    def paired(mtu, test, base, impl, field):
+        """median over repetitions of test's value / base's value in the same
+        repetition (both without error), or None when no repetition has both"""
+        def by_rep(t):
+            return {r['rep']: r[field] for r in groups.get((mtu, t, impl), [])
+                    if not r.get('error') and isinstance(r.get(field), (int, float))}
+        a, b = by_rep(test), by_rep(base)
+        rs = [a[k] / b[k] for k in a if k in b and b[k] > 0]
+        return statistics.median(rs) if rs else None
+
     w = out.write
     w(f'### {TITLES.get(suite, suite)}\n\n')
     hdr = '| ' + ' | '.join(impls + [f'{subj}/{p}' for p in peers]) + ' |'
@@ -189,7 +199,10 @@ def section(suite, recs, out):
           any(k[1] == t for k in groups)]
     if v6:
         w('\nIPv6 / IPv4 of the same build in this run (rates: IPv6 / IPv4; ping: IPv4 RTT / '
-          'IPv6 RTT; below 1: IPv6 is slower):\n\n')
+          'IPv6 RTT; below 1: IPv6 is slower). Each IPv6 run follows its IPv4 twin, so the '
+          'first figure pairs them: the median over repetitions of IPv6 rep k / IPv4 rep k, '
+          'which cancels the machine\'s slow and fast phases; in parentheses the ratio of the '
+          'two medians above:\n\n')
         w('| MTU | test | ' + ' | '.join(impls) + ' |\n' + '|---' * (2 + len(impls)) + '|\n')
         for mtu in mtus:
             for t in v6:
@@ -203,9 +216,11 @@ def section(suite, recs, out):
                     if va is None or vb is None:  # unsupported, fails or missing
                         cells.append(a if va is None else b)
                         continue
+                    pr = paired(mtu, t, v4_of(t), i, field)
                     if field == 'ping_avg_us':
                         va, vb = vb, va
-                    cells.append(ratio(va, vb))
+                        pr = 1 / pr if pr else pr
+                    cells.append(f'{ratio(pr, 1) if pr else "–"} ({ratio(va, vb)})')
                 name = (DIRS[suite].get(t) or RR_NAMES.get(t) or PING_NAMES[t]).replace('IPv6 ', '')
                 w(f'| {mtu} | {name} | ' + ' | '.join(cells) + ' |\n')
 
