@@ -23,6 +23,7 @@ FOREIGN_MAX = float(os.environ.get('FOREIGN_MAX', 10))
 TITLES = {
     'switch': 'L2 switching: two namespaces through the switch',
     'nat': 'User-mode NAT: a namespace behind the NAT, host = loopback of a host namespace',
+    'overlay': 'VXLAN overlay: two guests on two hosts (namespaces), MTU = the underlay\'s',
 }
 DIRS = {
     'switch': {'tcp_g2h': 'TCP ns b → ns a', 'tcp_h2g': 'TCP ns a → ns b'},
@@ -30,6 +31,7 @@ DIRS = {
             'tcp_g2h6': 'IPv6 TCP ns → host (gateway6 → ::1)',
             'tcp_h2g': 'TCP host → ns (forwarded port)',
             'tcp_h2g6': 'IPv6 TCP host → ns (forwarded port)'},
+    'overlay': {'tcp_g2h': 'TCP guest b → guest a', 'tcp_h2g': 'TCP guest a → guest b'},
 }
 TCP_TESTS = ('tcp_g2h', 'tcp_g2h6', 'tcp_h2g', 'tcp_h2g6')
 RR_NAMES = {
