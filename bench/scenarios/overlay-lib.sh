@@ -77,9 +77,9 @@ S
 # 1.5 s: its IPv6 listener reports go out in the first second after it came up,
 # and must not be counted by the guard of the first test
 ov_settle() {
-  local h=$1 a b i still=0
+  local h=$1 a b still=0
   a=$(ip netns exec "$h" cat /sys/class/net/uplink0/statistics/tx_packets)
-  for i in $(seq 10); do
+  for _ in $(seq 10); do
     sleep 0.5
     b=$(ip netns exec "$h" cat /sys/class/net/uplink0/statistics/tx_packets)
     if [ "$a" = "$b" ]; then still=$((still + 1)); else still=0; fi
