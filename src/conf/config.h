@@ -100,7 +100,9 @@ struct vn_net_conf {
     char name[VN_NAME_MAX];
     enum vn_net_mode mode;
     uint16_t vlan;            /* 0 = untagged everywhere */
+    uint32_t vni;             /* VXLAN network identifier on vxlan ports; 0 = none */
     uint32_t mtu;
+    bool mtu_set;             /* given (else ports that bound it, vxlan, may lower or raise it) */
     uint32_t fdb_max;
     uint32_t fdb_aging;       /* seconds; 0 = never */
 
@@ -165,6 +167,28 @@ struct vn_net_conf {
     uint8_t nat64_prefix_len; /* 32, 40, 48, 56, 64 or 96 */
 };
 
+/* The keys of a vxlan port (port/vxlan_conf.c; its networks are in the
+ * port's trunk list, given as 'networks'). */
+#define VN_VXLAN_UDP_PORT 4789        /* IANA's VXLAN port (RFC 7348) */
+#define VN_VXLAN_MAX_REMOTES 64
+enum vn_vxlan_accept { VN_VXLAN_ACCEPT_LISTED = 0, VN_VXLAN_ACCEPT_ANY };
+struct vn_vxlan_conf {
+    struct vn_sockaddr local;         /* the UDP socket's address and port; family 0 = unset */
+    struct vn_sockaddr remotes[VN_VXLAN_MAX_REMOTES]; /* the static flood list */
+    unsigned nremotes;
+    bool learning, learning_set;      /* learn inner source MACs from received frames */
+    int accept;                       /* enum vn_vxlan_accept */
+    bool accept_set;
+    uint32_t ageing;                  /* seconds before a learned remote MAC is forgotten (0 = never) */
+    bool ageing_set;
+    uint32_t max_macs;                /* remote MAC table size */
+    bool max_macs_set;
+    uint32_t max_macs_per_vtep;       /* one VTEP's share of it; 0 = a quarter */
+    bool max_macs_per_vtep_set;
+    bool networks_given;              /* 'networks' was used (the list is in trunk) */
+    uint32_t underlay_mtu;            /* filled by validation: MTU of local's interface, or 1500 */
+};
+
 struct vn_port_conf {
     struct vn_conf_src src;
     char name[VN_NAME_MAX];
@@ -205,6 +229,7 @@ struct vn_port_conf {
     uint64_t rate_in_bps, rate_in_pps, rate_in_burst;
     uint64_t rate_out_bps, rate_out_pps, rate_out_burst;
     struct vn_acl acl;                    /* port ACL rules; rules array owned here */
+    struct vn_vxlan_conf vxlan;           /* type vxlan */
 };
 
 #define VN_MAX_CONF_MIRRORS 16

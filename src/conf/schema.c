@@ -816,8 +816,11 @@ static const struct vn_conf_key net_keys[] = {
       .help = "what lies beyond the network" },
     { .name = "vlan", .type = VN_CT_U16, .lo = 1, .hi = 4094, N(vlan),
       .help = "802.1Q id on trunk ports and bridge uplinks" },
+    { .name = "vni", U32(1, 16777215), N(vni),
+      .help = "VXLAN network identifier on vxlan ports" },
     { .name = "mtu", U32(VN_MIN_MTU, VN_MAX_MTU), N(mtu), .def = STR(VN_DEFAULT_MTU),
-      .flags = VN_KF_ALWAYS, .help = "largest L3 packet" },
+      .set_off = offsetof(struct vn_net_conf, mtu_set), .flags = VN_KF_ALWAYS,
+      .help = "largest L3 packet" },
     { .name = "fdb_max", U32(1, 1u << 20), N(fdb_max), .def = STR(VN_DEFAULT_FDB_MAX),
       .flags = VN_KF_ALWAYS, .help = "MAC table size" },
     { .name = "fdb_aging", U32(0, 86400 * 365), N(fdb_aging), .def = STR(VN_DEFAULT_FDB_AGING),
@@ -1000,6 +1003,16 @@ static bool show_ip_binding(const void *item)
     return p->ip_binding || p->nsec_ips;
 }
 
+/* trunk is printed as such unless the port's type names its networks
+ * itself (a vxlan port's 'networks', which live in the same list). */
+static bool show_trunk(const void *item)
+{
+    const struct vn_port_conf *p = item;
+    const struct vn_conf_port_type *t = p->type >= 0 ? vn_conf_port_type_get((unsigned)p->type)
+                                                     : NULL;
+    return !t || !t->classifies;
+}
+
 static int port_fallback(void *item, const char *rel, const char *key, const char *val,
                          struct vn_conf_src src, struct vn_conf_err *err)
 {
@@ -1036,12 +1049,12 @@ static const struct vn_conf_key port_keys[] = {
     { .name = "name", .type = VN_CT_NAME, P(name), .what = "port",
       .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .help = "unique port name" },
     { .name = "type", .type = VN_CT_CUSTOM, P(type), .parse = p_type, .print = pr_type,
-      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .doc_type = "`stream`|`dgram`|`tap`|`uplink`",
+      .flags = VN_KF_ALWAYS | VN_KF_REQUIRED, .doc_type = "`stream`|`dgram`|`tap`|`uplink`|`vxlan`",
       .help = "backend" },
     { .name = "network", .type = VN_CT_NAME, P(network), .what = "network",
       .doc_type = "network name", .help = "access port: carries this network untagged" },
     { .name = "trunk", .type = VN_CT_NAME, LIST(struct vn_port_conf, trunk, ntrunk),
-      .what = "network", .parse = chk_trunk, .full = "%s: too many networks",
+      .what = "network", .parse = chk_trunk, .full = "%s: too many networks", .show = show_trunk,
       .doc_type = "list of network names", .help = "trunk port: these networks, tagged" },
     { .name = "native", .type = VN_CT_NAME, P(native), .what = "network",
       .doc_type = "a network of `trunk`", .help = "the trunk's untagged network" },

@@ -184,6 +184,15 @@ struct vn_conf_port_type {
     enum vn_port_access access;
     int sock_type;             /* SOCK_STREAM / SOCK_DGRAM: a client may pass the socket; 0 = no */
     bool creates_ifname;       /* makes interface ifname: two ports may not make the same one */
+    /* Its backend tells the networks of received frames apart itself (vxlan:
+     * by VNI, port/provider.h): its ports list their networks without VLAN
+     * ids (in trunk), frames cross them untagged, and 'native' does not apply. */
+    bool classifies;
+    /* The MTU its port p offers the networks it carries (vxlan: the
+     * underlay's minus the encapsulation); a network that sets no mtu gets
+     * the smallest such bound of its ports. 0 = no bound. Called after the
+     * type's validate. */
+    uint32_t (*net_mtu)(const struct vn_port_conf *p);
 };
 
 /* Add a type; returns its index (the value of vn_port_conf.type), or -1 if

@@ -24,6 +24,17 @@ int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn
     if (p->type == VN_PORT_TYPE_UNSET)
         return vn_conf_fail(err, p->src, "port '%s': missing 'type' (stream, dgram or tap)",
                             p->name);
+    /* A type that tells its networks apart itself (vxlan) lists them in
+     * 'networks' (kept in trunk), with no VLAN ids and no native one. */
+    const struct vn_conf_port_type *pt = vn_conf_port_type_get((unsigned)p->type);
+    if (pt && pt->classifies) {
+        if (!p->network[0] && !p->ntrunk)
+            return vn_conf_fail(err, p->src, "port '%s': missing 'networks' (or 'network')",
+                                p->name);
+        if (p->native[0])
+            return vn_conf_fail(err, p->src, "port '%s': 'native' does not apply to a %s port",
+                                p->name, pt->name);
+    }
     if (p->network[0] && p->ntrunk)
         return vn_conf_fail(err, p->src,
                             "port '%s': give either 'network' (access port) or 'trunk', not both",
@@ -50,7 +61,7 @@ int vn_conf_validate_port(struct vn_config *c, struct vn_port_conf *p, struct vn
                                 p->name, p->native);
     }
     /* Every tagged network of a trunk needs a VLAN id. */
-    for (unsigned i = 0; i < p->ntrunk; i++) {
+    for (unsigned i = 0; i < p->ntrunk && !(pt && pt->classifies); i++) {
         const struct vn_net_conf *n = vn_conf_find_net(c, p->trunk[i]);
         if (strcmp(p->trunk[i], p->native) && !n->vlan)
             return vn_conf_fail(err, p->src,
@@ -490,6 +501,29 @@ static int validate_services(struct vn_net_conf *n, struct vn_conf_err *err)
     return 0;
 }
 
+/* A network that sets no mtu takes the smallest bound of the ports that
+ * carry it and have one (vxlan: the underlay MTU minus the encapsulation,
+ * so 8950 on a jumbo underlay), else keeps the default. Ports validated. */
+static void net_mtu_defaults(struct vn_config *c)
+{
+    uint32_t bound[VN_MAX_NETWORKS] = { 0 };
+    for (unsigned i = 0; i < c->nports; i++) {
+        const struct vn_port_conf *p = &c->ports[i];
+        const struct vn_conf_port_type *pt = vn_conf_port_type_get((unsigned)p->type);
+        uint32_t m = pt && pt->net_mtu ? pt->net_mtu(p) : 0;
+        if (!m)
+            continue;
+        for (unsigned k = 0; k < (p->network[0] ? 1 : p->ntrunk); k++) {
+            int n = vn_conf_net_index(c, p->network[0] ? p->network : p->trunk[k]);
+            if (n >= 0 && (!bound[n] || m < bound[n]))
+                bound[n] = m;
+        }
+    }
+    for (unsigned i = 0; i < c->nnets; i++)
+        if (bound[i] && !c->nets[i].mtu_set)
+            c->nets[i].mtu = VN_MAX(VN_MIN_MTU, VN_MIN(bound[i], (uint32_t)VN_MAX_MTU));
+}
+
 int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
 {
     for (unsigned i = 0; i < c->nnets; i++) {
@@ -502,6 +536,9 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
             if (n->vlan && c->nets[j].vlan == n->vlan)
                 return vn_conf_fail(err, n->src, "network '%s': vlan %u is already used by '%s'",
                                     n->name, n->vlan, c->nets[j].name);
+            if (n->vni && c->nets[j].vni == n->vni)
+                return vn_conf_fail(err, n->src, "network '%s': vni %u is already used by '%s'",
+                                    n->name, n->vni, c->nets[j].name);
         }
         if (validate_services(n, err) || (vn_net_has_gateway(n) && validate_ipv6(n, err)) ||
             validate_nat64(n, err))
@@ -544,6 +581,7 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                     p->name, p->ifname, q->name);
         }
     }
+    net_mtu_defaults(c);
     for (unsigned i = 0; i < c->nmirrors; i++) {
         struct vn_mirror_conf *m = &c->mirrors[i];
         bool to_ok = false;

@@ -10,7 +10,11 @@
  * then on the backend reads frames into the shared receive buffers
  * (rxbuf/rxframes, valid until vn_port_input() returns), hands them over
  * with vn_port_input(), and writes what send() gives it, tagging trunk
- * frames with vn_port_egress_vid(). Everything else of a port — its network
+ * frames with vn_port_egress_vid(). A backend whose port type classifies
+ * (conf->classifies: vxlan, which tells networks apart by VNI) sets the
+ * network of every frame it hands over itself (f->net, one of the networks
+ * vn_port_networks() lists; the frame untagged), and the switch takes it as
+ * given instead of reading a VLAN tag. Everything else of a port — its network
  * membership, policy, ACLs, mirrors and egress queue — is the switch's own
  * (struct vn_port_fwd, switch/switch.h), which a backend never includes:
  * scripts/check-layers.sh fails the build when port/ includes switch/. */
@@ -39,6 +43,8 @@ enum vn_drop {
     VN_DROP_MAC_LIMIT,     /* more source MACs than the port may use */
     VN_DROP_GUARD,         /* DHCP server message or router advertisement from a VM port */
     VN_DROP_ACL,           /* denied by an ACL rule or the network's default policy */
+    VN_DROP_VNI,           /* VXLAN network identifier not carried by the port */
+    VN_DROP_VTEP,          /* VXLAN packet from a VTEP the port does not accept */
     VN_DROP__COUNT
 };
 const char *vn_drop_name(enum vn_drop d);
@@ -118,5 +124,10 @@ uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net);
 bool vn_port_rx_paused(const struct vn_port *p);
 /* The largest MTU of the networks p carries. */
 uint32_t vn_port_max_mtu(const struct vn_port *p);
+/* The networks p carries, in the switch's order: their ids (as in a frame's
+ * net) into ids[] and their configuration (valid while the switch lives)
+ * into confs[], at most max of each. Returns how many p carries. */
+unsigned vn_port_networks(const struct vn_port *p, uint16_t *ids, const struct vn_net_conf **confs,
+                          unsigned max);
 
 #endif

@@ -64,9 +64,10 @@ int vn_policy_init(struct vn_port *p)
     vn_bucket_init(&pol->out_bits, c->rate_out_bps,
                    burst_bytes(c->rate_out_bps, c->rate_out_burst) * 8);
     vn_bucket_init(&pol->out_pkts, c->rate_out_pps, VN_MAX(c->rate_out_pps / 10, 64u));
-    /* Services and uplinks are where DHCP servers and routers legitimately live. */
+    /* Services, uplinks and the overlay (the other hosts' part of the
+     * network) are where DHCP servers and routers legitimately live. */
     bool infra = !strcmp(p->ops->type, "gateway") || !strcmp(p->ops->type, "uplink") ||
-                 c->host_addr || c->trusted;
+                 !strcmp(p->ops->type, "vxlan") || c->host_addr || c->trusted;
     pol->guard = !infra;
     /* DAD claims: VN_BIND_DAD_PER_MAC for each MAC the port may use. */
     unsigned nmacs = c->max_macs ? c->max_macs : c->nsec_macs;

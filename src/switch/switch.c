@@ -1,5 +1,6 @@
 /* The L2 switch: see switch.h for the theory of operation. */
 #include "switch.h"
+#include "conf/schema.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pkt/eth.h"
@@ -20,6 +21,7 @@ static const char *const drop_names[] = {
     [VN_DROP_STORM] = "storm",         [VN_DROP_POLICER] = "policer",
     [VN_DROP_SPOOF] = "spoof",         [VN_DROP_MAC_LIMIT] = "mac_limit",
     [VN_DROP_GUARD] = "guard",         [VN_DROP_ACL] = "acl",
+    [VN_DROP_VNI] = "vni",             [VN_DROP_VTEP] = "vtep",
 };
 
 _Static_assert(VN_ARRAY_LEN(drop_names) == VN_DROP__COUNT, "a drop reason without a name");
@@ -38,7 +40,7 @@ void vn_port_input(struct vn_port *p, struct vn_frame *frames, unsigned n)
 
 uint16_t vn_port_egress_vid(const struct vn_port *p, uint16_t net)
 {
-    if (!p->fwd->trunk || (int)net == p->fwd->native_net)
+    if (!p->fwd->trunk || p->fwd->classifies || (int)net == p->fwd->native_net)
         return 0;
     return p->sw->nets[net]->conf.vlan;
 }
@@ -50,6 +52,22 @@ uint32_t vn_port_max_mtu(const struct vn_port *p)
         if (vn_port_carries(p, i) && p->sw->nets[i]->conf.mtu > mtu)
             mtu = p->sw->nets[i]->conf.mtu;
     return mtu;
+}
+
+unsigned vn_port_networks(const struct vn_port *p, uint16_t *ids, const struct vn_net_conf **confs,
+                          unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->sw->nnets; i++) {
+        if (!vn_port_carries(p, i))
+            continue;
+        if (n < max) {
+            ids[n] = (uint16_t)i;
+            confs[n] = &p->sw->nets[i]->conf;
+        }
+        n++;
+    }
+    return n;
 }
 
 enum { AGE_INTERVAL_MS = 1000 };
@@ -233,6 +251,7 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
 {
     const struct vn_port_conf *pc = &p->conf;
     p->fwd->access_net = p->fwd->native_net = -1;
+    p->fwd->classifies = p->ops->conf && p->ops->conf->classifies;
     if (pc->network[0]) {
         struct vn_network *n = vn_switch_find_network(sw, pc->network);
         if (!n) {
@@ -250,9 +269,9 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
             snprintf(err, errlen, "network '%s' does not exist", pc->trunk[i]);
             return -1;
         }
-        if (!strcmp(pc->trunk[i], pc->native))
+        if (!p->fwd->classifies && !strcmp(pc->trunk[i], pc->native))
             p->fwd->native_net = n->id;
-        else if (!n->conf.vlan) {
+        else if (!p->fwd->classifies && !n->conf.vlan) {
             snprintf(err, errlen, "network '%s' has no vlan id to tag it with", pc->trunk[i]);
             return -1;
         }
@@ -411,7 +430,14 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
         return -1;
     }
     int net;
-    if (ei.tagged && ei.vid) {
+    if (in->fwd->classifies) {
+        /* The backend chose the network (VXLAN: by VNI); its frames are untagged. */
+        net = f->net;
+        if (ei.tagged || net >= (int)sw->nnets || !vn_port_carries(in, (unsigned)net)) {
+            vn_port_drop_rx(in, VN_DROP_VLAN);
+            return -1;
+        }
+    } else if (ei.tagged && ei.vid) {
         net = in->fwd->trunk ? sw->vid_net[ei.vid] : -1;
         if (net < 0 || !vn_port_carries(in, (unsigned)net) || net == in->fwd->native_net) {
             vn_port_drop_rx(in, VN_DROP_VLAN);

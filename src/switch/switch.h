@@ -4,7 +4,8 @@
  * into buffers that stay valid until vn_switch_input() returns, and hands them
  * over in one call. For each frame the switch classifies the network (access
  * port: its network; trunk: the 802.1Q tag, or the native network when
- * untagged) and strips the tag in place, enforces the network's MTU, learns the
+ * untagged; a port whose backend classifies, vxlan: the network the backend
+ * set from the VNI) and strips the tag in place, enforces the network's MTU, learns the
  * source MAC in that network's fdb, and looks up the destination: a known
  * unicast MAC goes to its one port, anything else is flooded to the network's
  * other member ports. Frames are only queued (a pointer per egress port) while
@@ -88,6 +89,7 @@ struct vn_network {
 struct vn_port_fwd {
     struct vn_port *port;           /* the port this is the state of */
     bool trunk;
+    bool classifies;                /* the backend sets each frame's network (provider.h) */
     int access_net;                 /* access port: its network; trunk: -1 */
     int native_net;                 /* trunk: untagged network or -1 */
     uint64_t nets[VN_MAX_NETWORKS / 64 > 0 ? VN_MAX_NETWORKS / 64 : 1]; /* carried networks */

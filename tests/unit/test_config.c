@@ -483,14 +483,14 @@ static void test_port_types(void **state)
     (void)state;
     /* The backends' types, registered by port/port.c when the program starts,
      * in its table's order. */
-    static const char *const names[] = { "stream", "dgram", "tap", "uplink" };
-    assert_int_equal(vn_conf_port_type_count(), 4);
-    for (unsigned i = 0; i < 4; i++) {
+    static const char *const names[] = { "stream", "dgram", "tap", "uplink", "vxlan" };
+    assert_int_equal(vn_conf_port_type_count(), 5);
+    for (unsigned i = 0; i < 5; i++) {
         assert_string_equal(vn_conf_port_type_get(i)->name, names[i]);
         assert_string_equal(vn_port_type_name((int)i), names[i]);
         assert_int_equal(vn_conf_port_type_find(names[i]), (int)i);
     }
-    assert_null(vn_conf_port_type_get(4));
+    assert_null(vn_conf_port_type_get(5));
     assert_string_equal(vn_port_type_name(VN_PORT_TYPE_UNSET), "?");
     /* What a client that is not root may do with each (ctl/switch_cmds.c). */
     assert_int_equal(vn_conf_port_type_get(0)->access, VN_PORT_ACCESS_SOCKET);
@@ -507,7 +507,7 @@ static void test_port_types(void **state)
         { "    type: tap\n    path: /tmp/x.sock\n", "'path' applies to stream and dgram ports" },
         { "    type: uplink\n    ifname: lo\n    mac: 52:54:00:00:00:01\n", "an uplink takes 'ifname' only" },
         { "    type: uplink\n", "an uplink needs 'ifname'" },
-        { "    type: serial\n", "type: 'serial' is not one of stream, dgram, tap, uplink" },
+        { "    type: serial\n", "type: 'serial' is not one of stream, dgram, tap, uplink, vxlan" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[256];
