@@ -1,6 +1,7 @@
-"""VXLAN interop baselines without vnet: the peers vnetd's VXLAN port must
-interoperate with, proven to work with each other first, in namespaces the
-test creates (underlay 192.0.2.0/24 and guests 10.77.0.0/24 exist only there).
+"""VXLAN interop: the peers vnetd's VXLAN port must interoperate with, proven
+to work with each other first (baselines without vnet), then vnetd against
+them, in namespaces the test creates (underlay 192.0.2.0/24 and guests
+10.77.0.0/24 exist only there).
 
     kernel <-> kernel   two Linux VTEPs (vxlan nolearning + bridge, static
                         flood lists): ARP, ping, TCP both ways
@@ -11,6 +12,16 @@ test creates (underlay 192.0.2.0/24 and guests 10.77.0.0/24 exist only there).
                         the L2VPN EVPN family, each driving a kernel VTEP: type-2
                         and type-3 routes exchanged, the remote MACs and flood
                         lists installed in the kernel, guests ping across
+    vnetd <-> kernel    vnetd (nat network with DHCP, tap guest, vxlan port)
+                        and a Linux VTEP (nolearning, and learning): the
+                        kernel-side guest leases from vnetd's gateway across
+                        the overlay (MTU 1450), ARP, ping, TCP and iperf3 both
+                        ways, each side learning the other's MACs
+    vnetd <-> OVS       the same with Open vSwitch's userspace datapath
+
+Guests' veths have transmit checksum offload off (overlay_util's module
+comment says why: a user-space VTEP reads the inner frame from a UDP payload
+as it is, so a checksum a veth left for "hardware" would arrive unfilled).
 
 Each test takes a few seconds (every wait is bounded); OVS and FRR tests skip
 with the reason when the package is missing (scripts/install-deps.sh installs
@@ -19,6 +30,7 @@ openvswitch-switch and frr).
 import pytest
 
 import overlay_util as ou
+from modes_util import tap, udhcpc, vnetd_in  # noqa: F401 (vnetd_in is a fixture)
 from vnet import wait_for
 
 VNI = 4242
@@ -137,3 +149,100 @@ def test_frr_evpn(netns, procs, frr_ok):
     finally:
         f1.stop()
         f2.stop()
+
+
+# ---------------------------------------------------------------- vnetd against them
+
+def vnetd_host(netns, vnetd_in, ul, remotes, learning=True, addr="192.0.2.1"):
+    """Host namespace with vnetd: network lan (nat, VNI, DHCP from its gateway),
+    a tap guest g1, a vxlan port on addr with remotes as its flood list.
+    Returns (host, vnetd, guest)."""
+    h, g = netns(), netns()
+    ul.attach(h, f"{addr}/24")
+    conf = {
+        "networks": [{"name": "lan", "mode": "nat", "vni": VNI, "subnet": "10.77.0.0/24",
+                      "gateway": "10.77.0.1", "dhcp": {"range": "10.77.0.100-10.77.0.199"},
+                      "dns": {"upstream": ["127.0.0.1"]}}],
+        "ports": [tap("g1", g, "lan"),
+                  {"name": "vx", "type": "vxlan", "local": addr, "networks": ["lan"],
+                   "remotes": list(remotes), "learning": learning}],
+    }
+    d = vnetd_in(h, conf, name="vnetd-h1")
+    g.wait_link()
+    g.ip("link", "set", "eth0", "up")
+    return h, d, g
+
+
+def vx_vtep(d, addr):
+    return next(v for v in d.port("vx")["vteps"] if v["address"] == addr)
+
+
+def iperf_both_ways(a, b, b_ip, a_ip, procs, nbytes="20M"):
+    """iperf3 -n nbytes from a to b's server and back (-R), each bounded."""
+    srv = b.start("iperf3", "-s", "-1", "-p", "5211")
+    wait_for(lambda: b.listening(5211), 10, what="iperf3 server")
+    out = a.exec("iperf3", "-c", b_ip, "-p", "5211", "-n", nbytes, "-J", timeout=60).stdout
+    assert '"sum_received"' in out
+    procs.stop(srv)
+    srv = a.start("iperf3", "-s", "-1", "-p", "5212")
+    wait_for(lambda: a.listening(5212), 10, what="iperf3 server")
+    out = b.exec("iperf3", "-c", a_ip, "-p", "5212", "-n", nbytes, "-J", timeout=60).stdout
+    assert '"sum_received"' in out
+    procs.stop(srv)
+
+
+@pytest.mark.parametrize("kernel_learning", [False, True], ids=["nolearning", "learning"])
+def test_vnetd_kernel(netns, procs, vnetd_in, tmp_path, kernel_learning):
+    """vnetd and a Linux VTEP carry one network: the kernel side's guest leases
+    from vnetd's gateway across the overlay, ARP, ping, TCP and iperf3 both
+    ways; the kernel learns vnet's MACs from the outer source (learning) or
+    its bridge learns them behind the vxlan device (nolearning)."""
+    ul = ou.underlay(netns)
+    hk = netns()
+    ul.attach(hk, "192.0.2.2/24")
+    k = ou.kernel_vtep(netns, hk, VNI, "192.0.2.2", ["192.0.2.1"], learning=kernel_learning)
+    kg = k.add_guest(None)
+    h, d, g = vnetd_host(netns, vnetd_in, ul, ["192.0.2.2"])
+    lease_k = udhcpc(kg, tmp_path / "k")
+    lease_v = udhcpc(g, tmp_path / "v")
+    assert lease_k["router"] == "10.77.0.1" and lease_k["mtu"] == "1450", lease_k
+    kip, vip = lease_k["ip"], lease_v["ip"]
+    kg.ping_until("10.77.0.1", timeout=10)
+    two_ways(kg, g, kip, vip)
+    iperf_both_ways(kg, g, vip, kip, procs)
+    # vnetd learnt the kernel guest behind the kernel VTEP (outer source)
+    assert vnet_fdb(d).get(kg.mac()) == "vx"
+    assert vx_vtep(d, "192.0.2.2")["macs"] >= 1
+    if kernel_learning:
+        want = {g.mac(): "192.0.2.1", d.port("gw-lan")["mac"]: "192.0.2.1"}
+        assert {m: v for m, v in k.remote_macs().items() if m in want} == want, k.fdb()
+    else:
+        assert k.remote_macs() == {}
+        assert k.bridge_macs().get(g.mac()) == k.vx
+    d.assert_alive()
+
+
+def test_vnetd_ovs(netns, procs, vnetd_in, tmp_path, ovs_ok):
+    """vnetd and Open vSwitch (userspace datapath) carry one network: ping and
+    TCP both ways, each learning the other's guest behind its tunnel."""
+    ul = ou.underlay(netns)
+    ho = netns()
+    ul.attach(ho)
+    o = ou.ovs_host(netns, procs, ho, "192.0.2.2/24", VNI, ["192.0.2.1"])
+    try:
+        og = ou.add_guest(netns, ho, None, "gv", None, o.mtu)
+        o.vsctl("add-port", "br-int", "gv")
+        h, d, g = vnetd_host(netns, vnetd_in, ul, ["192.0.2.2"])
+        lease_o = udhcpc(og, tmp_path / "o")
+        lease_v = udhcpc(g, tmp_path / "v")
+        assert lease_o["mtu"] == "1450", lease_o
+        two_ways(og, g, lease_o["ip"], lease_v["ip"])
+        assert vnet_fdb(d).get(og.mac()) == "vx"
+        assert o.macs().get(g.mac()) == "vx0", o.appctl("fdb/show", "br-int")
+        d.assert_alive()
+    finally:
+        o.stop()
+
+
+def vnet_fdb(d):
+    return {e["mac"]: e["port"] for e in d.fdb("lan")}
