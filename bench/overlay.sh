@@ -2,12 +2,12 @@
 # overlay.sh BUILD - the VXLAN overlay: two guests on two hosts (namespaces)
 # joined by an underlay veth, side by side in one run:
 #   kernel   kernel vxlan + bridge  <->  kernel vxlan + bridge   (the reference)
-#   vnetd    vnetd's vxlan port     <->  vnetd's vxlan port      (TODO: vxlan port)
-#   mixed    vnetd's vxlan port     <->  kernel vxlan + bridge   (TODO: vxlan port)
+#   vnetd    vnetd's vxlan port     <->  vnetd's vxlan port
+#   mixed    vnetd's vxlan port     <->  kernel vxlan + bridge
 # at underlay MTU 1500 and 9000 (guests 1450 and 8950): single-stream TCP both
 # ways, TCP/UDP round trips (bench/tools/pingpong, 64 B, pinned to one CPU, and
 # TCP not pinned), ping; CPU and memory of vnetd.  Topology and addresses:
-# scenarios/overlay-lib.sh.  Issue 12's target: vnetd <-> vnetd >= 0.7 x the
+# scenarios/overlay-lib.sh and vnetd-overlay.sh.  Issue 12's target: vnetd <-> vnetd >= 0.7 x the
 # kernel <-> kernel figure (goal >= 1.0 x).
 # Prints markdown tables; raw results in bench/results/raw/overlay-*/.
 # Bounded by BUDGET (default 590 s); QUICK=1 checks that it works in about a
@@ -23,16 +23,10 @@ RR_TOOL=${RR_TOOL:-pingpong}
 need bridge ethtool
 . "$HERE/scenarios/overlay-lib.sh"
 . "$HERE/peers/kernel-vxlan.sh"
-# TODO(vxlan port): . "$HERE/scenarios/vnetd-overlay.sh", defining
-#   vnetd_setup/vnetd_teardown   vnetd in each host namespace (vb-ovv-ha/hb),
-#       a tap port into the guest, a vxlan port local 198.18.8.x, remotes the
-#       other host, learning on; ov_env ... vnetd ... "PID_A PID_B"
-#   mixed_setup/mixed_teardown   vnetd on host ha, ov_kernel_vtep on host hb
-#       with txoff (see overlay-lib.sh); ov_env ... mixed ... "PID_A"
-# and put them first in CFGS: CFGS="vnetd kernel mixed" (the first is the
-# subject of the ratio columns).
+. "$HERE/scenarios/vnetd-overlay.sh"
 
-CFGS=${CFGS:-"kernel"}
+# the first configuration is the subject of the ratio columns
+CFGS=${CFGS:-"vnetd kernel mixed"}
 MTUS=${MTUS:-"1500 9000"}
 TESTS_FIRST=${TESTS_FIRST:-"tcp_g2h tcp_h2g rr_tcp_g2h_pin rr_udp_g2h_pin rr_tcp_g2h ping_g2h"}
 TESTS_OTHERS=${TESTS_OTHERS:-"tcp_g2h tcp_h2g rr_tcp_g2h_pin"}
