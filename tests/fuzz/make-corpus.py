@@ -855,10 +855,74 @@ def seeds_nd(out):
           nd_rec(0x80 | FIX, 7, echo(0, ll[0], gll)[4:]))
 
 
+def vx_hdr(vni, flags=0x08):
+    return bytes([flags, 0, 0, 0]) + struct.pack("!I", vni << 8)
+
+
+def vx_rec(sel, data=b"", end=False):
+    """A fuzz_vxlan record: sel bits 0-1 the VTEP (.2 .3 listed, .4 .5 not),
+    bit 2 a guest's frame (bit 3: vm2) instead of a datagram, bits 4-5 a
+    clock step, bit 6 a control-plane call, bit 7 ends the batch."""
+    return bytes([sel | (0x80 if end else 0)]) + struct.pack("!H", len(data)) + data
+
+
+def seeds_vxlan(out):
+    r1, r2 = bytes.fromhex("525400010001"), bytes.fromhex("525400010002")
+    g = "10.0.2.2"
+    arp = arp_req(r1, "10.0.2.77", g)
+    write(out, "vxlan", "learn-arp", b"\0" + vx_rec(0, vx_hdr(100) + arp, end=True) +
+          vx_rec(4, eth(r1, VM1, 0x0800, ip4(a("10.0.2.15"), a("10.0.2.77"), 17, b"x" * 20))))
+    write(out, "vxlan", "flood", b"\0" + vx_rec(4, eth(BCAST, VM1, 0x0806, b"\0" * 28)) +
+          vx_rec(0x0c, eth(BCAST, VM2, 0x0806, b"\0" * 28)))
+    inner = eth(BCAST, r1, 0x0800, b"\0" * 46)
+    write(out, "vxlan", "bad", b"\0" + b"".join([
+        vx_rec(0, b"\x08\0\0"),
+        vx_rec(0, vx_hdr(100, flags=0) + inner),
+        vx_rec(0, vx_hdr(300) + inner),
+        vx_rec(0, vx_hdr(100) + inner[:13]),
+        vx_rec(1, vx_hdr(100) + eth(BCAST, r2, 0x0800, b"\0" * 46, vid=10)),
+        vx_rec(2, vx_hdr(100) + inner),
+        vx_rec(0, vx_hdr(100) + eth(BCAST, bytes.fromhex("010000000001"), 0x0800, b"\0" * 46)),
+        vx_rec(0, vx_hdr(100, flags=0xff) + inner, end=True),
+    ]))
+    write(out, "vxlan", "move", b"\0" + vx_rec(0, vx_hdr(100) + inner, end=True) +
+          vx_rec(1, vx_hdr(100) + inner, end=True) + vx_rec(4, eth(r1, VM1, 0x88b5, b"m" * 46)))
+    flood = b"".join(vx_rec(0, vx_hdr(100) + eth(BCAST, bytes([2, 0, 0, 0, 1, n]), 0x88b5,
+                                                  b"f" * 46)) for n in range(40))
+    few = b"".join(vx_rec(1, vx_hdr(200) + eth(BCAST, bytes([2, 0, 0, 0, 2, n]), 0x88b5,
+                                                b"g" * 46)) for n in range(5))
+    write(out, "vxlan", "mac-flood-small-table", b"\x04" + flood + few +
+          vx_rec(0x0c, eth(bytes([2, 0, 0, 0, 2, 3]), VM2, 0x88b5, b"h" * 46)))
+    write(out, "vxlan", "ageing", b"\x08" + vx_rec(0, vx_hdr(100) + inner, end=True) +
+          vx_rec(0x24, eth(r1, VM1, 0x88b5, b"a" * 46)) +
+          vx_rec(0x34, eth(r1, VM1, 0x88b5, b"b" * 46)))
+    write(out, "vxlan", "accept-any", b"\x01" + vx_rec(2, vx_hdr(100) + inner) +
+          vx_rec(3, vx_hdr(200) + eth(BCAST, r2, 0x88b5, b"\0" * 46), end=True) +
+          vx_rec(0x04, eth(r1, VM1, 0x88b5, b"c" * 46)) + vx_rec(0x30) + vx_rec(0x30))
+    write(out, "vxlan", "learning-off", b"\x02" + vx_rec(0, vx_hdr(100) + inner, end=True) +
+          vx_rec(4, eth(r1, VM1, 0x88b5, b"d" * 46)))
+    write(out, "vxlan", "control", b"\0" + b"".join([
+        vx_rec(0x42, b"\x00\x00" + r1),          # static r1 -> .4 (lan)
+        vx_rec(4, eth(r1, VM1, 0x88b5, b"e" * 46)),
+        vx_rec(0, vx_hdr(100) + inner, end=True),  # r1 from .2: a static conflict
+        vx_rec(0x43, b"\x02\x02"),               # .5 floods mgmt
+        vx_rec(0x0c, eth(BCAST, VM2, 0x88b5, b"e" * 46)),
+        vx_rec(0x40, b"\x03\x00"),               # .2 out of every flood list
+        vx_rec(0, vx_hdr(100) + inner, end=True),  # now unlisted
+        vx_rec(0x42, b"\x01\x00" + r1),          # static entry removed
+    ]))
+    write(out, "vxlan", "dhcp", b"\0" + vx_rec(0, vx_hdr(100) + eth(BCAST, r1, 0x0800,
+                                                                   dhcp(r1, 1)), end=True))
+    batch = b"".join(vx_rec(n & 1, vx_hdr(100 if n % 3 else 200) +
+                            eth(BCAST, bytes([2, 0, 0, 3, 0, n]), 0x88b5, b"z" * 46))
+                     for n in range(64))
+    write(out, "vxlan", "batch", b"\0" + batch)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
-               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns):
+               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns, seeds_vxlan):
         fn(out)
 
 

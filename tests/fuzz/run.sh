@@ -24,7 +24,7 @@ SECONDS_EACH=$2
 shift 2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ_SRC=$SRC/tests/fuzz
-ALL_TARGETS="eth ip stream config ctl switch dhcp dhcp6 nd dns dns_cache"
+ALL_TARGETS="eth ip stream config ctl switch dhcp dhcp6 nd dns dns_cache vxlan"
 TARGETS=${*:-$ALL_TARGETS}
 
 case $SECONDS_EACH in
@@ -89,7 +89,7 @@ for t in $TARGETS; do
     [ -d "$FUZZ_SRC/corpus/$t" ] && cp -n "$FUZZ_SRC/corpus/$t"/* "$work"/ 2>/dev/null
     log=$BUILD/logs/$t.log
     maxlen=4096
-    case $t in switch|ip|stream) maxlen=16384 ;; esac
+    case $t in switch|ip|stream|vxlan) maxlen=16384 ;; esac
     printf '== fuzzing %-7s %ss ... ' "$t" "$SECONDS_EACH"
     before=$(ls "$CRASHES" | wc -l)
     # The outer timeout only guards against a hang libFuzzer cannot see.
