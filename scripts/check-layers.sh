@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../src"
 rank() {
     case $1 in
         core) echo 0 ;; pkt) echo 1 ;; fw) echo 2 ;; conf) echo 3 ;; provider) echo 4 ;;
-        switch|port) echo 5 ;; gw) echo 6 ;; nat) echo 7 ;; obs) echo 8 ;; ctl) echo 9 ;;
+        switch|port) echo 5 ;; gw) echo 6 ;; nat) echo 7 ;; obs|evpn) echo 8 ;; ctl) echo 9 ;;
         daemon) echo 10 ;; run) echo 11 ;; vnetd) echo 12 ;;
         *) echo "check-layers: no rank for '$1' (add it to scripts/check-layers.sh)" >&2; echo 99 ;;
     esac

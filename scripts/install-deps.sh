@@ -11,7 +11,7 @@ iperf3 busybox isc-dhcp-client dhcpcd-base dnsmasq-base dnsutils dnsperf tcpdump
 python3 python3-pytest python3-scapy python3-prometheus-client
 qemu-system-x86 cpio gzip xz-utils zstd
 vde2 passt slirp4netns sockperf tmux
-ethtool openvswitch-switch frr
+ethtool openvswitch-switch frr libmnl-dev
 "
 
 missing=""

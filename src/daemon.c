@@ -6,9 +6,11 @@
 #include "core/util.h"
 #include "ctl/acl_cmds.h"
 #include "ctl/ctl.h"
+#include "ctl/evpn_cmds.h"
 #include "ctl/gw_cmds.h"
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
+#include "evpn/evpn.h"
 #include "gw/dns.h"
 #include "gw/gateway.h"
 #include "nat/nat.h"
@@ -235,6 +237,14 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     }
     if (setup_mirrors(d, c) < 0)
         return -1;
+    if (c->evpn.port[0]) {
+        d->evpn = vn_evpn_open(d->sw, &c->evpn, err, sizeof err);
+        if (!d->evpn) {
+            vn_err("msg=\"cannot start the EVPN mirror\" port=%s reason=\"%s\"", c->evpn.port,
+                   err);
+            return -1;
+        }
+    }
     d->ctl = vn_ctl_open(d->loop, c->control, c->control_mode, err, sizeof err);
     if (!d->ctl) {
         vn_err("msg=\"cannot open control socket\" reason=\"%s\"", err);
@@ -249,6 +259,7 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     vn_gw_cmds_register(d->ctl, d->sw);
     vn_obs_cmds_register(d->ctl, d->sw);
     vn_acl_cmds_register(d->ctl, d->sw);
+    vn_evpn_cmds_register(d->ctl, &d->evpn);
     if (c->metrics[0]) {
         d->metrics = vn_metrics_open(d->loop, d->sw, c->metrics, err, sizeof err);
         if (!d->metrics) {
@@ -318,6 +329,8 @@ void vn_daemon_teardown(struct vn_daemon *d)
     d->metrics = NULL;
     vn_ctl_close(d->ctl);
     d->ctl = NULL;
+    vn_evpn_close(d->evpn);
+    d->evpn = NULL;
     if (d->sw)
         for (unsigned i = 0; i < d->sw->nnets; i++) {
             vn_gw_free(d->sw->nets[i]->gw);

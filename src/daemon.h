@@ -23,12 +23,14 @@
 struct vn_switch;
 struct vn_ctl;
 struct vn_metrics;
+struct vn_evpn;
 
 struct vn_daemon {
     struct vn_loop *loop;
     struct vn_switch *sw;
     struct vn_ctl *ctl;
     struct vn_metrics *metrics;
+    struct vn_evpn *evpn;     /* EVPN mirror (evpn.port), or NULL */
     struct vn_io sigio;
     int sigfd;
     int signal_seen;      /* the signal that stopped the loop, 0 = none */

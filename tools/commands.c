@@ -270,6 +270,9 @@ const struct command commands[] = {
       .help = "remove a mirror", .request = "mirror.del", .members = { "name" },
       .print = print_ok },
 
+    { .name = "evpn", .args = "", .help = "EVPN mirror: VNIs, flood lists, MACs from FRR",
+      .request = "evpn", .print = print_evpn },
+
     { .name = "help", .args = "[--commands] [COMMAND [SUBCOMMAND]]", .max = ARGS_ANY,
       .help = "usage (--commands: the command names)",
       .run = run_help },

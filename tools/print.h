@@ -17,6 +17,7 @@ long long jint(json_t *o, const char *k);
 void print_json(json_t *r);
 
 print_fn print_ok, print_status, print_networks, print_ports, print_fdb, print_stats,
-    print_leases, print_conflicts, print_flows, print_forwards, print_acls, print_mirrors;
+    print_leases, print_conflicts, print_flows, print_forwards, print_acls, print_mirrors,
+    print_evpn;
 
 #endif

@@ -232,6 +232,16 @@ struct vn_port_conf {
     struct vn_vxlan_conf vxlan;           /* type vxlan */
 };
 
+/* EVPN (evpn/evpn.h): the mirror of a vxlan port's VNIs for FRR. */
+#define VN_EVPN_KERNEL_PORT 4788
+struct vn_evpn_conf {
+    struct vn_conf_src src;               /* where evpn.port was given */
+    char port[VN_NAME_MAX];               /* the vxlan port; "" = EVPN off */
+    uint16_t kernel_port;                 /* UDP port of the mirror vxlan devices */
+    uint32_t ageing;                      /* seconds: the mirror bridges' ageing */
+    bool create;                          /* make the devices (else they must exist) */
+};
+
 #define VN_MAX_CONF_MIRRORS 16
 
 /* A mirror session from config (switch/mirror.h). */
@@ -261,6 +271,7 @@ struct vn_config {
     unsigned nports;
     struct vn_mirror_conf mirrors[VN_MAX_CONF_MIRRORS];
     unsigned nmirrors;
+    struct vn_evpn_conf evpn;
     char *source;                         /* file the model was loaded from, or NULL */
 };
 

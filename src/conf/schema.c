@@ -284,6 +284,19 @@ static void pr_string(const struct vn_conf_key *k, const void *item, const void 
     vn_conf_print_qstr(o, dst);
 }
 
+/* evpn.port: a port name; where it was given is kept for validation's messages. */
+static int p_evpn_port(const struct vn_conf_key *k, void *item, void *dst, const char *key,
+                       const char *val, struct vn_conf_src src, struct vn_conf_err *err)
+{
+    ((struct vn_config *)item)->evpn.src = src;
+    return vn_val_str(dst, k->size, key, val, src, err);
+}
+
+static bool show_evpn(const void *item)
+{
+    return ((const struct vn_config *)item)->evpn.port[0] != 0;
+}
+
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
 static int p_log(const struct vn_conf_key *k, void *item, void *dst, const char *key,
@@ -1209,6 +1222,18 @@ static const struct vn_conf_key global_keys[] = {
     { .name = "mirrors", .shape = VN_CS_MAPLIST, .sub = &vn_conf_mirror_table,
       .entries = &mirror_entries, .flags = VN_KF_BLOCK, .doc_type = "list",
       .help = "permanent mirror sessions" },
+    { .name = "evpn.port", .type = VN_CT_CUSTOM, G(evpn.port), .parse = p_evpn_port,
+      .print = pr_string, .doc_type = "port name",
+      .help = "join a BGP EVPN fabric run by FRR: the vxlan port whose VNIs it mirrors" },
+    { .name = "evpn.kernel_port", .type = VN_CT_U16, .lo = 1, .hi = 65535, G(evpn.kernel_port),
+      .def = "4788", .show = show_evpn, .flags = VN_KF_ALWAYS,
+      .help = "UDP port of the mirror vxlan devices (not the vxlan port's)" },
+    { .name = "evpn.ageing", .type = VN_CT_U32, .lo = 3, .hi = 600, G(evpn.ageing), .def = "30",
+      .show = show_evpn, .flags = VN_KF_ALWAYS,
+      .help = "seconds a MAC vnetd no longer has stays advertised" },
+    { .name = "evpn.create", .type = VN_CT_BOOL, G(evpn.create), .def = "true",
+      .show = show_evpn, .flags = VN_KF_ALWAYS,
+      .help = "make the mirror devices at start (root); false: use existing ones" },
 };
 #undef G
 

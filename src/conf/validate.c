@@ -524,6 +524,38 @@ static void net_mtu_defaults(struct vn_config *c)
             c->nets[i].mtu = VN_MAX(VN_MIN_MTU, VN_MIN(bound[i], (uint32_t)VN_MAX_MTU));
 }
 
+/* evpn: the vxlan port it names, which must leave remote MACs to the
+ * control plane and have an explicit IPv4 address (FRR's VTEP address). */
+static int validate_evpn(const struct vn_config *c, struct vn_conf_err *err)
+{
+    const struct vn_evpn_conf *e = &c->evpn;
+    if (!e->port[0])
+        return 0;
+    const struct vn_port_conf *p = NULL;
+    for (unsigned i = 0; i < c->nports && !p; i++)
+        if (!strcmp(c->ports[i].name, e->port))
+            p = &c->ports[i];
+    if (!p)
+        return vn_conf_fail(err, e->src, "evpn.port: port '%s' is not defined", e->port);
+    const struct vn_conf_port_type *t = vn_conf_port_type_get((unsigned)p->type);
+    if (!t || strcmp(t->name, "vxlan"))
+        return vn_conf_fail(err, e->src, "evpn.port: port '%s' is not a vxlan port", e->port);
+    const struct vn_vxlan_conf *x = &p->vxlan;
+    if (x->learning)
+        return vn_conf_fail(err, e->src,
+                            "evpn.port: port '%s' learns remote MACs from traffic: with EVPN the "
+                            "control plane tells them, set 'learning: false' on it", e->port);
+    if (x->local.ip.family != AF_INET || !vn_addr_v4(&x->local.ip))
+        return vn_conf_fail(err, e->src,
+                            "evpn.port: port '%s' needs an IPv4 'local' address (FRR advertises "
+                            "it as the VTEP address)", e->port);
+    if (x->local.port == e->kernel_port)
+        return vn_conf_fail(err, e->src,
+                            "evpn.kernel_port %u is the vxlan port's own UDP port: the mirror "
+                            "devices need another", e->kernel_port);
+    return 0;
+}
+
 int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
 {
     for (unsigned i = 0; i < c->nnets; i++) {
@@ -607,6 +639,8 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
             if (!strcmp(c->mirrors[j].name, m->name))
                 return vn_conf_fail(err, m->src, "mirror '%s' is defined twice", m->name);
     }
+    if (validate_evpn(c, err))
+        return -1;
     if (!c->state_dir[0]) {
         const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
         if (geteuid() == 0)

@@ -176,6 +176,13 @@ static int load_doc(struct yctx *y, struct fy_document *doc)
                 return -1;
             continue;
         }
+        if (vn && fy_node_is_mapping(vn)) { /* evpn: { port: ... }: dotted global keys */
+            char pre[80];
+            snprintf(pre, sizeof pre, "%s.", k);
+            if (load_item(y, vn, &vn_conf_global_table, y->c, pre, ""))
+                return -1;
+            continue;
+        }
         const char *v = scalar(vn, vbuf, sizeof vbuf);
         if (!v)
             return vn_conf_fail(y->err, src_of(y, vn ? vn : kn), "%s: expected a single value", k);
