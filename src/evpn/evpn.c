@@ -155,9 +155,9 @@ static void link_event(struct vn_evpn *e, const struct nlmsghdr *nlh)
 
 static void handle(struct vn_evpn *e, const uint8_t *buf, size_t len)
 {
-    const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-    int rest = (int)len;
-    for (; mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest)) {
+    const struct nlmsghdr *nlh;
+    size_t off = 0;
+    while ((nlh = vn_evpn_nl_walk(buf, len, &off))) {
         bool of_dump = e->dump_seq && nlh->nlmsg_seq == e->dump_seq;
         if (of_dump && (nlh->nlmsg_flags & NLM_F_DUMP_INTR))
             e->dump_again = true;

@@ -18,6 +18,17 @@
 
 /* ---- the neighbour parser (pure) ---- */
 
+const struct nlmsghdr *vn_evpn_nl_walk(const void *buf, size_t len, size_t *off)
+{
+    if (*off > len || len - *off < sizeof(struct nlmsghdr))
+        return NULL;
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const uint8_t *)buf + *off);
+    if (nlh->nlmsg_len < sizeof *nlh || nlh->nlmsg_len > len - *off)
+        return NULL;
+    *off += MNL_ALIGN(nlh->nlmsg_len);
+    return nlh;
+}
+
 int vn_evpn_nl_parse_neigh(const void *msg, size_t len, struct vn_evpn_neigh *n)
 {
     const struct nlmsghdr *nlh = msg;

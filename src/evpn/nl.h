@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct mnl_socket;
+struct nlmsghdr;
 
 /* One AF_BRIDGE neighbour message (RTM_NEWNEIGH / RTM_DELNEIGH). */
 struct vn_evpn_neigh {
@@ -27,6 +28,12 @@ struct vn_evpn_neigh {
     bool has_dst;
     struct vn_addr dst;       /* NDA_DST: the remote VTEP of a vxlan device's own entry */
 };
+
+/* The message at *off of buf (len bytes, 4-byte aligned), *off moved past
+ * it; NULL at the end, or at a message whose nlmsg_len does not fit in
+ * what is left (the rest is dropped). libmnl's mnl_nlmsg_ok() compares the
+ * length as an int and takes one above 2^31 (found by fuzz_evpn). */
+const struct nlmsghdr *vn_evpn_nl_walk(const void *buf, size_t len, size_t *off);
 
 /* Parse one netlink message of len bytes (its nlmsg_len at most len).
  * Returns 1 and fills n for an AF_BRIDGE neighbour message, 0 for any other

@@ -1,6 +1,6 @@
 /* Unit tests of the EVPN mirror (src/evpn/): the parser of bridge neighbour
  * messages (every field, other families and types, every malformed
- * attribute); the table (a remote MAC needs both of zebra's entries, a
+ * attribute) and the walk over a datagram; the table (a remote MAC needs both of zebra's entries, a
  * changed VTEP, a MAC that moved here, the flood list, failures counted and
  * retried, a resync sweeping what the dump no longer reports, a full table,
  * local MACs written at once, a second later and then every refresh, and
@@ -114,6 +114,25 @@ static void test_parse(void **state)
     len = neigh(RTM_NEWNEIGH, AF_BRIDGE, 7, 0, M1, 6, NULL, 0, 0);
     assert_int_equal(vn_evpn_nl_parse_neigh(msgbuf, len - 4, &n), 0);
     assert_int_equal(vn_evpn_nl_parse_neigh(msgbuf, 3, &n), 0);
+    /* the walk over a datagram: whole messages only, never one whose length
+     * does not fit (libmnl's mnl_nlmsg_ok takes one above 2^31) */
+    len = neigh(RTM_NEWNEIGH, AF_BRIDGE, 7, 0, M1, 6, NULL, 0, 0);
+    uint64_t two[128];
+    memcpy(two, msgbuf, len);
+    memcpy((uint8_t *)two + MNL_ALIGN(len), msgbuf, len);
+    size_t off = 0, total = MNL_ALIGN(len) + len;
+    assert_ptr_equal(vn_evpn_nl_walk(two, total, &off), (void *)two);
+    assert_ptr_equal(vn_evpn_nl_walk(two, total, &off), (uint8_t *)two + MNL_ALIGN(len));
+    assert_null(vn_evpn_nl_walk(two, total, &off));
+    off = 0;
+    assert_non_null(vn_evpn_nl_walk(two, total - 1, &off));
+    assert_null(vn_evpn_nl_walk(two, total - 1, &off)); /* the second is cut short */
+    uint32_t huge = 0xf9000030u, tiny = 8;
+    memcpy(two, &huge, 4); /* nlmsg_len comes first */
+    off = 0;
+    assert_null(vn_evpn_nl_walk(two, total, &off));
+    memcpy(two, &tiny, 4);
+    assert_null(vn_evpn_nl_walk(two, total, &off));
     /* the dump request */
     char req[64];
     size_t rl = vn_evpn_nl_dump_request(req, sizeof req, 42);
