@@ -32,8 +32,12 @@
  * everything else replicated to the flood list of the frame's network.
  * A frame never goes back to the VTEP it came from: the switch never sends
  * a frame out of the port it entered by, and all VTEPs are one port.
- * Offloads: the port takes no GSO or partial checksums (caps 0), so the
- * switch segments and completes them before send().
+ * Offloads: the port takes TCP GSO frames and partial checksums whole
+ * (caps GSO and CSUM): send() completes checksums and cuts a GSO frame
+ * into its segments without copying the payload, and sends them to a VTEP
+ * as UDP_SEGMENT trains (vxlan_tso.h, vxlan_tx.c); the sockets use UDP_GRO,
+ * so a train a peer sent arrives as one buffer, whose TCP segments are
+ * merged back into one GSO frame for the guest (vxlan_gro.h).
  *
  * MTU: a network carried here that sets no mtu gets the underlay's
  * (the interface holding `local`) minus 50 (IPv4) or 70 (IPv6), at
@@ -57,6 +61,12 @@
 #ifndef UDP_NO_CHECK6_RX
 #define UDP_NO_CHECK6_RX 102
 #endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 VN_SYSCALLS("recvmmsg");
 
@@ -75,13 +85,19 @@ static void on_readable(struct vn_vxlan *x, int fd)
     struct iovec iov[VN_BATCH];
     struct sockaddr_storage from[VN_BATCH];
     struct vn_vxlan_dgram d[VN_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl[VN_BATCH];
     /* The VXLAN header lands in the headroom: the inner frame starts where
      * the switch's buffers expect a frame. */
     for (int i = 0; i < VN_BATCH; i++) {
         iov[i] = (struct iovec){ p->rxbuf[i] + VN_HEADROOM - VN_VXLAN_HLEN,
                                  VN_RXBUF_SIZE + VN_VXLAN_HLEN };
         mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
-                                         .msg_iov = &iov[i], .msg_iovlen = 1 };
+                                         .msg_iov = &iov[i], .msg_iovlen = 1,
+                                         .msg_control = ctl[i].buf,
+                                         .msg_controllen = sizeof ctl[i].buf };
     }
     int n = recvmmsg(fd, mm, VN_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
@@ -102,8 +118,36 @@ static void on_readable(struct vn_vxlan *x, int fd)
             src.family = AF_INET6;
             memcpy(src.a, &((struct sockaddr_in6 *)&from[i])->sin6_addr, 16);
         }
-        d[k++] = (struct vn_vxlan_dgram){ .data = iov[i].iov_base, .len = mm[i].msg_len,
-                                          .src = src };
+        /* A UDP_GRO buffer holds datagrams of seg bytes (the last one
+         * shorter): split in place, whole buffers per vn_vxlan_rx() call. */
+        uint32_t total = mm[i].msg_len, seg = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c;
+             c = CMSG_NXTHDR(&mm[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int g;
+                memcpy(&g, CMSG_DATA(c), sizeof g);
+                seg = g > 0 ? (uint32_t)g : 0;
+            }
+        if (!seg || seg >= total)
+            seg = total ? total : 1;
+        unsigned nseg = (total + seg - 1) / seg;
+        if (!nseg)
+            nseg = 1;
+        if (k && k + nseg > VN_BATCH) {
+            vn_vxlan_rx(x, d, k);
+            k = 0;
+        }
+        uint8_t *b = iov[i].iov_base;
+        for (uint32_t o = 0, j = 0; j < nseg; j++, o += seg) {
+            if (k == VN_BATCH) {
+                vn_vxlan_rx(x, d, k);
+                k = 0;
+            }
+            d[k++] = (struct vn_vxlan_dgram){ .data = b + o, .len = VN_MIN(seg, total - o),
+                                              .src = src };
+        }
+        if (nseg > 1)
+            x->st.gro_buffers++;
     }
     if (k)
         vn_vxlan_rx(x, d, k);
@@ -146,6 +190,8 @@ static int vtep_socket(const struct vn_sockaddr *local, uint16_t port, uint16_t 
         rc |= setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu);
         setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &one, sizeof one); /* best effort */
     }
+    /* Trains of datagrams from a peer arrive as one buffer (best effort). */
+    setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
@@ -175,6 +221,7 @@ static int sock_open(struct vn_vxlan *x, struct vn_vxlan_sock *k, uint16_t port,
                      size_t errlen)
 {
     k->x = x;
+    k->csum_on = x->family == AF_INET6; /* IPv4 sends zero checksums */
     k->fd = vtep_socket(&x->port->conf.vxlan.local, port, &k->port, err, errlen);
     if (k->fd < 0)
         return -1;
@@ -283,9 +330,12 @@ static int vxlan_open(struct vn_port *p, char *err, size_t errlen)
             vxlan_free(x);
             return -1;
         }
+    /* Whether the kernel cuts UDP_SEGMENT trains (Linux 4.18 and later). */
+    int zero = 0;
+    x->udp_gso = setsockopt(x->tx[0].fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
     p->priv = x;
     p->connected = true;
-    p->caps = 0; /* the switch segments GSO frames and completes checksums */
+    p->caps = VN_CAP_CSUM | VN_CAP_GSO; /* vxlan_tx.c completes and cuts them */
     p->rx_io = &x->rx.io;
     vn_timer_arm(p->loop, &x->age, AGE_MS);
     return 0;

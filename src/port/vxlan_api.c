@@ -139,6 +139,12 @@ void vn_vxlan_describe(struct vn_port *p, json_t *o)
                   "bad_inner_src", (json_int_t)s->bad_inner_src, "inner_vlan",
                   (json_int_t)s->inner_vlan, "rx_truncated", (json_int_t)s->rx_truncated,
                   "no_vtep", (json_int_t)s->no_vtep, "too_big", (json_int_t)s->too_big));
+    json_object_set_new(o, "offloads",
+                        json_pack("{s:b,s:I,s:I,s:I,s:I}", "udp_gso", x->udp_gso, "gso_trains",
+                                  (json_int_t)s->gso_trains, "gso_refused",
+                                  (json_int_t)s->gso_refused, "gro_buffers",
+                                  (json_int_t)s->gro_buffers, "coalesced",
+                                  (json_int_t)s->coalesced));
 }
 
 /* ---- the control plane's calls ---- */

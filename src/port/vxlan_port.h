@@ -18,7 +18,8 @@
 
 /* One received datagram handed to vn_vxlan_rx(): its UDP payload (VXLAN
  * header first) in a buffer the switch may use until the call returns,
- * and where it came from. */
+ * and where it came from. Datagrams split from one UDP_GRO buffer follow
+ * each other in memory, which is what lets their frames merge. */
 struct vn_vxlan_dgram {
     uint8_t *data;
     uint32_t len;
@@ -39,6 +40,11 @@ struct vn_vxlan_stats {
     uint64_t rx_truncated;  /* datagram larger than the receive buffer (malformed) */
     uint64_t no_vtep;       /* a frame to flood and no VTEP to flood it to (tx no_peer) */
     uint64_t too_big;       /* the underlay refused a datagram's size, DF (tx mtu) */
+    /* offloads (not drops) */
+    uint64_t gso_trains;    /* UDP_SEGMENT sends (vxlan_tx.c) */
+    uint64_t gso_refused;   /* trains the kernel refused, sent one by one instead */
+    uint64_t coalesced;     /* received frames merged into the one before (vxlan_gro.h) */
+    uint64_t gro_buffers;   /* received UDP_GRO buffers holding several datagrams */
 };
 
 struct vn_vxlan_txq; /* vxlan_tx.c */
@@ -50,6 +56,7 @@ struct vn_vxlan_sock {
     int fd;                           /* -1 = not open */
     struct vn_io io;
     uint16_t port;                    /* the UDP port it is bound to */
+    bool csum_on;                     /* IPv4: sends UDP checksums now (for trains) */
 };
 
 struct vn_vxlan {
@@ -58,6 +65,7 @@ struct vn_vxlan {
     struct vn_vxlan_sock rx;          /* bound to local:port */
     struct vn_vxlan_sock tx[VN_VXLAN_TX_SOCKETS]; /* bound to local:ephemeral */
     unsigned ntx;
+    bool udp_gso;                     /* the kernel takes UDP_SEGMENT trains */
     uint16_t local_port;              /* learned VTEPs are sent to it (rx.port) */
     struct vn_vx_table tab;
     uint32_t net_vni[VN_MAX_NETWORKS];                 /* by network id; 0 = not carried */
@@ -81,8 +89,10 @@ uint32_t vn_vxlan_now(const struct vn_vxlan *x);
 int vn_vxlan_vni_net(const struct vn_vxlan *x, uint32_t vni);
 
 /* Decapsulate n datagrams (at most VN_BATCH): check each, learn its inner
- * source, and hand the frames to the switch with their networks set.
- * Every datagram is counted: as a frame the switch receives, or as a drop. */
+ * source, merge TCP segments that arrived as one train (vxlan_gro.h), and
+ * hand the frames to the switch with their networks set. Every datagram is
+ * counted: as a frame the switch receives, as merged into the one before
+ * (st.coalesced), or as a drop. */
 void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n);
 
 /* The port's send(): encapsulate and send each frame to its VTEP, or to

@@ -3,6 +3,7 @@
  * what it drops, in the port's rx_drops by reason and in the port's own
  * counters by cause (struct vn_vxlan_stats). */
 #include "vxlan_port.h"
+#include "vxlan_gro.h"
 #include "core/util.h"
 #include "pkt/eth.h"
 
@@ -100,8 +101,12 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
             vn_vx_learn(&x->tab, (uint16_t)net, src, (uint16_t)(v - x->tab.vteps), now);
         v->rx_frames++;
         v->rx_bytes += len;
-        p->rxframes[k++] = (struct vn_frame){ .data = f, .len = len, .net = (uint16_t)net };
+        /* port: the VTEP, until the switch sets it (for vn_vxlan_gro) */
+        p->rxframes[k++] = (struct vn_frame){ .data = f, .len = len, .net = (uint16_t)net,
+                                              .port = (uint16_t)(v - x->tab.vteps) };
     }
-    if (k)
+    if (k) {
+        k = vn_vxlan_gro(p->rxframes, k, VN_VXLAN_HLEN, &x->st.coalesced);
         vn_port_input(p, p->rxframes, k);
+    }
 }

@@ -6,7 +6,9 @@
  *
  * Input: a mode byte, then records [sel][len_hi][len_lo][data...].
  *   mode bit 0: accept: any; bit 1: learning: false; bit 2: a small table
- *   (max_remote_macs 16, 4 per VTEP); bit 3: ageing 10 s (else 300).
+ *   (max_remote_macs 16, 4 per VTEP); bit 3: ageing 10 s (else 300); bit 4:
+ *   the datagrams of a batch lie back to back in one buffer, as a UDP_GRO
+ *   buffer holds a train, so their TCP segments may be merged.
  *   sel bits 0-1: the VTEP (127.0.0.2 and .3 are listed, .4 and .5 not);
  *   bit 2 clear: data is a UDP payload from that VTEP to the port
  *   (vn_vxlan_rx, as after recvmmsg); set: data is a frame a guest sends
@@ -17,7 +19,10 @@
  *   the MAC), for that VTEP; bit 7 ends a batch (up to 64 datagrams).
  *
  * Checked after every batch: every datagram is counted by the port (as a
- * frame the switch received, or as a drop); the remote table is consistent
+ * frame the switch received, merged into the one before, or as a drop); the
+ * merging of TCP segments (vxlan_gro.h), run on a copy of the batch, gives
+ * frames that segment back into exactly the frames that went in, and
+ * merged frames carry valid offload metadata; the remote table is consistent
  * (per-VTEP lists oldest first, counts, nobody above its share, at most its
  * size, every entry found by lookup unless expired, learned VTEPs only
  * under accept: any); frames reach the guests untagged; and no listed VTEP
@@ -27,8 +32,12 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "pkt/eth.h"
+#include "pkt/gso.h"
 #include "port/vxlan.h"
+#include "port/vxlan_gro.h"
 #include "port/vxlan_port.h"
+
+#include <linux/virtio_net.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,13 +207,63 @@ static void control(struct vn_port *p, unsigned vtep, const uint8_t *d, size_t n
     }
 }
 
+/* Merge the inner frames of datagrams dg[0..nd) on a copy, as the port
+ * does, and check that the result segments back into exactly them. */
+static void check_gro(const struct vn_vxlan_dgram *dg, unsigned nd)
+{
+    static uint8_t work[2][VN_RXBUF_SIZE + VN_HEADROOM], seg[VN_GSO_BUF_SIZE];
+    static struct vn_frame f[VN_BATCH], o[VN_BATCH], ss[VN_GSO_MAX_SEGS];
+    if (!nd)
+        return;
+    const uint8_t *base = dg[0].data;
+    size_t span = (size_t)(dg[nd - 1].data + dg[nd - 1].len - base);
+    if (span > sizeof work[0] || dg[nd - 1].data < base)
+        return; /* not one buffer */
+    memcpy(work[0], base, span);
+    memcpy(work[1], base, span);
+    unsigned m = 0;
+    for (unsigned i = 0; i < nd; i++) {
+        if (dg[i].len < VN_VXLAN_HLEN)
+            continue;
+        size_t at = (size_t)(dg[i].data - base) + VN_VXLAN_HLEN;
+        uint16_t vtep = dg[i].src.a[3], net = dg[i].data[6] & 1;
+        f[m] = (struct vn_frame){ .data = work[0] + at, .len = dg[i].len - VN_VXLAN_HLEN,
+                                  .port = vtep, .net = net };
+        o[m++] = (struct vn_frame){ .data = work[1] + at, .len = dg[i].len - VN_VXLAN_HLEN };
+    }
+    uint64_t merged = 0;
+    unsigned k = vn_vxlan_gro(f, m, VN_VXLAN_HLEN, &merged), j = 0;
+    if (k + merged != m)
+        die("merging lost or made frames");
+    for (unsigned i = 0; i < k; i++) {
+        int n = 1;
+        const struct vn_frame *x = &f[i];
+        if (f[i].off.gso_type) {
+            if (!(f[i].off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || vn_gso_hdr_len(&f[i]) < 0 ||
+                f[i].off.hdr_len != vn_gso_hdr_len(&f[i]))
+                die("a merged frame's offload metadata is wrong");
+            n = vn_gso_segment(&f[i], seg, sizeof seg, ss, VN_GSO_MAX_SEGS);
+            if (n < 2)
+                die("a merged frame does not segment");
+            x = ss;
+        }
+        for (int q = 0; q < n; q++, j++)
+            if (j >= m || x[q].len != o[j].len || memcmp(x[q].data, o[j].data, o[j].len))
+                die("a merged frame does not segment back into what came in");
+    }
+    if (j != m)
+        die("merged frames hold fewer segments than came in");
+}
+
 /* Decapsulate the pending batch, check it was all counted and that no
  * listed VTEP got back what it sent. Returns 0 (the new batch size). */
 static unsigned flush(struct fz_world *w, struct vn_vxlan *x, struct vn_vxlan_dgram *dg,
                       unsigned nd, struct sent *sent, uint64_t *rx_before)
 {
+    check_gro(dg, nd);
+    uint64_t merged = x->st.coalesced;
     vn_vxlan_rx(x, dg, nd);
-    if (x->port->stats.rx_frames - *rx_before != nd)
+    if (x->port->stats.rx_frames - *rx_before + (x->st.coalesced - merged) != nd)
         die("a datagram was not counted");
     vn_loop_once(w->loop, 0); /* the gateway's answers */
     drain(sent);
@@ -235,6 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vn_vxlan_dgram dg[VN_BATCH];
     struct sent sent[2] = { 0 };
     unsigned nd = 0;
+    size_t train = 0; /* bytes of the batch's train so far */
     uint64_t rx_before = vx->stats.rx_frames;
     size_t off = 1;
     while (off + 3 <= size) {
@@ -263,8 +323,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (len >= VN_ETH_HLEN)
                 fz_world_input(w, vm[(sel >> 3) & 1], fr, fl, 1);
         } else if (len + VN_VXLAN_HLEN <= VN_RXBUF_SIZE) {
-            /* As recvmmsg leaves it: the header in the headroom. */
+            /* As recvmmsg leaves it: the header in the headroom; a train
+             * (mode bit 4) back to back in the first buffer, as UDP_GRO. */
+            if ((mode & 0x10) && nd && train + len > VN_RXBUF_SIZE + VN_VXLAN_HLEN)
+                nd = flush(w, x, dg, nd, sent, &rx_before);
+            if (!nd)
+                train = 0;
             uint8_t *b = w->sw->rxbuf[nd] + VN_HEADROOM - VN_VXLAN_HLEN;
+            if (mode & 0x10) {
+                b = w->sw->rxbuf[0] + VN_HEADROOM - VN_VXLAN_HLEN + train;
+                train += len;
+            }
             memcpy(b, d, len);
             dg[nd] = (struct vn_vxlan_dgram){ .data = b, .len = (uint32_t)len,
                                               .src = vn_addr4(0x7f000002u + vtep) };

@@ -917,6 +917,38 @@ def seeds_vxlan(out):
                             eth(BCAST, bytes([2, 0, 0, 3, 0, n]), 0x88b5, b"z" * 46))
                      for n in range(64))
     write(out, "vxlan", "batch", b"\0" + batch)
+    # Trains (mode bit 4): TCP segments of one flow back to back, as a peer's
+    # UDP_SEGMENT train arrives through UDP_GRO; then one with a damaged
+    # segment, one with PSH in the middle, and an IPv6 one.
+    ts_opt = b"\x01\x01\x08\x0a" + struct.pack("!II", 1000, 2000)
+
+    def seg4(i, mss=1000, flags=0x10, bad=False, ident0=300):
+        data = bytes((i * 31 + j) & 0xFF for j in range(mss))
+        t = tcp_hdr(40000, 5201, 7000 + i * mss, 99, flags, ts_opt, data, win=500)
+        c = csum(pseudo("10.0.2.77", "10.0.2.15", 6, t) + t) ^ (1 if bad else 0)
+        return eth(VM1, r1, 0x0800, ip4(a("10.0.2.77"), a("10.0.2.15"), 6,
+                                        t[:16] + struct.pack("!H", c) + t[18:],
+                                        ident=ident0 + i, frag=0x4000))
+
+    def seg6(i, mss=1000, flags=0x10):
+        s6, d6 = "fd00::77", "fd00::15"
+        data = bytes((i * 17 + j) & 0xFF for j in range(mss))
+        t = tcp_hdr(40001, 5201, 9000 + i * mss, 99, flags, ts_opt, data, win=500)
+        c = csum(pseudo6(s6, d6, 6, t) + t)
+        return eth(VM1, r1, 0x86DD, ip6(s6, d6, 6, t[:16] + struct.pack("!H", c) + t[18:]))
+
+    train = b"".join(vx_rec(0, vx_hdr(100) + seg4(i)) for i in range(8))
+    write(out, "vxlan", "train", b"\x10" + train + vx_rec(0x80))
+    write(out, "vxlan", "train-damaged", b"\x10" + b"".join(
+        vx_rec(0, vx_hdr(100) + seg4(i, bad=(i == 3))) for i in range(6)))
+    write(out, "vxlan", "train-psh", b"\x10" + b"".join(
+        vx_rec(0, vx_hdr(100) + seg4(i, flags=0x18 if i == 2 else 0x10)) for i in range(6)))
+    write(out, "vxlan", "train-short", b"\x10" + b"".join(
+        vx_rec(0, vx_hdr(100) + seg4(i, mss=1000 if i < 3 else 500)) for i in range(5)))
+    write(out, "vxlan", "train6", b"\x10" + b"".join(
+        vx_rec(1, vx_hdr(100) + seg6(i)) for i in range(6)))
+    write(out, "vxlan", "train-two-vteps", b"\x10" + b"".join(
+        vx_rec(i & 1, vx_hdr(100) + seg4(i)) for i in range(6)))
 
 
 def main():

@@ -21,12 +21,18 @@
 #include "harness.h"
 #include "pkt/eth.h"
 #include "port/vxlan.h"
+#include "port/vxlan_gro.h"
 #include "port/vxlan_hdr.h"
 #include "port/vxlan_port.h"
 #include "port/vxlan_table.h"
+#include "port/vxlan_tso.h"
+#include "pkt/csum.h"
+#include "pkt/gso.h"
 #include "switch/switch.h"
 
 #include <arpa/inet.h>
+#include <linux/virtio_net.h>
+#include <netinet/udp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +122,238 @@ static void test_flow_hash(void **state)
     f[14] = 0x60;
     (void)vn_vxlan_flow_hash(f, 40);
     (void)vn_vxlan_flow_hash(f, 14 + 40);
+}
+
+/* ---- transmit and receive offloads ---- */
+
+/* A TCP GSO frame at f: IPv4 (DF, ID 100) or IPv6, TCP with a 12-byte
+ * timestamp option, flags, payload bytes of a pattern, cut at mss.
+ * Returns its length; *off gets its offload metadata. */
+static size_t tso_frame(uint8_t *f, bool v6, size_t payload, uint16_t mss, uint8_t flags,
+                        struct vn_offload *off)
+{
+    static const uint8_t a[6] = { 2, 0, 0, 0, 0, 1 }, b[6] = { 2, 0, 0, 0, 0, 2 };
+    static const uint8_t s6[16] = { 0xfd, [15] = 1 }, d6[16] = { 0xfd, [15] = 2 };
+    size_t thl = 32, l4;
+    uint8_t *tcp;
+    if (v6) {
+        tcp = harness_ip6(f, b, a, s6, d6, 6, 64, NULL, 0, thl + payload);
+        l4 = 14 + 40;
+    } else {
+        tcp = harness_ip4(f, b, a, 0x0a000001, 0x0a000002, 6, 64, thl + payload);
+        vn_put_be16(f + 14 + 4, 100);  /* ID */
+        vn_put_be16(f + 14 + 6, 0x4000); /* DF */
+        vn_put_be16(f + 14 + 10, 0);
+        vn_put_be16(f + 14 + 10, vn_csum_ipv4_hdr(f + 14, 20));
+        l4 = 14 + 20;
+    }
+    memset(tcp, 0, thl);
+    vn_put_be16(tcp, 40000);
+    vn_put_be16(tcp + 2, 5201);
+    vn_put_be32(tcp + 4, 0xfffff000); /* the sequence number wraps */
+    vn_put_be32(tcp + 8, 77);
+    tcp[12] = (uint8_t)(thl / 4) << 4;
+    tcp[13] = flags;
+    vn_put_be16(tcp + 14, 512);
+    tcp[20] = 1, tcp[21] = 1, tcp[22] = 8, tcp[23] = 10; /* NOP NOP timestamps */
+    vn_put_be32(tcp + 24, 12345);
+    vn_put_be32(tcp + 28, 678);
+    for (size_t i = 0; i < payload; i++)
+        tcp[thl + i] = (uint8_t)(i * 7 + i / 251);
+    *off = (struct vn_offload){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                                               : VIRTIO_NET_HDR_GSO_TCPV4,
+                                .hdr_len = (uint16_t)(l4 + thl), .gso_size = mss,
+                                .csum_start = (uint16_t)l4, .csum_offset = 16 };
+    return l4 + thl + payload;
+}
+
+static uint8_t big[70000], segbuf[VN_GSO_BUF_SIZE];
+static struct vn_frame segs[VN_GSO_MAX_SEGS];
+static struct vn_vxlan_tso tso;
+
+/* Cutting a GSO frame into header copies and payload pointers gives the
+ * segments of vn_gso_segment(), byte for byte. */
+static void test_tso_split(void **state)
+{
+    (void)state;
+    static const struct {
+        bool v6;
+        size_t payload;
+        uint16_t mss;
+        uint8_t flags;
+    } cases[] = {
+        { false, 64000, 1398, 0x18 }, { false, 2796, 1398, 0x10 }, { false, 100, 1398, 0x19 },
+        { false, 5001, 1397, 0x90 },  { true, 60000, 1378, 0x18 },  { true, 1, 1000, 0x10 },
+        { false, 0, 1000, 0x10 },     { false, 65000, 8898, 0x18 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct vn_frame f = { .data = big };
+        f.len = (uint32_t)tso_frame(big, cases[c].v6, cases[c].payload, cases[c].mss,
+                                    cases[c].flags, &f.off);
+        int n = vn_gso_segment(&f, segbuf, sizeof segbuf, segs, VN_GSO_MAX_SEGS);
+        assert_true(n >= 1);
+        assert_int_equal(vn_vxlan_tso_split(&f, &tso), 0);
+        assert_int_equal(tso.n, (unsigned)n);
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(tso.hlen + tso.plen[i], segs[i].len);
+            assert_memory_equal(tso.hdr[i], segs[i].data, tso.hlen);
+            if (tso.plen[i])
+                assert_memory_equal(tso.payload[i], segs[i].data + tso.hlen, tso.plen[i]);
+        }
+    }
+    /* Not a GSO frame, or too many segments. */
+    struct vn_frame f = { .data = big };
+    f.len = (uint32_t)tso_frame(big, false, 60000, 100, 0x10, &f.off);
+    assert_int_equal(vn_vxlan_tso_split(&f, &tso), -1); /* 600 segments */
+    f.off.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    assert_int_equal(vn_vxlan_tso_split(&f, &tso), -1);
+    f.off.gso_type = VIRTIO_NET_HDR_GSO_TCPV6; /* the frame is IPv4 */
+    assert_int_equal(vn_vxlan_tso_split(&f, &tso), -1);
+}
+
+static uint8_t blob[140000], orig[140000];
+
+/* Lay frames in[0..n) out as one UDP_GRO buffer would hold them (each
+ * behind an 8-byte VXLAN header) in blob, as frames of VTEP port/net. */
+static unsigned lay_out(const struct vn_frame *in, unsigned n, struct vn_frame *out, uint16_t port)
+{
+    size_t o = 0;
+    for (unsigned i = 0; i < n; i++) {
+        o += VN_VXLAN_HLEN;
+        memcpy(blob + o, in[i].data, in[i].len);
+        out[i] = (struct vn_frame){ .data = blob + o, .len = in[i].len, .port = port };
+        o += in[i].len;
+    }
+    return n;
+}
+
+/* The frames vn_vxlan_gro left, segmented again, must be exactly the
+ * segments that went in (o[0..n), copied to orig), in order. */
+static void check_resegments(const struct vn_frame *out, unsigned nout, const struct vn_frame *o,
+                             unsigned n)
+{
+    static uint8_t sb[VN_GSO_BUF_SIZE];
+    static struct vn_frame ss[VN_GSO_MAX_SEGS];
+    unsigned k = 0;
+    for (unsigned i = 0; i < nout; i++) {
+        int m = 1;
+        const struct vn_frame *x = &out[i];
+        if (out[i].off.gso_type) {
+            assert_true(out[i].off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+            m = vn_gso_segment(&out[i], sb, sizeof sb, ss, VN_GSO_MAX_SEGS);
+            assert_true(m >= 2);
+            x = ss;
+        }
+        for (int j = 0; j < m; j++, k++) {
+            assert_true(k < n);
+            assert_int_equal(x[j].len, o[k].len);
+            assert_memory_equal(x[j].data, o[k].data, o[k].len);
+        }
+    }
+    assert_int_equal(k, n);
+}
+
+static void test_gro(void **state)
+{
+    (void)state;
+    struct vn_frame f = { .data = big }, in[VN_GSO_MAX_SEGS], o[VN_GSO_MAX_SEGS];
+    uint64_t merged = 0;
+    for (int v6 = 0; v6 < 2; v6++) {
+        /* A train of 45 segments becomes one GSO frame again. */
+        f.len = (uint32_t)tso_frame(big, v6, 63000, 1398, 0x18, &f.off);
+        int n = vn_gso_segment(&f, segbuf, sizeof segbuf, segs, VN_GSO_MAX_SEGS);
+        assert_int_equal(n, 46);
+        lay_out(segs, (unsigned)n, in, 3);
+        memcpy(orig, segbuf, sizeof orig); /* segbuf holds them back to back */
+        for (int i = 0; i < n; i++)
+            o[i] = (struct vn_frame){ .data = orig + (segs[i].data - segbuf), .len = segs[i].len };
+        merged = 0;
+        unsigned k = vn_vxlan_gro(in, (unsigned)n, VN_VXLAN_HLEN, &merged);
+        assert_int_equal(k, 1);
+        assert_int_equal(merged, 45);
+        assert_int_equal(in[0].off.gso_type,
+                         v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+        assert_int_equal(in[0].off.gso_size, 1398);
+        assert_int_equal(in[0].off.hdr_len, f.off.hdr_len);
+        assert_int_equal(in[0].off.csum_start, v6 ? 54 : 34);
+        assert_int_equal(in[0].len, f.len);
+        assert_int_equal(in[0].port, 3);
+        check_resegments(in, k, o, (unsigned)n);
+    }
+    /* Each rule that stops a merge, on a train of 6 IPv4 segments. */
+    enum { NS = 6 };
+    static const char *const what[] = {
+        "none", "bad tcp checksum", "not adjacent", "other vtep", "other net", "psh",
+        "short", "id", "no df", "ttl", "window", "option", "seq", "bad ip checksum", "ack",
+    };
+    for (unsigned rule = 0; rule < sizeof what / sizeof what[0]; rule++) {
+        f.len = (uint32_t)tso_frame(big, false, 6 * 1000, 1000, 0x10, &f.off);
+        int n = vn_gso_segment(&f, segbuf, sizeof segbuf, segs, VN_GSO_MAX_SEGS);
+        assert_int_equal(n, NS);
+        uint8_t *s3 = segs[3].data, *ip = s3 + 14, *tcp = s3 + 34;
+        switch (rule) {
+        case 1: tcp[40] ^= 1; break;                       /* payload byte */
+        case 5: segs[2].data[34 + 13] |= 0x08; break;      /* PSH on 2 */
+        case 7: vn_put_be16(ip + 4, 9); break;
+        case 8: vn_put_be16(ip + 6, 0); break;
+        case 9: ip[8] = 3; break;
+        case 10: vn_put_be16(tcp + 14, 9); break;
+        case 11: tcp[27] ^= 1; break;
+        case 12: vn_put_be32(tcp + 4, 5); break;
+        case 13: ip[11] ^= 1; break;
+        case 14: vn_put_be32(tcp + 8, 5); break;
+        default: break;
+        }
+        if (rule >= 7 && rule != 13) { /* fix the checksums the change broke */
+            vn_put_be16(ip + 10, 0);
+            vn_put_be16(ip + 10, vn_csum_ipv4_hdr(ip, 20));
+            vn_put_be16(tcp + 16, 0);
+            vn_put_be16(tcp + 16, vn_csum_fold(vn_csum_add(
+                                      vn_csum_pseudo4(ip + 12, ip + 16, 6, segs[3].len - 34),
+                                      tcp, segs[3].len - 34)));
+        }
+        if (rule == 5) {
+            uint8_t *t2 = segs[2].data + 34;
+            vn_put_be16(t2 + 16, 0);
+            vn_put_be16(t2 + 16, vn_csum_fold(vn_csum_add(
+                                     vn_csum_pseudo4(segs[2].data + 26, segs[2].data + 30, 6,
+                                                     segs[2].len - 34),
+                                     t2, segs[2].len - 34)));
+        }
+        struct vn_frame sh[NS];
+        memcpy(sh, segs, sizeof sh);
+        if (rule == 6)
+            sh[2].len -= 10; /* cut short: IP length no longer matches, so seg 2 stands alone */
+        lay_out(sh, NS, in, 1);
+        if (rule == 2)
+            memmove(in[3].data + 1, in[3].data, in[3].len), in[3].data++;
+        if (rule == 3)
+            in[3].port = 2;
+        if (rule == 4)
+            in[3].net = 1;
+        for (int i = 0; i < NS; i++) {
+            memcpy(orig + 2000 * i, in[i].data, in[i].len);
+            o[i] = (struct vn_frame){ .data = orig + 2000 * i, .len = in[i].len };
+        }
+        merged = 0;
+        unsigned k = vn_vxlan_gro(in, NS, VN_VXLAN_HLEN, &merged);
+        static const unsigned want[] = { 1, 3, 3, 3, 3, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+        if (k != want[rule])
+            fail_msg("rule '%s': %u frames, expected %u", what[rule], k, want[rule]);
+        assert_int_equal(merged, NS - k);
+        check_resegments(in, k, o, NS);
+    }
+    /* Not TCP data: ARP, a SYN, an empty ACK, a UDP packet pass as they are. */
+    uint8_t small[4][80];
+    struct vn_frame fr[4];
+    for (int i = 0; i < 4; i++) {
+        memset(small[i], 0, sizeof small[i]);
+        fr[i] = (struct vn_frame){ .data = small[i], .len = 60 };
+    }
+    merged = 0;
+    assert_int_equal(vn_vxlan_gro(fr, 4, VN_VXLAN_HLEN, &merged), 4);
+    assert_int_equal(merged, 0);
 }
 
 /* ---- the remote table ---- */
@@ -1012,6 +1250,89 @@ static void test_control_and_status(void **state)
     json_decref(o);
 }
 
+/* Offloads through the sockets: a guest's 64 KiB GSO frame leaves as its
+ * segments (a UDP_SEGMENT train), and a train sent to the port comes in as
+ * one buffer, is merged back into one frame and reaches a guest without
+ * offloads as exactly the segments that were sent. */
+static void test_offloads(void **state)
+{
+    struct dp *w = *state;
+    struct vn_vxlan *x = X(w);
+    uint8_t d[2048];
+    size_t dl;
+    struct vn_frame f = { .data = big };
+    f.len = (uint32_t)tso_frame(big, false, 40000, 1398, 0x18, &f.off);
+    memcpy(big, R1, 6); /* to R1, behind remote 0 */
+    memcpy(big + 6, GA, 6);
+    uint8_t b[128];
+    size_t bl = frame(b, BC, R1, 1);
+    from_remote(w, 0, 100, b, bl); /* learn R1 */
+    int n = vn_gso_segment(&f, segbuf, sizeof segbuf, segs, VN_GSO_MAX_SEGS);
+    assert_int_equal(n, 29);
+    /* Straight to the port's send(), as the switch hands a tap's frame over. */
+    struct vn_frame g = f, *gp = &g;
+    uint64_t trains = x->st.gso_trains;
+    w->vx->ops->send(w->vx, &gp, 1);
+    assert_int_equal(x->st.gso_trains, trains + 1);
+    for (int i = 0; i < n; i++) {
+        ssize_t r = recv(w->r[0], d, sizeof d, MSG_DONTWAIT);
+        assert_int_equal(r, (ssize_t)(segs[i].len + 8));
+        assert_int_equal(d[0], 0x08);
+        assert_memory_equal(d + 8, segs[i].data, segs[i].len);
+    }
+    assert_int_equal(at_remote(w, 0, d, &dl, NULL), 0);
+
+    /* A train from remote 0: 29 datagrams in one UDP_SEGMENT send. */
+    f.len = (uint32_t)tso_frame(big, false, 40000, 1398, 0x18, &f.off);
+    memcpy(big, GA, 6);
+    memcpy(big + 6, R1, 6);
+    n = vn_gso_segment(&f, segbuf, sizeof segbuf, segs, VN_GSO_MAX_SEGS);
+    static uint8_t train[65536];
+    size_t tl = 0;
+    for (int i = 0; i < n; i++) {
+        vn_vxlan_hdr_put(train + tl, 100);
+        memcpy(train + tl + 8, segs[i].data, segs[i].len);
+        tl += 8 + segs[i].len;
+    }
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } ctl;
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(x->local_port),
+                              .sin_addr.s_addr = htonl(0x7f000001) };
+    struct iovec iov = { train, tl };
+    struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov,
+                        .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t gs = (uint16_t)(8 + segs[0].len);
+    memcpy(CMSG_DATA(c), &gs, sizeof gs);
+    assert_int_equal(sendmsg(w->r[0], &m, 0), (ssize_t)tl);
+    w->ra.n = 0;
+    uint64_t merged = x->st.coalesced;
+    vn_loop_once(w->loop, 200);
+    assert_int_equal(x->st.coalesced - merged, (uint64_t)n - 1);
+    assert_true(x->st.gro_buffers >= 1);
+    assert_int_equal(w->ra.n, (unsigned)n); /* the recording port takes no GSO */
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(w->ra.len[i], segs[i].len);
+        assert_memory_equal(w->ra.f[i], segs[i].data, segs[i].len);
+    }
+    struct vn_addr r0 = vn_addr4(0x7f000002);
+    assert_int_equal(x->tab.vteps[vn_vx_vtep_find(&x->tab, &r0)].rx_frames, 1 + (uint64_t)n);
+    /* The status says so. */
+    json_t *o = json_object();
+    w->vx->ops->describe(w->vx, o);
+    json_t *off = json_object_get(o, "offloads");
+    assert_true(json_is_true(json_object_get(off, "udp_gso")));
+    assert_int_equal(json_integer_value(json_object_get(off, "coalesced")), n - 1);
+    assert_int_equal(json_integer_value(json_object_get(off, "gso_trains")), 1);
+    json_decref(o);
+}
+
 /* The switch's side: frames of a classifying port keep the network the
  * backend set, tagged ones are refused, and egress is never tagged. */
 static void test_switch_classify(void **state)
@@ -1050,6 +1371,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_flow_hash),
+        cmocka_unit_test(test_tso_split),
+        cmocka_unit_test(test_gro),
         cmocka_unit_test(test_table_learn_move_age),
         cmocka_unit_test(test_table_share),
         cmocka_unit_test(test_table_full),
@@ -1061,6 +1384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_datapath, dp_setup, dp_teardown),
         cmocka_unit_test_setup_teardown(test_control_and_status, dp_setup, dp_teardown),
         cmocka_unit_test_setup_teardown(test_switch_classify, dp_setup, dp_teardown),
+        cmocka_unit_test_setup_teardown(test_offloads, dp_setup, dp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
