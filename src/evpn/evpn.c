@@ -67,6 +67,13 @@ static int op_mac_add(void *ctx, unsigned slot, const uint8_t mac[6], const stru
                   vn_addr_str(vtep, as, sizeof as), err);
         return -1;
     }
+    /* a MAC vnetd has on a local port moved to another host (a VM migrated
+     * without a frame reaching vnetd since): move the switch's entry to the
+     * vxlan port, as the kernel bridge moves its entry to the vxlan device */
+    struct vn_fdb *fdb = &e->sw->nets[e->slots[slot].net]->fdb;
+    int cur = vn_fdb_lookup(fdb, mac, e->sw->now_s);
+    if (cur >= 0 && cur != e->port->id)
+        vn_fdb_learn(fdb, mac, e->port->id, e->sw->now_s);
     return 0;
 }
 
@@ -155,6 +162,7 @@ static void link_event(struct vn_evpn *e, const struct nlmsghdr *nlh)
 
 static void handle(struct vn_evpn *e, const uint8_t *buf, size_t len)
 {
+    e->tab.now_s = e->sw->now_s;
     const struct nlmsghdr *nlh;
     size_t off = 0;
     while ((nlh = vn_evpn_nl_walk(buf, len, &off))) {
@@ -237,6 +245,7 @@ static void walk_tick(struct vn_timer *t)
 {
     struct vn_evpn *e = VN_CONTAINER_OF(t, struct vn_evpn, walk);
     uint64_t now = vn_loop_now_ms(e->sw->loop);
+    e->tab.now_s = e->sw->now_s;
     vn_evpn_tab_walk_begin(&e->tab);
     for (unsigned i = 0; i < e->nslots; i++) {
         struct evpn_slot *s = &e->slots[i];
@@ -248,7 +257,7 @@ static void walk_tick(struct vn_timer *t)
                 continue;
             uint8_t mac[6];
             vn_fdb_key_mac(x->key, mac);
-            if (vn_evpn_tab_local(&e->tab, i, mac, now))
+            if (vn_evpn_tab_local(&e->tab, i, mac, now, x->seen_s))
                 inject(e, s, mac);
         }
     }

@@ -159,6 +159,7 @@ static void reconcile(struct vn_evpn_table *t, struct vn_evpn_entry *e)
         if (!e->installed.family)
             t->remote++;
         e->installed = e->dst;
+        e->remote_s = t->now_s;
         t->c.mac_added++;
     } else if (e->installed.family) {
         if (t->ops.mac_del(t->ops.ctx, slot, mac) < 0)
@@ -254,13 +255,17 @@ void vn_evpn_tab_neigh(struct vn_evpn_table *t, const struct vn_evpn_neigh *n)
             e->gen_self = t->gen;
         }
         break;
-    case K_MVX:
+    case K_MVX: /* the bridge's one entry of the MAC is on vx now (or gone from it) */
         e->mvx = !n->del && (n->flags & NTF_EXT_LEARNED);
         e->gen_mvx = t->gen;
+        if (!n->del)
+            e->tap = false;
         break;
-    case K_TAP:
+    case K_TAP: /* ... on the tap */
         e->tap = !n->del;
         e->gen_tap = t->gen;
+        if (!n->del)
+            e->mvx = false;
         break;
     case K_NONE:
         break;
@@ -312,13 +317,15 @@ void vn_evpn_tab_walk_begin(struct vn_evpn_table *t)
 }
 
 bool vn_evpn_tab_local(struct vn_evpn_table *t, unsigned slot, const uint8_t mac[6],
-                       uint64_t now_ms)
+                       uint64_t now_ms, uint32_t seen_s)
 {
     if (slot >= t->nslots || mac[0] & 1 || mac_zero(mac))
         return false;
     struct vn_evpn_entry *e = get(t, key_of(slot, mac), true);
     if (!e)
         return false;
+    if (e->installed.family && (int32_t)(seen_s - e->remote_s) <= 0)
+        return false; /* behind another VTEP since vnetd last heard from it */
     if (!e->local) {
         e->local = true;
         e->injects = 0;

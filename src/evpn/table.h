@@ -7,8 +7,10 @@
  * Theory of operation. A slot is one VNI of the vxlan port, mirrored by a
  * bridge (br), a vxlan device (vx) and vnetd's tap (tap) in the kernel.
  * Zebra installs a remote MAC as two entries on vx: the vxlan device's own
- * (`MAC dst VTEP self`) and the bridge's (`MAC master br`, extern_learn). When
- * a remote MAC shows up locally, the bridge entry moves to the tap but zebra
+ * (`MAC dst VTEP self`) and the bridge's (`MAC master br`, extern_learn). The
+ * bridge has one entry per MAC, on one port: a message about it on a port
+ * moves it there (the kernel sends no deletion for the port it left). When a
+ * remote MAC shows up locally, the bridge entry moves to the tap but zebra
  * leaves the self entry behind, so a MAC counts as remote only while both
  * exist and the bridge entry is on vx with NTF_EXT_LEARNED; then it is in
  * the vxlan port's table (ops->mac_add, a static entry), otherwise not
@@ -24,8 +26,12 @@
  * Local MACs: the daemon walks the switch's fdb once a second and calls
  * local() for each MAC of a slot's network on a port other than the vxlan
  * port; local() says when to write the MAC into the tap (at once, again 1 s
- * later, then every refresh), local_sweep() forgets the MACs the walk did not
- * see, which then age out of the kernel bridge.
+ * later, then every refresh), walk_end() forgets the MACs the walk did not
+ * see, which then age out of the kernel bridge. A MAC the fabric put behind
+ * another VTEP is not written again until vnetd has seen it send after that
+ * (the caller's seen_s, on the clock now_s it keeps up to date): a VM that
+ * moved away while vnetd's fdb still has it must not be claimed back (every
+ * claim is a MAC move in EVPN, and zebra freezes MACs that move too often).
  *
  * The table holds at most max entries (open addressing, keys hashed with
  * the process key, backward-shift deletion); a fact that needs a new entry
@@ -57,9 +63,10 @@ struct vn_evpn_entry {
     struct vn_addr installed;     /* what the vxlan port has (family 0 = nothing) */
     uint32_t gen_self, gen_mvx, gen_tap;
     bool self;                    /* vx: MAC dst VTEP self */
-    bool mvx;                     /* br: MAC on vx, extern_learn */
-    bool tap;                     /* br: MAC on the tap (vnetd's own, or moved here) */
+    bool mvx;                     /* br: the MAC's entry is on vx, extern_learn */
+    bool tap;                     /* br: ... on the tap (vnetd's own, or moved here) */
     bool local;                   /* in vnetd's fdb at the last walk */
+    uint32_t remote_s;            /* when the port got it as remote (now_s clock) */
     uint8_t injects;              /* frames written for it so far (saturating) */
     uint32_t local_gen;
     uint64_t next_ms;             /* when to write it into the tap again */
@@ -91,6 +98,7 @@ struct vn_evpn_table {
     uint32_t gen;                 /* resync generation */
     uint32_t walk;                /* local-walk generation */
     uint32_t refresh_ms;          /* local MACs are written again this often */
+    uint32_t now_s;               /* the caller's clock (the switch's fdb seconds) */
     struct vn_evpn_slot slots[VN_EVPN_MAX_SLOTS];
     unsigned nslots;
     struct vn_evpn_ops ops;
@@ -109,11 +117,12 @@ void vn_evpn_tab_neigh(struct vn_evpn_table *t, const struct vn_evpn_neigh *n);
 void vn_evpn_tab_resync_begin(struct vn_evpn_table *t);
 void vn_evpn_tab_resync_end(struct vn_evpn_table *t);
 
-/* Local MACs: begin a walk, report each MAC (returns true when a frame for
- * it should be written now), end the walk. */
+/* Local MACs: begin a walk, report each MAC with when vnetd last saw it
+ * send (seen_s, now_s clock; returns true when a frame for it should be
+ * written now), end the walk. */
 void vn_evpn_tab_walk_begin(struct vn_evpn_table *t);
 bool vn_evpn_tab_local(struct vn_evpn_table *t, unsigned slot, const uint8_t mac[6],
-                       uint64_t now_ms);
+                       uint64_t now_ms, uint32_t seen_s);
 void vn_evpn_tab_walk_end(struct vn_evpn_table *t);
 
 /* Iterate: *pos starts at 0; the next entry in use or NULL. */

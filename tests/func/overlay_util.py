@@ -242,6 +242,22 @@ class KernelVtep:
         """{MAC: VTEP address} of the vxlan device's unicast entries with a dst."""
         return {e["mac"]: e["dst"] for e in self.fdb() if e.get("dst") and e["mac"] != ZERO_MAC}
 
+    def where(self, mac):
+        """Where the VTEP sends frames to mac: the remote VTEP address, "local"
+        (the bridge has it on a guest's port), or None (unknown: flooded).
+        The bridge's entry decides (its port, then the vxlan device's `MAC dst
+        VTEP` entry): FRR's zebra leaves that entry behind when a remote MAC
+        moves here."""
+        out = self.host.exec("bridge", "-j", "fdb", "show", "br", self.br).stdout
+        port = next((e.get("ifname") for e in json.loads(out or "[]")
+                     if e["mac"] == mac and e.get("master") == self.br and
+                     e.get("state") != "permanent"), None)
+        if not port:
+            return None
+        if port != self.vx:
+            return "local"
+        return self.remote_macs().get(mac)
+
     def flood_list(self):
         """The addresses of the 00:00:00:00:00:00 entries (head-end replication)."""
         return {e["dst"] for e in self.fdb() if e.get("dst") and e["mac"] == ZERO_MAC}

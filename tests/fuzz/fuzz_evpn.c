@@ -10,8 +10,8 @@
  *
  * An independent model of the rules (table.h: a MAC is remote while the
  * vxlan device's self entry with a dst and the bridge's extern_learn entry
- * on the vxlan device exist and the bridge does not have it on the tap; the
- * zero MAC's self entries are the flood list) is kept beside the table, and
+ * on the vxlan device exist, the bridge having one entry per MAC, on vx or
+ * on the tap; the zero MAC's self entries are the flood list) is kept beside the table, and
  * the vxlan port the table drives is simulated: after every message, when
  * the port accepts everything and nothing was dropped for room, the port
  * holds exactly the model's remote MACs (with their VTEPs) and flood lists;
@@ -212,13 +212,17 @@ static void m_event(const struct vn_evpn_neigh *n)
             e->seen_self = true;
         }
         break;
-    case 2:
+    case 2: /* the bridge has one entry per MAC: on vx now, so not on the tap */
         e->mvx = !n->del && (n->flags & NTF_EXT_LEARNED);
         e->seen_mvx = true;
+        if (!n->del)
+            e->tap = false;
         break;
     case 3:
         e->tap = !n->del;
         e->seen_tap = true;
+        if (!n->del)
+            e->mvx = false;
         break;
     }
 }
@@ -308,13 +312,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((n.has_dst && n.dst.family != AF_INET && n.dst.family != AF_INET6) ||
             (!n.has_dst && n.dst.family))
             abort();
+        t.now_s = n.state >> 8; /* the clock, from the input */
         vn_evpn_tab_neigh(&t, &n);
         m_event(&n);
         compare(&t);
         if (ctl & 2) { /* local MACs: this message's MAC, if unicast */
             vn_evpn_tab_walk_begin(&t);
             if (n.has_mac)
-                vn_evpn_tab_local(&t, (unsigned)n.ifindex & 1, n.mac, now);
+                vn_evpn_tab_local(&t, (unsigned)n.ifindex & 1, n.mac, now, n.state & 0xff);
             vn_evpn_tab_walk_end(&t);
             now += 700;
             if (t.mirrored > 1)

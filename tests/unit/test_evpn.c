@@ -3,8 +3,9 @@
  * attribute) and the walk over a datagram; the table (a remote MAC needs both of zebra's entries, a
  * changed VTEP, a MAC that moved here, the flood list, failures counted and
  * retried, a resync sweeping what the dump no longer reports, a full table,
- * local MACs written at once, a second later and then every refresh, and
- * forgotten after a walk without them); and the evpn keys: defaults, every
+ * local MACs written at once, a second later and then every refresh,
+ * forgotten after a walk without them, not claimed back from the fabric
+ * until seen again, the bridge entry moving between the tap and vx); and the evpn keys: defaults, every
  * bad value with its file and line, the printed round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -396,22 +397,22 @@ static void test_local(void **state)
     setup_tab(&t, 64);
     uint64_t now = 100000;
     vn_evpn_tab_walk_begin(&t);
-    assert_true(vn_evpn_tab_local(&t, 0, M1, now));       /* at once */
-    assert_false(vn_evpn_tab_local(&t, 0, MCAST, now));   /* never a multicast MAC */
-    assert_false(vn_evpn_tab_local(&t, 5, M1, now));      /* no such slot */
+    assert_true(vn_evpn_tab_local(&t, 0, M1, now, 5));       /* at once */
+    assert_false(vn_evpn_tab_local(&t, 0, MCAST, now, 5));   /* never a multicast MAC */
+    assert_false(vn_evpn_tab_local(&t, 5, M1, now, 5));      /* no such slot */
     vn_evpn_tab_walk_end(&t);
     assert_int_equal(t.mirrored, 1);
     vn_evpn_tab_walk_begin(&t);
-    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 999));
+    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 999, 5));
     vn_evpn_tab_walk_end(&t);
     vn_evpn_tab_walk_begin(&t);
-    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 1000)); /* a second later */
+    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 1000, 5)); /* a second later */
     vn_evpn_tab_walk_end(&t);
     vn_evpn_tab_walk_begin(&t);
-    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 10999));
+    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 10999, 5));
     vn_evpn_tab_walk_end(&t);
     vn_evpn_tab_walk_begin(&t);
-    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 11000)); /* then every refresh */
+    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 11000, 5)); /* then every refresh */
     vn_evpn_tab_walk_end(&t);
     /* a local MAC is never imported, and the bridge having it on the tap is ours */
     ev(&t, 't', false, M1, NULL, 0);
@@ -424,8 +425,28 @@ static void test_local(void **state)
     assert_int_equal(t.count, 0);
     /* back: written at once again */
     vn_evpn_tab_walk_begin(&t);
-    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 12000));
+    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 12000, 5));
     vn_evpn_tab_walk_end(&t);
+    /* the fabric puts it behind another VTEP (the VM moved away) at second 20:
+     * vnetd's stale fdb entry (last seen at 5) is not claimed back... */
+    t.now_s = 20;
+    ev(&t, 's', false, M1, "192.0.2.7", 0);
+    ev(&t, 'm', false, M1, NULL, 0); /* the bridge's entry moves from the tap to vx */
+    assert_int_equal(t.remote, 1);
+    vn_evpn_tab_walk_begin(&t);
+    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 60000, 5));
+    assert_false(vn_evpn_tab_local(&t, 0, M1, now + 61000, 20));
+    vn_evpn_tab_walk_end(&t);
+    assert_int_equal(t.mirrored, 0);
+    /* ...until it sends here again (it came back): then claimed at once */
+    vn_evpn_tab_walk_begin(&t);
+    assert_true(vn_evpn_tab_local(&t, 0, M1, now + 62000, 21));
+    vn_evpn_tab_walk_end(&t);
+    ev(&t, 't', false, M1, NULL, 0); /* the bridge learnt it on the tap: not remote */
+    assert_int_equal(t.remote, 0);
+    /* and away again: the bridge's entry moves to vx without a deletion on the tap */
+    ev(&t, 'm', false, M1, NULL, 0);
+    assert_int_equal(t.remote, 1);
     vn_evpn_tab_free(&t);
 }
 
