@@ -7,6 +7,8 @@
 #include "core/util.h"
 #include "pkt/eth.h"
 
+#include <string.h>
+
 int vn_vxlan_vni_net(const struct vn_vxlan *x, uint32_t vni)
 {
     unsigned lo = 0, hi = x->nvnis;
@@ -61,6 +63,13 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
     uint32_t now = vn_vxlan_now(x);
     bool learning = p->conf.vxlan.learning;
     unsigned k = 0;
+    /* The datagrams of a train come from one VTEP with one inner source:
+     * the last VTEP and the last MAC learned are remembered for the batch. */
+    const struct vn_addr *last_src = NULL;
+    struct vn_vx_vtep *last_v = NULL;
+    const uint8_t *last_mac = NULL;
+    const struct vn_vx_vtep *last_learned = NULL;
+    int last_net = -1;
     for (unsigned i = 0; i < n && i < VN_BATCH; i++) {
         uint32_t vni;
         enum vn_vxlan_hdr_err he = vn_vxlan_hdr_get(d[i].data, d[i].len, &vni);
@@ -71,9 +80,13 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
         }
         /* Who sent it before what it carries: an unlisted VTEP learns
          * nothing about our VNIs from the counters it can provoke. */
-        struct vn_vx_vtep *v = source_vtep(x, &d[i], now);
+        struct vn_vx_vtep *v = last_v && vn_addr_eq(last_src, &d[i].src)
+                                   ? last_v
+                                   : source_vtep(x, &d[i], now);
         if (!v)
             continue;
+        last_src = &d[i].src;
+        last_v = v;
         int net = vn_vxlan_vni_net(x, vni);
         if (net < 0) {
             drop(x, VN_DROP_VNI, &x->st.unknown_vni, v);
@@ -97,8 +110,12 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
             drop(x, VN_DROP_VLAN, &x->st.inner_vlan, v);
             continue;
         }
-        if (learning)
+        if (learning && !(v == last_learned && net == last_net && !memcmp(src, last_mac, 6))) {
             vn_vx_learn(&x->tab, (uint16_t)net, src, (uint16_t)(v - x->tab.vteps), now);
+            last_learned = v;
+            last_mac = src;
+            last_net = net;
+        }
         v->rx_frames++;
         v->rx_bytes += len;
         /* port: the VTEP, until the switch sets it (for vn_vxlan_gro) */
