@@ -38,11 +38,13 @@ ov_hosts() {
 # ov_kernel_vtep HOST GUEST LOCAL REMOTE GUEST_MTU [txoff]: a Linux VTEP in HOST
 # (vx0: vxlan id OV_VNI local LOCAL dstport OV_PORT nolearning, flood list =
 # REMOTE; bridge br0) with GUEST's eth0 behind a veth (no address: l2_pair_env
-# adds it).  txoff: transmit checksum offload off on the guest's eth0, for a
-# user-space peer: a veth passes unfilled ("partial") checksums to the next
-# namespace, and a user-space VTEP reads the inner frame out of a UDP payload
-# as it is (a real NIC would have filled them in; the outer UDP checksum is
-# the receiving kernel's business, so ul0 keeps its offloads).
+# adds it).  txoff: transmit checksum offload off on HOST's ul0, for a
+# user-space peer: a veth passes a packet whose checksums are still to be
+# filled in ("partial") to the next namespace as it is, and a user-space VTEP
+# reads the inner frame out of a UDP payload with its TCP checksum unfilled.
+# With ul0 unable to offload, the kernel segments and checksums encapsulated
+# packets itself before they leave, as for a NIC without tunnel offloads; the
+# guest keeps its offloads (TSO).
 ov_kernel_vtep() {
   local h=$1 g=$2 local=$3 remote=$4 gmtu=$5 txoff=${6:-}
   ip -n "$h" link add vx0 mtu "$gmtu" type vxlan id "$OV_VNI" local "$local" dstport "$OV_PORT" \
@@ -54,7 +56,7 @@ ov_kernel_vtep() {
   for l in vx0 br0 gv; do ip -n "$h" link set "$l" up; done
   bridge -n "$h" fdb append 00:00:00:00:00:00 dev vx0 dst "$remote" || die "flood entry in $h"
   if [ -n "$txoff" ]; then
-    ip netns exec "$g" ethtool -K eth0 tx off > /dev/null || die "ethtool in $g"
+    ip netns exec "$h" ethtool -K ul0 tx off > /dev/null || die "ethtool in $h"
   fi
 }
 

@@ -7,9 +7,10 @@
 # vnetd runs inside the host namespace (its UDP sockets live there), with one
 # isolated network of VNI OV_VNI, learning on, the other host as its flood
 # list; the network's MTU is vnetd's default for a vxlan port (the underlay's
-# minus 50).  The kernel guest of "mixed" has transmit checksum offload off
-# (ov_kernel_vtep txoff: vnetd reads the inner frame from a UDP payload, where
-# a checksum a veth left to "hardware" would still be unfilled).
+# minus 50).  The kernel host of "mixed" has transmit checksum offload off
+# on its underlay veth (ov_kernel_vtep txoff: vnetd reads the inner frame
+# from a UDP payload, where a checksum a veth left to "hardware" would still
+# be unfilled; so the kernel fills it in and segments before sending).
 # Needs: VNETD.
 
 # ov_vnetd NAME HOST GUEST LOCAL REMOTE MAC: vnetd in HOST with a tap into
