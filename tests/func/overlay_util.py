@@ -28,8 +28,10 @@ Theory of operation
     with AF_PACKET) or a user-space VTEP (the inner frame arrives in a UDP
     payload) sees the unfilled checksum, and the peer drops the packet.  Real
     NICs fill checksums in; here the helpers turn transmit checksum offload
-    off (ethtool -K IF tx off) on the underlay veths and the guests' eth0
-    unless asked not to.
+    off (ethtool -K IF tx off) on the underlay veths (the kernel then
+    checksums and segments what it encapsulates before it leaves, as for a
+    NIC without tunnel offloads) and on the guests' eth0 (needed where OVS
+    reads a guest's veth) unless asked not to (csum_offload=True).
 
     underlay(netns, mtu)        -> Underlay (.attach(host, cidr) a host to it)
     kernel_vtep(netns, host, vni, local, remotes, guest_cidr)   -> KernelVtep
