@@ -64,9 +64,19 @@ def fabric(netns, procs, vnetd_in, evpn=None, more_guests=()):
         g.wait_link()
         g.ip("link", "set", "eth0", "up")
     f1 = ou.Frr(procs, h1, "192.0.2.1", 65000, ["192.0.2.2"])
-    f2 = ou.frr_host(netns, procs, h2, VNI, "192.0.2.2", 65000, ["192.0.2.1"])
-    f2.vtep.add_guest(None)
-    wait_for(lambda: f1.established() == {"192.0.2.2"}, 30, interval=0.5, what="the BGP session")
+    try:
+        f2 = ou.frr_host(netns, procs, h2, VNI, "192.0.2.2", 65000, ["192.0.2.1"])
+    except BaseException:
+        f1.stop()
+        raise
+    try:
+        f2.vtep.add_guest(None)
+        wait_for(lambda: f1.established() == {"192.0.2.2"}, 30, interval=0.5,
+                 what="the BGP session")
+    except BaseException:  # the callers' finally has nothing to stop yet
+        f1.stop()
+        f2.stop()
+        raise
     return dict(h1=h1, h2=h2, g1=g1, g2=f2.vtep.guests[0], d=d, f1=f1, f2=f2, k=f2.vtep,
                 **more)
 
