@@ -61,7 +61,8 @@ demo: deps build guest
 	./scripts/demo.sh $(BUILD)
 
 # Switch (vnetd vs Linux bridge vs vde_switch), NAT (vnetd vs pasta vs
-# slirp4netns) and DNS (forwarder vs upstream) benchmarks; writes bench/results/latest.md. ~22 minutes.
+# slirp4netns), overlay (vnetd vs kernel vxlan) and DNS (forwarder vs upstream) benchmarks;
+# writes bench/results/latest.md. ~35 minutes.
 bench: deps build
 	./bench/run-all.sh $(BUILD)
 

@@ -33,5 +33,16 @@ echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
 apt-get update -qq
+# Some packages (frr, openvswitch-switch, dnsmasq's relatives) start system
+# services from their postinst. The tests run their own private instances and
+# never need those, so keep invoke-rc.d from starting anything while we
+# install (a policy-rc.d that forbids every action, removed afterwards; an
+# existing one is left alone).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# installed by vnet scripts/install-deps.sh for the duration of apt-get\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT INT TERM
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
