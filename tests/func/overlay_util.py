@@ -617,3 +617,120 @@ def tcp_transfer(src, dst, addr, nbytes=2_000_000, port=5701, timeout=30):
     want = (nbytes, hashlib.sha256(data).hexdigest())
     assert box.get("got") == want, f"TCP {src.name} -> {dst.name} {addr}: got {box.get('got')}, want {want}"
     return want[1]
+
+
+# ---------------------------------------------------------------- vnetd hosts of an overlay
+
+def gratuitous_arp(ns, ip, ifname="eth0", count=1, mac=None, vlan=None):
+    """A gratuitous ARP (a broadcast request for ip from ip, RFC 5227's
+    announcement) from mac (ns:ifname's own by default), as a migrated VM
+    sends it; with vlan, 802.1Q-tagged (a raw socket: no VLAN device needed)."""
+    import vnet
+    mac = mac or ns.mac(ifname)
+    payload = (b"\x00\x01\x08\x00\x06\x04\x00\x01" + vnet.mac_bytes(mac) + socket.inet_aton(ip) +
+               b"\0" * 6 + socket.inet_aton(ip))
+    if vlan is None:
+        frame = vnet.eth_frame("ff:ff:ff:ff:ff:ff", mac, 0x0806, payload)
+    else:
+        frame = vnet.eth_frame("ff:ff:ff:ff:ff:ff", mac, 0x8100,
+                               vlan.to_bytes(2, "big") + b"\x08\x06" + payload, min_len=64)
+    s = ns.packet_socket(ifname)
+    try:
+        for _ in range(count):
+            s.send(frame)
+    finally:
+        s.close()
+
+
+def vxlan_header(vni, flags=0x08):
+    """The 8-byte VXLAN header (RFC 7348): flags (I set), VNI."""
+    return bytes([flags, 0, 0, 0]) + (vni << 8).to_bytes(4, "big")
+
+
+def mac_flood(ns, src, dsts, vni, count, inner_dst, port=VXLAN_PORT, burst=200, pause=0.01,
+              seed=1):
+    """count VXLAN datagrams from ns (a UDP socket bound to src, a listed VTEP's
+    address) to the VTEPs dsts in turn, each carrying a frame of network vni
+    from a different random unicast source MAC (locally administered, no two
+    alike) to inner_dst, ethertype 0x88b5 (local experimental: nobody answers).
+    Paced: burst datagrams, then pause seconds, so the receivers' socket
+    buffers do not overflow (the test is about the remote table, not the
+    kernel's queues). Returns the source MACs (as strings) sent to each dst."""
+    import random
+    rnd = random.Random(seed)
+    ids = rnd.sample(range(1, 1 << 40), count)
+    hdr = vxlan_header(vni)
+    dst_b = bytes(int(x, 16) for x in inner_dst.split(":"))
+    sent = {d: [] for d in dsts}
+
+    def body():
+        import time
+        fam = socket.AF_INET6 if _family(src) == 6 else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        try:
+            for i, n in enumerate(ids):
+                mac = b"\x02" + n.to_bytes(5, "big")
+                d = dsts[i % len(dsts)]
+                frame = dst_b + mac + b"\x88\xb5" + b"\0" * 46
+                s.sendto(hdr + frame, (d, port))
+                sent[d].append(":".join(f"{b:02x}" for b in mac))
+                if (i + 1) % burst == 0:
+                    time.sleep(pause)
+        finally:
+            s.close()
+
+    ns.in_ns(body)
+    return sent
+
+
+def ping_matrix(pairs, count=3, interval=0.2, wait=2, until=10):
+    """Ping every (src namespace, dst address) of pairs at once: each first
+    until one reply arrives (ARP, learning; at most `until` seconds), then
+    count times. Returns {(src name, dst): (transmitted, received)}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import vnet
+
+    def one(pair):
+        ns, dst = pair
+        try:
+            ns.ping_until(dst, timeout=until)
+        except AssertionError:
+            return (ns.name, dst), (count, 0)
+        cp = ns.ping(dst, count=count, interval=interval, wait=wait, check=False)
+        return (ns.name, dst), vnet.ping_stats(cp.stdout)
+
+    with ThreadPoolExecutor(max_workers=min(16, len(pairs) or 1)) as ex:
+        return dict(ex.map(one, pairs))
+
+
+def unreachable(pairs, wait=1):
+    """The pairs (src namespace, dst address) none of whose pings (2, at once)
+    got an answer: the caller expects all of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import vnet
+
+    def one(pair):
+        ns, dst = pair
+        cp = ns.ping(dst, count=2, interval=0.2, wait=wait, check=False)
+        return pair, vnet.ping_stats(cp.stdout)[1] == 0
+
+    with ThreadPoolExecutor(max_workers=min(16, len(pairs) or 1)) as ex:
+        return [p for p, quiet in ex.map(one, pairs) if quiet]
+
+
+def vx_vtep(d, addr, port="vx"):
+    """The status of VTEP addr on d's vxlan port (docs/control-protocol.md), or None."""
+    return next((v for v in d.port(port)["vteps"] if v["address"] == addr), None)
+
+
+def remote_vtep(d, network, mac, port="vx"):
+    """The VTEP d's vxlan port sends mac of network to, from the remote
+    entries `vnetctl fdb` lists with their VTEP; None when d has no such
+    entry, False when this vnetctl does not list VTEPs in its fdb."""
+    entries = d.fdb(network)
+    if not any("vtep" in e for e in entries):
+        return False
+    return next((e["vtep"] for e in entries if e["mac"] == mac and e.get("vtep")), None)
