@@ -141,6 +141,74 @@ static json_t *build_mirror_add(const struct command *c, int ac, char **av)
     return req;
 }
 
+/* The "--networks NET[,NET...]" of vtep add/del at av[0..ac) into req's
+ * "networks" (an array). Returns 0, or -1 having said why. */
+static int vtep_networks(const struct command *c, int ac, char **av, json_t *req)
+{
+    if (!ac)
+        return 0;
+    const char *v = NULL;
+    int used = 0;
+    if (!strcmp(av[0], "--networks") && ac >= 2)
+        v = av[1], used = 2;
+    else if (!strncmp(av[0], "--networks=", 11))
+        v = av[0] + 11, used = 1;
+    if (!strcmp(av[0], "--networks") && ac == 1) {
+        cmd_wrong(c, "--networks wants NET[,NET...]");
+        return -1;
+    }
+    if (!v || used < ac) {
+        cmd_wrong(c, "unexpected '%s'", av[v ? used : 0]);
+        return -1;
+    }
+    json_t *a = json_array();
+    for (const char *s = v;;) {
+        const char *e = strchrnul(s, ',');
+        json_t *n = e > s ? json_stringn(s, (size_t)(e - s)) : NULL;
+        if (!n) {
+            cmd_wrong(c, "--networks wants network names separated by commas, not '%s'", v);
+            json_decref(a);
+            return -1;
+        }
+        json_array_append_new(a, n);
+        if (!*e)
+            break;
+        s = e + 1;
+    }
+    json_object_set_new(req, "networks", a);
+    return 0;
+}
+
+/* vtep add|del PORT ADDR [--networks NET[,NET...]]: vnetd parses ADDR. */
+static json_t *build_vtep(const struct command *c, int ac, char **av)
+{
+    json_t *req = json_pack("{s:s,s:s,s:s}", "cmd", c->request, "port", av[0], "vtep", av[1]);
+    if (!req) {
+        cmd_wrong(c, "the arguments are not valid UTF-8");
+        return NULL;
+    }
+    if (vtep_networks(c, ac - 2, av + 2, req) < 0) {
+        json_decref(req);
+        return NULL;
+    }
+    return req;
+}
+
+/* fdb add NETWORK MAC vtep ADDR: the word "vtep" says what ADDR is. */
+static json_t *build_fdb_add(const struct command *c, int ac, char **av)
+{
+    (void)ac;
+    if (strcmp(av[2], "vtep")) {
+        cmd_wrong(c, "expected 'vtep ADDR' after the MAC, not '%s'", av[2]);
+        return NULL;
+    }
+    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", c->request, "network", av[0], "mac",
+                            av[1], "vtep", av[3]);
+    if (!req)
+        cmd_wrong(c, "the arguments are not valid UTF-8");
+    return req;
+}
+
 /* top's source of samples: one stats request; ctx is the control path. */
 static json_t *fetch_stats(void *ctx)
 {
@@ -211,8 +279,21 @@ const struct command commands[] = {
       .request = "port.del", .members = { "port" }, .exchange = exchange_port_del,
       .print = print_ok },
 
-    { .name = "fdb", .args = "[NETWORK]", .max = 1, .help = "learned MAC addresses",
+    { .name = "fdb", .args = "[NETWORK]", .max = 1,
+      .help = "learned MAC addresses (on a vxlan port: the VTEP and origin)",
+      .more = "A network named add or del: vnetctl fdb list NETWORK.\n",
       .request = "fdb", .members = { "network" }, .print = print_fdb },
+    { .name = "fdb", .sub = "list", .args = "[NETWORK]", .max = 1,
+      .help = "the same as fdb", .request = "fdb", .members = { "network" },
+      .print = print_fdb },
+    { .name = "fdb", .sub = "add", .args = "NETWORK MAC vtep ADDR", .min = 4, .max = 4,
+      .help = "a static remote MAC behind the VTEP at ADDR (root only)",
+      .more = "Never aged; the VTEP must be known to the vxlan port carrying NETWORK\n"
+              "(vtep list). Not kept across a restart of vnetd.\n",
+      .request = "fdb.add", .build = build_fdb_add, .print = print_ok },
+    { .name = "fdb", .sub = "del", .args = "NETWORK MAC", .min = 2, .max = 2,
+      .help = "remove a remote MAC of a vxlan port, static or learned (root only)",
+      .request = "fdb.del", .members = { "network", "mac" }, .print = print_ok },
     { .name = "stats", .args = "[PORT]", .max = 1, .help = "per-port counters and drops",
       .request = "stats", .members = { "port" }, .print = print_stats },
     { .name = "leases", .args = "[NETWORK]", .max = 1, .help = "DHCP leases",
@@ -269,6 +350,20 @@ const struct command commands[] = {
     { .name = "mirror", .sub = "del", .args = "NAME", .min = 1, .max = 1,
       .help = "remove a mirror", .request = "mirror.del", .members = { "name" },
       .print = print_ok },
+
+    { .name = "vtep", .sub = "list", .args = "[PORT]", .max = 1,
+      .help = "the VTEPs of vxlan ports: flood lists, counters, MACs",
+      .request = "vtep.list", .members = { "port" }, .print = print_vteps,
+      .flags = CMD_DEFAULT },
+    { .name = "vtep", .sub = "add", .args = "PORT ADDR[:UDPPORT] [--networks NET[,NET...]]",
+      .min = 2, .max = 4, .help = "add a VTEP to the flood list (root only)",
+      .more = "Default: every network of the port, UDP port the port's own. Its packets\n"
+              "are accepted from now on. Not kept across a restart of vnetd.\n",
+      .request = "vtep.add", .build = build_vtep, .print = print_ok },
+    { .name = "vtep", .sub = "del", .args = "PORT ADDR [--networks NET[,NET...]]", .min = 2,
+      .max = 4, .help = "take a VTEP out of the flood list (root only)",
+      .more = "Out of every list: forgotten with its MACs, its packets dropped.\n",
+      .request = "vtep.del", .build = build_vtep, .print = print_ok },
 
     { .name = "evpn", .args = "", .help = "EVPN mirror: VNIs, flood lists, MACs from FRR",
       .request = "evpn", .print = print_evpn },

@@ -166,15 +166,27 @@ void print_ports(json_t *r, json_t *req)
     table_free(t);
 }
 
+/* The MAC table; VTEP and ORIGIN columns when a vxlan port has entries
+ * (AGE "-": a static or EVPN entry that has sent nothing yet). */
 void print_fdb(json_t *r, json_t *req)
 {
     (void)req;
-    struct table *t = table_new("NETWORK", "MAC", "PORT", "AGE", NULL);
     size_t i;
     json_t *e;
+    int remote = 0;
     json_array_foreach(r, i, e)
-        table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "port"),
-                  table_int(t, jint(e, "age_s")), NULL);
+        remote |= json_object_get(e, "vtep") != NULL;
+    struct table *t = remote ? table_new("NETWORK", "MAC", "PORT", "AGE", "VTEP", "ORIGIN", NULL)
+                             : table_new("NETWORK", "MAC", "PORT", "AGE", NULL);
+    json_array_foreach(r, i, e) {
+        json_t *age = json_object_get(e, "age_s");
+        const char *as = json_is_integer(age) ? table_int(t, json_integer_value(age)) : "-";
+        if (remote)
+            table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "port"), as,
+                      jstr(e, "vtep"), jstr(e, "origin"), NULL);
+        else
+            table_row(t, jstr(e, "network"), jstr(e, "mac"), jstr(e, "port"), as, NULL);
+    }
     table_print(t, stdout);
     table_free(t);
 }
@@ -348,8 +360,9 @@ static void print_drops(json_t *st, const char *dir)
             printf("  %s dropped (%s): %lld\n", dir, k, (long long)json_integer_value(v));
 }
 
-/* All ports as a table, then the networks' counters; with a PORT, that
- * port's counters and each non-zero drop reason. */
+/* All ports as a table, then the VTEPs of vxlan ports, then the networks'
+ * counters; with a PORT, that port's counters and each non-zero drop reason
+ * (and a vxlan port's drop causes and VTEPs). */
 void print_stats(json_t *r, json_t *req)
 {
     int one = json_object_get(req, "port") != NULL;
@@ -363,7 +376,13 @@ void print_stats(json_t *r, json_t *req)
             printf("  tx: %lld frames, %lld bytes\n", jint(p, "tx_frames"), jint(p, "tx_bytes"));
             print_drops(p, "rx");
             print_drops(p, "tx");
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(p, "vxlan_drops"), k, v)
+                if (json_integer_value(v))
+                    printf("  vxlan dropped (%s): %lld\n", k, (long long)json_integer_value(v));
         }
+        print_vtep_counters(ports, 1);
         return;
     }
     struct table *t = table_new("PORT", "RX-FRAMES", "RX-BYTES", "TX-FRAMES", "TX-BYTES",
@@ -380,6 +399,7 @@ void print_stats(json_t *r, json_t *req)
     }
     table_print(t, stdout);
     table_free(t);
+    print_vtep_counters(ports, 0);
     json_t *nets = json_object_get(r, "networks");
     if (json_array_size(nets)) {
         printf("\n");

@@ -52,15 +52,18 @@ static const struct command *find(const char *name, const char *sub)
     return NULL;
 }
 
-/* Whether NAME is a command (0), a command with subcommands (1), or
- * unknown (-1). */
+/* Whether NAME is a command without subcommands (0), a command with
+ * subcommands (1), both (2: `fdb [NETWORK]` beside `fdb add`; a second word
+ * that is not a subcommand is the bare command's argument), or unknown (-1). */
 static int kind_of(const char *name)
 {
-    int k = -1;
+    int bare = 0, subs = 0;
     for (size_t i = 0; i < n_commands; i++)
-        if (!strcmp(commands[i].name, name))
-            k = commands[i].sub ? 1 : 0;
-    return k;
+        if (!strcmp(commands[i].name, name)) {
+            bare |= !commands[i].sub;
+            subs |= commands[i].sub != NULL;
+        }
+    return subs ? (bare ? 2 : 1) : bare ? 0 : -1;
 }
 
 static const struct command *default_of(const char *name)
@@ -193,7 +196,7 @@ static int dispatch(const struct vnetctl *o, int ac, char **av)
         usage(stderr);
         return 2;
     }
-    if (k == 0) {
+    if (k == 0 || (k == 2 && ac == 1)) {
         c = find(av[0], NULL);
     } else if (ac == 1) {
         if (!(c = default_of(av[0]))) {
@@ -204,7 +207,9 @@ static int dispatch(const struct vnetctl *o, int ac, char **av)
     } else if (is_help(av[1])) {
         group_usage(stdout, av[0]);
         return 0;
-    } else if (!(c = find(av[0], av[1]))) {
+    } else if (!(c = find(av[0], av[1])) && k == 2) {
+        c = find(av[0], NULL); /* its argument */
+    } else if (!c) {
         fprintf(stderr, "vnetctl: %s: unknown subcommand '%s'\n", av[0], av[1]);
         group_usage(stderr, av[0]);
         return 2;

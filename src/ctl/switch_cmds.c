@@ -1,4 +1,5 @@
-/* Control commands about the switch: status, network.list, port.list, fdb, stats. */
+/* Control commands about the switch: status, network.list, port.list, fdb,
+ * stats (with what the vxlan ports add to fdb and stats: vxlan_cmds.h). */
 #include "switch_cmds.h"
 #include "core/util.h"
 #include "conf/flags.h"
@@ -7,6 +8,8 @@
 #include "access.h"
 #include "acl_cmds.h"
 #include "obs_cmds.h"
+#include "vxlan_cmds.h"
+#include "port/vxlan.h"
 #include "pkt/eth.h"
 
 #include <string.h>
@@ -137,6 +140,9 @@ static json_t *cmd_port_list(void *ctx, json_t *req, char *err, size_t errlen)
     return a;
 }
 
+/* fdb {network?}: the switch's MAC table; an entry on a vxlan port also
+ * names the VTEP behind it and how the port knows it, and the remote
+ * entries the switch's table lacks follow each network's entries. */
 static json_t *cmd_fdb(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_switch *sw = ctx;
@@ -157,11 +163,14 @@ static json_t *cmd_fdb(void *ctx, json_t *req, char *err, size_t errlen)
             char ms[18];
             vn_fdb_key_mac(e->key, mac);
             struct vn_port *p = sw->ports[e->port];
-            json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:i}", "network", n->conf.name,
-                                               "mac", vn_mac_str(mac, ms), "port",
-                                               p ? p->conf.name : "?", "age_s",
-                                               (int)(sw->now_s - e->seen_s)));
+            json_t *row = json_pack("{s:s,s:s,s:s,s:i}", "network", n->conf.name, "mac",
+                                    vn_mac_str(mac, ms), "port", p ? p->conf.name : "?",
+                                    "age_s", (int)(sw->now_s - e->seen_s));
+            if (p && vn_vxlan_is(p))
+                vn_vxlan_cmds_fdb_row(p, n->id, mac, row);
+            json_array_append_new(a, row);
         }
+        vn_vxlan_cmds_fdb_remote_only(sw, n, a);
     }
     return a;
 }
@@ -178,6 +187,7 @@ static json_t *cmd_stats(void *ctx, json_t *req, char *err, size_t errlen)
         json_t *o = json_pack("{s:s}", "name", p->conf.name), *c = counters_json(&p->stats);
         json_object_update(o, c);
         json_decref(c);
+        vn_vxlan_cmds_stats(p, o);
         json_array_append_new(ports, o);
     }
     if (name && !json_array_size(ports)) {
@@ -321,4 +331,5 @@ void vn_switch_cmds_register(struct vn_ctl *ctl, struct vn_switch *sw)
     vn_ctl_register(ctl, "stats", cmd_stats, sw);
     vn_obs_cmds_register(ctl, sw);
     vn_acl_cmds_register(ctl, sw);
+    vn_vxlan_cmds_register(ctl, sw);
 }

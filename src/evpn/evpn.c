@@ -61,7 +61,8 @@ static int op_mac_add(void *ctx, unsigned slot, const uint8_t mac[6], const stru
     struct vn_evpn *e = ctx;
     char err[160], ms[18], as[VN_ADDR_STRLEN];
     struct vn_sockaddr sa = { .ip = *vtep };
-    if (vn_vxlan_fdb_add(e->port, e->slots[slot].net, mac, &sa, err, sizeof err) < 0) {
+    if (vn_vxlan_fdb_add(e->port, e->slots[slot].net, mac, &sa, VN_VXLAN_BY_EVPN, err,
+                         sizeof err) < 0) {
         VN_LOG_RL(VN_LOG_WARN, "msg=\"evpn: cannot import a remote MAC\" vni=%u mac=%s vtep=%s "
                   "reason=\"%s\"", e->slots[slot].vni, vn_mac_str(mac, ms),
                   vn_addr_str(vtep, as, sizeof as), err);
@@ -81,7 +82,7 @@ static int op_mac_del(void *ctx, unsigned slot, const uint8_t mac[6])
 {
     struct vn_evpn *e = ctx;
     char err[160];
-    return vn_vxlan_fdb_del(e->port, e->slots[slot].net, mac, err, sizeof err);
+    return vn_vxlan_fdb_del(e->port, e->slots[slot].net, mac, VN_VXLAN_BY_EVPN, err, sizeof err);
 }
 
 static int op_flood_add(void *ctx, unsigned slot, const struct vn_addr *vtep)
@@ -89,7 +90,8 @@ static int op_flood_add(void *ctx, unsigned slot, const struct vn_addr *vtep)
     struct vn_evpn *e = ctx;
     char err[160], as[VN_ADDR_STRLEN];
     struct vn_sockaddr sa = { .ip = *vtep };
-    if (vn_vxlan_vtep_add(e->port, &sa, 1ull << e->slots[slot].net, err, sizeof err) < 0) {
+    if (vn_vxlan_vtep_add(e->port, &sa, 1ull << e->slots[slot].net, VN_VXLAN_BY_EVPN, err,
+                          sizeof err) < 0) {
         VN_LOG_RL(VN_LOG_WARN, "msg=\"evpn: cannot add a VTEP to the flood list\" vni=%u vtep=%s "
                   "reason=\"%s\"", e->slots[slot].vni, vn_addr_str(vtep, as, sizeof as), err);
         return -1;
@@ -101,7 +103,8 @@ static int op_flood_del(void *ctx, unsigned slot, const struct vn_addr *vtep)
 {
     struct vn_evpn *e = ctx;
     char err[160];
-    return vn_vxlan_vtep_del(e->port, vtep, 1ull << e->slots[slot].net, err, sizeof err);
+    return vn_vxlan_vtep_del(e->port, vtep, 1ull << e->slots[slot].net, VN_VXLAN_BY_EVPN, err,
+                             sizeof err);
 }
 
 /* ---- netlink events ---- */

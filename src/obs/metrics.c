@@ -7,13 +7,17 @@
  * vnet_gateway6_ and vnet_dhcp6_, reassembly under vnet_reassembly_).
  * Names ending in _active, _max or _size, and entries, max, in_use,
  * neighbours, upstream_sockets, are gauges; everything else counts up and
- * gets the _total suffix. */
+ * gets the _total suffix. A vxlan port adds per-VTEP families
+ * (vnet_vxlan_vtep_*{port,vtep}: at most 1024 VTEPs per port, the size of
+ * its table, so the label's values stay bounded) and its remote MAC table
+ * and decapsulation drops by cause (vnet_vxlan_*{port}). */
 #include "core/ownports.h"
 #include "metrics.h"
 #include "conf/config.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "gw/gateway.h"
+#include "port/vxlan.h"
 #include "switch/switch.h"
 
 #include <arpa/inet.h>
@@ -163,6 +167,103 @@ static void gateway_metrics(struct out *o, struct vn_switch *sw)
     free(views);
 }
 
+/* The vxlan ports' figures, from their status (describe(), as port.list
+ * shows it): per VTEP, then per port. */
+static void vxlan_metrics(struct out *o, struct vn_switch *sw)
+{
+    json_t *views[VN_MAX_PORTS];
+    unsigned n = 0;
+    for (unsigned i = 0; i < sw->nports; i++) {
+        struct vn_port *p = sw->ports[i];
+        if (!p || !vn_vxlan_is(p) || !p->priv)
+            continue;
+        views[n] = json_pack("{s:s}", "name", p->conf.name);
+        p->ops->describe(p, views[n]);
+        n++;
+    }
+    if (!n)
+        return;
+    static const struct {
+        const char *key, *name, *type, *help;
+    } vt[] = {
+        { "rx_frames", "vnet_vxlan_vtep_rx_frames_total", "counter",
+          "Datagrams received from the VTEP." },
+        { "rx_bytes", "vnet_vxlan_vtep_rx_bytes_total", "counter",
+          "Bytes of the inner frames received from the VTEP." },
+        { "tx_frames", "vnet_vxlan_vtep_tx_frames_total", "counter",
+          "Frames sent to the VTEP (a flooded frame counts once per VTEP)." },
+        { "tx_bytes", "vnet_vxlan_vtep_tx_bytes_total", "counter",
+          "Bytes of the inner frames sent to the VTEP." },
+        { "rx_drops", "vnet_vxlan_vtep_rx_drops_total", "counter",
+          "Datagrams from the VTEP dropped." },
+        { "tx_drops", "vnet_vxlan_vtep_tx_drops_total", "counter",
+          "Frames to the VTEP dropped." },
+        { "recycled", "vnet_vxlan_vtep_recycled_total", "counter",
+          "New MACs of the VTEP that replaced its own oldest (it held its share)." },
+        { "macs", "vnet_vxlan_vtep_macs", "gauge", "Learned remote MACs behind the VTEP." },
+        { "static_macs", "vnet_vxlan_vtep_static_macs", "gauge",
+          "Static (control or EVPN) remote MACs behind the VTEP." },
+        { "last_seen_s", "vnet_vxlan_vtep_last_seen_seconds", "gauge",
+          "Seconds since the VTEP last sent anything (no sample: never)." },
+    };
+    char pl[96], vl[96];
+    for (size_t k = 0; k < VN_ARRAY_LEN(vt); k++) {
+        header(o, vt[k].name, vt[k].type, vt[k].help);
+        for (unsigned i = 0; i < n; i++) {
+            size_t j;
+            json_t *v;
+            esc(json_string_value(json_object_get(views[i], "name")), pl, sizeof pl);
+            json_array_foreach(json_object_get(views[i], "vteps"), j, v) {
+                json_t *x = json_object_get(v, vt[k].key);
+                if (json_is_integer(x))
+                    emit(o, "%s{port=\"%s\",vtep=\"%s\"} %lld\n", vt[k].name, pl,
+                         esc(json_string_value(json_object_get(v, "address")), vl, sizeof vl),
+                         (long long)json_integer_value(x));
+            }
+        }
+    }
+    static const struct {
+        const char *key, *name, *help;
+    } gauges[] = {
+        { "entries", "vnet_vxlan_remote_macs", "Remote MACs in the port's table." },
+        { "static", "vnet_vxlan_remote_macs_static", "Static remote MACs in the port's table." },
+        { "max", "vnet_vxlan_remote_macs_max", "Size of the port's remote MAC table." },
+        { "vteps", "vnet_vxlan_vteps", "VTEPs the port knows (at most 1024)." },
+    };
+    for (size_t k = 0; k < VN_ARRAY_LEN(gauges); k++) {
+        header(o, gauges[k].name, "gauge", gauges[k].help);
+        for (unsigned i = 0; i < n; i++)
+            emit(o, "%s{port=\"%s\"} %lld\n", gauges[k].name,
+                 esc(json_string_value(json_object_get(views[i], "name")), pl, sizeof pl),
+                 (long long)json_integer_value(json_object_get(
+                     json_object_get(views[i], "remote_macs"), gauges[k].key)));
+    }
+    static const char *const events[] = { "learned", "moved", "aged", "recycled", "evicted",
+                                          "full", "static_conflicts", "vteps_learned",
+                                          "vteps_aged" };
+    header(o, "vnet_vxlan_remote_mac_events_total", "counter",
+           "Events of the port's remote MAC table, by event (as port.list's remote_macs).");
+    for (unsigned i = 0; i < n; i++)
+        for (size_t k = 0; k < VN_ARRAY_LEN(events); k++)
+            emit(o, "vnet_vxlan_remote_mac_events_total{port=\"%s\",event=\"%s\"} %lld\n",
+                 esc(json_string_value(json_object_get(views[i], "name")), pl, sizeof pl),
+                 events[k],
+                 (long long)json_integer_value(
+                     json_object_get(json_object_get(views[i], "remote_macs"), events[k])));
+    header(o, "vnet_vxlan_drops_total", "counter",
+           "Datagrams the port dropped, by cause (each also in vnet_port_drops_total by reason).");
+    for (unsigned i = 0; i < n; i++) {
+        const char *key;
+        json_t *v;
+        esc(json_string_value(json_object_get(views[i], "name")), pl, sizeof pl);
+        json_object_foreach(json_object_get(views[i], "vxlan_drops"), key, v)
+            emit(o, "vnet_vxlan_drops_total{port=\"%s\",cause=\"%s\"} %lld\n", pl, key,
+                 (long long)json_integer_value(v));
+    }
+    for (unsigned i = 0; i < n; i++)
+        json_decref(views[i]);
+}
+
 char *vn_metrics_render(struct vn_switch *sw, size_t *len)
 {
     struct out o = { malloc(16384), 0, 16384 };
@@ -256,6 +357,7 @@ char *vn_metrics_render(struct vn_switch *sw, size_t *len)
         emit(&o, "vnet_fdb_full_total{network=\"%s\"} %llu\n",
              esc(sw->nets[i]->conf.name, n, sizeof n), (unsigned long long)sw->nets[i]->fdb.full);
     gateway_metrics(&o, sw);
+    vxlan_metrics(&o, sw);
     *len = o.len;
     return o.buf;
 }

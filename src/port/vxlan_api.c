@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const origin_names[] = { "learned", "control", "config" };
+static const char *const origin_names[] = { "learned", "evpn", "control", "config" };
+
+static const char *mac_origin(const struct vn_vx_mac *m)
+{
+    return m->evpn ? "evpn" : m->is_static ? "static" : "learned";
+}
 
 static json_t *addr_json(const struct vn_addr *a)
 {
@@ -76,7 +81,7 @@ json_t *vn_vxlan_fdb_json(struct vn_port *p, int net)
         json_object_set_new(o, "network", json_string(x->net_conf[n]->name));
         json_object_set_new(o, "mac", json_string(vn_mac_str(mac, ms)));
         json_object_set_new(o, "vtep", addr_json(&x->tab.vteps[m->vtep].addr));
-        json_object_set_new(o, "origin", json_string(m->is_static ? "static" : "learned"));
+        json_object_set_new(o, "origin", json_string(mac_origin(m)));
         json_object_set_new(o, "age_s", m->is_static ? json_null()
                                                      : json_integer((json_int_t)(now - m->seen_s)));
         json_array_append_new(a, o);
@@ -164,8 +169,10 @@ static int check_vtep(const struct vn_vxlan *x, const struct vn_addr *a, char *e
                       size_t errlen)
 {
     if (a->family != x->family) {
-        snprintf(err, errlen, "the underlay is %s: VTEP %s is not",
-                 x->family == AF_INET ? "IPv4" : "IPv6", a->family == AF_INET ? "IPv6" : "IPv4");
+        char as[VN_ADDR_STRLEN];
+        snprintf(err, errlen, "the underlay of port '%s' is %s: VTEP %s is %s (one family per "
+                              "port)", x->port->conf.name, x->family == AF_INET ? "IPv4" : "IPv6",
+                 vn_addr_str(a, as, sizeof as), a->family == AF_INET ? "IPv4" : "IPv6");
         return -1;
     }
     return 0;
@@ -179,8 +186,50 @@ static void forget_if_unused(struct vn_vxlan *x, int v)
         vn_vx_vtep_del(&x->tab, (unsigned)v);
 }
 
-int vn_vxlan_vtep_add(struct vn_port *p, const struct vn_sockaddr *vtep, uint64_t nets, char *err,
-                      size_t errlen)
+/* The names of the networks in mask, comma-separated, into buf. */
+static const char *nets_str(const struct vn_vxlan *x, uint64_t mask, char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < VN_MAX_NETWORKS; i++)
+        if ((mask >> i & 1) && x->net_conf[i] && off < n)
+            off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? ", " : "",
+                                    x->net_conf[i]->name);
+    return buf;
+}
+
+/* The operator's checks of a VTEP address: not the port's own, not
+ * unspecified or multicast. */
+static int check_operator_vtep(const struct vn_port *p, const struct vn_addr *a, char *err,
+                               size_t errlen)
+{
+    static const uint8_t zero[16];
+    char as[VN_ADDR_STRLEN];
+    vn_addr_str(a, as, sizeof as);
+    bool mcast = a->family == AF_INET ? (a->a[0] & 0xf0) == 0xe0 : a->a[0] == 0xff;
+    if (mcast || !memcmp(a->a, zero, a->family == AF_INET ? 4 : 16)) {
+        snprintf(err, errlen, "%s is not a VTEP's address (a unicast address; multicast "
+                              "underlays are not supported)", as);
+        return -1;
+    }
+    if (vn_addr_eq(a, &p->conf.vxlan.local.ip)) {
+        snprintf(err, errlen, "%s is port '%s''s own address", as, p->conf.name);
+        return -1;
+    }
+    return 0;
+}
+
+static int table_full(const struct vn_vxlan *x, char *err, size_t errlen)
+{
+    if (x->tab.nvteps >= VN_VX_MAX_VTEPS)
+        snprintf(err, errlen, "the VTEP table is full (%d)", VN_VX_MAX_VTEPS);
+    else
+        snprintf(err, errlen, "out of memory for the flood lists");
+    return -1;
+}
+
+int vn_vxlan_vtep_add(struct vn_port *p, const struct vn_sockaddr *vtep, uint64_t nets,
+                      enum vn_vxlan_by by, char *err, size_t errlen)
 {
     struct vn_vxlan *x = get(p, err, errlen);
     if (!x || check_vtep(x, &vtep->ip, err, errlen) < 0)
@@ -189,35 +238,66 @@ int vn_vxlan_vtep_add(struct vn_port *p, const struct vn_sockaddr *vtep, uint64_
         snprintf(err, errlen, "port '%s' does not carry every network named", p->conf.name);
         return -1;
     }
-    bool known = vn_vx_vtep_find(&x->tab, &vtep->ip) >= 0;
-    uint16_t port = vtep->port ? vtep->port : known ? 0 : x->local_port; /* 0: keep its port */
-    if (vn_vx_vtep_add(&x->tab, &vtep->ip, port, VN_VX_CONTROL, nets ? nets : x->carried) < 0) {
-        snprintf(err, errlen, "the VTEP table is full (%d)", VN_VX_MAX_VTEPS);
-        return -1;
+    uint64_t want = nets ? nets : x->carried;
+    int v = vn_vx_vtep_find(&x->tab, &vtep->ip);
+    if (by == VN_VXLAN_BY_CONTROL) {
+        if (check_operator_vtep(p, &vtep->ip, err, errlen) < 0)
+            return -1;
+        const struct vn_vx_vtep *e = v >= 0 ? &x->tab.vteps[v] : NULL;
+        if (e && e->origin != VN_VX_LEARNED && !(want & ~e->flood) &&
+            (!vtep->port || vtep->port == e->port)) {
+            char as[VN_ADDR_STRLEN], ns[256];
+            snprintf(err, errlen, "VTEP %s is already in the flood list of port '%s' (%s)",
+                     vn_addr_str(&vtep->ip, as, sizeof as), p->conf.name,
+                     nets_str(x, e->flood, ns, sizeof ns));
+            return -1;
+        }
     }
+    uint16_t port = vtep->port ? vtep->port : v >= 0 ? 0 : x->local_port; /* 0: keep its port */
+    if (vn_vx_vtep_add(&x->tab, &vtep->ip, port,
+                       by == VN_VXLAN_BY_EVPN ? VN_VX_EVPN : VN_VX_CONTROL, want) < 0)
+        return table_full(x, err, errlen);
     return 0;
 }
 
-int vn_vxlan_vtep_del(struct vn_port *p, const struct vn_addr *addr, uint64_t nets, char *err,
-                      size_t errlen)
+int vn_vxlan_vtep_del(struct vn_port *p, const struct vn_addr *addr, uint64_t nets,
+                      enum vn_vxlan_by by, char *err, size_t errlen)
 {
     struct vn_vxlan *x = get(p, err, errlen);
     if (!x)
         return -1;
+    char as[VN_ADDR_STRLEN], ns[256];
+    vn_addr_str(addr, as, sizeof as);
     int v = vn_vx_vtep_find(&x->tab, addr);
     if (v < 0 || x->tab.vteps[v].origin == VN_VX_LEARNED) {
-        char a[VN_ADDR_STRLEN];
-        snprintf(err, errlen, "no VTEP %s in the flood list of port '%s'",
-                 vn_addr_str(addr, a, sizeof a), p->conf.name);
+        snprintf(err, errlen, "no VTEP %s in the flood list of port '%s'", as, p->conf.name);
+        return -1;
+    }
+    struct vn_vx_vtep *e = &x->tab.vteps[v];
+    if (by == VN_VXLAN_BY_EVPN) {
+        vn_vx_vtep_unflood(&x->tab, (unsigned)v, nets);
+        forget_if_unused(x, v);
+        return 0;
+    }
+    if (e->origin == VN_VX_EVPN) {
+        snprintf(err, errlen, "VTEP %s of port '%s' comes from EVPN (the fabric's type-3 "
+                              "routes): it leaves when the fabric withdraws it", as, p->conf.name);
+        return -1;
+    }
+    if (nets & ~e->flood) {
+        snprintf(err, errlen, "VTEP %s is not in the flood list of %s", as,
+                 nets_str(x, nets & ~e->flood, ns, sizeof ns));
         return -1;
     }
     vn_vx_vtep_unflood(&x->tab, (unsigned)v, nets);
-    forget_if_unused(x, v);
+    if (!e->flood)
+        vn_vx_vtep_del(&x->tab, (unsigned)v); /* with every MAC behind it */
     return 0;
 }
 
 int vn_vxlan_fdb_add(struct vn_port *p, uint16_t net, const uint8_t mac[6],
-                     const struct vn_sockaddr *vtep, char *err, size_t errlen)
+                     const struct vn_sockaddr *vtep, enum vn_vxlan_by by, char *err,
+                     size_t errlen)
 {
     struct vn_vxlan *x = get(p, err, errlen);
     if (!x || check_vtep(x, &vtep->ip, err, errlen) < 0)
@@ -226,17 +306,31 @@ int vn_vxlan_fdb_add(struct vn_port *p, uint16_t net, const uint8_t mac[6],
         snprintf(err, errlen, "port '%s' does not carry that network", p->conf.name);
         return -1;
     }
+    char ms[18], as[VN_ADDR_STRLEN];
     if (vn_mac_is_multicast(mac) || vn_mac_is_zero(mac)) {
-        snprintf(err, errlen, "not a unicast MAC");
+        snprintf(err, errlen, "%s is not a unicast MAC", vn_mac_str(mac, ms));
         return -1;
     }
     int v = vn_vx_vtep_find(&x->tab, &vtep->ip);
     bool made = v < 0;
-    uint16_t port = vtep->port ? vtep->port : x->local_port;
-    v = vn_vx_vtep_add(&x->tab, &vtep->ip, made ? port : vtep->port, VN_VX_CONTROL, 0);
-    if (v < 0) {
-        snprintf(err, errlen, "the VTEP table is full (%d)", VN_VX_MAX_VTEPS);
-        return -1;
+    struct vn_vx_mac *m = vn_vx_find(&x->tab, net, mac);
+    if (by == VN_VXLAN_BY_CONTROL) {
+        if (made) {
+            vn_addr_str(&vtep->ip, as, sizeof as);
+            snprintf(err, errlen, "VTEP %s is not known to port '%s' (add it first: vnetctl "
+                                  "vtep add %s %s)", as, p->conf.name, p->conf.name, as);
+            return -1;
+        }
+        if (m && m->evpn) {
+            snprintf(err, errlen, "%s of network '%s' was imported from EVPN (the fabric's "
+                                  "type-2 routes)", vn_mac_str(mac, ms), x->net_conf[net]->name);
+            return -1;
+        }
+    } else {
+        uint16_t port = vtep->port ? vtep->port : x->local_port;
+        v = vn_vx_vtep_add(&x->tab, &vtep->ip, made ? port : vtep->port, VN_VX_EVPN, 0);
+        if (v < 0)
+            return table_full(x, err, errlen);
     }
     if (vn_vx_static_add(&x->tab, net, mac, (uint16_t)v) < 0) {
         if (made)
@@ -244,21 +338,44 @@ int vn_vxlan_fdb_add(struct vn_port *p, uint16_t net, const uint8_t mac[6],
         snprintf(err, errlen, "the remote MAC table is full of static entries (%u)", x->tab.max);
         return -1;
     }
+    vn_vx_find(&x->tab, net, mac)->evpn = by == VN_VXLAN_BY_EVPN;
     return 0;
 }
 
-int vn_vxlan_fdb_del(struct vn_port *p, uint16_t net, const uint8_t mac[6], char *err,
-                     size_t errlen)
+int vn_vxlan_fdb_del(struct vn_port *p, uint16_t net, const uint8_t mac[6], enum vn_vxlan_by by,
+                     char *err, size_t errlen)
 {
     struct vn_vxlan *x = get(p, err, errlen);
     if (!x)
         return -1;
+    char ms[18];
     int v = net < VN_MAX_NETWORKS ? vn_vx_lookup(&x->tab, net, mac, vn_vxlan_now(x)) : -1;
+    if (v >= 0 && by == VN_VXLAN_BY_CONTROL && vn_vx_find(&x->tab, net, mac)->evpn) {
+        snprintf(err, errlen, "%s of network '%s' was imported from EVPN (the fabric's type-2 "
+                              "routes)", vn_mac_str(mac, ms), x->net_conf[net]->name);
+        return -1;
+    }
     if (v < 0 || vn_vx_mac_del(&x->tab, net, mac) < 0) {
-        char ms[18];
         snprintf(err, errlen, "no remote entry for %s", vn_mac_str(mac, ms));
         return -1;
     }
     forget_if_unused(x, v);
+    return 0;
+}
+
+int vn_vxlan_fdb_get(struct vn_port *p, uint16_t net, const uint8_t mac[6],
+                     struct vn_vxlan_remote *r)
+{
+    struct vn_vxlan *x = vn_vxlan_is(p) ? p->priv : NULL;
+    if (!x || net >= VN_MAX_NETWORKS)
+        return -1;
+    uint32_t now = vn_vxlan_now(x);
+    int v = vn_vx_lookup(&x->tab, net, mac, now);
+    if (v < 0)
+        return -1;
+    const struct vn_vx_mac *m = vn_vx_find(&x->tab, net, mac);
+    r->vtep = x->tab.vteps[v].addr;
+    r->origin = mac_origin(m);
+    r->age_s = m->is_static ? -1 : (int64_t)(now - m->seen_s);
     return 0;
 }

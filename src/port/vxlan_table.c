@@ -345,6 +345,12 @@ int vn_vx_static_add(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6], 
     return 0;
 }
 
+struct vn_vx_mac *vn_vx_find(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6])
+{
+    uint32_t slot = probe(t, mac_key(net, mac));
+    return t->index[slot] ? &t->macs[t->index[slot] - 1] : NULL;
+}
+
 int vn_vx_mac_del(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6])
 {
     uint32_t slot = probe(t, mac_key(net, mac));

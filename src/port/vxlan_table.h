@@ -7,8 +7,9 @@
  * listens on is the port it was listed with (remotes: ADDR:PORT), or for one
  * learned from its packets the port's own VXLAN port (4789 unless set).
  * VTEPs come from the configuration's flood list (origin config), from the
- * control plane (control: `vtep add`, static MAC entries) or from packets
- * when the port accepts any VTEP (learned). Each has a flood mask: the
+ * operator at run time (control: `vnetctl vtep add`), from the EVPN mirror
+ * (evpn: type-3 flood lists, the VTEPs of type-2 MACs) or from packets when
+ * the port accepts any VTEP (learned). Each has a flood mask: the
  * networks whose broadcast, multicast and unknown unicast frames it gets
  * (head-end replication; learned VTEPs get none: they are reached by the
  * flooding of the VTEPs that are listed), per-VTEP counters and the MACs
@@ -44,7 +45,8 @@
 #define VN_VX_NIL 0xffffffffu
 #define VN_VX_IDLE_VTEP_S 300 /* idle learned VTEPs go after this when ageing is off */
 
-enum vn_vx_origin { VN_VX_LEARNED = 0, VN_VX_CONTROL, VN_VX_CONFIG };
+/* How a VTEP got into the table; an existing VTEP keeps the highest. */
+enum vn_vx_origin { VN_VX_LEARNED = 0, VN_VX_EVPN, VN_VX_CONTROL, VN_VX_CONFIG };
 
 struct vn_vx_vtep {
     struct vn_addr addr;        /* family 0 = free slot */
@@ -71,6 +73,7 @@ struct vn_vx_mac {
     uint32_t prev, next;        /* its VTEP's learned list; next: the free list */
     uint16_t vtep;
     bool is_static;
+    bool evpn;                  /* a static entry the EVPN mirror imported (listings) */
 };
 
 struct vn_vx_table {
@@ -129,6 +132,8 @@ int vn_vx_lookup(const struct vn_vx_table *t, uint16_t net, const uint8_t mac[6]
 /* A static entry (net, mac) -> v (replacing a learned or static one).
  * Returns 0, or -1 when the table is full of static entries. */
 int vn_vx_static_add(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6], uint16_t v);
+/* The entry of (net, mac), expired or not, or NULL. */
+struct vn_vx_mac *vn_vx_find(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6]);
 /* Remove the entry of (net, mac), learned or static. Returns 0, -1 if none. */
 int vn_vx_mac_del(struct vn_vx_table *t, uint16_t net, const uint8_t mac[6]);
 /* Remove the learned entries older than the ageing time and the idle

@@ -100,7 +100,7 @@ def test_evpn_with_frr(netns, procs, vnetd_in, tmp_path):
                  what="h2's flood list naming vnetd")
         wait_for(lambda: (vx_vtep(d, "192.0.2.2") or {}).get("flood") == ["lan"], 20,
                  interval=0.3, what="vnetd's flood list naming h2")
-        assert vx_vtep(d, "192.0.2.2")["origin"] == "control"
+        assert vx_vtep(d, "192.0.2.2")["origin"] == "evpn"
         # the kernel-side guest leases from vnetd's gateway across the overlay
         lease = udhcpc(g2, tmp_path / "g2")
         assert lease["router"] == "10.77.0.1" and lease["mtu"] == "1450", lease
@@ -121,6 +121,10 @@ def test_evpn_with_frr(netns, procs, vnetd_in, tmp_path):
                  vx_vtep(d, "192.0.2.2")["static_macs"] >= 1, 20, interval=0.3,
                  what="vnetd importing h2's guest MAC")
         assert any(r[:2] == (2, g2_mac) and r[-1] == "192.0.2.2" for r in f1.evpn_routes())
+        # vnetctl fdb names the VTEP and says where the entry came from
+        ent = [e for e in d.fdb("lan") if e["mac"] == g2_mac]
+        assert len(ent) == 1 and ent[0]["port"] == "vx", ent
+        assert ent[0]["vtep"] == "192.0.2.2" and ent[0]["origin"] == "evpn", ent
         ou.tcp_transfer(g1, g2, ip2, 2_000_000, port=5701)
         ou.tcp_transfer(g2, g1, ip1, 2_000_000, port=5702)
         st = d.ctl("evpn")

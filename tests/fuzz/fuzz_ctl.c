@@ -1,9 +1,14 @@
 /* Fuzz target: control requests (ctl/ctl.c request parsing and dispatch,
- * and the commands of ctl/{switch,gw,obs,acl}_cmds.c) against a running world (see
- * fuzz_world.h) with a nat and a tagged isolated network and four ports.
- * Each reply must be one JSON object with a boolean "ok". After every
- * request two fixed frames cross the switch, so rules, mirrors and port
- * changes made by requests are exercised.
+ * and the commands of ctl/{switch,gw,obs,acl,vxlan}_cmds.c) against a running
+ * world (see fuzz_world.h) with a nat and a tagged isolated network and four
+ * ports, and, when the fuzzer runs in its own network namespace, a real
+ * vxlan port carrying both networks (VNIs 100 and 200; local 127.0.0.1 on
+ * an ephemeral UDP port, remotes 127.0.0.2 and [127.0.0.3]:8472), so that
+ * vtep.* and fdb.add/del reach its tables and the frames flood to whatever
+ * VTEPs requests listed (in that namespace, only loopback answers). Each
+ * reply must be one JSON object with a boolean "ok". After every request
+ * two fixed frames cross the switch, so rules, mirrors, port changes and
+ * flood lists made by requests are exercised.
  *
  * Not fuzzed, because they act outside the process: "port.add" (creates
  * sockets or tap devices at paths the request chooses) and "capture.start"
@@ -16,6 +21,7 @@
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
 #include "fuzz_world.h"
+#include "port/vxlan.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -24,6 +30,33 @@
 #include <string.h>
 
 static char yaml[2048];
+static bool isolated;
+
+/* The real vxlan port (only in the fuzzer's own network namespace). */
+static void add_vxlan(struct fz_world *w)
+{
+    struct vn_conf_err ce;
+    struct vn_conf_src src = { "fuzz", 0 };
+    struct vn_port_conf *pc = vn_conf_add_port(w->conf, src, &ce);
+    char err[256];
+    if (!pc || vn_conf_port_set(pc, "name", "vx", src, &ce) ||
+        vn_conf_port_set(pc, "type", "vxlan", src, &ce) ||
+        vn_conf_port_set(pc, "local", "127.0.0.1", src, &ce) ||
+        vn_conf_port_set(pc, "networks", "lan", src, &ce) ||
+        vn_conf_port_set(pc, "networks", "iso", src, &ce) ||
+        vn_conf_port_set(pc, "remotes", "127.0.0.2", src, &ce) ||
+        vn_conf_port_set(pc, "remotes", "127.0.0.3:8472", src, &ce) ||
+        vn_conf_port_set(pc, "max_remote_macs", "16", src, &ce) ||
+        vn_conf_validate_port(w->conf, pc, &ce)) {
+        fprintf(stderr, "fuzz: %s\n", ce.msg);
+        abort();
+    }
+    pc->vxlan.local.port = 0; /* ephemeral */
+    if (!vn_switch_add_port_ops(w->sw, pc, &vn_port_vxlan_ops, NULL, err, sizeof err)) {
+        fprintf(stderr, "fuzz: vxlan port: %s\n", err);
+        abort();
+    }
+}
 
 static const char *const SKIP[] = { "port.add", "capture.start" };
 
@@ -52,22 +85,26 @@ static const uint8_t UDP[60] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!yaml[0])
+    if (!yaml[0]) {
+        isolated = fz_isolate();
         snprintf(yaml, sizeof yaml,
                  "networks:\n"
                  "  - {name: lan, mode: %s, subnet: 10.0.2.0/24, gateway: 10.0.2.2,\n"
-                 "     dns: {upstream: [127.0.0.1:1]}}\n"
-                 "  - {name: iso, mode: isolated, vlan: 20}\n"
+                 "     dns: {upstream: [127.0.0.1:1]}, vni: 100}\n"
+                 "  - {name: iso, mode: isolated, vlan: 20, vni: 200}\n"
                  "ports:\n"
                  "  - {name: vm1, type: stream, network: lan, path: /nonexistent/vm1.sock}\n"
                  "  - {name: vm2, type: stream, network: lan, path: /nonexistent/vm2.sock}\n"
                  "  - {name: t1, type: stream, trunk: [lan, iso], native: lan,\n"
                  "     path: /nonexistent/t1.sock}\n"
                  "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock}\n",
-                 fz_isolate() ? "nat" : "isolated");
+                 isolated ? "nat" : "isolated");
+    }
     if (size > 64 * 1024)
         return 0;
     struct fz_world *w = fz_world_new(yaml);
+    if (isolated)
+        add_vxlan(w);
     struct vn_ctl *ctl = vn_ctl_new_detached();
     vn_switch_cmds_register(ctl, w->sw);
     vn_gw_cmds_register(ctl, w->sw);

@@ -15,8 +15,9 @@
  *   (bit 3: vm2 on mgmt, else vm1 on lan), which leaves by the vxlan port;
  *   bits 4-5: the loop's clock steps 0, 1, 11 or 301 s first (ageing);
  *   bit 6: a control-plane call instead (data[0] & 3: static entry add, entry
- *   del, flood-list add, flood-list del; data[1] & 1: the network; data[2..7]
- *   the MAC), for that VTEP; bit 7 ends a batch (up to 64 datagrams).
+ *   del, flood-list add, flood-list del; data[0] & 4: as the operator, else
+ *   as the EVPN mirror; data[1] & 1: the network; data[2..7] the MAC), for
+ *   that VTEP; bit 7 ends a batch (up to 64 datagrams).
  *
  * Checked after every batch: every datagram is counted by the port (as a
  * frame the switch received, merged into the one before, or as a drop); the
@@ -199,11 +200,12 @@ static void control(struct vn_port *p, unsigned vtep, const uint8_t *d, size_t n
         memcpy(mac, d + 2, 6);
     struct vn_sockaddr a = { .ip = vn_addr4(0x7f000002u + vtep),
                              .port = vtep < 2 ? remote_port[vtep] : 0 };
+    enum vn_vxlan_by by = n && d[0] & 4 ? VN_VXLAN_BY_CONTROL : VN_VXLAN_BY_EVPN;
     switch (op) {
-    case 0: vn_vxlan_fdb_add(p, net, mac, &a, err, sizeof err); break;
-    case 1: vn_vxlan_fdb_del(p, net, mac, err, sizeof err); break;
-    case 2: vn_vxlan_vtep_add(p, &a, n > 1 ? d[1] & 3 : 0, err, sizeof err); break;
-    default: vn_vxlan_vtep_del(p, &a.ip, n > 1 ? d[1] & 3 : 0, err, sizeof err); break;
+    case 0: vn_vxlan_fdb_add(p, net, mac, &a, by, err, sizeof err); break;
+    case 1: vn_vxlan_fdb_del(p, net, mac, by, err, sizeof err); break;
+    case 2: vn_vxlan_vtep_add(p, &a, n > 1 ? d[1] & 3 : 0, by, err, sizeof err); break;
+    default: vn_vxlan_vtep_del(p, &a.ip, n > 1 ? d[1] & 3 : 0, by, err, sizeof err); break;
     }
 }
 

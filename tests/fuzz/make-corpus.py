@@ -439,10 +439,43 @@ CTL = [
 ]
 
 
+# The vxlan port's requests (fuzz_ctl's port vx, local 127.0.0.1, remotes
+# 127.0.0.2 and 127.0.0.3:8472, networks lan and iso).
+CTL_VXLAN = [
+    '{"cmd":"vtep.list"}',
+    '{"cmd":"vtep.list","port":"vx"}',
+    '{"cmd":"vtep.add","port":"vx","vtep":"127.0.0.4"}',
+    '{"cmd":"vtep.add","port":"vx","vtep":"127.0.0.5:4790","networks":["iso"]}',
+    '{"cmd":"vtep.add","port":"vx","vtep":"127.0.0.2"}',
+    '{"cmd":"vtep.add","port":"vx","vtep":"[::1]:4789"}',
+    '{"cmd":"vtep.add","port":"vm1","vtep":"127.0.0.4"}',
+    '{"cmd":"vtep.add","port":"vx","vtep":"127.0.0.1"}',
+    '{"cmd":"vtep.del","port":"vx","vtep":"127.0.0.5","networks":["iso"]}',
+    '{"cmd":"vtep.del","port":"vx","vtep":"127.0.0.2"}',
+    '{"cmd":"fdb.add","network":"lan","mac":"52:54:00:00:00:02","vtep":"127.0.0.3"}',
+    '{"cmd":"fdb.add","network":"iso","mac":"02:00:00:00:00:09","vtep":"127.0.0.4","port":"vx"}',
+    '{"cmd":"fdb.add","network":"lan","mac":"01:00:5e:00:00:01","vtep":"127.0.0.3"}',
+    '{"cmd":"fdb.add","network":"lan","mac":"52:54:00:00:00:03","vtep":"127.0.0.99"}',
+    '{"cmd":"fdb.del","network":"lan","mac":"52:54:00:00:00:02"}',
+    '{"cmd":"fdb.del","network":"lan","mac":"52:54:00:00:00:01","port":"vx"}',
+    '{"cmd":"fdb","network":"lan"}',
+    '{"cmd":"stats","port":"vx"}',
+    '{"cmd":"port.list","port":"vx"}',
+]
+
+
 def seeds_ctl(out):
     for i, line in enumerate(CTL):
         write(out, "ctl", "req-%02d" % i, line + "\n")
     write(out, "ctl", "session", "\n".join(CTL[:12]) + "\n")
+    for i, line in enumerate(CTL_VXLAN):
+        write(out, "ctl", "vxlan-%02d" % i, line + "\n")
+    # a session: VTEPs and static entries made, traffic flooded and steered
+    # (fuzz_ctl's frames), listed, then taken away; a full VTEP table
+    write(out, "ctl", "vxlan-session", "\n".join(CTL_VXLAN) + "\n")
+    write(out, "ctl", "vxlan-full", "".join(
+        '{"cmd":"vtep.add","port":"vx","vtep":"127.1.%d.%d"}\n' % (i // 250, i % 250 + 1)
+        for i in range(60)))
 
 
 def rec(port, frame, end=True):

@@ -1163,9 +1163,9 @@ static void test_control_and_status(void **state)
     uint8_t f[64], d[2048];
     size_t len, dl;
     struct vn_sockaddr r2 = { .ip = vn_addr4(0x7f000004), .port = w->rport[2] };
-    /* A static entry to a VTEP not in the flood list: unicast goes there,
-     * and that VTEP is now accepted (listed by the control plane). */
-    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, R1, &r2, e, sizeof e), 0);
+    /* A static entry (EVPN's) to a VTEP not in the flood list: unicast goes
+     * there, and that VTEP is now accepted (listed by the control plane). */
+    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, R1, &r2, VN_VXLAN_BY_EVPN, e, sizeof e), 0);
     len = frame(f, R1, GA, 1);
     harness_input(w->sw, w->a, f, len);
     assert_int_equal(at_remote(w, 2, d, &dl, NULL), 1);
@@ -1182,23 +1182,23 @@ static void test_control_and_status(void **state)
     json_t *e0 = json_array_get(fdb, 0);
     assert_string_equal(json_string_value(json_object_get(e0, "mac")), "52:54:00:00:01:01");
     assert_string_equal(json_string_value(json_object_get(e0, "vtep")), "127.0.0.4");
-    assert_string_equal(json_string_value(json_object_get(e0, "origin")), "static");
+    assert_string_equal(json_string_value(json_object_get(e0, "origin")), "evpn");
     assert_string_equal(json_string_value(json_object_get(e0, "network")), "lan");
     assert_true(json_is_null(json_object_get(e0, "age_s")));
     json_decref(fdb);
     /* Errors: another family, a network not carried, a multicast MAC. */
     struct vn_sockaddr six = { .ip = { .family = AF_INET6, .a = { 0xfd, [15] = 2 } }, .port = 1 };
-    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, R1, &six, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, R1, &six, VN_VXLAN_BY_EVPN, e, sizeof e), -1);
     assert_non_null(strstr(e, "IPv4"));
-    assert_int_equal(vn_vxlan_fdb_add(w->vx, 5, R1, &r2, e, sizeof e), -1);
-    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, BC, &r2, e, sizeof e), -1);
-    assert_int_equal(vn_vxlan_fdb_add(w->a, 0, R1, &r2, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_fdb_add(w->vx, 5, R1, &r2, VN_VXLAN_BY_EVPN, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_fdb_add(w->vx, 0, BC, &r2, VN_VXLAN_BY_EVPN, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_fdb_add(w->a, 0, R1, &r2, VN_VXLAN_BY_EVPN, e, sizeof e), -1);
     assert_non_null(strstr(e, "not a vxlan port"));
     /* The flood list at run time: add .4 for mgmt only, remove .2. */
-    assert_int_equal(vn_vxlan_vtep_add(w->vx, &r2, 1ull << 1, e, sizeof e), 0);
+    assert_int_equal(vn_vxlan_vtep_add(w->vx, &r2, 1ull << 1, VN_VXLAN_BY_CONTROL, e, sizeof e), 0);
     struct vn_addr a0 = vn_addr4(0x7f000002);
-    assert_int_equal(vn_vxlan_vtep_del(w->vx, &a0, 0, e, sizeof e), 0);
-    assert_int_equal(vn_vxlan_vtep_del(w->vx, &a0, 0, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_vtep_del(w->vx, &a0, 0, VN_VXLAN_BY_CONTROL, e, sizeof e), 0);
+    assert_int_equal(vn_vxlan_vtep_del(w->vx, &a0, 0, VN_VXLAN_BY_CONTROL, e, sizeof e), -1);
     len = frame(f, BC, GA, 3);
     harness_input(w->sw, w->a, f, len); /* lan: only .3 left */
     assert_int_equal(at_remote(w, 0, d, &dl, NULL), 0);
@@ -1211,8 +1211,10 @@ static void test_control_and_status(void **state)
     from_remote(w, 0, 100, f, len);
     assert_int_equal(x->st.unlisted, 1);
     /* Deleting the static entry keeps .4 (it floods mgmt). */
-    assert_int_equal(vn_vxlan_fdb_del(w->vx, 0, R1, e, sizeof e), 0);
-    assert_int_equal(vn_vxlan_fdb_del(w->vx, 0, R1, e, sizeof e), -1);
+    assert_int_equal(vn_vxlan_fdb_del(w->vx, 0, R1, VN_VXLAN_BY_CONTROL, e, sizeof e), -1);
+    assert_non_null(strstr(e, "EVPN")); /* the operator leaves EVPN's entries alone */
+    assert_int_equal(vn_vxlan_fdb_del(w->vx, 0, R1, VN_VXLAN_BY_EVPN, e, sizeof e), 0);
+    assert_int_equal(vn_vxlan_fdb_del(w->vx, 0, R1, VN_VXLAN_BY_EVPN, e, sizeof e), -1);
     assert_true(vn_vx_vtep_find(&x->tab, &r2.ip) >= 0);
 
     /* The status. */
