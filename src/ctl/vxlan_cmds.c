@@ -245,7 +245,34 @@ static json_t *cmd_vtep_add(void *ctx, json_t *req, char *err, size_t errlen)
     return json_pack("{s:s,s:o}", "port", p->conf.name, "vtep", v ? v : json_null());
 }
 
-/* vtep.del {port, vtep: "ADDR", networks?: [names]}. */
+/* The switch's entry of mac in network n, when it points at vxlan port p,
+ * is forgotten: p no longer knows where the MAC is (its remote entry went
+ * with fdb.del or vtep.del), so fdb stops listing it there and frames to
+ * it are unknown unicast again until it sends (and is learned anew). */
+static void forget_switch_entry(struct vn_network *n, struct vn_port *p, const uint8_t mac[6])
+{
+    vn_fdb_forget(&n->fdb, mac, p->id);
+}
+
+/* The remote entries of p behind the VTEP at a: an array of {network, mac}. */
+static json_t *macs_behind(struct vn_port *p, const struct vn_addr *a)
+{
+    char as[VN_ADDR_STRLEN];
+    vn_addr_str(a, as, sizeof as);
+    json_t *all = vn_vxlan_fdb_json(p, -1), *e, *out = json_array();
+    size_t i;
+    json_array_foreach(all, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "vtep")), as))
+            json_array_append_new(out, json_pack("{s:O,s:O}", "network",
+                                                 json_object_get(e, "network"), "mac",
+                                                 json_object_get(e, "mac")));
+    json_decref(all);
+    return out;
+}
+
+/* vtep.del {port, vtep: "ADDR", networks?: [names]}. A VTEP out of its
+ * last flood list is forgotten with the MACs behind it, in the port's table
+ * and the switch's. */
 static json_t *cmd_vtep_del(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_switch *sw = ctx;
@@ -261,11 +288,26 @@ static json_t *cmd_vtep_del(void *ctx, json_t *req, char *err, size_t errlen)
         return NULL;
     }
     if (vn_vxlan_cmds_parse_vtep(vs, &sa, err, errlen) < 0 ||
-        req_networks(sw, p, req, &nets, err, errlen) < 0 ||
-        vn_vxlan_vtep_del(p, &sa.ip, nets, VN_VXLAN_BY_CONTROL, err, errlen) < 0)
+        req_networks(sw, p, req, &nets, err, errlen) < 0)
         return NULL;
+    json_t *behind = macs_behind(p, &sa.ip), *e;
+    if (vn_vxlan_vtep_del(p, &sa.ip, nets, VN_VXLAN_BY_CONTROL, err, errlen) < 0) {
+        json_decref(behind);
+        return NULL;
+    }
     char as[VN_ADDR_STRLEN];
     json_t *v = vtep_of(p, &sa.ip);
+    size_t i;
+    json_array_foreach(behind, i, e) {
+        struct vn_network *n =
+            vn_switch_find_network(sw, json_string_value(json_object_get(e, "network")));
+        uint8_t mac[6];
+        struct vn_vxlan_remote r;
+        if (n && vn_mac_parse(json_string_value(json_object_get(e, "mac")), mac) == 0 &&
+            vn_vxlan_fdb_get(p, n->id, mac, &r) < 0)
+            forget_switch_entry(n, p, mac);
+    }
+    json_decref(behind);
     json_t *r = json_pack("{s:s,s:s,s:b}", "port", p->conf.name, "vtep",
                           vn_addr_str(&sa.ip, as, sizeof as), "forgotten", !v);
     json_decref(v);
@@ -380,7 +422,7 @@ static json_t *cmd_fdb_add(void *ctx, json_t *req, char *err, size_t errlen)
 }
 
 /* fdb.del {network, mac, port?}: remove a remote entry (static, or learned:
- * learned again from the next frame). */
+ * learned again from the next frame), and the switch's entry on the port. */
 static json_t *cmd_fdb_del(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_switch *sw = ctx;
@@ -403,6 +445,7 @@ static json_t *cmd_fdb_del(void *ctx, json_t *req, char *err, size_t errlen)
     }
     if (vn_vxlan_fdb_del(p, n->id, mac, VN_VXLAN_BY_CONTROL, err, errlen) < 0)
         return NULL;
+    forget_switch_entry(n, p, mac);
     return json_pack("{s:s,s:s,s:s,s:s}", "port", p->conf.name, "network", n->conf.name, "mac",
                      ms, "origin", r.origin);
 }

@@ -139,6 +139,15 @@ uint32_t vn_fdb_flush_port(struct vn_fdb *fdb, uint16_t port)
     return FDB_SWEEP(fdb, e->port == port);
 }
 
+int vn_fdb_forget(struct vn_fdb *fdb, const uint8_t mac[6], uint16_t port)
+{
+    uint32_t i = probe(fdb, mac_key(mac));
+    if (!fdb->slots[i].key || fdb->slots[i].port != port)
+        return 0;
+    remove_slot(fdb, i);
+    return 1;
+}
+
 void vn_fdb_flush(struct vn_fdb *fdb)
 {
     memset(fdb->slots, 0, ((size_t)fdb->mask + 1) * sizeof *fdb->slots);

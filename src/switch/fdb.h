@@ -47,6 +47,9 @@ int vn_fdb_lookup(const struct vn_fdb *fdb, const uint8_t mac[6], uint32_t now_s
 uint32_t vn_fdb_age(struct vn_fdb *fdb, uint32_t now_s);
 /* Remove every entry pointing at port; returns how many. */
 uint32_t vn_fdb_flush_port(struct vn_fdb *fdb, uint16_t port);
+/* Remove mac's entry if it points at port (the port no longer knows where
+ * the MAC is); returns 1 if removed, 0 if there was none there. */
+int vn_fdb_forget(struct vn_fdb *fdb, const uint8_t mac[6], uint16_t port);
 /* Remove everything. */
 void vn_fdb_flush(struct vn_fdb *fdb);
 

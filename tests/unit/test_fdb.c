@@ -68,6 +68,14 @@ static void test_move(void **state)
     assert_int_equal(vn_fdb_flush_port(&f, 2), 1);
     assert_int_equal(vn_fdb_lookup(&f, a, 1), -1);
     assert_int_equal(f.count, 0);
+    /* Forgetting one MAC: only where it points at the port named. */
+    assert_int_equal(vn_fdb_learn(&f, a, 3, 1), VN_FDB_NEW);
+    assert_int_equal(vn_fdb_forget(&f, a, 4), 0);
+    assert_int_equal(vn_fdb_lookup(&f, a, 1), 3);
+    assert_int_equal(vn_fdb_forget(&f, a, 3), 1);
+    assert_int_equal(vn_fdb_lookup(&f, a, 1), -1);
+    assert_int_equal(vn_fdb_forget(&f, a, 3), 0);
+    assert_int_equal(f.count, 0);
     vn_fdb_free(&f);
 }
 
