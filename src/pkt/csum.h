@@ -9,6 +9,10 @@
  * 16-bit words; an odd trailing byte is padded with zero). Only the last call
  * of a sequence may have odd len. */
 uint32_t vn_csum_add(uint32_t sum, const void *p, size_t len);
+/* Copy len bytes from src to dst and return vn_csum_add(sum, src, len) in
+ * the same pass. dst and src may overlap only when dst is below src (a
+ * move down): what memmove does. */
+uint32_t vn_csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
 /* Fold a running sum to 16 bits and complement it: the value to store. */
 uint16_t vn_csum_fold(uint32_t sum);
 /* Pseudo-header sums (addresses in network byte order as bytes). */

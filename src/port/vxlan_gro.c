@@ -89,35 +89,6 @@ static bool tcp_csum_ok(const uint8_t *d, const struct seg *s)
     return vn_csum_fold(vn_csum_add(hdr_sum(d, s), d + s->hlen, s->plen)) == 0;
 }
 
-/* Move len bytes from src down to dst (dst < src, the ranges may overlap)
- * and return their one's-complement sum added to sum, in one pass: what
- * vn_csum_add(sum, src, len) followed by memmove(dst, src, len) give. Each
- * block is loaded whole before it is stored, and stores stay below what
- * is still to be loaded. */
-static uint32_t move_sum(uint8_t *dst, const uint8_t *src, size_t len, uint32_t sum)
-{
-    uint64_t acc = 0;
-    size_t n = len & ~(size_t)31;
-    for (size_t i = 0; i < n; i += 32) {
-        uint32_t w[8];
-        memcpy(w, src + i, 32);
-        memcpy(dst + i, w, 32);
-        acc += (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
-    }
-    /* The sum of native-endian words, as vn_csum_add() folds it. */
-    while (acc >> 16)
-        acc = (acc & 0xffff) + (acc >> 16);
-    uint16_t s16 = (uint16_t)acc;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    s16 = (uint16_t)(s16 << 8 | s16 >> 8);
-#endif
-    uint64_t total = (uint64_t)sum + s16;
-    while (total >> 16)
-        total = (total & 0xffff) + (total >> 16);
-    memmove(dst + n, src + n, len - n);
-    return vn_csum_add((uint32_t)total, dst + n, len - n);
-}
-
 /* Start growing frame f (index i of the output) if it may. */
 static void start(struct head *h, const struct vn_frame *f, unsigned i)
 {
@@ -169,7 +140,7 @@ static bool merge(struct head *h, struct vn_frame *f, const struct vn_frame *c)
     uint8_t *dst = f->data + f->len, saved[VN_ETH_HLEN + 60 + 60];
     uint32_t hs = hdr_sum(b, &s);
     memcpy(saved, b, s.hlen);
-    if (vn_csum_fold(move_sum(dst, b + s.hlen, s.plen, hs))) {
+    if (vn_csum_fold(vn_csum_copy(dst, b + s.hlen, s.plen, hs))) {
         memmove(c->data + s.hlen, dst, s.plen);
         memcpy(c->data, saved, s.hlen);
         return false;
