@@ -222,24 +222,36 @@ void vn_vxlan_cmds_fdb_remote_only(struct vn_switch *sw, struct vn_network *n, j
 
 /* ---- the flood list ---- */
 
-/* vtep.add {port, vtep: "ADDR[:PORT]", networks?: [names]}. */
-static json_t *cmd_vtep_add(void *ctx, json_t *req, char *err, size_t errlen)
+/* The members of a vtep.add or vtep.del request, for a privileged caller:
+ * the vxlan port named by "port" (returned), "vtep" (written as what, in
+ * the error when missing) into *sa and "networks" into *nets. NULL with err
+ * when any is wrong. */
+static struct vn_port *vtep_request(struct vn_switch *sw, json_t *req, const char *what,
+                                    struct vn_sockaddr *sa, uint64_t *nets, char *err,
+                                    size_t errlen)
 {
-    struct vn_switch *sw = ctx;
-    struct vn_sockaddr sa;
-    uint64_t nets;
     const char *vs = json_string_value(json_object_get(req, "vtep"));
     struct vn_port *p;
     if (!may_change(err, errlen) ||
         !(p = vxlan_port(sw, json_string_value(json_object_get(req, "port")), err, errlen)))
         return NULL;
     if (!vs) {
-        snprintf(err, errlen, "need \"vtep\": ADDR[:PORT]");
+        snprintf(err, errlen, "need \"vtep\": %s", what);
         return NULL;
     }
-    if (vn_vxlan_cmds_parse_vtep(vs, &sa, err, errlen) < 0 ||
-        req_networks(sw, p, req, &nets, err, errlen) < 0 ||
-        vn_vxlan_vtep_add(p, &sa, nets, VN_VXLAN_BY_CONTROL, err, errlen) < 0)
+    if (vn_vxlan_cmds_parse_vtep(vs, sa, err, errlen) < 0 ||
+        req_networks(sw, p, req, nets, err, errlen) < 0)
+        return NULL;
+    return p;
+}
+
+/* vtep.add {port, vtep: "ADDR[:PORT]", networks?: [names]}. */
+static json_t *cmd_vtep_add(void *ctx, json_t *req, char *err, size_t errlen)
+{
+    struct vn_sockaddr sa;
+    uint64_t nets;
+    struct vn_port *p = vtep_request(ctx, req, "ADDR[:PORT]", &sa, &nets, err, errlen);
+    if (!p || vn_vxlan_vtep_add(p, &sa, nets, VN_VXLAN_BY_CONTROL, err, errlen) < 0)
         return NULL;
     json_t *v = vtep_of(p, &sa.ip);
     return json_pack("{s:s,s:o}", "port", p->conf.name, "vtep", v ? v : json_null());
@@ -278,17 +290,8 @@ static json_t *cmd_vtep_del(void *ctx, json_t *req, char *err, size_t errlen)
     struct vn_switch *sw = ctx;
     struct vn_sockaddr sa;
     uint64_t nets;
-    const char *vs = json_string_value(json_object_get(req, "vtep"));
-    struct vn_port *p;
-    if (!may_change(err, errlen) ||
-        !(p = vxlan_port(sw, json_string_value(json_object_get(req, "port")), err, errlen)))
-        return NULL;
-    if (!vs) {
-        snprintf(err, errlen, "need \"vtep\": ADDR");
-        return NULL;
-    }
-    if (vn_vxlan_cmds_parse_vtep(vs, &sa, err, errlen) < 0 ||
-        req_networks(sw, p, req, &nets, err, errlen) < 0)
+    struct vn_port *p = vtep_request(sw, req, "ADDR", &sa, &nets, err, errlen);
+    if (!p)
         return NULL;
     json_t *behind = macs_behind(p, &sa.ip), *e;
     if (vn_vxlan_vtep_del(p, &sa.ip, nets, VN_VXLAN_BY_CONTROL, err, errlen) < 0) {

@@ -12,15 +12,12 @@ lan is VNI 100: a nat network with DHCP on host A, a network without
 services on host B (isolated, no subnet), so B's guest leases its address
 from A's gateway across the overlay. mgmt is VNI 200, isolated on both.
 """
-import hashlib
-import os
 import socket
 import struct
-import threading
 
-import pytest
 
 from modes_util import tap, udhcpc, veth, vnetd_in  # noqa: F401 (vnetd_in is a fixture)
+from overlay_util import tcp_transfer
 from vnet import eth_frame, ping_stats, wait_for
 
 UNDERLAY = {4: ("192.168.77.1", "192.168.77.2", 24), 6: ("fd77::1", "fd77::2", 64)}
@@ -78,63 +75,6 @@ def two_hosts(netns, vnetd_in, family=4, vx_a=None, vx_b=None):
     return dict(ua=ua, ub=ub, ga=ga, ga2=ga2, gb=gb, gb2=gb2, da=da, db=db)
 
 
-def tcp_transfer(src, dst, addr, nbytes=4_000_000, port=5701, timeout=60):
-    """nbytes of random data from namespace src to a server in dst at addr:port;
-    the receiver's SHA-256 and length must be the sender's."""
-    data = os.urandom(nbytes)
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-
-    def listen():
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((addr, port))
-        s.listen(1)
-        s.settimeout(timeout)
-        return s
-
-    ls = dst.in_ns(listen)
-    box = {}
-
-    def serve():
-        try:
-            c, _ = ls.accept()
-            c.settimeout(timeout)
-            h, n = hashlib.sha256(), 0
-            while True:
-                b = c.recv(65536)
-                if not b:
-                    break
-                h.update(b)
-                n += len(b)
-            c.sendall(b"k")
-            c.close()
-            box["got"] = (n, h.hexdigest())
-        except OSError as e:
-            box["err"] = e
-        finally:
-            ls.close()
-
-    t = threading.Thread(target=serve)
-    t.start()
-
-    def send():
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect((addr, port))
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        s.recv(1)
-        s.close()
-
-    try:
-        src.in_ns(send)
-    finally:
-        t.join(timeout + 5)
-    assert "err" not in box, f"receiver in {dst.name}: {box.get('err')}"
-    assert box.get("got") == (nbytes, hashlib.sha256(data).hexdigest()), \
-        f"TCP {src.name} -> {dst.name}: got {box.get('got')}"
-
-
 def vtep(port, addr):
     return next(v for v in port["vteps"] if v["address"] == addr)
 
@@ -173,8 +113,8 @@ def test_two_vnetd_over_ipv4(netns, vnetd_in, tmp_path):
     assert rx == tx == 3
 
     # TCP both ways, checked.
-    tcp_transfer(ga, gb, lease_b["ip"])
-    tcp_transfer(gb, ga, lease_a["ip"], port=5702)
+    tcp_transfer(ga, gb, lease_b["ip"], 4_000_000, timeout=60)
+    tcp_transfer(gb, ga, lease_a["ip"], 4_000_000, port=5702, timeout=60)
 
     # Learning: each side knows the other's guest (and A's gateway) behind the VTEP.
     mac_a, mac_b = ga.mac(), gb.mac()
@@ -216,8 +156,8 @@ def test_two_vnetd_over_ipv6(netns, vnetd_in, tmp_path):
     tx, rx = ping_stats(ga.ping(lease_b["ip"], count=3, size=1430 - 28,
                                 extra=("-M", "do")).stdout)
     assert rx == tx == 3
-    tcp_transfer(ga, gb, lease_b["ip"])
-    tcp_transfer(gb, ga, lease_a["ip"], port=5702)
+    tcp_transfer(ga, gb, lease_b["ip"], 4_000_000, timeout=60)
+    tcp_transfer(gb, ga, lease_a["ip"], 4_000_000, port=5702, timeout=60)
     assert vtep(da.port("vx"), "fd77::2")["macs"] >= 1
 
 

@@ -63,6 +63,21 @@ struct vn_config *harness_config(const char *yaml)
     return c;
 }
 
+int harness_load(const char *text, struct vn_config **out, struct vn_conf_err *ce)
+{
+    struct vn_config *c = vn_conf_new();
+    assert_non_null(c);
+    memset(ce, 0, sizeof *ce);
+    int rc = vn_conf_load_yaml_string(c, "t.yaml", text, strlen(text), ce);
+    if (!rc)
+        rc = vn_conf_validate(c, ce);
+    if (out)
+        *out = c;
+    else
+        vn_conf_free(c);
+    return rc;
+}
+
 struct vn_network *harness_network(struct vn_switch *sw, const struct vn_net_conf *nc)
 {
     char err[256];

@@ -27,6 +27,10 @@ extern const struct vn_port_ops harness_rec_ops;
 
 /* Load yaml and validate it; returns the model (vn_conf_free it). */
 struct vn_config *harness_config(const char *yaml);
+/* Load text as "t.yaml" and validate it, for tests of what is refused:
+ * returns 0, or -1 with the message in *ce. The model goes to *out (even
+ * when refused; vn_conf_free it), or is freed when out is NULL. */
+int harness_load(const char *text, struct vn_config **out, struct vn_conf_err *ce);
 /* Add network nc to sw. */
 struct vn_network *harness_network(struct vn_switch *sw, const struct vn_net_conf *nc);
 /* Add port pc to sw as a recording port writing into rec (may be NULL). */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "harness.h"
 #include "conf/config.h"
 #include "conf/flags.h"
 #include "conf/schema.h"
@@ -30,17 +31,7 @@ static struct vn_conf_err err;
 /* Load text as "t.yaml" and validate it; returns 0 or -1 (message in err). */
 static int load(const char *text, struct vn_config **out)
 {
-    struct vn_config *c = vn_conf_new();
-    assert_non_null(c);
-    memset(&err, 0, sizeof err);
-    int rc = vn_conf_load_yaml_string(c, "t.yaml", text, strlen(text), &err);
-    if (!rc)
-        rc = vn_conf_validate(c, &err);
-    if (out)
-        *out = c;
-    else
-        vn_conf_free(c);
-    return rc;
+    return harness_load(text, out, &err);
 }
 
 /* The text must fail with an error at line `line` containing `what`. */

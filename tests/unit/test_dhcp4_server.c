@@ -67,12 +67,8 @@ static int64_t fake_clock(void) { return fake_now; }
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
     char err[256];
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", CONF, strlen(CONF), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(CONF);
     w->loop = vn_loop_new();
     w->sw = vn_switch_new(w->loop);
     if (!(w->net = vn_switch_add_network(w->sw, &w->c->nets[0], err, sizeof err)))

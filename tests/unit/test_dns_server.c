@@ -77,7 +77,6 @@ struct world {
 static struct world *world_new_edit(const char *fmt, void (*edit)(struct vn_net_conf *))
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
     char err[256], yaml[2048];
     /* The upstream first: its port goes into the configuration. */
     w->up = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -88,10 +87,7 @@ static struct world *world_new_edit(const char *fmt, void (*edit)(struct vn_net_
         skip(); /* no IPv6 loopback here */
     w->up_port = ntohs(sa.sin6_port);
     snprintf(yaml, sizeof yaml, fmt, w->up_port);
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", yaml, strlen(yaml), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(yaml);
     if (edit)
         edit(&w->c->nets[0]);
     w->loop = vn_loop_new();

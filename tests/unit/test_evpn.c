@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "harness.h"
 #include "conf/config.h"
 #include "core/hash.h"
 #include "evpn/nl.h"
@@ -456,17 +457,7 @@ static struct vn_conf_err err;
 
 static int load(const char *text, struct vn_config **out)
 {
-    struct vn_config *c = vn_conf_new();
-    assert_non_null(c);
-    memset(&err, 0, sizeof err);
-    int rc = vn_conf_load_yaml_string(c, "t.yaml", text, strlen(text), &err);
-    if (!rc)
-        rc = vn_conf_validate(c, &err);
-    if (out)
-        *out = c;
-    else
-        vn_conf_free(c);
-    return rc;
+    return harness_load(text, out, &err);
 }
 
 #define NETS "networks:\n  - {name: lan, vni: 100}\n  - {name: mgmt, vni: 200}\nports:\n"

@@ -113,12 +113,8 @@ static int fake_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t 
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
-    struct vn_conf_err ce;
     char err[256];
-    w->c = vn_conf_new();
-    if (vn_conf_load_yaml_string(w->c, "t", CONF, strlen(CONF), &ce) ||
-        vn_conf_validate(w->c, &ce))
-        fail_msg("%s", ce.msg);
+    w->c = harness_config(CONF);
     w->loop = vn_loop_new();
     fake_ns = 1000ull * 1000000000ull;
     vn_loop_set_clock(w->loop, fake_clock, NULL);
