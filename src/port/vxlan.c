@@ -143,8 +143,11 @@ static void on_readable(struct vn_vxlan *x, int fd)
                 vn_vxlan_rx(x, d, k);
                 k = 0;
             }
-            d[k++] = (struct vn_vxlan_dgram){ .data = b + o, .len = VN_MIN(seg, total - o),
-                                              .src = src };
+            uint32_t len = VN_MIN(seg, total - o);
+            d[k++] = (struct vn_vxlan_dgram){
+                .data = b + o, .len = len, .src = src,
+                .room = o + len == total ? (uint32_t)iov[i].iov_len - total : 0
+            };
         }
         if (nseg > 1)
             x->st.gro_buffers++;

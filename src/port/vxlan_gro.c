@@ -29,6 +29,9 @@ struct seg {
 struct head {
     bool active, closed, verified;
     unsigned idx;            /* in the output array */
+    uint8_t *limit;          /* free up to here behind it (NULL: no room) */
+    const uint8_t *tail;     /* where the last frame moved in place ended as it
+                              * arrived (NULL after a copy from another buffer) */
     struct seg s;            /* its first segment */
     uint32_t mss, next_seq, nseg;
     uint16_t next_id;
@@ -89,13 +92,22 @@ static bool tcp_csum_ok(const uint8_t *d, const struct seg *s)
     return vn_csum_fold(vn_csum_add(hdr_sum(d, s), d + s->hlen, s->plen)) == 0;
 }
 
-/* Start growing frame f (index i of the output) if it may. */
-static void start(struct head *h, const struct vn_frame *f, unsigned i)
+/* Where the free space behind frame i of the input ends (NULL: none). */
+static uint8_t *limit_of(const struct vn_frame *f, const uint32_t *room, unsigned i)
+{
+    return room && room[i] ? f->data + f->len + room[i] : NULL;
+}
+
+/* Start growing frame f (index i of the output) if it may; lim: where
+ * the free space behind it ends. */
+static void start(struct head *h, const struct vn_frame *f, unsigned i, uint8_t *lim)
 {
     h->active = parse(f->data, f->len, &h->s);
     if (!h->active)
         return;
     h->idx = i;
+    h->limit = lim;
+    h->tail = f->data + f->len;
     h->closed = (h->s.flags & TCP_PSH) != 0;
     h->verified = false;
     h->mss = h->s.plen;
@@ -104,14 +116,18 @@ static void start(struct head *h, const struct vn_frame *f, unsigned i)
     h->nseg = 1;
 }
 
-/* Append segment c to frame f (the head) if the rules allow; true if done. */
-static bool merge(struct head *h, struct vn_frame *f, const struct vn_frame *c)
+/* Append segment c to frame f (the head) if the rules allow; true if done.
+ * next_to: c follows f in its buffer (else its payload is copied into the
+ * free space behind f, if there is enough). */
+static bool merge(struct head *h, struct vn_frame *f, const struct vn_frame *c, bool next_to)
 {
     struct seg s;
     if (h->closed || !parse(c->data, c->len, &s) || s.v4 != h->s.v4 ||
         s.hlen != h->s.hlen || s.seq != h->next_seq || s.plen > h->mss ||
         (s.flags & (uint8_t)~TCP_PSH) != (h->s.flags & (uint8_t)~(TCP_PSH | TCP_CWR)) ||
         f->len + s.plen - VN_ETH_HLEN > IP_MAX)
+        return false;
+    if (!next_to && (!h->limit || (size_t)(h->limit - (f->data + f->len)) < s.plen))
         return false;
     const uint8_t *a = f->data, *b = c->data;
     const uint8_t *ia = a + VN_ETH_HLEN, *ib = b + VN_ETH_HLEN;
@@ -136,7 +152,7 @@ static bool merge(struct head *h, struct vn_frame *f, const struct vn_frame *c)
     /* Move the payload up behind the frame, summing it on the way; the
      * move may overwrite the segment's own headers, so a damaged segment
      * (rare) gets its payload moved back and its headers restored, and is
-     * passed on alone. */
+     * passed on alone (a copy from another buffer leaves it as it was). */
     uint8_t *dst = f->data + f->len, saved[VN_ETH_HLEN + 60 + 60];
     uint32_t hs = hdr_sum(b, &s);
     memcpy(saved, b, s.hlen);
@@ -185,22 +201,31 @@ static void finish(struct head *h, struct vn_frame *f)
 
 unsigned vn_vxlan_gro(struct vn_frame *f, unsigned n, unsigned gap, uint64_t *merged)
 {
+    return vn_vxlan_gro_room(f, n, gap, NULL, merged);
+}
+
+unsigned vn_vxlan_gro_room(struct vn_frame *f, unsigned n, unsigned gap, const uint32_t *room,
+                           uint64_t *merged)
+{
     struct head h = { 0 };
-    const uint8_t *prev_end = NULL;
     unsigned out = 0;
     for (unsigned i = 0; i < n; i++) {
         struct vn_frame c = f[i];
-        bool next_to = prev_end && c.data == prev_end + gap;
-        prev_end = c.data + c.len;
-        if (h.active && next_to && c.port == f[h.idx].port && c.net == f[h.idx].net &&
-            !c.off.gso_type && merge(&h, &f[h.idx], &c)) {
+        /* in place only right behind what the head last took in place */
+        bool next_to = h.active && h.tail && c.data == h.tail + gap;
+        if (h.active && c.port == f[h.idx].port && c.net == f[h.idx].net &&
+            !c.off.gso_type && merge(&h, &f[h.idx], &c, next_to)) {
+            /* behind the last of its buffer, the head owns the free space */
+            if (next_to)
+                h.limit = limit_of(&c, room, i);
+            h.tail = next_to ? c.data + c.len : NULL;
             (*merged)++;
             continue;
         }
         if (h.active)
             finish(&h, &f[h.idx]);
         f[out] = c;
-        start(&h, &f[out], out);
+        start(&h, &f[out], out, limit_of(&c, room, i));
         out++;
     }
     if (h.active)

@@ -10,6 +10,12 @@
  * segments of one TCP connection in order are merged: the first keeps its
  * headers and the payloads of the others are moved up behind it, in the
  * same buffer (never past where they were, so nothing else is touched).
+ * Datagrams that arrived one by one (a peer that does not send trains, or
+ * a path without UDP GRO) each fill a buffer of their own: a frame that
+ * owns the free space behind it (the last of its buffer, or a head that
+ * took in every frame behind it in place) takes the next frames' payloads
+ * by copy, as far as the space lasts; a frame copied from another buffer
+ * ends the moves in place (its neighbours there are copied too).
  * The rules are those of kernel GRO: IPv4 without options, DF, no
  * fragment, incrementing IDs, the same TOS and TTL, a valid header
  * checksum, or IPv6 without extension headers, the same traffic class,
@@ -35,5 +41,12 @@
  * Returns the number of frames left; *merged grows by the number of
  * frames merged into the one before. */
 unsigned vn_vxlan_gro(struct vn_frame *f, unsigned n, unsigned gap, uint64_t *merged);
+/* The same, where frames that are not neighbours may merge too: room[i]
+ * (NULL: all 0) is how many bytes behind f[i] are free in its buffer (the
+ * last datagram of a buffer). A frame that owns such room, alone or after
+ * its neighbours merged into it, takes the payloads of the next frames
+ * (of other buffers) by copy while they fit. */
+unsigned vn_vxlan_gro_room(struct vn_frame *f, unsigned n, unsigned gap, const uint32_t *room,
+                           uint64_t *merged);
 
 #endif

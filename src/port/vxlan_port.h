@@ -23,6 +23,7 @@
 struct vn_vxlan_dgram {
     uint8_t *data;
     uint32_t len;
+    uint32_t room; /* free bytes behind it in its buffer (the last of a buffer) */
     struct vn_addr src;
 };
 

@@ -70,6 +70,7 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
     const uint8_t *last_mac = NULL;
     const struct vn_vx_vtep *last_learned = NULL;
     int last_net = -1;
+    uint32_t room[VN_BATCH];
     for (unsigned i = 0; i < n && i < VN_BATCH; i++) {
         uint32_t vni;
         enum vn_vxlan_hdr_err he = vn_vxlan_hdr_get(d[i].data, d[i].len, &vni);
@@ -119,11 +120,12 @@ void vn_vxlan_rx(struct vn_vxlan *x, struct vn_vxlan_dgram *d, unsigned n)
         v->rx_frames++;
         v->rx_bytes += len;
         /* port: the VTEP, until the switch sets it (for vn_vxlan_gro) */
+        room[k] = d[i].room;
         p->rxframes[k++] = (struct vn_frame){ .data = f, .len = len, .net = (uint16_t)net,
                                               .port = (uint16_t)(v - x->tab.vteps) };
     }
     if (k) {
-        k = vn_vxlan_gro(p->rxframes, k, VN_VXLAN_HLEN, &x->st.coalesced);
+        k = vn_vxlan_gro_room(p->rxframes, k, VN_VXLAN_HLEN, room, &x->st.coalesced);
         vn_port_input(p, p->rxframes, k);
     }
 }

@@ -337,8 +337,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 train += len;
             }
             memcpy(b, d, len);
-            dg[nd] = (struct vn_vxlan_dgram){ .data = b, .len = (uint32_t)len,
-                                              .src = vn_addr4(0x7f000002u + vtep) };
+            /* a datagram alone in its buffer has the rest of it free */
+            dg[nd] = (struct vn_vxlan_dgram){
+                .data = b, .len = (uint32_t)len, .src = vn_addr4(0x7f000002u + vtep),
+                .room = (mode & 0x10) ? 0 : (uint32_t)(VN_RXBUF_SIZE + VN_VXLAN_HLEN - len)
+            };
             if (vtep < 2 && len >= VN_VXLAN_HLEN && sent[vtep].n < VN_BATCH) {
                 sent[vtep].f[sent[vtep].n] = b + VN_VXLAN_HLEN;
                 sent[vtep].len[sent[vtep].n++] = (uint32_t)(len - VN_VXLAN_HLEN);
