@@ -47,7 +47,14 @@ struct vn_vxlan_txq {
     /* the GSO frame being sent: its segments, their iovecs, one-by-one messages */
     struct vn_vxlan_tso tso;
     struct iovec tiov[VN_VXLAN_TSO_MAX][3];
-    struct mmsghdr tmm[TRAIN_MAX];
+    struct mmsghdr tmm[VN_VXLAN_TSO_MAX];
+    /* its trains: first segment, length, message and UDP_SEGMENT control */
+    uint16_t gk[VN_VXLAN_TSO_MAX], gcnt[VN_VXLAN_TSO_MAX];
+    struct mmsghdr gmm[VN_VXLAN_TSO_MAX];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } gctl[VN_VXLAN_TSO_MAX];
 };
 
 int vn_vxlan_txq_init(struct vn_vxlan *x)
@@ -164,7 +171,27 @@ static unsigned send_each(struct vn_vxlan *x, unsigned s, struct vn_vx_vtep *e, 
     return ok;
 }
 
-/* Send GSO frame i (cut into t->tso) to VTEP v from socket s. */
+/* Record that ok of the cnt datagrams of frame i's segments [k, k + cnt)
+ * reached VTEP e; the frame counts as sent when any did, else why. */
+static void train_done(struct vn_vxlan *x, struct vn_vx_vtep *e, unsigned i, unsigned k,
+                       unsigned cnt, unsigned ok, enum vn_drop why)
+{
+    struct vn_vxlan_txq *t = x->txq;
+    for (unsigned j = 0; j < ok; j++)
+        e->tx_bytes += t->tso.hlen + t->tso.plen[k + j];
+    e->tx_frames += ok;
+    e->tx_drops += cnt - ok;
+    if (ok)
+        t->ok[i] = true;
+    else
+        t->why[i] = (uint8_t)why;
+}
+
+/* Send GSO frame i (cut into t->tso) to VTEP v from socket s: all its
+ * trains in one sendmmsg() (a 64 KiB frame at MTU 1500 needs two, as one
+ * UDP_SEGMENT send stays under 64 KiB); a train of one datagram goes
+ * without the control message. A full socket ends the frame; a refused
+ * train goes one datagram at a time and the rest follow. */
 static void send_train(struct vn_vxlan *x, unsigned s, unsigned i, uint16_t v)
 {
     struct vn_vxlan_txq *t = x->txq;
@@ -173,51 +200,56 @@ static void send_train(struct vn_vxlan *x, unsigned s, unsigned i, uint16_t v)
     size_t dgram = VN_VXLAN_HLEN + g->hlen + g->mss;
     unsigned per = (unsigned)VN_MIN((size_t)TRAIN_MAX, TRAIN_BYTES / dgram);
     enum vn_drop why = VN_DROP_TX_ERROR;
-    for (unsigned k = 0; k < g->n;) {
-        unsigned cnt = VN_MIN(VN_MAX(per, 1u), g->n - k), ok;
-        if (x->udp_gso && cnt > 1) {
-            union {
-                char buf[CMSG_SPACE(sizeof(uint16_t))];
-                struct cmsghdr align;
-            } ctl;
-            struct msghdr m = { .msg_name = &e->sa, .msg_namelen = e->salen,
-                                .msg_iov = &t->tiov[k][0], .msg_iovlen = 3 * cnt,
-                                .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!x->udp_gso || per < 2) {
+        unsigned ok = send_each(x, s, e, 0, g->n, &why);
+        train_done(x, e, i, 0, g->n, ok, why);
+        return;
+    }
+    unsigned nt = 0;
+    for (unsigned k = 0; k < g->n; nt++) {
+        unsigned cnt = VN_MIN(per, g->n - k);
+        t->gk[nt] = (uint16_t)k;
+        t->gcnt[nt] = (uint16_t)cnt;
+        struct msghdr *m = &t->gmm[nt].msg_hdr;
+        *m = (struct msghdr){ .msg_name = &e->sa, .msg_namelen = e->salen,
+                              .msg_iov = &t->tiov[k][0], .msg_iovlen = 3 * cnt };
+        if (cnt > 1) {
+            m->msg_control = t->gctl[nt].buf;
+            m->msg_controllen = sizeof t->gctl[nt].buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(m);
             c->cmsg_level = SOL_UDP;
             c->cmsg_type = UDP_SEGMENT;
             c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
             uint16_t gs = (uint16_t)dgram;
             memcpy(CMSG_DATA(c), &gs, sizeof gs);
-            zero_csum(x, s, false);
-            ssize_t r;
-            do
-                r = sendmsg(x->tx[s].fd, &m, MSG_DONTWAIT);
-            while (r < 0 && errno == EINTR);
-            if (r >= 0) {
-                ok = cnt;
-                x->st.gso_trains++;
-            } else if (errno == EAGAIN || errno == ENOBUFS) {
-                why = VN_DROP_TX_FULL;
-                ok = 0;
-            } else {
-                x->st.gso_refused++; /* one by one: each gets its own verdict */
-                ok = send_each(x, s, e, k, cnt, &why);
-            }
-        } else {
-            ok = send_each(x, s, e, k, cnt, &why);
         }
-        for (unsigned j = 0; j < ok; j++)
-            e->tx_bytes += g->hlen + g->plen[k + j];
-        e->tx_frames += ok;
-        e->tx_drops += cnt - ok;
-        if (ok)
-            t->ok[i] = true;
-        else
-            t->why[i] = (uint8_t)why;
         k += cnt;
+    }
+    zero_csum(x, s, false);
+    for (unsigned j = 0; j < nt;) {
+        int r = sendmmsg(x->tx[s].fd, t->gmm + j, nt - j, MSG_DONTWAIT);
+        if (r > 0) {
+            for (unsigned q = j; q < j + (unsigned)r; q++) {
+                x->st.gso_trains += t->gcnt[q] > 1;
+                train_done(x, e, i, t->gk[q], t->gcnt[q], t->gcnt[q], why);
+            }
+            j += (unsigned)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        int err = r < 0 ? errno : EAGAIN;
+        if (err == EAGAIN || err == ENOBUFS) {
+            train_done(x, e, i, t->gk[j], t->gcnt[j], 0, VN_DROP_TX_FULL);
+            break;
+        }
+        x->st.gso_refused++; /* one by one: each gets its own verdict */
+        unsigned ok = send_each(x, s, e, t->gk[j], t->gcnt[j], &why);
+        train_done(x, e, i, t->gk[j], t->gcnt[j], ok, why);
         if (why == VN_DROP_TX_FULL && !ok)
             break;
+        zero_csum(x, s, false);
+        j++;
     }
 }
 
