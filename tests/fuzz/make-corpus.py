@@ -984,10 +984,63 @@ def seeds_vxlan(out):
         vx_rec(i & 1, vx_hdr(100) + seg4(i)) for i in range(6)))
 
 
+def wg_init(sender=1, reserved=b"\0\0\0"):
+    """A WireGuard handshake initiation (148 bytes): patterned fields, no crypto."""
+    return b"\x01" + reserved + struct.pack("<I", sender) + bytes(range(32)) + \
+        bytes(range(32, 80)) + bytes(range(80, 108)) + b"\x11" * 16 + b"\0" * 16
+
+
+def wg_resp(sender=2, receiver=1):
+    return b"\x02\0\0\0" + struct.pack("<II", sender, receiver) + bytes(range(32)) + \
+        b"\x22" * 16 + b"\x33" * 16 + b"\x44" * 16
+
+
+def wg_cookie(receiver=1):
+    return b"\x03\0\0\0" + struct.pack("<I", receiver) + bytes(range(24)) + b"\x55" * 32
+
+
+def wg_data(receiver=2, counter=0, plain=0):
+    """Transport data: header, a padded plaintext of plain bytes (as zeros) and a tag."""
+    padded = (plain + 15) // 16 * 16
+    return b"\x04\0\0\0" + struct.pack("<IQ", receiver, counter) + b"\0" * padded + b"\x66" * 16
+
+
+def allowed_rec(op, length, addr, peer=0, v6=False):
+    """A record of fuzz_vpn_wire's AllowedIPs mode: op 0 insert, 1 remove, 2 remove peer, 3 lookup."""
+    return bytes([op | (4 if v6 else 0) | peer << 3, length]) + \
+        (a6(addr) if v6 else a(addr))
+
+
+def seeds_vpn_wire(out):
+    write(out, "vpn_wire", "initiation", wg_init())
+    write(out, "vpn_wire", "response", wg_resp())
+    write(out, "vpn_wire", "cookie", wg_cookie())
+    write(out, "vpn_wire", "keepalive", wg_data(counter=1))
+    write(out, "vpn_wire", "data", wg_data(counter=0x0102030405060708, plain=84))
+    write(out, "vpn_wire", "short", b"\x01\0\0")
+    write(out, "vpn_wire", "unknown-type", b"\x05\0\0\0" + b"\0" * 60)
+    write(out, "vpn_wire", "reserved", wg_init(reserved=b"\0\x01\0"))
+    write(out, "vpn_wire", "initiation-long", wg_init() + b"\0")
+    write(out, "vpn_wire", "response-short", wg_resp()[:-1])
+    write(out, "vpn_wire", "cookie-long", wg_cookie() + b"\0" * 16)
+    write(out, "vpn_wire", "data-short", wg_data()[:31])
+    table = b"A\x07" + b"".join([
+        allowed_rec(0, 8, "10.0.0.0", 1), allowed_rec(0, 16, "10.1.0.0", 2),
+        allowed_rec(0, 32, "10.1.2.3", 3), allowed_rec(0, 0, "0.0.0.0", 0),
+        allowed_rec(3, 32, "10.1.2.4"), allowed_rec(0, 48, "2001:db8:1::", 1, v6=True),
+        allowed_rec(0, 128, "2001:db8:1::7", 2, v6=True), allowed_rec(0, 0, "::", 3, v6=True),
+        allowed_rec(3, 128, "2001:db8:1::8", v6=True), allowed_rec(0, 16, "10.1.0.0", 3),
+        allowed_rec(0, 24, "192.168.1.0", 1), allowed_rec(0, 24, "192.168.2.0", 1),
+        allowed_rec(1, 32, "10.1.2.3"), allowed_rec(2, 0, "0.0.0.0", 1),
+        allowed_rec(3, 32, "10.9.9.9"), allowed_rec(0, 33, "10.0.0.0", 1),
+    ])
+    write(out, "vpn_wire", "allowed", table)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
-               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns, seeds_vxlan):
+               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns, seeds_vxlan, seeds_vpn_wire):
         fn(out)
 
 
