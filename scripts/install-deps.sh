@@ -12,6 +12,7 @@ python3 python3-pytest python3-scapy python3-prometheus-client
 qemu-system-x86 cpio gzip xz-utils zstd
 vde2 passt slirp4netns sockperf tmux
 ethtool openvswitch-switch frr libmnl-dev
+libsodium-dev libssl-dev wireguard-go wireguard-tools
 "
 
 missing=""
