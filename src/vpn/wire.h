@@ -43,7 +43,7 @@ enum vn_wg_type {
 };
 
 /* Why vn_wg_parse() refused a datagram (negative, so they never clash with
- * a type); VN_WG_DROP_N - 1 reasons, for a counter array of that size. */
+ * a type). Counters: an array of VN_WG_DROP_N indexed by -reason ([0] unused). */
 enum vn_wg_drop {
     VN_WG_DROP_SHORT = -1,      /* shorter than the 4-byte header */
     VN_WG_DROP_TYPE = -2,       /* type byte not 1..4 */
