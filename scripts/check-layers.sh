@@ -3,7 +3,7 @@
 # above its own (the layers must form a DAG; README "Architecture").
 #
 #   0 core   1 pkt   2 fw   3 conf   4 port/provider.h (the port provider
-#   interface)   5 switch, port (the backends)   6 gw   7 nat, vpn   8 obs   9 ctl
+#   interface)   5 switch, port (the backends)   6 gw   7 nat, vpn   8 obs, evpn   9 ctl
 #   10 src/daemon.[ch]   11 run   12 src/vnetd.c
 #
 # A file may include its own directory and any layer with a lower number;
