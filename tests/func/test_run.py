@@ -221,15 +221,26 @@ def tun_open_to_all():
         os.chmod("/dev/net/tun", mode)
 
 
+@pytest.fixture
+def tun_closed_to_others():
+    """/dev/net/tun without access for others for the test (udev's default
+    rule opens it to everyone on many machines, and installing packages can
+    re-apply it); the original mode restored after."""
+    mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
+    os.chmod("/dev/net/tun", mode & ~0o007)
+    try:
+        yield
+    finally:
+        os.chmod("/dev/net/tun", mode)
+
+
 def nobody_tmp_entries():
     return {e for e in os.listdir("/tmp") if os.lstat(f"/tmp/{e}").st_uid == NOBODY}
 
 
-def test_run_unprivileged_without_tun_access_says_why():
+def test_run_unprivileged_without_tun_access_says_why(tun_closed_to_others):
     if not userns_allowed() or not nobody_can_run_binary():
         pytest.skip("unprivileged user namespaces not allowed, or nobody cannot run vnetd")
-    if os.stat("/dev/net/tun").st_mode & 0o006 == 0o006:
-        pytest.skip("/dev/net/tun is already open to everyone here")
     cp = vnetd_run("--", "true", user=True)
     assert cp.returncode == 125, (cp.returncode, cp.stderr)
     assert "/dev/net/tun" in cp.stderr, cp.stderr
