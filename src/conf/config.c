@@ -66,13 +66,26 @@ void vn_conf_free(struct vn_config *c)
 {
     if (!c)
         return;
-    for (unsigned i = 0; i < c->nnets; i++)
+    for (unsigned i = 0; i < c->nnets; i++) {
         vn_acl_free(&c->nets[i].acl);
+        vn_conf_vpn_free(&c->nets[i].vpn);
+    }
     for (unsigned i = 0; i < c->nports; i++)
         vn_acl_free(&c->ports[i].acl);
     free(c->ports);
     free(c->source);
     free(c);
+}
+
+void vn_conf_vpn_free(struct vn_vpn_conf *v)
+{
+    if (v->peers) {
+        explicit_bzero(v->peers, v->npeers * sizeof *v->peers);
+        free(v->peers);
+    }
+    v->peers = NULL;
+    v->npeers = 0;
+    explicit_bzero(v->private_key, sizeof v->private_key);
 }
 
 struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,

@@ -95,6 +95,46 @@ struct vn_forward_conf {
     uint16_t guest_port;
 };
 
+/* The VPN of a network (vpn/, issue 13): a WireGuard endpoint on its
+ * gateway. Keys are read from their files at load (validate.c) and wiped
+ * when the config is freed; peers is owned by the config. */
+#define VN_VPN_MAX_ALLOWED 32         /* allowed_ips per peer */
+#define VN_VPN_DEFAULT_PORT 51820     /* WireGuard's usual port */
+#define VN_VPN_DEFAULT_MAX_PEERS 256
+#define VN_VPN_MAX_PEERS 65536        /* highest vpn.max_peers */
+#define VN_VPN_PATH_MAX 256           /* key file paths */
+struct vn_vpn_prefix {
+    struct vn_addr prefix;            /* host bits zero; family 0 = none */
+    uint8_t len;
+};
+struct vn_vpn_peer_conf {
+    struct vn_conf_src src;
+    char name[VN_NAME_MAX];           /* "name:", default "peer1", "peer2"... (1-based index) */
+    uint8_t public_key[32];
+    bool has_public_key;              /* public_key given (required) */
+    uint8_t psk[32];                  /* from preshared_key_file (read at load) */
+    bool has_psk;
+    char psk_file[VN_VPN_PATH_MAX];   /* preshared_key_file, "" = none */
+    struct vn_vpn_prefix allowed[VN_VPN_MAX_ALLOWED];
+    unsigned nallowed;
+    struct vn_sockaddr endpoint;      /* family 0 = none (the peer connects to us) */
+    uint16_t keepalive;               /* persistent_keepalive seconds, 0 = off */
+};
+struct vn_vpn_conf {
+    struct vn_conf_src src;           /* where the vpn: block is */
+    bool enabled;                     /* a vpn: block is present */
+    struct vn_sockaddr listen;        /* UDP address; default 0.0.0.0:51820 */
+    char private_key_file[VN_VPN_PATH_MAX];
+    uint8_t private_key[32];          /* read at load */
+    uint8_t public_key[32];           /* derived from private_key at load */
+    struct vn_vpn_prefix address;     /* the gateway's IPv4 tunnel-side address; family 0 = none */
+    struct vn_vpn_prefix address6;    /* its IPv6 one; family 0 = none */
+    bool nat;                         /* vpn.nat: peers may use the network's NAT */
+    uint32_t max_peers;               /* vpn.max_peers, also bounds run-time adds */
+    struct vn_vpn_peer_conf *peers;   /* owned (freed with the config), npeers entries */
+    unsigned npeers;
+};
+
 struct vn_net_conf {
     struct vn_conf_src src;
     char name[VN_NAME_MAX];
@@ -165,6 +205,8 @@ struct vn_net_conf {
     bool nat64;               /* guests reach IPv4 through nat64_prefix; DNS64 synthesizes AAAA */
     struct vn_addr nat64_prefix; /* nat64.prefix (RFC 6052), default 64:ff9b::/96 */
     uint8_t nat64_prefix_len; /* 32, 40, 48, 56, 64 or 96 */
+
+    struct vn_vpn_conf vpn;   /* vpn: (struct above; peers owned) */
 };
 
 /* The keys of a vxlan port (port/vxlan_conf.c; its networks are in the
@@ -282,6 +324,9 @@ struct vn_conf_err {
 
 struct vn_config *vn_conf_new(void);
 void vn_conf_free(struct vn_config *c);
+/* Free a network's VPN peers and wipe its keys (vn_conf_free does it for
+ * every network; a copy of a vn_net_conf must clear vpn.peers or own it). */
+void vn_conf_vpn_free(struct vn_vpn_conf *v);
 
 /* Add an item with defaults; returns it, or NULL (message in err) if the table is full. */
 struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,

@@ -250,6 +250,8 @@ static json_t *cmd_port_add(void *ctx, json_t *req, char *err, size_t errlen)
     for (unsigned i = 0; i < sw->nnets; i++) {
         c->nets[i] = sw->nets[i]->conf;
         c->nets[i].acl = (struct vn_acl){ 0 }; /* the switch owns those rules */
+        c->nets[i].vpn.peers = NULL;           /* and the config those peers */
+        c->nets[i].vpn.npeers = 0;
     }
     c->nnets = sw->nnets;
     struct vn_conf_err ce;
