@@ -3,7 +3,7 @@
 
 usage: report.py RESULTS.jsonl [RESULTS.jsonl...]
 
-One section per suite (switch, nat).  Cells are medians over repetitions.
+One section per suite (switch, nat, overlay, vpn).  Cells are medians over repetitions.
 The first implementation of a suite (vnetd) is the subject: ratio columns are
 vnetd / peer for rates (Gbit/s, round trips/s) and peer / vnetd for times (ping
 RTT), so a ratio above 1 always means vnetd did better.
@@ -24,6 +24,8 @@ TITLES = {
     'switch': 'L2 switching: two namespaces through the switch',
     'nat': 'User-mode NAT: a namespace behind the NAT, host = loopback of a host namespace',
     'overlay': 'VXLAN overlay: two guests on two hosts (namespaces), MTU = the underlay\'s',
+    'vpn': 'VPN: a laptop (wireguard-go) to a guest through the tunnel\'s endpoint, MTU = the underlay\'s '
+           '(tunnel 1420)',
 }
 DIRS = {
     'switch': {'tcp_g2h': 'TCP ns b → ns a', 'tcp_h2g': 'TCP ns a → ns b'},
@@ -32,6 +34,7 @@ DIRS = {
             'tcp_h2g': 'TCP host → ns (forwarded port)',
             'tcp_h2g6': 'IPv6 TCP host → ns (forwarded port)'},
     'overlay': {'tcp_g2h': 'TCP guest b → guest a', 'tcp_h2g': 'TCP guest a → guest b'},
+    'vpn': {'tcp_g2h': 'TCP laptop → guest', 'tcp_h2g': 'TCP guest → laptop'},
 }
 TCP_TESTS = ('tcp_g2h', 'tcp_g2h6', 'tcp_h2g', 'tcp_h2g6')
 RR_NAMES = {
