@@ -119,6 +119,18 @@ int vn_noise_resp_consume(struct vn_noise_hs *hs, const struct vn_noise_local *l
                           const struct vn_noise_remote *r, const struct vn_wg_resp *m,
                           struct vn_noise_keys *keys);
 
+/* The same two steps with the ephemeral private key given (clamped here)
+ * instead of a random one: for known-answer tests and fuzzing only; a real
+ * handshake must never reuse an ephemeral key. */
+int vn_noise_init_create_with_e(struct vn_noise_hs *hs, const struct vn_noise_local *l,
+                                const struct vn_noise_remote *r, uint32_t local_index,
+                                const uint8_t tai64n[VN_WG_TAI64N_LEN],
+                                const uint8_t e_priv[VN_KEY_LEN], uint8_t msg[VN_WG_INIT_LEN]);
+int vn_noise_resp_create_with_e(struct vn_noise_hs *hs, const struct vn_noise_local *l,
+                                const struct vn_noise_remote *r, uint32_t local_index,
+                                const uint8_t e_priv[VN_KEY_LEN], uint8_t msg[VN_WG_RESP_LEN],
+                                struct vn_noise_keys *keys);
+
 /* The TAI64N label of a wall-clock time (seconds since the Unix epoch and
  * nanoseconds), big-endian: 2^62 + 10 + sec, then nsec. */
 void vn_noise_tai64n(uint8_t out[VN_WG_TAI64N_LEN], uint64_t unix_sec, uint32_t nsec);
