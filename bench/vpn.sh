@@ -11,6 +11,12 @@
 # Gbit/s, memory.  Underlay veth MTU 1500, tunnel and guest MTU 1420.
 # Topology and addresses: scenarios/vpn-lib.sh, vnetd-vpn.sh, peers/wireguard-go.sh.
 # Issue 13's target: vnetd >= 1.0 x wireguard-go (goal >= 1.5 x).
+# Debian's wireguard-go (0.0.20220316) keeps the default UDP receive buffer
+# (later releases ask for 7 MiB); on this 2-vCPU machine its socket overflows
+# under a TCP stream and the tunnelled TCP sees the drops as losses.  Each
+# teardown logs the endpoint's and the laptop's UDP receive-buffer drops
+# (net.core.rmem_* cannot be raised inside a namespace, and the host's are
+# never touched).
 # When vnetd has no VPN yet (it refuses the vpn: block, or no handshake), says
 # "vnetd VPN not available" and measures wireguard-go alone.
 # Prints markdown tables; raw results in bench/results/raw/vpn-*/.

@@ -42,6 +42,7 @@ W
 }
 
 wggo_teardown() {
+  vpn_report_drops wireguard-go vb-wgg
   vpn_wggo_stop wggo-laptop vb-wgg-l0
   vpn_wggo_stop wggo-server vb-wgg-s0
   vpn_del vb-wgg

@@ -100,6 +100,7 @@ vnetd_stop_only() {
 }
 
 vnetd_teardown() {
+  [ -z "$VNETD_VPN_MISSING" ] && vpn_report_drops vnetd vb-wgv
   vpn_wggo_stop vnetd-laptop vb-wgv-l0
   vnetd_stop_only
   vpn_del vb-wgv

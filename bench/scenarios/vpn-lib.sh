@@ -102,8 +102,8 @@ vpn_guest_addr() {
 # handshake with its peer and the guest answers a ping through the tunnel;
 # status 1 if not within SECONDS (default 10)
 vpn_handshake() {
-  local p=$1 ifn=$2 t=${3:-10} i hs
-  for i in $(seq $((t * 5))); do
+  local p=$1 ifn=$2 t=${3:-10} hs
+  for _ in $(seq $((t * 5))); do
     hs=$(ip netns exec "$p-l" "$WG_BIN" show "$ifn" latest-handshakes 2>/dev/null | awk '{ print $2 }')
     if [ -n "$hs" ] && [ "$hs" != 0 ] &&
        ip netns exec "$p-l" ping -c 1 -W 1 10.0.2.15 > /dev/null 2>&1; then
@@ -139,6 +139,23 @@ GUARD_EXEC="ip netns exec $p-h"
 GUARD_IF=uplink0
 CHECK="ping -c 1 -W 1 -M do -s $((VPN_INNER_MTU - 28)) 10.0.2.15"
 S
+}
+
+# vpn_rcvbuf_drops NS: UDP datagrams NS's kernel dropped because a socket's
+# receive buffer was full (RcvbufErrors of /proc/net/snmp, since NS was made)
+vpn_rcvbuf_drops() {
+  ip netns exec "$1" awk '$1 == "Udp:" { if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }
+    else print $c["RcvbufErrors"] }' /proc/net/snmp 2>/dev/null
+}
+
+# vpn_report_drops LABEL P: log the UDP receive-buffer drops of the endpoint
+# (P-h) and the laptop (P-l) over the whole run (a full socket buffer is where
+# a WireGuard endpoint that cannot keep up loses packets, which the tunnelled
+# TCP sees as losses)
+vpn_report_drops() {
+  ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qx "$2-h" || return 0
+  log "  $1: UDP receive-buffer drops over the run: endpoint $(vpn_rcvbuf_drops "$2-h")," \
+    "laptop $(vpn_rcvbuf_drops "$2-l")"
 }
 
 vpn_del() {  # vpn_del P: the namespaces of vpn_topology
