@@ -15,7 +15,9 @@
  * minutes and sends mac2 with it on its next attempt.
  *
  * The checker is the responder's side (one per interface), the maker the
- * sender's side (one per peer). Comparisons are constant time. */
+ * sender's side (one per peer; all zeros is an empty one). Comparisons are
+ * constant time. now_ms is any monotonic clock in milliseconds (0 is a
+ * valid time); a clock that went backwards counts as expired. */
 #ifndef VN_VPN_COOKIE_H
 #define VN_VPN_COOKIE_H
 
@@ -40,12 +42,14 @@ struct vn_cookie_checker {
     uint8_t mac1_key[VN_HASH_LEN];    /* HASH("mac1----" || our public key) */
     uint8_t cookie_key[VN_HASH_LEN];  /* HASH("cookie--" || our public key) */
     uint8_t secret[VN_HASH_LEN];
-    uint64_t secret_ms;               /* when secret was made; 0 = never */
+    uint64_t secret_ms;               /* when secret was made */
+    bool secret_valid;                /* false: none made yet */
 };
 
 struct vn_cookie_maker {
     uint8_t cookie[VN_MAC_LEN];
-    uint64_t cookie_ms;               /* when it arrived; 0 = none */
+    uint64_t cookie_ms;               /* when it arrived */
+    bool cookie_valid;                /* false: none (a zeroed maker is empty) */
     uint8_t last_mac1[VN_MAC_LEN];    /* mac1 of the last handshake message we sent */
     bool last_mac1_valid;
 };
