@@ -112,11 +112,14 @@ struct vn_vpn_peer_conf {
     char name[VN_NAME_MAX];           /* "name:", default "peer1", "peer2"... (1-based index) */
     uint8_t public_key[32];
     bool has_public_key;              /* public_key given (required) */
+    struct vn_conf_src key_src;       /* where public_key was given */
     uint8_t psk[32];                  /* from preshared_key_file (read at load) */
     bool has_psk;
     char psk_file[VN_VPN_PATH_MAX];   /* preshared_key_file, "" = none */
+    struct vn_conf_src psk_src;
     struct vn_vpn_prefix allowed[VN_VPN_MAX_ALLOWED];
     unsigned nallowed;
+    struct vn_conf_src allowed_src[VN_VPN_MAX_ALLOWED];
     struct vn_sockaddr endpoint;      /* family 0 = none (the peer connects to us) */
     uint16_t keepalive;               /* persistent_keepalive seconds, 0 = off */
 };
@@ -124,11 +127,18 @@ struct vn_vpn_conf {
     struct vn_conf_src src;           /* where the vpn: block is */
     bool enabled;                     /* a vpn: block is present */
     struct vn_sockaddr listen;        /* UDP address; default 0.0.0.0:51820 */
+    struct vn_conf_src listen_src;
     char private_key_file[VN_VPN_PATH_MAX];
+    struct vn_conf_src key_src;       /* where private_key_file was given */
     uint8_t private_key[32];          /* read at load */
     uint8_t public_key[32];           /* derived from private_key at load */
-    struct vn_vpn_prefix address;     /* the gateway's IPv4 tunnel-side address; family 0 = none */
-    struct vn_vpn_prefix address6;    /* its IPv6 one; family 0 = none */
+    /* The gateway's tunnel-side addresses (vpn.address, one or a list of
+     * two): prefix is the gateway's address itself (host bits as given),
+     * len the tunnel subnet's length. family 0 = none. */
+    struct vn_vpn_prefix address;     /* IPv4 */
+    struct vn_vpn_prefix address6;    /* IPv6 */
+    unsigned naddress;                /* how many of the two are given */
+    struct vn_conf_src address_src;
     bool nat;                         /* vpn.nat: peers may use the network's NAT */
     uint32_t max_peers;               /* vpn.max_peers, also bounds run-time adds */
     struct vn_vpn_peer_conf *peers;   /* owned (freed with the config), npeers entries */
@@ -327,6 +337,15 @@ void vn_conf_free(struct vn_config *c);
 /* Free a network's VPN peers and wipe its keys (vn_conf_free does it for
  * every network; a copy of a vn_net_conf must clear vpn.peers or own it). */
 void vn_conf_vpn_free(struct vn_vpn_conf *v);
+/* Check peer p (its keys and preshared key already read, name filled)
+ * against network n's VPN (n validated) and the other peers others[0..n)
+ * (p not among them): its public key is not our own nor another peer's,
+ * its name is unique, its allowed_ips are not the network's subnets nor
+ * another peer's prefixes. For the config and for run-time adds.
+ * Returns 0 or -1 with err naming p's source. */
+int vn_conf_vpn_check_peer(const struct vn_net_conf *n, const struct vn_vpn_peer_conf *p,
+                           const struct vn_vpn_peer_conf *others, unsigned nothers,
+                           struct vn_conf_err *err);
 
 /* Add an item with defaults; returns it, or NULL (message in err) if the table is full. */
 struct vn_net_conf *vn_conf_add_net(struct vn_config *c, struct vn_conf_src src,

@@ -4,6 +4,7 @@
  * calls (vn_conf_net_set & co.), which are lookups in these tables. */
 #include "schema.h"
 #include "values.h"
+#include "vpn.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pkt/nat64.h"
@@ -953,6 +954,29 @@ static const struct vn_conf_key net_keys[] = {
     { .name = "forward", .type = VN_CT_CUSTOM, .parse = p_forward_spec,
       .flags = VN_KF_NOPRINT | VN_KF_NODOC,
       .help = "command line: PROTO:HOSTPORT[:GUESTIP]:GUESTPORT adds a forward" },
+    /* vpn: the network's WireGuard endpoint (conf/vpn.c) */
+    { .name = "vpn.listen", .type = VN_CT_CUSTOM, N(vpn.listen), .parse = vn_conf_vpn_p_listen,
+      .print = vn_conf_vpn_pr_listen, .show = vn_conf_vpn_show, .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .doc_type = "`ADDR:PORT`", .help = "the UDP address peers send to (default 0.0.0.0:51820)" },
+    { .name = "vpn.private_key_file", .type = VN_CT_CUSTOM, N(vpn.private_key_file),
+      .parse = vn_conf_vpn_p_key_file, .print = vn_conf_vpn_pr_str, .show = vn_conf_vpn_show,
+      .flags = VN_KF_GW | VN_KF_REQUIRED, .doc_type = "path",
+      .help = "a file holding `wg genkey`'s output, mode 0600 or stricter" },
+    { .name = "vpn.address", .type = VN_CT_CUSTOM, .shape = VN_CS_LIST, N(vpn.address),
+      .count_off = offsetof(struct vn_net_conf, vpn.naddress), .max = 2,
+      .parse = vn_conf_vpn_p_address, .print = vn_conf_vpn_pr_address, .show = vn_conf_vpn_show,
+      .flags = VN_KF_GW, .full = "%s: one IPv4 and one IPv6 address at most", .doc_type = "CIDR",
+      .help = "the gateway's tunnel-side address with the tunnel's prefix length" },
+    { .name = "vpn.nat", .type = VN_CT_BOOL, N(vpn.nat), .def = "false", .parse = vn_conf_vpn_p_mark,
+      .show = vn_conf_vpn_show, .flags = VN_KF_GW | VN_KF_ALWAYS,
+      .help = "nat networks: peers may reach the host's world through the network's NAT" },
+    { .name = "vpn.max_peers", U32(1, VN_VPN_MAX_PEERS), N(vpn.max_peers),
+      .def = STR(VN_VPN_DEFAULT_MAX_PEERS), .parse = vn_conf_vpn_p_mark, .show = vn_conf_vpn_show,
+      .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "most peers, also for peers added at run time" },
+    { .name = "vpn.peers", .shape = VN_CS_MAPLIST, .off = offsetof(struct vn_net_conf, vpn.peers),
+      .max = VN_VPN_MAX_PEERS, .sub = &vn_conf_vpn_peer_table, .entries = &vn_conf_vpn_peer_entries,
+      .show = vn_conf_vpn_show, .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "list of peers",
+      .help = "the peers allowed to connect" },
 };
 #undef N
 

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "schema.h"
 #include "values.h"
+#include "vpn.h"
 #include "core/util.h"
 #include "pkt/nat64.h"
 
@@ -613,6 +614,8 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                     p->name, p->ifname, q->name);
         }
     }
+    if (vn_conf_validate_vpn(c, err))
+        return -1;
     net_mtu_defaults(c);
     for (unsigned i = 0; i < c->nmirrors; i++) {
         struct vn_mirror_conf *m = &c->mirrors[i];

@@ -26,12 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VN_KEY_LEN 32          /* X25519 keys, AEAD keys, hashes, chaining keys */
+#include "core/wgkey.h"   /* VN_KEY_LEN, base64 keys, vn_x25519_pubkey */
+
 #define VN_HASH_LEN 32         /* BLAKE2s-256 output */
 #define VN_MAC_LEN 16          /* keyed BLAKE2s-128 output (mac1, mac2, cookies) */
 #define VN_AEAD_TAG_LEN 16     /* Poly1305 tag appended to every ciphertext */
 #define VN_XNONCE_LEN 24       /* XChaCha20-Poly1305 nonce */
-#define VN_KEY_B64_LEN 44      /* base64 of a 32-byte key, with one '=' */
 
 /* Initialise libsodium and fetch BLAKE2S-256 / BLAKE2SMAC from OpenSSL.
  * Returns 0, or -1 and logs which library or algorithm is missing. */
@@ -44,9 +44,7 @@ int vn_crypto_init(void);
 void vn_x25519_clamp(uint8_t key[VN_KEY_LEN]);
 /* A new random, clamped private key. */
 void vn_x25519_genkey(uint8_t priv[VN_KEY_LEN]);
-/* The public key of priv (scalar multiplication of the base point).
- * Returns 0, or -1 if libsodium refuses. */
-int vn_x25519_pubkey(uint8_t pub[VN_KEY_LEN], const uint8_t priv[VN_KEY_LEN]);
+/* vn_x25519_pubkey(pub, priv): the public key of priv (core/wgkey.h). */
 /* The shared secret DH(priv, pub). Returns 0, or -1 if it is all zeros
  * (pub is a point of small order); out is zeroed then. */
 int vn_x25519(uint8_t out[VN_KEY_LEN], const uint8_t priv[VN_KEY_LEN],
@@ -113,12 +111,7 @@ void vn_wipe(void *p, size_t len);
 /* Cryptographically secure random bytes. */
 void vn_crypto_random(void *p, size_t len);
 
-/* Encode a key as the 44-character base64 `wg` prints, NUL-terminated in
- * out (VN_KEY_B64_LEN + 1 bytes). */
-void vn_key_to_base64(char out[VN_KEY_B64_LEN + 1], const uint8_t key[VN_KEY_LEN]);
-/* Decode such a key: exactly 44 characters of standard base64 ending in
- * one '=', nothing around it (a caller strips a trailing newline first).
- * Returns NULL, or a message saying what is wrong (key untouched then). */
-const char *vn_key_from_base64(uint8_t key[VN_KEY_LEN], const char *s);
+/* Keys in base64 as `wg` prints them: vn_key_to_base64, vn_key_from_base64,
+ * vn_key_from_text (core/wgkey.h). */
 
 #endif

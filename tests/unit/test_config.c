@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "conf/flags.h"
 #include "conf/schema.h"
+#include "conf/vpn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,7 +540,8 @@ static void test_schema_rows(void **state)
     const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
                                         &vn_conf_port_table, &vn_conf_mirror_table,
                                         &vn_conf_forward_table, &vn_conf_dhcp_host_table,
-                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table };
+                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table,
+                                        &vn_conf_vpn_peer_table };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         check_rows(t[i]->scope, t[i]->keys, t[i]->nkeys);
     for (unsigned i = 0; i < vn_conf_port_type_count(); i++)
@@ -642,6 +644,7 @@ static void parse_doc(void)
                     : !strncmp(h, "Keys of every", 13)  ? "network"
                     : !strncmp(h, "Addressing", 10)     ? "network"
                     : !strncmp(h, "bridge", 6)          ? "network"
+                    : !strncmp(h, "VPN", 3)             ? "network"
                     : !strncmp(h, "ACL rules", 9)       ? "acl rule"
                     : !strncmp(h, "ports", 5)           ? "port"
                     : !strncmp(h, "mirrors", 7)         ? "mirror"
@@ -652,6 +655,8 @@ static void parse_doc(void)
             scope = "dhcp6 host";
         } else if (!strncmp(line, "`forwards` entries", 18)) {
             scope = "forward";
+        } else if (!strncmp(line, "`vpn.peers` entries", 19)) {
+            scope = "vpn peer";
         } else if (line[0] == '|') {
             char c[8][512];
             unsigned n = cells(line, c, 8);
@@ -1171,7 +1176,8 @@ static void test_docs_match_schema(void **state)
     const struct vn_conf_table *t[] = { &vn_conf_global_table, &vn_conf_net_table,
                                         &vn_conf_port_table, &vn_conf_mirror_table,
                                         &vn_conf_forward_table, &vn_conf_dhcp_host_table,
-                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table };
+                                        &vn_conf_dhcp6_host_table, &vn_conf_acl_rule_table,
+                                        &vn_conf_vpn_peer_table };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         for (unsigned j = 0; j < t[i]->nkeys; j++)
             check_doc_row(t[i]->scope, &t[i]->keys[j]);
