@@ -11,6 +11,7 @@
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
 #include "evpn/evpn.h"
+#include "vpn/vpn.h"
 #include "gw/dns.h"
 #include "gw/gateway.h"
 #include "nat/nat.h"
@@ -211,7 +212,8 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         n->conf.max_flows = max_flows[i];
         if (vn_net_has_gateway(&n->conf)) {
             n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
-            if (n->gw && vn_nat_attach(n->gw, err, sizeof err) < 0) {
+            if (n->gw && (vn_nat_attach(n->gw, err, sizeof err) < 0 ||
+                          vn_vpn_attach(n->gw, err, sizeof err) < 0)) {
                 vn_gw_free(n->gw);
                 n->gw = NULL;
             }

@@ -96,6 +96,8 @@ static const struct vn_gw_egress *lookup(const struct vn_gw_egress_table *t,
         return (e = match(t->bcast, t->nbcast, link_bcast, dst->family, proto, dport)) ? e : &drop;
     if (link_bcast)
         return &drop; /* a unicast address in a broadcast frame is not routed */
+    if (t->tunnel_match && t->tunnel_match(t->tunnel_ctx, dst))
+        return &t->tunnel;
     const struct vn_gw_route *best = NULL;
     for (unsigned i = 0; i < t->nroute; i++) {
         const struct vn_gw_route *r = &t->route[i];

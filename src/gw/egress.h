@@ -12,6 +12,8 @@
  *     port, first match wins, the last rule catches the rest;
  *   - broadcast and multicast destinations: one rule list (DHCP, DHCPv6),
  *     whose rules may name the family they take;
+ *   - the tunnel's prefixes (the VPN peers' AllowedIPs), asked of the
+ *     tunnel itself, whose own table finds the longest prefix;
  *   - routes for every other destination: longest prefix wins, a miss gives
  *     the table's route_miss egress (on a network that routes nothing:
  *     network unreachable).
@@ -82,6 +84,12 @@ struct vn_gw_egress_table {
     struct vn_gw_route route[VN_GW_ROUTES_MAX];
     uint8_t nroute;
     struct vn_gw_egress route_miss;
+    /* The tunnel's prefixes (the VPN's AllowedIPs, longest prefix in its
+     * own table): a destination tunnel_match() claims goes to tunnel
+     * before any route; NULL = no tunnel. */
+    bool (*tunnel_match)(void *ctx, const struct vn_addr *dst);
+    void *tunnel_ctx;
+    struct vn_gw_egress tunnel;
     uint64_t hits[VN_EG__COUNT];  /* lookups that ended in each kind */
 };
 

@@ -114,7 +114,15 @@ static void dispatch(struct vn_gw *gw, const struct vn_frame *f, const struct vn
     case VN_EG_UNREACH:
         vn_gw_icmp_error(gw, smac, ip, (enum vn_icmp_err)e->icmp, 0);
         return;
-    case VN_EG_TUNNEL: /* no tunnel peers yet (the VPN adds them as routes) */
+    case VN_EG_TUNNEL:
+        if (ip->ttl <= 1) {
+            gw->stats.ip_ttl_expired++;
+            vn_gw_icmp_error(gw, smac, ip, VN_ICMPE_TIME_EXCEEDED, 0);
+            return;
+        }
+        if (gw->tunnel.input)
+            gw->tunnel.input(gw->tunnel.ctx, ip, f);
+        return;
     case VN_EG_DROP:
     case VN_EG__COUNT:
         return;
@@ -324,6 +332,28 @@ static void build_egress(struct vn_gw *gw)
         build_egress6(gw, engine);
 }
 
+int vn_gw_add_alias(struct vn_gw *gw, const struct vn_addr *a)
+{
+    struct vn_gw_egress_table *t = &gw->egress;
+    if (vn_gw_egress_is_local(t, a))
+        return 0;
+    uint8_t echo_proto = a->family == AF_INET6 ? VN_IPPROTO_ICMPV6 : VN_IPPROTO_ICMP;
+    int rc = 0;
+    if (gw->dns)
+        rc |= vn_gw_egress_add_local(t, *a, (struct vn_gw_rule){ VN_IPPROTO_UDP, 53, false,
+                                                                 { .kind = VN_EG_SERVICE,
+                                                                   .service = SVC_DNS } });
+    rc |= vn_gw_egress_add_local(t, *a, (struct vn_gw_rule){ echo_proto, VN_EG_ANY, false,
+                                                             { .kind = VN_EG_SERVICE,
+                                                               .service = SVC_ECHO } });
+    rc |= vn_gw_egress_add_local(t, *a, (struct vn_gw_rule){ VN_IPPROTO_UDP, VN_EG_ANY, false,
+                                                             { .kind = VN_EG_UNREACH,
+                                                               .icmp = VN_ICMPE_PORT_UNREACH } });
+    rc |= vn_gw_egress_add_local(t, *a, (struct vn_gw_rule){ VN_EG_ANY, VN_EG_ANY, false,
+                                                             { .kind = VN_EG_DROP } });
+    return rc ? -1 : 0;
+}
+
 /* Port op: frames the switch delivers to the gateway. */
 static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
 {
@@ -339,13 +369,19 @@ static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
             gw->stats.ip4_ignored++; /* an IPv6-only network (subnet: none) */
         else if (et == VN_ETH_TYPE_ARP)
             arp_input(gw, f);
-        else if (et == VN_ETH_TYPE_IPV4)
-            ip4_input(gw, f);
-        else if (et == VN_ETH_TYPE_IPV6)
-            ip6_input(gw, f);
+        else if (et == VN_ETH_TYPE_IPV4 || et == VN_ETH_TYPE_IPV6)
+            vn_gw_ip_input(gw, f);
         else
             gw->stats.ip_other_proto++;
     }
+}
+
+void vn_gw_ip_input(struct vn_gw *gw, const struct vn_frame *f)
+{
+    if (vn_get_be16(f->data + 12) == VN_ETH_TYPE_IPV4)
+        ip4_input(gw, f);
+    else
+        ip6_input(gw, f);
 }
 
 static int gw_open(struct vn_port *p, char *err, size_t errlen)
@@ -481,6 +517,9 @@ void vn_gw_free(struct vn_gw *gw)
         gw->net->l3 = (struct vn_net_l3){ 0 };
         vn_bind_free(&gw->net->bind);
     }
+    if (gw->tunnel.free)
+        gw->tunnel.free(gw->tunnel.ctx);
+    gw->tunnel = (struct vn_gw_tunnel){ 0 };
     if (gw->next.free)
         gw->next.free(gw->next.ctx);
     gw->next = (struct vn_gw_next){ 0 };
@@ -575,5 +614,14 @@ json_t *vn_gw_json(struct vn_gw *gw)
         json_object_set_new(o, "dns", vn_dns_stats_json(gw->dns));
     if (gw->next.json)
         json_object_set_new(o, "nat", gw->next.json(gw->next.ctx));
+    if (gw->tunnel.json) {
+        json_t *v = gw->tunnel.json(gw->tunnel.ctx);
+        json_object_set_new(v, "gateway",
+                            json_pack("{s:I,s:I,s:I,s:I}", "forwarded", (json_int_t)s->tun_forwarded,
+                                      "neighbour_miss", (json_int_t)s->tun_neigh_miss, "refused",
+                                      (json_int_t)s->tun_refused, "malformed",
+                                      (json_int_t)s->tun_bad));
+        json_object_set_new(o, "vpn", v);
+    }
     return o;
 }

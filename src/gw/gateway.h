@@ -50,6 +50,11 @@ struct vn_gw_stats {
     uint64_t ip6_fragments;   /* IPv6 fragments received */
     uint64_t nd_ns, nd_na_sent, nd_na_rcvd, nd_rs, nd_ra_sent, nd_bad, nd_dad_defended;
     uint64_t icmp6_echo;
+    /* the tunnel (VPN) */
+    uint64_t tun_forwarded;   /* packets from the tunnel forwarded to guests */
+    uint64_t tun_neigh_miss;  /* ... dropped: the guest's MAC is not known yet (asked) */
+    uint64_t tun_refused;     /* ... dropped: beyond the link without vpn.nat */
+    uint64_t tun_bad;         /* ... malformed */
 };
 
 struct vn_neigh {
@@ -68,6 +73,25 @@ struct vn_gw_next {
                   const struct vn_frame *f);
     json_t *(*json)(void *ctx);   /* its status, shown as the gateway's "nat" */
     void (*free)(void *ctx);
+};
+
+/* The tunnel peer of the gateway (the VPN, vpn/vpn.h): the gateway routes
+ * the prefixes behind it to it (VN_EG_TUNNEL routes, ctx = this ctx),
+ * frames the gateway builds for its MAC go to output instead of the
+ * switch, and the neighbour lookup answers its MAC for addresses it owns,
+ * so every service and the NAT engine reach tunnel peers unchanged. */
+struct vn_gw_tunnel {
+    void *ctx;
+    /* a packet a guest routed into the tunnel (TTL already checked) */
+    void (*input)(void *ctx, const struct vn_ipp *ip, const struct vn_frame *f);
+    /* a frame the gateway built for an address behind the tunnel */
+    void (*output)(void *ctx, const struct vn_frame *f);
+    /* whether a (an address off the link) is behind the tunnel */
+    bool (*owns)(void *ctx, const struct vn_addr *a);
+    json_t *(*json)(void *ctx);   /* its status, shown as the gateway's "vpn" */
+    void (*free)(void *ctx);
+    uint8_t mac[6];               /* a locally administered MAC no guest uses */
+    bool routed_ok;               /* packets from the tunnel may go beyond the link (vpn.nat) */
 };
 
 struct vn_gw {
@@ -112,6 +136,7 @@ struct vn_gw {
     struct vn_dns *dns;
     struct vn_nat *nat;             /* NAT, or on other modes DNS-over-TCP only */
     struct vn_gw_next next;         /* where packets the gateway does not serve go */
+    struct vn_gw_tunnel tunnel;     /* the VPN, when the network has one (ctx NULL: none) */
     struct vn_gw_egress_table egress; /* where each packet to the gateway goes (egress.h) */
     struct vn_conflict conflicts[VN_CONFLICT_LOG];
     struct vn_gw_stats stats;
@@ -152,6 +177,23 @@ static inline bool vn_gw_on_link(const struct vn_gw *gw, const struct vn_addr *a
            (vn_addr_in_prefix(a, &gw->prefix6, 64) || (a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80));
 }
 
+
+/* The IP input of the gateway for a whole frame f (IPv4 or IPv6 after
+ * the Ethernet header): what the switch's frames go through. */
+void vn_gw_ip_input(struct vn_gw *gw, const struct vn_frame *f);
+
+/* A packet that came out of the tunnel (decrypted, its source checked by
+ * the VPN): pkt holds len bytes of an IP packet and has at least
+ * VN_ETH_HLEN writable bytes before it. A destination on the link is
+ * forwarded to its guest (TTL decremented); the gateway's own addresses
+ * are served as if a guest had asked; anything else goes through the
+ * gateway's routes (the NAT) only when tunnel.routed_ok (gw/tunnel.c). */
+void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len);
+
+/* Answer on address a too (the VPN's tunnel-side address): ICMP echo,
+ * DNS when the network serves it, port unreachable for other UDP. Returns
+ * 0, or -1 when the local address table is full. */
+int vn_gw_add_alias(struct vn_gw *gw, const struct vn_addr *a);
 
 /* Status for vnetctl (network show). */
 json_t *vn_gw_json(struct vn_gw *gw);

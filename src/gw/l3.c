@@ -28,8 +28,19 @@ uint8_t *vn_gw_frame_alloc(struct vn_gw *gw, size_t maxlen)
 
 void vn_gw_frame_commit(struct vn_gw *gw, size_t len, const struct vn_offload *off)
 {
+    uint8_t *data = gw->arena + gw->arena_used;
+    if (gw->tunnel.output && !memcmp(data, gw->tunnel.mac, 6)) {
+        /* for an address behind the tunnel: it goes there now, the arena
+         * space is reused */
+        struct vn_frame tf = { .data = data, .len = (uint32_t)len, .port = gw->port->id };
+        if (off)
+            tf.off = *off;
+        gw->stats.tx_frames++;
+        gw->tunnel.output(gw->tunnel.ctx, &tf);
+        return;
+    }
     struct vn_frame *f = &gw->tx[gw->ntx++];
-    *f = (struct vn_frame){ .data = gw->arena + gw->arena_used, .len = (uint32_t)len };
+    *f = (struct vn_frame){ .data = data, .len = (uint32_t)len };
     if (off)
         f->off = *off;
     gw->arena_used += (len + 7) & ~(size_t)7;
@@ -471,6 +482,8 @@ const uint8_t *vn_gw_neigh_lookup(struct vn_gw *gw, const struct vn_addr *ip)
 {
     if (!ip->family)
         return NULL;
+    if (gw->tunnel.owns && !vn_gw_on_link(gw, ip) && gw->tunnel.owns(gw->tunnel.ctx, ip))
+        return gw->tunnel.mac;
     struct vn_neigh *n = &gw->neigh[neigh_slot(gw, ip)];
     if (n->ip.family)
         return n->mac;
