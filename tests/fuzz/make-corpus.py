@@ -1037,10 +1037,39 @@ def seeds_vpn_wire(out):
     write(out, "vpn_wire", "allowed", table)
 
 
+# The known-answer messages of tests/unit/vectors/wg_handshake.py (run it to
+# make them again): fuzz_vpn_handshake's world has the same keys, so these
+# decrypt there.
+WG_KAT_INIT = bytes.fromhex(
+    "010000004433221164b101b1d0be5a8704bd078f9895001fc03e8e9f9522f188dd128d9846d48466"
+    "158a0e4ca242d151ca97ab90159a98b67e616625e68b4065d357376b6598e644ad7d678c0295d22d"
+    "e4cb43d5135581ed36346bfa7cf42a12266235863f4efbc62519f49f8f62661b44a6a84392de152f"
+    "aa48fb09b8e579485abacbea00000000000000000000000000000000")
+WG_KAT_RESP = bytes.fromhex(
+    "020000008877665544332211244fe3b963e899dd295baffce248d3530f3a9a7479ba063002680ebf"
+    "e7adad49b1f15013fcf37da7dc800a711e96d4eace5089ddd8479220b0da35a7753c06b000000000"
+    "000000000000000000000000")
+WG_KAT_COOKIE = bytes.fromhex(
+    "0300000044332211c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d888509b73c0f2566d"
+    "125c8601f7df23dddaaf2b9d196a0ca217529e9b96e56f4e")
+
+
+def seeds_vpn_handshake(out):
+    write(out, "vpn_handshake", "initiation", WG_KAT_INIT)
+    write(out, "vpn_handshake", "response", WG_KAT_RESP)
+    write(out, "vpn_handshake", "cookie", WG_KAT_COOKIE)
+    # the initiation with a wrong mac1 and with another sender index (still decrypts)
+    write(out, "vpn_handshake", "initiation-bad-mac1", WG_KAT_INIT[:116] + b"\0" * 32)
+    write(out, "vpn_handshake", "initiation-sender", WG_KAT_INIT[:4] + b"\x01\0\0\0" + WG_KAT_INIT[8:])
+    write(out, "vpn_handshake", "response-zero-ephemeral", WG_KAT_RESP[:12] + b"\0" * 32 + WG_KAT_RESP[44:])
+    write(out, "vpn_handshake", "data", b"\x04\0\0\0" + b"\0" * 28)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for fn in (seeds_eth, seeds_ip, seeds_stream, seeds_config, seeds_ctl, seeds_switch,
-               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns, seeds_vxlan, seeds_vpn_wire):
+               seeds_dhcp, seeds_dhcp6, seeds_nd, seeds_dns, seeds_vxlan, seeds_vpn_wire,
+               seeds_vpn_handshake):
         fn(out)
 
 
