@@ -107,6 +107,13 @@ static const struct vn_gw_egress *lookup(const struct vn_gw_egress_table *t,
     return best ? &best->to : &t->route_miss;
 }
 
+const struct vn_gw_egress *vn_gw_egress_peek(const struct vn_gw_egress_table *t,
+                                             const struct vn_addr *dst, bool ip_bcast,
+                                             bool link_bcast, uint8_t proto, uint16_t dport)
+{
+    return lookup(t, dst, ip_bcast, link_bcast, proto, dport);
+}
+
 const struct vn_gw_egress *vn_gw_egress_lookup(struct vn_gw_egress_table *t,
                                                const struct vn_addr *dst, bool ip_bcast,
                                                bool link_bcast, uint8_t proto, uint16_t dport)

@@ -116,5 +116,9 @@ bool vn_gw_egress_is_local(const struct vn_gw_egress_table *t, const struct vn_a
 const struct vn_gw_egress *vn_gw_egress_lookup(struct vn_gw_egress_table *t,
                                                const struct vn_addr *dst, bool ip_bcast,
                                                bool link_bcast, uint8_t proto, uint16_t dport);
+/* The same without counting (a caller deciding before the real lookup). */
+const struct vn_gw_egress *vn_gw_egress_peek(const struct vn_gw_egress_table *t,
+                                             const struct vn_addr *dst, bool ip_bcast,
+                                             bool link_bcast, uint8_t proto, uint16_t dport);
 
 #endif

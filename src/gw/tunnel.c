@@ -1,5 +1,8 @@
 /* Packets out of the gateway's tunnel peer (the VPN) into the network: see
- * vn_gw_tunnel_input in gateway.h. The gateway is the router between the
+ * vn_gw_tunnel_input in gateway.h. Peers reach the guests on the link and
+ * the gateway's own services (DNS, ping); the NAT engine (the host's
+ * loopback through the gateway address, the world beyond) only with
+ * vpn.nat. The gateway is the router between the
  * tunnel and the link, so a forwarded packet's TTL (hop limit) drops by
  * one, an expiring one is answered with time exceeded, one larger than
  * the link's MTU with "fragmentation needed" / "packet too big" (the
@@ -75,6 +78,21 @@ static void forward(struct vn_gw *gw, uint8_t *pkt, size_t len, const struct vn_
     vn_gw_frame_commit(gw, VN_ETH_HLEN + len, NULL);
 }
 
+/* Without vpn.nat, whether the gateway itself answers ip (a local
+ * service, an ICMP error): not the NAT engine, which would take peers to
+ * the host's loopback or beyond. */
+static bool serves(struct vn_gw *gw, const struct vn_ipp *ip, bool local)
+{
+    if (!local)
+        return false;
+    uint16_t dport = 0;
+    if ((ip->proto == VN_IPPROTO_UDP || ip->proto == VN_IPPROTO_TCP) && ip->l4_len >= 4)
+        dport = vn_get_be16(ip->l4 + 2);
+    const struct vn_gw_egress *e = vn_gw_egress_peek(&gw->egress, &ip->dst, false, false,
+                                                     ip->proto, dport);
+    return e->kind != VN_EG_NEXT;
+}
+
 void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len)
 {
     struct vn_ipp ip;
@@ -87,7 +105,7 @@ void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len)
         forward(gw, pkt, len, &ip);
         return;
     }
-    if (!local && !gw->tunnel.routed_ok) {
+    if (!gw->tunnel.routed_ok && !serves(gw, &ip, local)) {
         gw->stats.tun_refused++;
         vn_gw_icmp_error(gw, gw->tunnel.mac, &ip, VN_ICMPE_ADMIN, 0);
         return;

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #define VN_COOKIE_SECRET_MS 120000u  /* the checker's secret lives this long */
-#define VN_COOKIE_VALID_MS 120000u   /* a maker uses a received cookie this long */
+#define VN_COOKIE_VALID_MS 115000u   /* a maker uses a received cookie this long (2 min less 5 s: it stops before the secret behind it is renewed) */
 #define VN_COOKIE_SRC_MAX 18         /* source: 16-byte address + 2-byte port */
 
 enum vn_cookie_verdict {

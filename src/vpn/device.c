@@ -154,7 +154,9 @@ void vn_vpn_send_initiation(struct vn_vpn_dev *d, struct vn_vpn_peer *p, bool is
     uint32_t nsec;
     wall_now(d, &sec, &nsec);
     uint8_t ts[VN_WG_TAI64N_LEN], msg[VN_WG_INIT_LEN];
-    vn_noise_tai64n(ts, sec, nsec);
+    /* rounded down to 2^24 ns, as WireGuard does: the timestamp must not
+     * reveal the sender's clock finely */
+    vn_noise_tai64n(ts, sec, nsec & ~((UINT32_C(1) << 24) - 1));
     uint32_t index = idx_new(d, p->id);
     if (vn_noise_init_create(&p->hs, &d->local, &p->remote, index, ts, msg) < 0 ||
         vn_cookie_add_macs(&p->cookie, p->remote.mac1_key, msg, sizeof msg, now_ms) < 0) {

@@ -89,8 +89,8 @@ def vnetd(request, tmp_path, netns, procs):
     daemons = []
     request.node._vnet_daemons = daemons
 
-    def factory(conf, name="vnetd", args=(), start=True):
-        d = vnet.Vnetd(tmp_path, conf, name=name, args=args, procs=procs)
+    def factory(conf, name="vnetd", args=(), start=True, prefix=()):
+        d = vnet.Vnetd(tmp_path, conf, name=name, args=args, procs=procs, prefix=prefix)
         daemons.append(d)
         if start:
             d.start()
