@@ -141,6 +141,167 @@ static void service_metrics(struct out *o, struct vn_switch *sw, json_t **views,
     json_decref(seen);
 }
 
+/* Label text of one peer: network, peer name and public key (escaped). */
+static void peer_labels(char *buf, size_t n, const char *net, json_t *p)
+{
+    char a[96], b[96], c[96];
+    const char *name = json_string_value(json_object_get(p, "name"));
+    const char *key = json_string_value(json_object_get(p, "public_key"));
+    snprintf(buf, n, "network=\"%s\",peer=\"%s\",public_key=\"%s\"", esc(net, a, sizeof a),
+             esc(name ? name : "", b, sizeof b), esc(key ? key : "", c, sizeof c));
+}
+
+/* The integer at path "a" or "a.b" of o, or -1 when absent. */
+static long long int_at(json_t *o, const char *key, const char *sub)
+{
+    json_t *x = json_object_get(o, key);
+    if (sub)
+        x = json_object_get(x, sub);
+    return json_is_integer(x) ? (long long)json_integer_value(x) : -1;
+}
+
+/* The VPNs of the networks (views[i]: network i's gateway status, whose
+ * "vpn" member is vnetctl vpn show's data): per peer, then per device. */
+static void vpn_metrics(struct out *o, struct vn_switch *sw, json_t **views)
+{
+    json_t *vpns[VN_MAX_NETWORKS];
+    unsigned idx[VN_MAX_NETWORKS], n = 0;
+    for (unsigned i = 0; i < sw->nnets && n < VN_MAX_NETWORKS; i++) {
+        json_t *v = views[i] ? json_object_get(views[i], "vpn") : NULL;
+        if (json_is_object(v)) {
+            vpns[n] = v;
+            idx[n++] = i;
+        }
+    }
+    if (!n)
+        return;
+    /* per peer: {key, sub-key of "counters" or NULL (top level), name, type, help} */
+    static const struct {
+        const char *key, *sub, *name, *type, *help;
+    } pm[] = {
+        { "transfer_rx", NULL, "vnet_vpn_peer_rx_bytes_total", "counter",
+          "Bytes of the authenticated datagrams received from the peer (wg show's transfer)." },
+        { "transfer_tx", NULL, "vnet_vpn_peer_tx_bytes_total", "counter",
+          "Bytes of the datagrams sent to the peer (wg show's transfer)." },
+        { "counters", "rx_packets", "vnet_vpn_peer_rx_packets_total", "counter",
+          "Inner packets received from the peer and delivered." },
+        { "counters", "tx_packets", "vnet_vpn_peer_tx_packets_total", "counter",
+          "Inner packets sent to the peer." },
+        { "counters", "handshakes", "vnet_vpn_peer_handshakes_total", "counter",
+          "Handshakes completed with the peer (either role)." },
+        { "counters", "initiations_sent", "vnet_vpn_peer_initiations_sent_total", "counter",
+          "Handshake initiations sent to the peer." },
+        { "counters", "responses_sent", "vnet_vpn_peer_responses_sent_total", "counter",
+          "Handshake responses sent to the peer." },
+        { "counters", "cookies_received", "vnet_vpn_peer_cookies_received_total", "counter",
+          "Cookie replies received from the peer (it was under load)." },
+        { "counters", "keepalives_sent", "vnet_vpn_peer_keepalives_sent_total", "counter",
+          "Keepalives sent to the peer." },
+        { "counters", "keepalives_received", "vnet_vpn_peer_keepalives_received_total",
+          "counter", "Keepalives received from the peer." },
+        { "counters", "replayed", "vnet_vpn_peer_replayed_total", "counter",
+          "Data from the peer dropped as replayed (counter seen or too old)." },
+        { "counters", "source_refused", "vnet_vpn_peer_source_refused_total", "counter",
+          "Inner packets from the peer dropped: source not in its allowed IPs." },
+        { "counters", "queue_dropped", "vnet_vpn_peer_queue_dropped_total", "counter",
+          "Packets to the peer dropped while waiting for a handshake." },
+        { "counters", "roams", "vnet_vpn_peer_roams_total", "counter",
+          "Changes of the peer's endpoint (roaming)." },
+        { "latest_handshake", NULL, "vnet_vpn_peer_latest_handshake_seconds", "gauge",
+          "Unix time of the latest completed handshake with the peer (0: never)." },
+        { "persistent_keepalive", NULL, "vnet_vpn_peer_persistent_keepalive_seconds", "gauge",
+          "The peer's persistent keepalive interval (0: off)." },
+    };
+    char lab[320], nl[96];
+    for (size_t k = 0; k < VN_ARRAY_LEN(pm); k++) {
+        header(o, pm[k].name, pm[k].type, pm[k].help);
+        for (unsigned i = 0; i < n; i++) {
+            size_t j;
+            json_t *p;
+            json_array_foreach(json_object_get(vpns[i], "peers"), j, p) {
+                long long x = int_at(p, pm[k].key, pm[k].sub);
+                if (x < 0)
+                    continue;
+                peer_labels(lab, sizeof lab, sw->nets[idx[i]]->conf.name, p);
+                emit(o, "%s{%s} %lld\n", pm[k].name, lab, x);
+            }
+        }
+    }
+    header(o, "vnet_vpn_peer_session", "gauge",
+           "1 while the peer has a valid transport session.");
+    for (unsigned i = 0; i < n; i++) {
+        size_t j;
+        json_t *p;
+        json_array_foreach(json_object_get(vpns[i], "peers"), j, p) {
+            peer_labels(lab, sizeof lab, sw->nets[idx[i]]->conf.name, p);
+            emit(o, "vnet_vpn_peer_session{%s} %d\n", lab,
+                 json_is_object(json_object_get(p, "session")) ? 1 : 0);
+        }
+    }
+    /* per device: gauges, event counters, then every other counter is a drop */
+    static const struct {
+        const char *key, *sub, *name, *type, *help;
+    } dm[] = {
+        { "peers", NULL, "vnet_vpn_peers", "gauge", "Peers configured." },
+        { "max_peers", NULL, "vnet_vpn_max_peers", "gauge", "Size of the peer table." },
+        { "listen_port", NULL, "vnet_vpn_listen_port", "gauge", "The UDP port listened on." },
+        { "counters", "rx_datagrams", "vnet_vpn_rx_datagrams_total", "counter",
+          "UDP datagrams received on the VPN's socket." },
+        { "counters", "tx_datagrams", "vnet_vpn_tx_datagrams_total", "counter",
+          "UDP datagrams sent from the VPN's socket." },
+        { "counters", "cookies_sent", "vnet_vpn_cookies_sent_total", "counter",
+          "Cookie replies sent (handshake messages without mac2 under load)." },
+        { "gateway", "forwarded", "vnet_vpn_forwarded_total", "counter",
+          "Packets from the tunnel forwarded to guests on the link." },
+    };
+    for (size_t k = 0; k < VN_ARRAY_LEN(dm); k++) {
+        header(o, dm[k].name, dm[k].type, dm[k].help);
+        for (unsigned i = 0; i < n; i++) {
+            long long x = !strcmp(dm[k].key, "peers")
+                              ? (long long)json_array_size(json_object_get(vpns[i], "peers"))
+                              : int_at(vpns[i], dm[k].key, dm[k].sub);
+            if (x >= 0)
+                emit(o, "%s{network=\"%s\"} %lld\n", dm[k].name,
+                     esc(sw->nets[idx[i]]->conf.name, nl, sizeof nl), x);
+        }
+    }
+    header(o, "vnet_vpn_under_load", "gauge",
+           "1 while the VPN answers handshakes without mac2 with cookie replies.");
+    for (unsigned i = 0; i < n; i++)
+        emit(o, "vnet_vpn_under_load{network=\"%s\"} %d\n",
+             esc(sw->nets[idx[i]]->conf.name, nl, sizeof nl),
+             json_is_true(json_object_get(vpns[i], "under_load")) ? 1 : 0);
+    header(o, "vnet_vpn_drops_total", "counter",
+           "Datagrams and packets the VPN dropped, by cause (the device's counters of vnetctl "
+           "vpn show, its socket's and the gateway's; under_load: handshakes answered with a "
+           "cookie).");
+    static const char *const not_drops[] = { "rx_datagrams", "tx_datagrams", "cookies_sent",
+                                             "forwarded", "tx_errors" };
+    static const char *const sects[] = { "counters", "socket", "gateway" };
+    for (unsigned i = 0; i < n; i++) {
+        esc(sw->nets[idx[i]]->conf.name, nl, sizeof nl);
+        for (size_t s = 0; s < VN_ARRAY_LEN(sects); s++) {
+            const char *key;
+            json_t *v;
+            json_object_foreach(json_object_get(vpns[i], sects[s]), key, v) {
+                bool skip = !json_is_integer(v);
+                for (size_t k = 0; k < VN_ARRAY_LEN(not_drops) && !skip; k++)
+                    skip = !strcmp(key, not_drops[k]);
+                if (!skip)
+                    emit(o, "vnet_vpn_drops_total{network=\"%s\",cause=\"%s\"} %lld\n", nl,
+                         key, (long long)json_integer_value(v));
+            }
+        }
+    }
+    header(o, "vnet_vpn_tx_errors_total", "counter", "Datagrams the socket could not send.");
+    for (unsigned i = 0; i < n; i++) {
+        long long x = int_at(vpns[i], "socket", "tx_errors");
+        if (x >= 0)
+            emit(o, "vnet_vpn_tx_errors_total{network=\"%s\"} %lld\n",
+                 esc(sw->nets[idx[i]]->conf.name, nl, sizeof nl), x);
+    }
+}
+
 /* Every gateway service's figures: the status of each network's gateway is
  * built once and read for every family. IPv6 has its own families
  * (vnet_gateway6_* from stats6: neighbour discovery, router advertisements,
@@ -162,6 +323,7 @@ static void gateway_metrics(struct out *o, struct vn_switch *sw)
     };
     for (size_t k = 0; k < VN_ARRAY_LEN(fam); k++)
         service_metrics(o, sw, views, fam[k].sect, fam[k].prefix);
+    vpn_metrics(o, sw, views);
     for (unsigned i = 0; i < sw->nnets; i++)
         json_decref(views[i]);
     free(views);
