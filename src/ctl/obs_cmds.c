@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "obs/capture.h"
 #include "switch/mirror.h"
+#include "vpn/vpn.h"
 
 #include <string.h>
 
@@ -58,8 +59,21 @@ static json_t *cmd_capture_start(void *ctx, json_t *req, char *err, size_t errle
     reap(sw);
     struct vn_port *p = vn_switch_find_port(sw, target);
     struct vn_network *n = p ? NULL : vn_switch_find_network(sw, target);
-    if (!p && !n) {
-        snprintf(err, errlen, "no port or network named '%s'", target);
+    struct vn_network *tun = NULL;
+    if (!p && !n && !strncmp(target, "vpn:", 4)) {
+        /* "vpn:NETWORK": the inner packets of the network's VPN tunnel */
+        tun = vn_switch_find_network(sw, target + 4);
+        if (!tun) {
+            snprintf(err, errlen, "no network '%s' (capture vpn:NETWORK)", target + 4);
+            return NULL;
+        }
+        if (!vn_vpn_of(tun->gw)) {
+            snprintf(err, errlen, "network '%s' has no VPN (no vpn: block)", target + 4);
+            return NULL;
+        }
+    } else if (!p && !n) {
+        snprintf(err, errlen, "no port or network named '%s' (a VPN's tunnel: vpn:NETWORK)",
+                 target);
         return NULL;
     }
     int fd = by_fd ? vn_ctl_take_fd() : vn_capture_create(file, err, errlen);
@@ -77,8 +91,10 @@ static json_t *cmd_capture_start(void *ctx, json_t *req, char *err, size_t errle
     static unsigned seq;
     char name[VN_NAME_MAX];
     snprintf(name, sizeof name, "capture-%u", ++seq);
-    struct vn_mirror *m = vn_mirror_add(sw, name, p ? &p : NULL, p ? 1 : 0, n ? n->id : -1, dir,
-                                        NULL, cap, &vn_capture_sink_ops, err, errlen);
+    struct vn_mirror *m =
+        tun ? vn_mirror_add_tunnel(sw, name, tun->id, dir, cap, &vn_capture_sink_ops, err, errlen)
+            : vn_mirror_add(sw, name, p ? &p : NULL, p ? 1 : 0, n ? n->id : -1, dir, NULL, cap,
+                            &vn_capture_sink_ops, err, errlen);
     if (!m) {
         vn_capture_free(cap);
         return NULL;

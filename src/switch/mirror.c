@@ -1,7 +1,9 @@
 /* Port mirroring: see mirror.h. */
 #include "mirror.h"
 #include "core/util.h"
+#include "pkt/eth.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool attach(struct vn_mirror **list, uint8_t *n, struct vn_mirror *m)
@@ -36,6 +38,11 @@ void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m)
     if (m->net >= 0) {
         struct vn_network *n = sw->nets[m->net];
         detach(n->mir, &n->nmir, m);
+    }
+    if (m->tun_net >= 0) {
+        struct vn_network *n = sw->nets[m->tun_net];
+        detach(n->tmir_in, &n->ntmir_in, m);
+        detach(n->tmir_out, &n->ntmir_out, m);
     }
     for (unsigned i = 0; i < sw->nports; i++) {
         struct vn_port *p = sw->ports[i];
@@ -78,6 +85,7 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
     m->cap = cap;
     m->cap_ops = cap_ops;
     m->net = net;
+    m->tun_net = -1;
     bool ok = true;
     if (net >= 0)
         ok = attach(sw->nets[net]->mir, &sw->nets[net]->nmir, m);
@@ -94,6 +102,48 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
         return NULL;
     }
     return m;
+}
+
+struct vn_mirror *vn_mirror_add_tunnel(struct vn_switch *sw, const char *name, int net,
+                                       unsigned dir, struct vn_capture *cap,
+                                       const struct vn_mirror_sink_ops *cap_ops, char *err,
+                                       size_t errlen)
+{
+    struct vn_mirror *m = vn_mirror_add(sw, name, NULL, 0, -1, dir, NULL, cap, cap_ops, err,
+                                        errlen);
+    if (!m)
+        return NULL;
+    struct vn_network *n = sw->nets[net];
+    m->tun_net = net;
+    bool ok = true;
+    if (dir & VN_MIRROR_IN)
+        ok = attach(n->tmir_in, &n->ntmir_in, m);
+    if (ok && (dir & VN_MIRROR_OUT))
+        ok = attach(n->tmir_out, &n->ntmir_out, m);
+    if (!ok) {
+        m->cap = NULL; /* the caller still owns it on failure */
+        vn_mirror_del(sw, m);
+        snprintf(err, errlen, "the tunnel is already in %d sessions", VN_MIRROR_PER_PORT);
+        return NULL;
+    }
+    return m;
+}
+
+void vn_mirror_tunnel(struct vn_network *n, unsigned dir, const uint8_t src[6],
+                      const uint8_t dst[6], const uint8_t *ip, size_t len)
+{
+    static uint8_t buf[VN_ETH_HLEN + 65535]; /* one copy at a time (one thread) */
+    if (!len || len > sizeof buf - VN_ETH_HLEN)
+        return;
+    memcpy(buf, dst, 6);
+    memcpy(buf + 6, src, 6);
+    vn_put_be16(buf + 12, ip[0] >> 4 == 6 ? VN_ETH_TYPE_IPV6 : VN_ETH_TYPE_IPV4);
+    memcpy(buf + VN_ETH_HLEN, ip, len);
+    struct vn_frame f = { .data = buf, .len = (uint32_t)(VN_ETH_HLEN + len), .net = n->id };
+    struct vn_mirror **list = dir == VN_MIRROR_IN ? n->tmir_in : n->tmir_out;
+    uint8_t cnt = dir == VN_MIRROR_IN ? n->ntmir_in : n->ntmir_out;
+    for (uint8_t i = 0; i < cnt; i++)
+        vn_mirror_frame(n->sw, list[i], &f);
 }
 
 void vn_mirror_forget_port(struct vn_switch *sw, struct vn_port *p)
@@ -117,6 +167,11 @@ json_t *vn_mirror_list_json(struct vn_switch *sw)
         json_t *from = json_array();
         if (m->net >= 0)
             json_array_append_new(from, json_string(sw->nets[m->net]->conf.name));
+        if (m->tun_net >= 0) {
+            char t[VN_NAME_MAX + 8];
+            snprintf(t, sizeof t, "vpn:%s", sw->nets[m->tun_net]->conf.name);
+            json_array_append_new(from, json_string(t));
+        }
         for (unsigned k = 0; k < sw->nports; k++) {
             struct vn_port *p = sw->ports[k];
             if (!p)

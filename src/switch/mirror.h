@@ -37,6 +37,7 @@ struct vn_mirror {
     struct vn_capture *cap;      /* destination sink (a capture), or NULL */
     const struct vn_mirror_sink_ops *cap_ops;
     int net;                     /* network source (-1 = port sources) */
+    int tun_net;                 /* the tunnel of this network is the source (-1 = not) */
     bool reported;               /* a finished capture was shown to a client */
     uint64_t frames, bytes;
 };
@@ -48,6 +49,14 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
                                 unsigned nfrom, int net, unsigned dir, struct vn_port *to,
                                 struct vn_capture *cap, const struct vn_mirror_sink_ops *cap_ops,
                                 char *err, size_t errlen);
+/* A session on the tunnel (the VPN) of network net: its inner IP packets,
+ * in = received from peers, out = sent to them, to a sink only (they are
+ * copied, not queued). Returns it, or NULL with err (the sink then stays the
+ * caller's). */
+struct vn_mirror *vn_mirror_add_tunnel(struct vn_switch *sw, const char *name, int net,
+                                       unsigned dir, struct vn_capture *cap,
+                                       const struct vn_mirror_sink_ops *cap_ops, char *err,
+                                       size_t errlen);
 /* Stop a session and detach it from its sources. */
 void vn_mirror_del(struct vn_switch *sw, struct vn_mirror *m);
 struct vn_mirror *vn_mirror_find(struct vn_switch *sw, const char *name);
@@ -57,5 +66,13 @@ json_t *vn_mirror_list_json(struct vn_switch *sw);
 
 /* Data path hooks (switch.c): a frame received on / sent to port p. */
 void vn_mirror_frame(struct vn_switch *sw, struct vn_mirror *m, struct vn_frame *f);
+
+/* The tunnel's hook: the IP packet ip (len bytes) crossed network n's
+ * tunnel in direction dir (VN_MIRROR_IN: from a peer, VN_MIRROR_OUT: to
+ * one); each session capturing it gets the packet behind an Ethernet header
+ * from src to dst. Callers test n->ntmir_in / n->ntmir_out first (the hook
+ * costs one branch while nothing captures). */
+void vn_mirror_tunnel(struct vn_network *n, unsigned dir, const uint8_t src[6],
+                      const uint8_t dst[6], const uint8_t *ip, size_t len);
 
 #endif

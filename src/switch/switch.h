@@ -80,6 +80,10 @@ struct vn_network {
     struct vn_acl acl;         /* network rules (fw/acl.h) */
     bool acl_default_drop;
     uint8_t nmir;
+    /* sessions capturing the inner packets of its tunnel (the VPN, vpn/vpn.h):
+     * in = received from peers, out = sent to them */
+    uint8_t ntmir_in, ntmir_out;
+    struct vn_mirror *tmir_in[VN_MIRROR_SLOTS], *tmir_out[VN_MIRROR_SLOTS];
 };
 
 #include "policy_types.h"
