@@ -8,6 +8,7 @@
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/gso.h"
+#include "switch/mirror.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +67,18 @@ static void on_timer(struct vn_timer *t)
 
 /* ---- the device's I/O ---- */
 
+/* Capture hook: the inner packet ip crossed the tunnel (dir VN_MIRROR_IN
+ * from a peer, VN_MIRROR_OUT to one); copied to the captures of "vpn:NET"
+ * (obs/capture.h) as an Ethernet frame between the tunnel's MAC and the
+ * gateway's. One branch while nothing captures. */
+static inline void tap(struct vn_vpn *v, unsigned dir, const uint8_t *ip, size_t len)
+{
+    struct vn_network *n = v->gw->net;
+    if (dir == VN_MIRROR_IN ? n->ntmir_in : n->ntmir_out)
+        vn_mirror_tunnel(n, dir, dir == VN_MIRROR_IN ? v->gw->tunnel.mac : v->gw->mac,
+                         dir == VN_MIRROR_IN ? v->gw->mac : v->gw->tunnel.mac, ip, len);
+}
+
 static void io_send(void *ctx, const struct vn_vpn_endpoint *ep, const uint8_t *buf, size_t len)
 {
     struct vn_vpn *v = ctx;
@@ -81,6 +94,7 @@ static void io_send(void *ctx, const struct vn_vpn_endpoint *ep, const uint8_t *
 static void io_deliver(void *ctx, struct vn_vpn_peer *p, uint8_t *buf, size_t len)
 {
     struct vn_vpn *v = ctx;
+    tap(v, VN_MIRROR_IN, buf, len);
     struct vn_addr dst;
     memset(&dst, 0, sizeof dst);
     if (buf[0] >> 4 == 4) {
@@ -102,6 +116,7 @@ static void io_deliver(void *ctx, struct vn_vpn_peer *p, uint8_t *buf, size_t le
             vn_put_be16(buf + 10, 0);
             vn_put_be16(buf + 10, vn_csum_ipv4_hdr(buf, (size_t)(buf[0] & 0x0f) * 4));
         }
+        tap(v, VN_MIRROR_OUT, buf, len);
         vn_vpn_peer_send(v->dev, to, buf, len, vn_loop_now_ms(v->loop));
         return;
     }
@@ -179,6 +194,7 @@ static void send_frame(struct vn_vpn *v, const uint8_t *ip, size_t len, bool rou
             vn_put_be16(pkt + 10, vn_csum_ipv4_hdr(pkt, (size_t)(pkt[0] & 0x0f) * 4));
         }
     }
+    tap(v, VN_MIRROR_OUT, pkt, len);
     vn_vpn_dev_output(v->dev, pkt, len, vn_loop_now_ms(v->loop)); /* no peer: counted there */
 }
 

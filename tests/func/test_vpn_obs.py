@@ -7,7 +7,8 @@ in a laptop namespace, vnetd in a server namespace (vpn_util.VpnLab).
 import pytest
 
 import vnet
-from test_observability import lookup, samples, scrape
+from modes_util import read_pcap
+from test_observability import finish_capture, lookup, samples, scrape, start_capture
 from vpn_util import VpnLab, guest_ip
 from wg_util import missing_wireguard, wglab  # noqa: F401
 
@@ -70,3 +71,50 @@ def test_vpn_metrics(wglab, vnetd, tmp_path):
                                  "vnet_vpn_drops_total", network="lan",
                                  cause="unknown_peer") >= 1, 10,
                   what="the stranger's initiation counted as unknown_peer")
+
+
+# --------------------------------------------------------------------------- capture
+
+TUN_MAC = "02:76:70:6e:00:01"  # the tunnel's MAC in the gateway (vpn.c)
+
+
+def test_vpn_capture(wglab, vnetd, procs, tmp_path):
+    """vnetctl capture vpn:lan writes the tunnel's inner packets, both ways,
+    as Ethernet frames between the tunnel's MAC and the gateway's: the
+    laptop's echo requests and the guest's replies with the inner addresses;
+    --direction in keeps the received ones only; a network without a VPN or
+    an unknown one is refused."""
+    v = VpnLab(wglab, vnetd, tmp_path)
+    lap = v.add_laptop(LAP4)
+    d = v.start()
+    v.connect(lap)
+    lap["ns"].ping_until(guest_ip(0), timeout=20)
+    gw_mac = d.network("lan")["gateway"]["mac"]
+    f1 = str(tmp_path / "vpn.pcap")
+    p = start_capture(procs, d, "vpn:lan", f1, "-c", "6")
+    lap["ns"].ping(guest_ip(0), count=3, interval=0.2)
+    rc, out, err = finish_capture(p)
+    assert rc == 0, err
+    res = vnet.json.loads(out)
+    assert res["frames"] == 6 and res["reason"] == "frame count reached", res
+    frames = read_pcap(f1)
+    assert len(frames) == 6, frames
+    for i, fr in enumerate(frames):
+        req = i % 2 == 0
+        assert (fr["ip.src"], fr["ip.dst"]) == ((LAP4, guest_ip(0)) if req
+                                                else (guest_ip(0), LAP4)), fr
+        assert fr["icmp.type"] == ("8" if req else "0"), fr
+        assert (fr["eth.src"], fr["eth.dst"]) == ((TUN_MAC, gw_mac) if req
+                                                  else (gw_mac, TUN_MAC)), fr
+        assert fr["frame.len"] == fr["frame.cap_len"] == str(14 + 20 + 8 + 56), fr
+    # direction in only: the guest pings the laptop, the file has the replies
+    f2 = str(tmp_path / "in.pcap")
+    p = start_capture(procs, d, "vpn:lan", f2, "-c", "2", "--direction", "in")
+    v.guests[0].ping(LAP4, count=2, interval=0.2)
+    rc, out, err = finish_capture(p)
+    assert rc == 0, err
+    frames = read_pcap(f2)
+    assert [(f["ip.src"], f["icmp.type"]) for f in frames] == [(LAP4, "0")] * 2, frames
+    for target, why in (("vpn:nope", "no network 'nope'"), ("vpn:", "no network")):
+        cp = d.ctl_raw("capture", target, "-w", str(tmp_path / "x.pcap"), json_out=False)
+        assert cp.returncode != 0 and why in cp.stderr, cp.stderr
