@@ -7,6 +7,7 @@
 #include "ctl/acl_cmds.h"
 #include "ctl/ctl.h"
 #include "ctl/evpn_cmds.h"
+#include "ctl/vpn_cmds.h"
 #include "ctl/gw_cmds.h"
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
@@ -262,6 +263,7 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     vn_obs_cmds_register(d->ctl, d->sw);
     vn_acl_cmds_register(d->ctl, d->sw);
     vn_evpn_cmds_register(d->ctl, &d->evpn);
+    vn_vpn_cmds_register(d->ctl, d->sw);
     if (c->metrics[0]) {
         d->metrics = vn_metrics_open(d->loop, d->sw, c->metrics, err, sizeof err);
         if (!d->metrics) {

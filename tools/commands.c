@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "call.h"
 #include "top.h"
+#include "vpn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -367,6 +368,35 @@ const struct command commands[] = {
 
     { .name = "evpn", .args = "", .help = "EVPN mirror: VNIs, flood lists, MACs from FRR",
       .request = "evpn", .print = print_evpn },
+
+    { .name = "vpn", .sub = "show", .args = "[NETWORK]", .max = 1,
+      .help = "the networks' VPNs and their peers, as wg show prints them",
+      .more = "Handshake times, transfer and endpoints per peer; -j adds the counters.\n",
+      .request = "vpn.show", .members = { "network" }, .print = print_vpn_show,
+      .flags = CMD_DEFAULT },
+    { .name = "vpn", .sub = "peer add",
+      .args = "NETWORK NAME --public-key KEY|--genkey --allowed-ips A[,B...] "
+              "[--preshared-key-file F] [--endpoint ADDR:PORT] [--keepalive N] "
+              "[--server-endpoint HOST[:PORT]]",
+      .min = 2, .max = ARGS_ANY, .help = "add a VPN peer (root only)",
+      .more = "--genkey makes the peer's key pair here (vnetd gets only the public key)\n"
+              "and prints its wg-quick file with the private key (--server-endpoint: the\n"
+              "address clients reach vnetd at, when vpn.listen is a wildcard). A\n"
+              "preshared key is read from a file, never the command line. Not kept\n"
+              "across a restart of vnetd.\n",
+      .run = run_vpn_peer_add },
+    { .name = "vpn", .sub = "peer del", .args = "NETWORK NAME|PUBLIC-KEY", .min = 2, .max = 2,
+      .help = "remove a VPN peer (root only)", .request = "vpn.peer.del",
+      .members = { "network", "peer" }, .print = print_vpn_peer_del },
+    { .name = "vpn", .sub = "client-config",
+      .args = "NETWORK PEER [--private-key-file F] [--preshared-key-file F] "
+              "[--endpoint HOST[:PORT]] [--all-traffic]",
+      .min = 2, .max = ARGS_ANY, .help = "print a peer's wg-quick file",
+      .more = "Address, DNS, MTU, the server's key, the network's routes, Endpoint,\n"
+              "PersistentKeepalive. Keys vnetd does not know are comments unless given\n"
+              "by file. --endpoint: where clients reach vnetd (needed when vpn.listen\n"
+              "is a wildcard). --all-traffic (vpn.nat networks): AllowedIPs everything.\n",
+      .run = run_vpn_client_config },
 
     { .name = "help", .args = "[--commands] [COMMAND [SUBCOMMAND]]", .max = ARGS_ANY,
       .help = "usage (--commands: the command names)",

@@ -18,7 +18,7 @@ void print_json(json_t *r);
 
 print_fn print_ok, print_status, print_networks, print_ports, print_fdb, print_stats,
     print_leases, print_conflicts, print_flows, print_forwards, print_acls, print_mirrors,
-    print_evpn, print_vteps;
+    print_evpn, print_vteps, print_vpn_show, print_vpn_peer, print_vpn_peer_del;
 
 /* stats: the VTEPs of the vxlan ports among ports, as a table after a blank
  * line (nothing without vxlan ports); one: the counters of one port. */

@@ -3,7 +3,8 @@
  * main() takes the global options (--control, -j) and hands the rest of
  * the command line to dispatch(), which looks the command up in the table
  * of commands.c: NAME, or NAME SUB for the commands that have subcommands
- * (NAME alone is the subcommand marked CMD_DEFAULT). The command line is
+ * (NAME alone is the subcommand marked CMD_DEFAULT; SUB may be two words,
+ * as in `vpn peer add`). The command line is
  * checked before anything is opened or sent: --help or -h anywhere prints
  * the entry's usage (exit 0); a wrong argument count, or a builder or run
  * function refusing the arguments, prints the reason and the usage line on
@@ -50,6 +51,27 @@ static const struct command *find(const char *name, const char *sub)
             return c;
     }
     return NULL;
+}
+
+/* The entry NAME "SUB1 SUB2" (`vpn peer add`), or NULL. */
+static const struct command *find_two(const char *name, const char *sub1, const char *sub2)
+{
+    char sub[128];
+    if ((size_t)snprintf(sub, sizeof sub, "%s %s", sub1, sub2) >= sizeof sub)
+        return NULL;
+    return find(name, sub);
+}
+
+/* Whether word is the first word of a two-word subcommand of NAME
+ * (`peer` of `vpn peer add`). */
+static int is_word_of(const char *name, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i < n_commands; i++)
+        if (!strcmp(commands[i].name, name) && commands[i].sub &&
+            !strncmp(commands[i].sub, word, n) && commands[i].sub[n] == ' ')
+            return 1;
+    return 0;
 }
 
 /* Whether NAME is a command without subcommands (0), a command with
@@ -167,7 +189,14 @@ int run_help(const struct command *c, const struct vnetctl *o, int ac, char **av
         return 0;
     }
     int k = kind_of(av[0]);
-    const struct command *e = ac == 2 ? find(av[0], av[1]) : k == 0 ? find(av[0], NULL) : NULL;
+    const struct command *e = ac == 3   ? find_two(av[0], av[1], av[2])
+                              : ac == 2 ? find(av[0], av[1])
+                              : k == 0  ? find(av[0], NULL)
+                                        : NULL;
+    if (ac == 3 && e) {
+        command_help(stdout, e);
+        return 0;
+    }
     if (ac > 2) {
         cmd_wrong(c, "too many arguments");
         return 2;
@@ -207,6 +236,13 @@ static int dispatch(const struct vnetctl *o, int ac, char **av)
     } else if (is_help(av[1])) {
         group_usage(stdout, av[0]);
         return 0;
+    } else if (ac >= 3 && (c = find_two(av[0], av[1], av[2]))) {
+        skip = 3;
+    } else if (!find(av[0], av[1]) && is_word_of(av[0], av[1])) {
+        fprintf(stderr, "vnetctl: %s %s: %s\n", av[0], av[1],
+                ac >= 3 && !is_help(av[2]) ? "unknown subcommand" : "which subcommand?");
+        group_usage(ac >= 3 && is_help(av[2]) ? stdout : stderr, av[0]);
+        return ac >= 3 && is_help(av[2]) ? 0 : 2;
     } else if (!(c = find(av[0], av[1])) && k == 2) {
         c = find(av[0], NULL); /* its argument */
     } else if (!c) {
