@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "ctl/acl_cmds.h"
 #include "ctl/ctl.h"
+#include "ctl/debug_cmds.h"
 #include "ctl/evpn_cmds.h"
 #include "ctl/vpn_cmds.h"
 #include "ctl/gw_cmds.h"
@@ -199,6 +200,11 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
         vn_err("msg=\"out of memory\"");
         return -1;
     }
+    if (d->test_clock) { /* before anything arms a timer */
+        vn_test_clock_install(d->loop);
+        vn_warn("msg=\"test clock on: debug.clock.advance moves the loop's time (for tests "
+                "only)\"");
+    }
     for (unsigned i = 0; vn_port_backends[i]; i++)
         vn_switch_set_backend(d->sw, vn_port_backends[i]);
     d->sw->ct_max = c->conntrack_max;
@@ -263,6 +269,7 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     vn_obs_cmds_register(d->ctl, d->sw);
     vn_acl_cmds_register(d->ctl, d->sw);
     vn_evpn_cmds_register(d->ctl, &d->evpn);
+    vn_debug_cmds_register(d->ctl);
     vn_vpn_cmds_register(d->ctl, d->sw);
     if (c->metrics[0]) {
         d->metrics = vn_metrics_open(d->loop, d->sw, c->metrics, err, sizeof err);

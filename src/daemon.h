@@ -38,6 +38,9 @@ struct vn_daemon {
     pid_t child;
     bool child_exited;
     int child_status;     /* its wait status once exited */
+    /* vnetd --test-clock (tests only): the loop runs on the test clock
+     * that debug.clock.advance moves (ctl/debug_cmds.h). */
+    bool test_clock;
 };
 
 /* Block the signals the daemon takes from its signalfd (SIGINT, SIGTERM,

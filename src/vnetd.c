@@ -28,7 +28,7 @@
 struct opts {
     const char *config;
     const char *control, *pidfile, *log, *metrics;
-    bool daemon, print_config, check, use_syslog, nat;
+    bool daemon, print_config, check, use_syslog, nat, test_clock;
     const char *listen;
     const char *nets[VN_MAX_NETWORKS];
     unsigned nnets;
@@ -44,7 +44,7 @@ static void usage(FILE *o)
             "usage: vnetd [-c FILE] [--control PATH] [--foreground|--daemon] [--pid FILE]\n"
             "             [--log LEVEL] [--syslog] [--metrics ADDR:PORT] [--nat] [--listen SOCKPATH]\n"
             "             [--forward PROTO:HOSTPORT[:GUESTIP]:GUESTPORT]...\n"
-            "             [--network SPEC]... [--port SPEC]... [--print-config] [--check]\n"
+            "             [--network SPEC]... [--port SPEC]... [--print-config] [--check] [--test-clock]\n"
             "       vnetd run [OPTIONS] [--] CMD [ARGS...]\n"
             "\n"
             "  -c, --config FILE    YAML configuration (see docs/vnetd.conf.md)\n"
@@ -72,6 +72,9 @@ static void usage(FILE *o)
             "                       (trunk ports: trunk=NET1+NET2[,native=NET1])\n"
             "      --print-config   print the effective configuration as YAML and exit\n"
             "      --check          validate the configuration and exit\n"
+            "      --test-clock     FOR TESTS ONLY: the control command debug.clock.advance\n"
+            "                       (vnetctl debug clock-advance MS) moves the daemon's timer\n"
+            "                       clock forward, so protocol timeouts happen without waiting\n"
             "  -V, --version        print the version and exit\n"
             "\n"
             "With no configuration at all, vnetd runs one NAT network 'default' with a stream\n"
@@ -88,7 +91,7 @@ static void usage(FILE *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum { O_CONTROL = 256, O_PID, O_LOG, O_SYSLOG, O_NETWORK, O_PORT, O_PRINT, O_CHECK, O_NAT,
-           O_LISTEN, O_FORWARD, O_METRICS };
+           O_LISTEN, O_FORWARD, O_METRICS, O_TEST_CLOCK };
     static const struct option lo[] = {
         { "config", required_argument, 0, 'c' },  { "control", required_argument, 0, O_CONTROL },
         { "foreground", no_argument, 0, 'f' },    { "daemon", no_argument, 0, 'd' },
@@ -100,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "listen", required_argument, 0, O_LISTEN },
         { "forward", required_argument, 0, O_FORWARD },
         { "metrics", required_argument, 0, O_METRICS },
+        { "test-clock", no_argument, 0, O_TEST_CLOCK },
         { 0, 0, 0, 0 },
     };
     o->ports = calloc((size_t)argc, sizeof *o->ports);
@@ -136,6 +140,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->listen = optarg;
             break;
         case O_FORWARD: o->forwards[o->nforwards++] = optarg; break;
+        case O_TEST_CLOCK: o->test_clock = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("vnetd %s\n", VN_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -380,6 +385,7 @@ int main(int argc, char **argv)
     }
     struct vn_daemon d;
     vn_daemon_init(&d);
+    d.test_clock = o.test_clock;
     int rc = 1;
     bool pid_written = false;
     if (vn_daemon_setup(&d, c) == 0 &&

@@ -369,6 +369,11 @@ const struct command commands[] = {
     { .name = "evpn", .args = "", .help = "EVPN mirror: VNIs, flood lists, MACs from FRR",
       .request = "evpn", .print = print_evpn },
 
+    { .name = "debug", .sub = "clock-advance", .args = "MS", .min = 1, .max = 1,
+      .help = "move vnetd's timer clock MS milliseconds forward (vnetd --test-clock only)",
+      .more = "For tests: protocol timeouts (VPN rekey, NAT flows) happen without waiting.\n",
+      .request = "debug.clock.advance", .members = { "ms" }, .print = print_ok },
+
     { .name = "vpn", .sub = "show", .args = "[NETWORK]", .max = 1,
       .help = "the networks' VPNs and their peers, as wg show prints them",
       .more = "Handshake times, transfer and endpoints per peer; -j adds the counters.\n",
