@@ -8,7 +8,7 @@ build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libfyaml-dev libjansson-dev libcmocka-dev libseccomp-dev libcap-ng-dev libpcap-dev libmicrohttpd-dev
 iproute2 iputils-ping nftables procps psmisc util-linux kmod
 iperf3 busybox isc-dhcp-client dhcpcd-base dnsmasq-base dnsutils dnsperf tcpdump tshark curl socat
-python3 python3-pytest python3-scapy python3-prometheus-client
+python3 python3-pytest python3-scapy python3-prometheus-client python3-cryptography
 qemu-system-x86 cpio gzip xz-utils zstd
 vde2 passt slirp4netns sockperf tmux
 ethtool openvswitch-switch frr libmnl-dev
