@@ -103,6 +103,7 @@ struct vn_forward_conf {
 #define VN_VPN_DEFAULT_MAX_PEERS 256
 #define VN_VPN_MAX_PEERS 65536        /* highest vpn.max_peers */
 #define VN_VPN_PATH_MAX 256           /* key file paths */
+#define VN_WG_IFNAME_MAX 16           /* vpn.wg_interface, with its NUL (IFNAMSIZ) */
 struct vn_vpn_prefix {
     struct vn_addr prefix;            /* host bits zero; family 0 = none */
     uint8_t len;
@@ -141,6 +142,10 @@ struct vn_vpn_conf {
     struct vn_conf_src address_src;
     bool nat;                         /* vpn.nat: peers may use the network's NAT */
     uint32_t max_peers;               /* vpn.max_peers, also bounds run-time adds */
+    /* vpn.wg_interface (conf/vpn_wg.c): serve WireGuard's configuration
+     * protocol at /var/run/wireguard/NAME.sock (vpn/uapi_sock.c); "" = not */
+    char wg_interface[VN_WG_IFNAME_MAX];
+    struct vn_conf_src wg_src;
     struct vn_vpn_peer_conf *peers;   /* owned (freed with the config), npeers entries */
     unsigned npeers;
 };

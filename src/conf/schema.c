@@ -5,6 +5,7 @@
 #include "schema.h"
 #include "values.h"
 #include "vpn.h"
+#include "vpn_wg.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pkt/nat64.h"
@@ -973,6 +974,10 @@ static const struct vn_conf_key net_keys[] = {
     { .name = "vpn.max_peers", U32(1, VN_VPN_MAX_PEERS), N(vpn.max_peers),
       .def = STR(VN_VPN_DEFAULT_MAX_PEERS), .parse = vn_conf_vpn_p_mark, .show = vn_conf_vpn_show,
       .flags = VN_KF_GW | VN_KF_ALWAYS, .help = "most peers, also for peers added at run time" },
+    { .name = "vpn.wg_interface", .type = VN_CT_CUSTOM, N(vpn.wg_interface),
+      .parse = vn_conf_vpn_p_wg_interface, .print = vn_conf_vpn_pr_str, .show = vn_conf_vpn_show,
+      .flags = VN_KF_GW, .doc_type = "WireGuard interface name",
+      .help = "serve WireGuard's configuration protocol as this interface (wg show NAME)" },
     { .name = "vpn.peers", .shape = VN_CS_MAPLIST, .off = offsetof(struct vn_net_conf, vpn.peers),
       .max = VN_VPN_MAX_PEERS, .sub = &vn_conf_vpn_peer_table, .entries = &vn_conf_vpn_peer_entries,
       .show = vn_conf_vpn_show, .flags = VN_KF_GW | VN_KF_ALWAYS, .doc_type = "list of peers",

@@ -7,6 +7,7 @@
 #include "schema.h"
 #include "values.h"
 #include "vpn.h"
+#include "vpn_wg.h"
 #include "core/util.h"
 #include "pkt/nat64.h"
 
@@ -614,7 +615,7 @@ int vn_conf_validate(struct vn_config *c, struct vn_conf_err *err)
                                     p->name, p->ifname, q->name);
         }
     }
-    if (vn_conf_validate_vpn(c, err))
+    if (vn_conf_validate_vpn(c, err) || vn_conf_validate_wg_interfaces(c, err))
         return -1;
     net_mtu_defaults(c);
     for (unsigned i = 0; i < c->nmirrors; i++) {

@@ -203,6 +203,22 @@ void vn_defer(struct vn_loop *l, struct vn_defer *d)
     l->defer_tail = &d->next;
 }
 
+void vn_defer_cancel(struct vn_loop *l, struct vn_defer *d)
+{
+    if (!d->queued)
+        return;
+    for (struct vn_defer **pp = &l->defer_head; *pp; pp = &(*pp)->next) {
+        if (*pp != d)
+            continue;
+        *pp = d->next;
+        if (l->defer_tail == &d->next)
+            l->defer_tail = pp;
+        break;
+    }
+    d->queued = false;
+    d->next = NULL;
+}
+
 static void run_deferred(struct vn_loop *l)
 {
     /* Deferred work may queue more deferred work; bound the rounds so a

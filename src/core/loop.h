@@ -57,6 +57,9 @@ static inline bool vn_timer_armed(const struct vn_timer *t) { return t->heap_idx
 
 /* Queue d to run once after the current round of events (idempotent). */
 void vn_defer(struct vn_loop *loop, struct vn_defer *d);
+/* Take d off the deferred list (before freeing its owner); no-op when not
+ * queued. */
+void vn_defer_cancel(struct vn_loop *loop, struct vn_defer *d);
 
 /* The clock of the loop's timers (monotonic ns). Default (now_ns NULL):
  * vn_now_ns(). Tests give a fake clock so timeouts fire without waiting;

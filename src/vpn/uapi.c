@@ -527,10 +527,15 @@ static int create_peer(struct vn_vpn_dev *d, const struct vn_uapi_set *s,
     return 0;
 }
 
+/* Change peer p as op says. fresh: the request replaces every peer and
+ * this is p's first mention, so p is set as if made anew (allowed IPs,
+ * preshared key and keepalive only those given) but keeps its name,
+ * counters, sessions and learned endpoint. */
 static int update_peer(struct vn_vpn_dev *d, const struct vn_uapi_set *s,
-                       const struct vn_uapi_peer_op *op, struct vn_vpn_peer *p, char *err,
-                       size_t errlen, const struct vn_uapi_hooks *h)
+                       const struct vn_uapi_peer_op *op, struct vn_vpn_peer *p, bool fresh,
+                       char *err, size_t errlen, const struct vn_uapi_hooks *h)
 {
+    bool replace = op->replace_allowed || fresh;
     struct vn_uapi_prefix old[VN_VPN_ALLOWED_PER_PEER], fin[VN_VPN_ALLOWED_PER_PEER];
     unsigned nold = 0, nfin = 0;
     uint32_t cur = 0;
@@ -538,7 +543,7 @@ static int update_peer(struct vn_vpn_dev *d, const struct vn_uapi_set *s,
     unsigned pl;
     while (nold < VN_VPN_ALLOWED_PER_PEER && vn_allowed_next(&d->allowed, p->id, &cur, &pa, &pl))
         old[nold++] = (struct vn_uapi_prefix){ pa, (uint8_t)pl };
-    if (!op->replace_allowed)
+    if (!replace)
         for (unsigned i = 0; i < nold; i++)
             fin[nfin++] = old[i];
     for (unsigned i = 0; i < op->nallowed; i++)
@@ -554,7 +559,7 @@ static int update_peer(struct vn_vpn_dev *d, const struct vn_uapi_set *s,
     if (r)
         return r;
     /* every check passed: change the peer */
-    if (op->replace_allowed || op->nallowed) {
+    if (replace || op->nallowed) {
         vn_allowed_remove_peer(&d->allowed, p->id);
         for (unsigned i = 0; i < nfin; i++)
             if (vn_allowed_insert(&d->allowed, &fin[i].prefix, fin[i].len, p->id) < 0) {
@@ -568,21 +573,44 @@ static int update_peer(struct vn_vpn_dev *d, const struct vn_uapi_set *s,
     }
     if (op->has_psk)
         memcpy(p->remote.psk, op->psk, VN_KEY_LEN);
+    else if (fresh)
+        memset(p->remote.psk, 0, VN_KEY_LEN);
     bool kick = false;
     if (op->has_endpoint) {
         kick = !p->endpoint.ip.family;
         p->endpoint = op->endpoint;
     }
-    if (op->has_keepalive) {
-        kick |= op->keepalive != p->keepalive_s;
-        p->keepalive_s = op->keepalive;
-        if (!op->keepalive)
+    if (op->has_keepalive || fresh) {
+        uint16_t ka = op->has_keepalive ? op->keepalive : 0;
+        kick |= ka != p->keepalive_s;
+        p->keepalive_s = ka;
+        if (!ka)
             p->t_persistent = 0;
     }
     /* a keepalive newly on (or an endpoint newly known) goes at once */
     if (kick && p->keepalive_s && p->endpoint.ip.family)
         p->t_persistent = 1;
     return 0;
+}
+
+/* Whether one of the first n peer entries of s names pub. */
+static bool mentioned(const struct vn_uapi_set *s, const uint8_t pub[VN_KEY_LEN], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!memcmp(s->peers[i].pub, pub, VN_KEY_LEN))
+            return true;
+    return false;
+}
+
+/* Whether a request with replace_peers keeps peer pub: its first entry
+ * neither removes it nor is update_only (which skips a peer that is gone,
+ * as all are after WireGuard's replace_peers). */
+static bool kept(const struct vn_uapi_set *s, const uint8_t pub[VN_KEY_LEN], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!memcmp(s->peers[i].pub, pub, VN_KEY_LEN))
+            return !s->peers[i].remove && !s->peers[i].update_only;
+    return false;
 }
 
 int vn_uapi_apply(struct vn_vpn_dev *d, uint16_t listen_port, const struct vn_uapi_set *s,
@@ -611,9 +639,11 @@ int vn_uapi_apply(struct vn_vpn_dev *d, uint16_t listen_port, const struct vn_ua
     }
     int r = 0;
     bool changed = false;
+    /* replace_peers: those the request does not keep go first (a kept one
+     * is set anew at its first mention, see update_peer) */
     if (s->replace_peers)
         for (unsigned i = 0; i < d->max_peers; i++)
-            if (d->peers[i]) {
+            if (d->peers[i] && !kept(s, d->peers[i]->remote.pub, s->npeers)) {
                 if (h && h->del)
                     h->del(h->ctx, d->peers[i]);
                 else
@@ -623,6 +653,7 @@ int vn_uapi_apply(struct vn_vpn_dev *d, uint16_t listen_port, const struct vn_ua
     for (unsigned i = 0; i < s->npeers && !r; i++) {
         const struct vn_uapi_peer_op *op = &s->peers[i];
         struct vn_vpn_peer *p = vn_vpn_peer_by_key(d, op->pub);
+        bool fresh = s->replace_peers && !mentioned(s, op->pub, i);
         if (op->remove) {
             if (p) {
                 if (h && h->del)
@@ -635,7 +666,8 @@ int vn_uapi_apply(struct vn_vpn_dev *d, uint16_t listen_port, const struct vn_ua
         }
         if (!p && op->update_only)
             continue;
-        r = p ? update_peer(d, s, op, p, err, errlen, h) : create_peer(d, s, op, h, err, errlen);
+        r = p ? update_peer(d, s, op, p, fresh, err, errlen, h)
+              : create_peer(d, s, op, h, err, errlen);
         changed |= r == 0;
     }
     if (changed && h && h->changed)
@@ -665,7 +697,7 @@ long vn_uapi_request_len(const char *buf, size_t len)
 static char *errno_reply(int e, size_t *outlen)
 {
     struct obuf o = { 0 };
-    outf(&o, "errno=%d\n\n", e);
+    outf(&o, "errno=%d\n\n", -e); /* negative, as wg reads it */
     return ofinish(&o, outlen);
 }
 

@@ -6,13 +6,14 @@
  *
  * Theory of operation. A request is "get=1\n\n" or "set=1\n" followed by
  * key=value lines and an empty line; the answer of a get is the device's
- * key=value lines, and every answer ends with "errno=N\n\n" (0: success).
+ * key=value lines, and every answer ends with "errno=N\n\n": 0 for success,
+ * else minus an errno.h value (what wireguard-go sends and wg reads).
  * The request comes from an untrusted client and is parsed strictly and
  * completely before anything changes: lines of at most VN_UAPI_LINE_MAX
  * bytes, keys exactly as the protocol names them (in their place: device
  * keys before the first public_key, peer keys after it), keys in hex of
  * exactly 64 digits, decimal integers in range, numeric endpoints only,
- * "true" for flags. Any parse error answers errno=22 (EINVAL) and changes
+ * "true" for flags. Any parse error answers errno=-22 (EINVAL) and changes
  * nothing. A parsed set is then applied in order, each peer all or nothing:
  * every check of a peer (its allowed IPs free and outside the network's
  * subnets, room in the peer and prefix tables) runs before any of its
@@ -22,7 +23,11 @@
  * the values in use (what `wg showconf` printed), fwmark only as 0;
  * anything else is EOPNOTSUPP, checked before any peer changes. Unlike
  * WireGuard, an allowed IP another peer holds is refused (EADDRINUSE), not
- * moved, as in the config file. A get prints the private key, as every
+ * moved, as in the config file; and replace_peers (wg setconf) removes the
+ * peers the request does not name while those it names are set as if new
+ * (allowed IPs, preshared key, keepalive only as given) but keep their
+ * name, counters, sessions and learned endpoint, where WireGuard would
+ * remove and add them again. A get prints the private key, as every
  * WireGuard implementation does: the socket is for root only. */
 #ifndef VN_VPN_UAPI_H
 #define VN_VPN_UAPI_H
@@ -96,7 +101,8 @@ int vn_uapi_parse_set(const char *body, size_t len, struct vn_uapi_set *s, char 
 void vn_uapi_set_free(struct vn_uapi_set *s);
 
 /* Apply a parsed set to d, whose socket listens on listen_port (see the
- * theory of operation). Returns 0 or an errno value, with a reason in err. */
+ * theory of operation). Returns 0 or an errno value (positive), with a
+ * reason in err. */
 int vn_uapi_apply(struct vn_vpn_dev *d, uint16_t listen_port, const struct vn_uapi_set *s,
                   const struct vn_uapi_hooks *h, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* The VPN of a network: socket, loop and gateway glue around the device.
  * See vpn.h for the theory of operation. */
 #include "vpn.h"
+#include "uapi_sock.h"
 
 #include "core/log.h"
 #include "core/syscalls.h"
@@ -8,6 +9,7 @@
 #include "pkt/csum.h"
 #include "pkt/eth.h"
 #include "pkt/gso.h"
+#include "udp_tx.h"
 #include "switch/mirror.h"
 
 #include <errno.h>
@@ -17,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-VN_SYSCALLS("recvmmsg", "sendto");
+VN_SYSCALLS("recvmmsg");
 
 #define RX_BATCH 32
 #define RX_BUF 9216            /* a datagram of a jumbo-MTU peer fits */
@@ -30,14 +32,17 @@ struct vn_vpn {
     struct vn_vpn_dev *dev;
     int fd;
     uint16_t port;                 /* bound */
+    uint8_t family;                /* of the socket */
     struct vn_io io;
+    struct vn_udp_tx tx;           /* datagrams out, batched */
     struct vn_timer timer;
+    struct vn_uapi_sock *uapi;     /* vpn.wg_interface's socket, or NULL */
     uint64_t timer_at;             /* deadline armed (ms), 0 = none */
     uint8_t (*rx)[RX_BUF];         /* RX_BATCH receive buffers */
     uint8_t *seg;                  /* segments of an offloaded frame */
     uint8_t *scratch;              /* one packet being forwarded */
     struct {
-        uint64_t rx_truncated, tx_errors, ttl_expired, bad_frame;
+        uint64_t rx_truncated, ttl_expired, bad_frame;
     } st;
 };
 
@@ -82,10 +87,15 @@ static inline void tap(struct vn_vpn *v, unsigned dir, const uint8_t *ip, size_t
 static void io_send(void *ctx, const struct vn_vpn_endpoint *ep, const uint8_t *buf, size_t len)
 {
     struct vn_vpn *v = ctx;
-    struct sockaddr_storage ss;
-    socklen_t sl = vn_addr_sockaddr(&ep->ip, ep->port, &ss);
-    if (!sl || sendto(v->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
-        v->st.tx_errors++;
+    if (v->family == AF_INET6 && ep->ip.family == AF_INET) {
+        /* an IPv4 peer of a dual-stack socket: its v4-mapped address */
+        struct vn_addr m = { .family = AF_INET6 };
+        m.a[10] = m.a[11] = 0xff;
+        memcpy(m.a + 12, ep->ip.a, 4);
+        vn_udp_tx_add(&v->tx, &m, ep->port, buf, len);
+        return;
+    }
+    vn_udp_tx_add(&v->tx, &ep->ip, ep->port, buf, len);
 }
 
 /* A decrypted packet: to another peer (hairpin) or into the network. The
@@ -264,9 +274,11 @@ static json_t *tun_json(void *ctx)
     json_t *j = vn_vpn_dev_json(v->dev, vn_loop_now_ms(v->loop));
     json_object_set_new(j, "listen_port", json_integer(v->port));
     json_object_set_new(j, "socket",
-                        json_pack("{s:I,s:I,s:I,s:I}", "rx_truncated",
-                                  (json_int_t)v->st.rx_truncated, "tx_errors",
-                                  (json_int_t)v->st.tx_errors, "ttl_expired",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rx_truncated",
+                                  (json_int_t)v->st.rx_truncated, "tx_dropped",
+                                  (json_int_t)v->tx.dropped, "tx_sent", (json_int_t)v->tx.sent,
+                                  "tx_trains", (json_int_t)v->tx.trains, "tx_syscalls",
+                                  (json_int_t)v->tx.syscalls, "ttl_expired",
                                   (json_int_t)v->st.ttl_expired, "bad_frame",
                                   (json_int_t)v->st.bad_frame));
     return j;
@@ -277,7 +289,13 @@ static void vpn_free(void *ctx)
     struct vn_vpn *v = ctx;
     if (!v)
         return;
+    vn_uapi_sock_close(v->uapi);
     vn_timer_cancel(v->loop, &v->timer);
+    if (v->tx.buf) {
+        vn_udp_tx_flush(&v->tx);
+        vn_defer_cancel(v->loop, &v->tx.flush);
+        vn_udp_tx_free(&v->tx);
+    }
     if (v->fd >= 0) {
         vn_io_del(v->loop, &v->io);
         close(v->fd);
@@ -396,12 +414,24 @@ int vn_vpn_attach(struct vn_gw *gw, char *err, size_t errlen)
             return -1;
         }
     v->fd = open_socket(&c->listen, &v->port, err, errlen);
+    v->family = c->listen.ip.family ? c->listen.ip.family : AF_INET;
+    if (v->fd >= 0 && vn_udp_tx_init(&v->tx, v->loop, v->fd) < 0) {
+        snprintf(err, errlen, "out of memory");
+        close(v->fd);
+        v->fd = -1;
+        vpn_free(v);
+        return -1;
+    }
     if (v->fd < 0 || vn_io_add(v->loop, &v->io, v->fd, EPOLLIN, on_readable) < 0) {
         if (v->fd >= 0) {
             snprintf(err, errlen, "cannot watch the VPN socket");
             close(v->fd);
             v->fd = -1;
         }
+        vpn_free(v);
+        return -1;
+    }
+    if (c->wg_interface[0] && !(v->uapi = vn_uapi_sock_open(v->loop, v, gw->conf, err, errlen))) {
         vpn_free(v);
         return -1;
     }
@@ -458,5 +488,10 @@ struct vn_vpn_peer *vn_vpn_add_peer(struct vn_vpn *v, const char *name,
 void vn_vpn_del_peer(struct vn_vpn *v, struct vn_vpn_peer *p)
 {
     vn_vpn_peer_del(v->dev, p);
+    rearm(v);
+}
+
+void vn_vpn_kick(struct vn_vpn *v)
+{
     rearm(v);
 }

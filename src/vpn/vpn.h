@@ -42,5 +42,8 @@ struct vn_vpn_peer *vn_vpn_add_peer(struct vn_vpn *v, const char *name,
                                     unsigned nallowed, char *err, size_t errlen);
 /* Remove a peer and its routes. */
 void vn_vpn_del_peer(struct vn_vpn *v, struct vn_vpn_peer *p);
+/* Run the timers again after a peer changed in place (uapi.c: endpoint,
+ * persistent keepalive). */
+void vn_vpn_kick(struct vn_vpn *v);
 
 #endif

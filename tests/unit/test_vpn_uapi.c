@@ -122,7 +122,7 @@ static int set(struct vn_vpn_dev *d, const char *lines)
     assert_int_equal(outlen, strlen(out));
     assert_true(outlen >= 3 && out[outlen - 1] == '\n' && out[outlen - 2] == '\n');
     free(out);
-    return e;
+    return -e; /* the answer carries minus the errno */
 }
 
 static char *get(struct vn_vpn_dev *d)
@@ -568,7 +568,7 @@ static void test_framing(void **state)
                                    sizeof err);
         assert_non_null(out);
         assert_true(close);
-        assert_string_equal(out, "errno=22\n\n");
+        assert_string_equal(out, "errno=-22\n\n");
         free(out);
     }
     vn_vpn_dev_free(d);
@@ -607,6 +607,10 @@ static void test_showconf_roundtrip(void **state)
              "public_key=%s\nendpoint=[2001:db8::2]:1\nallowed_ip=10.98.0.0/16\n",
              peer_hex(9), 77, peer_hex(8));
     assert_int_equal(set(d, req), 0);
+    struct vn_vpn_peer *p9 = peer(d, 9), *p8 = peer(d, 8);
+    p9->st.rx_bytes = 99;
+    char name9[VN_VPN_NAME_MAX];
+    snprintf(name9, sizeof name9, "%s", p9->name);
     char *g1 = get(d);
     /* keep the lines a set takes */
     char *conf = calloc(1, strlen(g1) + 64), *o = conf;
@@ -632,6 +636,30 @@ static void test_showconf_roundtrip(void **state)
     sort_lines(g1);
     sort_lines(g2);
     assert_string_equal(g1, g2);
+    /* the same peers, kept in place: names and counters too */
+    assert_ptr_equal(peer(d, 9), p9);
+    assert_ptr_equal(peer(d, 8), p8);
+    assert_string_equal(p9->name, name9);
+    assert_int_equal(p9->st.rx_bytes, 99);
+    /* replace_peers naming 8 only: 9 goes; 8 is set anew (its allowed IPs
+     * replaced, no keepalive, no preshared key) but stays the same peer */
+    p8->keepalive_s = 5;
+    memset(p8->remote.psk, 1, 32);
+    char req2[512];
+    snprintf(req2, sizeof req2, "replace_peers=true\npublic_key=%s\nallowed_ip=10.97.0.0/16\n",
+             peer_hex(8));
+    assert_int_equal(set(d, req2), 0);
+    assert_null(peer(d, 9));
+    assert_ptr_equal(peer(d, 8), p8);
+    assert_int_equal(p8->keepalive_s, 0);
+    assert_true(vn_ct_is_zero(p8->remote.psk, 32));
+    assert_int_equal(nprefixes(d, p8), 1);
+    assert_int_equal(p8->endpoint.port, 1); /* the learned endpoint stays */
+    /* replace_peers with update_only for a known peer: it goes, as all do */
+    snprintf(req2, sizeof req2, "replace_peers=true\npublic_key=%s\nupdate_only=true\n",
+             peer_hex(8));
+    assert_int_equal(set(d, req2), 0);
+    assert_int_equal(d->npeers, 0);
     free(g1);
     free(g2);
     free(copy);
