@@ -14,6 +14,7 @@ from wg_util import keypair, missing_wireguard, quick_config, quick_peer, wglab 
 LAP_UL, LAP4 = "198.18.75.2", "10.99.0.2"
 SRV = "198.18.75.1"
 REJECT_AFTER_TIME_S = 180
+REKEY_AFTER_TIME_S = 120
 
 
 def test_clock_advance_refused_without_flag(vnetd):
@@ -42,7 +43,9 @@ def test_rekey_after_reject_time(wglab, vnetd, tmp_path):
     guest; vnetd's clock moves 181 s: its session is past REJECT_AFTER_TIME,
     so the guest's next packet to the laptop makes vnetd start a handshake
     of its own (it was only ever the responder), and traffic goes on both
-    ways over the new session. The gateway's other services still answer."""
+    ways over the new session; 121 s later (REKEY_AFTER_TIME) vnetd, now the
+    initiator, rekeys while the old session still carries traffic. The
+    gateway's other services still answer."""
     site = Site(wglab, vnetd, tmp_path, "srv", 2, SRV)
     lap_ns = wglab.ns()
     wglab.link(site.srv, lap_ns, f"{SRV}/24", f"{LAP_UL}/24")
@@ -87,7 +90,17 @@ def test_rekey_after_reject_time(wglab, vnetd, tmp_path):
     assert p2["counters"]["tx_packets"] > p1["counters"]["tx_packets"]
     w = dev.peer(site.pub)
     assert w["latest_handshake"] > 0
-    # the rest of the gateway is unharmed by the jump
+    # vnetd is now the initiator: 121 s on (past REKEY_AFTER_TIME, short of
+    # REJECT_AFTER_TIME) the session still carries traffic and vnetd rekeys
+    site.d.ctl("debug", "clock-advance", str((REKEY_AFTER_TIME_S + 1) * 1000))
+    site.guest.ping_until(LAP4, timeout=20)
+    vnet.wait_for(lambda: site.peer("laptop")["counters"]["handshakes"] >= 3, 15,
+                  interval=0.1, what="a rekey after REKEY_AFTER_TIME")
+    p3 = site.peer("laptop")
+    assert p3["counters"]["initiations_sent"] > p2["counters"]["initiations_sent"]
+    assert p3["session"]["initiator"] and p3["session"]["age_ms"] < 60000
+    lap_ns.ping(site.guest_ip, count=2)
+    # the rest of the gateway is unharmed by the jumps
     site.guest.ping(site.gw, count=2)
     c = site.vpn()["counters"]
     assert c["bad_handshake"] == 0 and c["stale_timestamp"] == 0, c
