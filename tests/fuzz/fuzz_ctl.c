@@ -1,11 +1,15 @@
 /* Fuzz target: control requests (ctl/ctl.c request parsing and dispatch,
- * and the commands of ctl/{switch,gw,obs,acl,vxlan}_cmds.c) against a running
+ * and the commands of ctl/{switch,gw,obs,acl,vxlan,vpn}_cmds.c) against a running
  * world (see fuzz_world.h) with a nat and a tagged isolated network and four
  * ports, and, when the fuzzer runs in its own network namespace, a real
  * vxlan port carrying both networks (VNIs 100 and 200; local 127.0.0.1 on
  * an ephemeral UDP port, remotes 127.0.0.2 and [127.0.0.3]:8472), so that
  * vtep.* and fdb.add/del reach its tables and the frames flood to whatever
- * VTEPs requests listed (in that namespace, only loopback answers). Each
+ * VTEPs requests listed (in that namespace, only loopback answers), and a
+ * VPN on network lan's gateway (127.0.0.1, an ephemeral UDP port, one
+ * peer, max_peers 4) so that vpn.* reach its peer table (also only in
+ * that namespace: a peer added with an endpoint and a keepalive is sent a
+ * handshake at once). Each
  * reply must be one JSON object with a boolean "ok". After every request
  * two fixed frames cross the switch, so rules, mirrors, port changes and
  * flood lists made by requests are exercised.
@@ -20,16 +24,23 @@
 #include "ctl/gw_cmds.h"
 #include "ctl/obs_cmds.h"
 #include "ctl/switch_cmds.h"
+#include "ctl/vpn_cmds.h"
+#include "core/wgkey.h"
 #include "fuzz_world.h"
+#include "gw/gateway.h"
 #include "port/vxlan.h"
+#include "vpn/vpn.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char yaml[2048];
+static char key_file[64];
 static bool isolated;
 
 /* The real vxlan port (only in the fuzzer's own network namespace). */
@@ -54,6 +65,54 @@ static void add_vxlan(struct fz_world *w)
     pc->vxlan.local.port = 0; /* ephemeral */
     if (!vn_switch_add_port_ops(w->sw, pc, &vn_port_vxlan_ops, NULL, err, sizeof err)) {
         fprintf(stderr, "fuzz: vxlan port: %s\n", err);
+        abort();
+    }
+}
+
+/* The VPN's private key file (mode 0600, removed at exit) and the vpn:
+ * block of network lan with one peer; "" when not isolated. Keys are fixed
+ * bytes: the peer's is seed 2, the VPN's seed 1. */
+static void remove_key(void)
+{
+    unlink(key_file);
+}
+
+static void vpn_block(char *out, size_t n)
+{
+    uint8_t k[32];
+    char priv[VN_KEY_B64_LEN + 1], pub[VN_KEY_B64_LEN + 1];
+    memset(k, 1, sizeof k);
+    vn_key_to_base64(priv, k);
+    memset(k, 2, sizeof k);
+    uint8_t p[32];
+    if (vn_x25519_pubkey(p, k) < 0)
+        abort();
+    vn_key_to_base64(pub, p);
+    snprintf(key_file, sizeof key_file, "/tmp/fuzz_ctl.%d.key", (int)getpid());
+    FILE *f = fopen(key_file, "w");
+    if (!f)
+        abort();
+    fprintf(f, "%s\n", priv);
+    fclose(f);
+    chmod(key_file, 0600);
+    atexit(remove_key);
+    snprintf(out, n,
+             ",\n     vpn: {listen: \"127.0.0.1:51820\", private_key_file: %s, address: 10.99.0.1/24,"
+             "\n           max_peers: 4, peers: [{name: a, public_key: \"%s\", allowed_ips: "
+             "[10.99.0.2/32]}]}",
+             key_file, pub);
+}
+
+/* Attach the VPN of network lan (its socket on an ephemeral port). */
+static void attach_vpn(struct fz_world *w)
+{
+    struct vn_network *n = vn_switch_find_network(w->sw, "lan");
+    char err[256];
+    if (!n || !n->gw)
+        abort();
+    n->conf.vpn.listen.port = 0;
+    if (vn_vpn_attach(n->gw, err, sizeof err) < 0) {
+        fprintf(stderr, "fuzz: vpn: %s\n", err);
         abort();
     }
 }
@@ -87,10 +146,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!yaml[0]) {
         isolated = fz_isolate();
+        char vpn[512] = "";
+        if (isolated)
+            vpn_block(vpn, sizeof vpn);
         snprintf(yaml, sizeof yaml,
                  "networks:\n"
                  "  - {name: lan, mode: %s, subnet: 10.0.2.0/24, gateway: 10.0.2.2,\n"
-                 "     dns: {upstream: [127.0.0.1:1]}, vni: 100}\n"
+                 "     dns: {upstream: [127.0.0.1:1]}, vni: 100%s}\n"
                  "  - {name: iso, mode: isolated, vlan: 20, vni: 200}\n"
                  "ports:\n"
                  "  - {name: vm1, type: stream, network: lan, path: /nonexistent/vm1.sock}\n"
@@ -98,18 +160,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "  - {name: t1, type: stream, trunk: [lan, iso], native: lan,\n"
                  "     path: /nonexistent/t1.sock}\n"
                  "  - {name: vm3, type: stream, network: iso, path: /nonexistent/vm3.sock}\n",
-                 isolated ? "nat" : "isolated");
+                 isolated ? "nat" : "isolated", vpn);
     }
     if (size > 64 * 1024)
         return 0;
     struct fz_world *w = fz_world_new(yaml);
-    if (isolated)
+    if (isolated) {
         add_vxlan(w);
+        attach_vpn(w);
+    }
     struct vn_ctl *ctl = vn_ctl_new_detached();
     vn_switch_cmds_register(ctl, w->sw);
     vn_gw_cmds_register(ctl, w->sw);
     vn_obs_cmds_register(ctl, w->sw);
     vn_acl_cmds_register(ctl, w->sw);
+    vn_vpn_cmds_register(ctl, w->sw);
     const char *p = (const char *)data, *end = p + size;
     for (int lines = 0; p < end && lines < 64; lines++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

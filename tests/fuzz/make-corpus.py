@@ -8,6 +8,7 @@ this again rewrites the same files. Standard library only.
 
 usage: tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus)
 """
+import base64
 import ipaddress
 import os
 import struct
@@ -464,6 +465,30 @@ CTL_VXLAN = [
 ]
 
 
+# The VPN's requests (fuzz_ctl's network lan: a VPN with peer 'a' at
+# 10.99.0.2/32, vpn.address 10.99.0.1/24, max_peers 4). Keys: base64 of
+# 32 bytes 3, 4, 5 (any 32 bytes are a public key to the commands).
+K3, K4, K5 = (base64.b64encode(bytes([b]) * 32).decode() for b in (3, 4, 5))
+CTL_VPN = [
+    '{"cmd":"vpn.show"}',
+    '{"cmd":"vpn.show","network":"lan"}',
+    '{"cmd":"vpn.peer.add","network":"lan","name":"b","public_key":"%s",'
+    '"allowed_ips":["10.99.0.3/32","fd99::3"],"persistent_keepalive":0}' % K3,
+    '{"cmd":"vpn.peer.add","network":"lan","name":"c","public_key":"%s","preshared_key":"%s",'
+    '"allowed_ips":["10.98.0.0/16"],"endpoint":"127.0.0.1:9","persistent_keepalive":25}' % (K4, K5),
+    '{"cmd":"vpn.peer.add","network":"lan","name":"d","public_key":"%s",'
+    '"allowed_ips":["10.0.2.7/32"]}' % K5,
+    '{"cmd":"vpn.peer.add","network":"lan","name":"d","public_key":"%s",'
+    '"allowed_ips":["10.99.0.5/24"]}' % K5,
+    '{"cmd":"vpn.client-config","network":"lan","peer":"a"}',
+    '{"cmd":"vpn.client-config","network":"lan","peer":"b","endpoint":"[fd00::1]"}',
+    '{"cmd":"vpn.client-config","network":"lan","peer":"%s","endpoint":"vpn.example:1"}' % K3,
+    '{"cmd":"vpn.peer.del","network":"lan","peer":"b"}',
+    '{"cmd":"vpn.peer.del","network":"lan","peer":"%s"}' % K4,
+    '{"cmd":"vpn.peer.del","network":"iso","peer":"a"}',
+]
+
+
 def seeds_ctl(out):
     for i, line in enumerate(CTL):
         write(out, "ctl", "req-%02d" % i, line + "\n")
@@ -473,6 +498,10 @@ def seeds_ctl(out):
     # a session: VTEPs and static entries made, traffic flooded and steered
     # (fuzz_ctl's frames), listed, then taken away; a full VTEP table
     write(out, "ctl", "vxlan-session", "\n".join(CTL_VXLAN) + "\n")
+    for i, line in enumerate(CTL_VPN):
+        write(out, "ctl", "vpn-%02d" % i, line + "\n")
+    # a session: peers added, shown, configured for, removed; a full table
+    write(out, "ctl", "vpn-session", "\n".join(CTL_VPN) + "\n")
     write(out, "ctl", "vxlan-full", "".join(
         '{"cmd":"vtep.add","port":"vx","vtep":"127.1.%d.%d"}\n' % (i // 250, i % 250 + 1)
         for i in range(60)))
