@@ -62,6 +62,27 @@ static int parse_prefix(const char *key, const char *v, struct vn_addr *a, uint8
     return 0;
 }
 
+/* "vpn" (any peer of the network's VPN) or "vpn:PEER" (the peer of that
+ * name: 1-31 characters, none of white space, ',' or '='). Returns 0 with
+ * *vpn and peer set, or -1 with err. */
+static int parse_vpn(const char *key, const char *v, uint8_t *vpn, char peer[VN_ACL_PEER_MAX],
+                     char *err, size_t errlen)
+{
+    if (!v[3]) {
+        *vpn = VN_ACL_VPN_ANY;
+        peer[0] = 0;
+        return 0;
+    }
+    const char *name = v + 4;
+    size_t n = strlen(name);
+    if (!n || n >= VN_ACL_PEER_MAX || strpbrk(name, " \t\n,="))
+        return fail(err, errlen, "%s: '%s': vpn:PEER needs a peer name of 1-%d characters "
+                                 "(no spaces, ',' or '=')", key, v, VN_ACL_PEER_MAX - 1);
+    *vpn = VN_ACL_VPN_PEER;
+    memcpy(peer, name, n + 1);
+    return 0;
+}
+
 static int parse_range(const char *v, uint16_t *lo, uint16_t *hi)
 {
     uint64_t a, b;
@@ -149,7 +170,8 @@ static int settle(struct vn_acl_rule *r, const char *key, const char *val, char 
             f = of;
     }
     if (r->ethertype && !ip_ethertype(r->ethertype) &&
-        (r->src.family || r->dst.family || r->proto >= 0 || has_ports(r) || has_icmp(r)))
+        (r->src.family || r->dst.family || r->proto >= 0 || has_ports(r) || has_icmp(r) ||
+         r->src_vpn || r->dst_vpn))
         return fail(err, errlen, "%s: '%s': a rule for ethertype 0x%04x (not IP) cannot have "
                                  "IP conditions (src, dst, proto, sport, dport, icmp_type, "
                                  "icmp_code)", key, val, r->ethertype);
@@ -167,9 +189,9 @@ static int settle(struct vn_acl_rule *r, const char *key, const char *val, char 
     if (!f && (r->mproto == 1 || r->mproto == 58))
         f = r->mproto == 1 ? AF_INET : AF_INET6;
     r->family = f;
-    r->l3 = f || r->mproto >= 0;
+    r->l3 = f || r->mproto >= 0 || r->src_vpn || r->dst_vpn;
     r->ip_cond = r->src.family || r->dst.family || r->proto >= 0 || has_ports(r) ||
-                 has_icmp(r) || r->state != VN_ACL_ANY;
+                 has_icmp(r) || r->state != VN_ACL_ANY || r->src_vpn || r->dst_vpn;
     r->names_nd = r->mproto == 58 && vn_icmp6_is_nd(r->icmp_type);
     return 0;
 }
@@ -211,10 +233,19 @@ static int set_field(struct vn_acl_rule *r, const char *key, const char *val, ch
             return fail(err, errlen, "state: '%s' is not new, established or any", val);
         return 0;
     }
-    if (!strcmp(key, "src"))
-        return parse_prefix(key, val, &r->src, &r->src_len, err, errlen);
-    if (!strcmp(key, "dst"))
-        return parse_prefix(key, val, &r->dst, &r->dst_len, err, errlen);
+    if (!strcmp(key, "src") || !strcmp(key, "dst")) {
+        bool s = key[0] == 's';
+        uint8_t *vpn = s ? &r->src_vpn : &r->dst_vpn;
+        if (!strcmp(val, "vpn") || !strncmp(val, "vpn:", 4)) {
+            int rc = parse_vpn(key, val, vpn, s ? r->src_peer : r->dst_peer, err, errlen);
+            if (!rc)
+                memset(s ? &r->src : &r->dst, 0, sizeof r->src);
+            return rc;
+        }
+        *vpn = VN_ACL_VPN_NONE;
+        return parse_prefix(key, val, s ? &r->src : &r->dst, s ? &r->src_len : &r->dst_len,
+                            err, errlen);
+    }
     if (!strcmp(key, "proto")) {
         static const struct { const char *name; int num; } names[] = {
             { "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmpv6", 58 }, { "ipv6-icmp", 58 },
@@ -339,8 +370,14 @@ void vn_acl_rule_format(struct vn_acl_rule *r)
         ADD(" ethertype=0x%04x", r->ethertype);
     if (r->src.family)
         ADD(" src=%s/%u", vn_addr_str(&r->src, a, sizeof a), r->src_len);
+    else if (r->src_vpn)
+        ADD(" src=vpn%s%s", r->src_vpn == VN_ACL_VPN_PEER ? ":" : "",
+            r->src_vpn == VN_ACL_VPN_PEER ? r->src_peer : "");
     if (r->dst.family)
         ADD(" dst=%s/%u", vn_addr_str(&r->dst, a, sizeof a), r->dst_len);
+    else if (r->dst_vpn)
+        ADD(" dst=vpn%s%s", r->dst_vpn == VN_ACL_VPN_PEER ? ":" : "",
+            r->dst_vpn == VN_ACL_VPN_PEER ? r->dst_peer : "");
     if (r->proto >= 0) {
         const char *pn = r->proto == 6    ? "tcp"
                          : r->proto == 17 ? "udp"
@@ -561,6 +598,12 @@ static bool match(const struct vn_acl_rule *r, const struct vn_acl_pkt *p)
     if (r->l3 && !p->ip)
         return false;
     if (r->family && r->family != p->src.family)
+        return false;
+    if (r->src_vpn && (!p->src_peer || (r->src_vpn == VN_ACL_VPN_PEER &&
+                                         strcmp(r->src_peer, p->src_peer))))
+        return false;
+    if (r->dst_vpn && (!p->dst_peer || (r->dst_vpn == VN_ACL_VPN_PEER &&
+                                         strcmp(r->dst_peer, p->dst_peer))))
         return false;
     if (r->src.family && !vn_addr_in_prefix(&p->src, &r->src, r->src_len))
         return false;

@@ -34,7 +34,17 @@
  * break connections that are still allowed. The table is fixed-size;
  * expired entries are reused, and when it is full new connections are still
  * judged by the rules but not recorded (counted), so old entries are never
- * disturbed. */
+ * disturbed.
+ *
+ * VPN: src/dst may name a network's tunnel instead of a prefix: "vpn" (any
+ * peer) or "vpn:PEER" (one peer, by name). Whoever evaluates tells the
+ * matcher which peer a packet came from (src_peer: only for packets the
+ * gateway took out of the tunnel, whose source the VPN checked against the
+ * peer's AllowedIPs) and which peer it goes to (dst_peer: the peer whose
+ * AllowedIPs hold the destination, where the gateway routes it); NULL when
+ * neither, so such rules match nothing else. The switch does so for frames
+ * between guests and the gateway, the gateway for packets between the
+ * tunnel and itself (its services, the NAT) or between two peers. */
 #ifndef VN_FW_ACL_H
 #define VN_FW_ACL_H
 
@@ -49,6 +59,9 @@
 
 enum vn_acl_action { VN_ACL_ALLOW = 0, VN_ACL_DROP, VN_ACL_REJECT };
 enum vn_acl_state { VN_ACL_ANY = 0, VN_ACL_NEW, VN_ACL_ESTABLISHED };
+/* src/dst of a rule about the VPN: none, "vpn" (any peer), "vpn:PEER" */
+enum { VN_ACL_VPN_NONE = 0, VN_ACL_VPN_ANY, VN_ACL_VPN_PEER };
+#define VN_ACL_PEER_MAX 32        /* = VN_VPN_NAME_MAX (vpn/peer.h) */
 
 struct vn_acl_rule {
     enum vn_acl_action action;
@@ -58,6 +71,8 @@ struct vn_acl_rule {
     uint8_t src_mac[6], dst_mac[6];
     uint16_t ethertype;           /* as written; 0 = any */
     struct vn_addr src, dst;      /* prefixes, host bits zero; family 0 = any */
+    uint8_t src_vpn, dst_vpn;     /* VN_ACL_VPN_*: src/dst names the tunnel instead */
+    char src_peer[VN_ACL_PEER_MAX], dst_peer[VN_ACL_PEER_MAX]; /* with VN_ACL_VPN_PEER */
     uint8_t src_len, dst_len;     /* prefix lengths */
     int proto;                    /* as written; -1 = any */
     uint16_t sport_lo, sport_hi, dport_lo, dport_hi; /* 0..65535 = any */
@@ -113,6 +128,9 @@ struct vn_acl_pkt {
     uint8_t tcp_flags;
     bool established;             /* belongs to a tracked connection (or is an
                                    * ICMP error about one: "related") */
+    /* the VPN peer (its name) the packet came out of / goes into; NULL:
+     * not from / not to the tunnel (set by the caller, see above) */
+    const char *src_peer, *dst_peer;
     /* ICMP and ICMPv6 errors (destination unreachable, packet too big, time
      * exceeded, parameter problem): the quoted packet's addresses and ports
      * (for a quoted echo request, its id) */

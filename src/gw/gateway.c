@@ -617,10 +617,12 @@ json_t *vn_gw_json(struct vn_gw *gw)
     if (gw->tunnel.json) {
         json_t *v = gw->tunnel.json(gw->tunnel.ctx);
         json_object_set_new(v, "gateway",
-                            json_pack("{s:I,s:I,s:I,s:I}", "forwarded", (json_int_t)s->tun_forwarded,
-                                      "neighbour_miss", (json_int_t)s->tun_neigh_miss, "refused",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I}", "forwarded",
+                                      (json_int_t)s->tun_forwarded, "neighbour_miss",
+                                      (json_int_t)s->tun_neigh_miss, "refused",
                                       (json_int_t)s->tun_refused, "malformed",
-                                      (json_int_t)s->tun_bad));
+                                      (json_int_t)s->tun_bad, "acl_dropped",
+                                      (json_int_t)s->tun_acl));
         json_object_set_new(o, "vpn", v);
     }
     return o;

@@ -55,6 +55,7 @@ struct vn_gw_stats {
     uint64_t tun_neigh_miss;  /* ... dropped: the guest's MAC is not known yet (asked) */
     uint64_t tun_refused;     /* ... dropped: beyond the link without vpn.nat */
     uint64_t tun_bad;         /* ... malformed */
+    uint64_t tun_acl;         /* packets from the tunnel an ACL dropped here (not the switch) */
 };
 
 struct vn_neigh {
@@ -189,6 +190,15 @@ void vn_gw_ip_input(struct vn_gw *gw, const struct vn_frame *f);
  * are served as if a guest had asked; anything else goes through the
  * gateway's routes (the NAT) only when tunnel.routed_ok (gw/tunnel.c). */
 void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len);
+
+/* The network's ACL verdict (vn_switch_acl_route) for a packet out of the
+ * tunnel that does not cross the switch: to the gateway itself or the NAT
+ * (to_peer false), or to another peer (to_peer: hairpin). pkt as for
+ * vn_gw_tunnel_input (its Ethernet header room is written). Its peers are
+ * found by address (the source was checked against the sender's
+ * AllowedIPs). Returns true to pass; a drop is counted (tun_acl), a reject
+ * answered with ICMP administratively prohibited into the tunnel. */
+bool vn_gw_tunnel_acl(struct vn_gw *gw, uint8_t *pkt, size_t len, bool to_peer);
 
 /* Answer on address a too (the VPN's tunnel-side address): ICMP echo,
  * DNS when the network serves it, port unreachable for other UDP. Returns

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "pkt/csum.h"
 #include "pkt/eth.h"
+#include "switch/switch.h"
 
 #include <string.h>
 
@@ -76,6 +77,9 @@ static void forward(struct vn_gw *gw, uint8_t *pkt, size_t len, const struct vn_
     }
     gw->stats.tun_forwarded++;
     vn_gw_frame_commit(gw, VN_ETH_HLEN + len, NULL);
+    /* out of the tunnel: the switch's ACLs may match it as src vpn */
+    if (gw->ntx && gw->tx[gw->ntx - 1].data == f)
+        gw->tx[gw->ntx - 1].flags |= VN_FRAME_F_TUNNEL;
 }
 
 /* Without vpn.nat, whether the gateway itself answers ip (a local
@@ -91,6 +95,34 @@ static bool serves(struct vn_gw *gw, const struct vn_ipp *ip, bool local)
     const struct vn_gw_egress *e = vn_gw_egress_peek(&gw->egress, &ip->dst, false, false,
                                                      ip->proto, dport);
     return e->kind != VN_EG_NEXT;
+}
+
+bool vn_gw_tunnel_acl(struct vn_gw *gw, uint8_t *pkt, size_t len, bool to_peer)
+{
+    struct vn_network *n = gw->net;
+    struct vn_ipp ip;
+    if (!gw->sw->acl_active || !n->tun_peer_of)
+        return true;
+    if (len > UINT16_MAX || parse(pkt, len, &ip) < 0)
+        return true; /* the caller refuses it */
+    uint8_t *f = pkt - VN_ETH_HLEN;
+    memcpy(f, gw->mac, 6);
+    memcpy(f + 6, gw->tunnel.mac, 6);
+    vn_put_be16(f + 12, ip.family == AF_INET ? VN_ETH_TYPE_IPV4 : VN_ETH_TYPE_IPV6);
+    struct vn_frame fr = { .data = f, .len = (uint32_t)(len + VN_ETH_HLEN) };
+    struct vn_acl_pkt ap;
+    vn_acl_classify(&fr, &ap);
+    if (!ap.ip)
+        return true;
+    ap.src_peer = n->tun_peer_of(n->tun_ctx, &ap.src);
+    ap.dst_peer = to_peer ? n->tun_peer_of(n->tun_ctx, &ap.dst) : NULL;
+    struct vn_acl_rule *r;
+    if (vn_switch_acl_route(gw->sw, n, &ap, &r))
+        return true;
+    gw->stats.tun_acl++;
+    if (r && r->action == VN_ACL_REJECT)
+        vn_gw_icmp_error(gw, gw->tunnel.mac, &ip, VN_ICMPE_ADMIN, 0);
+    return false;
 }
 
 void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len)
@@ -110,6 +142,8 @@ void vn_gw_tunnel_input(struct vn_gw *gw, uint8_t *pkt, size_t len)
         vn_gw_icmp_error(gw, gw->tunnel.mac, &ip, VN_ICMPE_ADMIN, 0);
         return;
     }
+    if (!vn_gw_tunnel_acl(gw, pkt, len, false))
+        return;
     /* to the gateway itself, or routed on (vpn.nat): the gateway's input
      * takes it as a frame from the tunnel's MAC, so its answers come back */
     uint8_t *f = pkt - VN_ETH_HLEN;

@@ -39,8 +39,12 @@ struct vn_frame {
     uint32_t len;   /* bytes at data */
     uint16_t net;   /* network index; set by the switch at ingress */
     uint16_t port;  /* id of the port it entered by; set by the switch at ingress */
-    uint16_t flags;
+    uint16_t flags;  /* VN_FRAME_F_* */
     struct vn_offload off;
 };
+
+/* The gateway forwards the frame's packet out of its tunnel (the VPN): ACL
+ * rules with src vpn may match it (fw/acl.h). */
+#define VN_FRAME_F_TUNNEL 1u
 
 #endif

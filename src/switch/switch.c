@@ -545,6 +545,12 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
     uint64_t now = vn_now_ms();
     if (!*have_pkt) {
         vn_acl_classify(f, pkt);
+        if (net->tun_peer_of && pkt->ip) {
+            /* rules naming vpn: from the tunnel (the gateway's forward), to it */
+            if ((f->flags & VN_FRAME_F_TUNNEL) && in == net->tun_port)
+                pkt->src_peer = net->tun_peer_of(net->tun_ctx, &pkt->src);
+            pkt->dst_peer = net->tun_peer_of(net->tun_ctx, &pkt->dst);
+        }
         pkt->established = vn_ct_lookup(&sw->ct, f->net, pkt, now);
         *have_pkt = true;
     }
@@ -572,6 +578,21 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
             in->ops->send(in, &rp, 1);
         }
     }
+    return allow;
+}
+
+bool vn_switch_acl_route(struct vn_switch *sw, struct vn_network *n, struct vn_acl_pkt *pkt,
+                         struct vn_acl_rule **hit)
+{
+    uint64_t now = vn_now_ms();
+    pkt->established = vn_ct_lookup(&sw->ct, n->id, pkt, now);
+    struct vn_acl_rule *r = vn_acl_match(&n->acl, 3, pkt);
+    bool allow = r ? r->action == VN_ACL_ALLOW : vn_acl_default_allows(pkt, n->acl_default_drop);
+    if (r)
+        r->hits++;
+    if (allow && !pkt->established)
+        vn_ct_add(&sw->ct, n->id, pkt, now);
+    *hit = r;
     return allow;
 }
 

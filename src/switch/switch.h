@@ -84,6 +84,13 @@ struct vn_network {
      * in = received from peers, out = sent to them */
     uint8_t ntmir_in, ntmir_out;
     struct vn_mirror *tmir_in[VN_MIRROR_SLOTS], *tmir_out[VN_MIRROR_SLOTS];
+    /* its tunnel for ACL rules naming vpn (fw/acl.h), set by the VPN: the
+     * name of the peer whose AllowedIPs hold a, or NULL (tun_peer_of NULL:
+     * the network has no VPN); frames out of the tunnel come from tun_port
+     * (the gateway's) with VN_FRAME_F_TUNNEL */
+    const char *(*tun_peer_of)(void *ctx, const struct vn_addr *a);
+    void *tun_ctx;
+    struct vn_port *tun_port;
 };
 
 #include "policy_types.h"
@@ -177,6 +184,15 @@ void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *
 /* Recompute whether ACLs are in use (after rules change); allocates the
  * connection table the first time. Returns 0 or -1 (ENOMEM). */
 int vn_switch_acl_changed(struct vn_switch *sw);
+/* The verdict of network n's rules (then its default) for an IP packet
+ * that crosses n without a switch port: between its gateway and its
+ * tunnel, or between two peers of the tunnel. pkt is classified with its
+ * src_peer/dst_peer set by the caller; connection tracking as for frames
+ * between ports; the matching rule counts a hit and is returned in *hit
+ * (NULL: the default decided). Returns true to pass. Call it only while
+ * sw->acl_active. */
+bool vn_switch_acl_route(struct vn_switch *sw, struct vn_network *n, struct vn_acl_pkt *pkt,
+                         struct vn_acl_rule **hit);
 
 /* Deliver frames to port p now (offloads converted for its capabilities);
  * the egress shaper uses it to release queued frames. */

@@ -116,6 +116,8 @@ static void io_deliver(void *ctx, struct vn_vpn_peer *p, uint8_t *buf, size_t le
     }
     struct vn_vpn_peer *to = vn_vpn_dev_route(v->dev, &dst);
     if (to && to != p) {
+        if (!vn_gw_tunnel_acl(v->gw, buf, len, true)) /* rules naming both peers */
+            return;
         uint8_t *ttl = buf + (dst.family == AF_INET ? 8 : 7);
         if (*ttl <= 1) {
             v->st.ttl_expired++;
@@ -262,6 +264,15 @@ static void tun_output(void *ctx, const struct vn_frame *f)
     frame_out(ctx, f, false);
 }
 
+/* For ACL rules naming vpn (struct vn_network's tun_peer_of): the name of
+ * the peer whose AllowedIPs hold a, or NULL. */
+static const char *tun_peer_name(void *ctx, const struct vn_addr *a)
+{
+    struct vn_vpn *v = ctx;
+    struct vn_vpn_peer *p = vn_vpn_dev_route(v->dev, a);
+    return p ? p->name : NULL;
+}
+
 static bool tun_owns(void *ctx, const struct vn_addr *a)
 {
     struct vn_vpn *v = ctx;
@@ -289,6 +300,11 @@ static void vpn_free(void *ctx)
     struct vn_vpn *v = ctx;
     if (!v)
         return;
+    if (v->gw->net->tun_ctx == v) {
+        v->gw->net->tun_peer_of = NULL;
+        v->gw->net->tun_ctx = NULL;
+        v->gw->net->tun_port = NULL;
+    }
     vn_uapi_sock_close(v->uapi);
     vn_timer_cancel(v->loop, &v->timer);
     if (v->tx.buf) {
@@ -446,6 +462,9 @@ int vn_vpn_attach(struct vn_gw *gw, char *err, size_t errlen)
                                         .owns = tun_owns, .json = tun_json, .free = vpn_free,
                                         .mac = { 0x02, 0x76, 0x70, 0x6e, 0x00, 0x01 },
                                         .routed_ok = c->nat };
+    gw->net->tun_peer_of = tun_peer_name;
+    gw->net->tun_ctx = v;
+    gw->net->tun_port = gw->port;
     gw->egress.tunnel_match = tunnel_match;
     gw->egress.tunnel_ctx = v;
     gw->egress.tunnel = (struct vn_gw_egress){ .kind = VN_EG_TUNNEL, .routed = true, .ctx = v };

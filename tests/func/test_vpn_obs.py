@@ -4,10 +4,13 @@ prometheus_client, a capture of the tunnel's inner packets read back as pcap,
 and ACL rules naming vpn or one peer. Real WireGuard (Debian's wireguard-go)
 in a laptop namespace, vnetd in a server namespace (vpn_util.VpnLab).
 """
+import json
+
 import pytest
 
 import vnet
-from modes_util import read_pcap
+from modes_util import ping_stats, read_pcap
+from policy_util import acl_rules, echo_server, hits, tcp_try
 from test_observability import finish_capture, lookup, samples, scrape, start_capture
 from vpn_util import VpnLab, guest_ip
 from wg_util import missing_wireguard, wglab  # noqa: F401
@@ -118,3 +121,82 @@ def test_vpn_capture(wglab, vnetd, procs, tmp_path):
     for target, why in (("vpn:nope", "no network 'nope'"), ("vpn:", "no network")):
         cp = d.ctl_raw("capture", target, "-w", str(tmp_path / "x.pcap"), json_out=False)
         assert cp.returncode != 0 and why in cp.stderr, cp.stderr
+
+
+# --------------------------------------------------------------------------- ACLs
+
+LAP2 = "10.99.0.3"
+VPN_RULES = [
+    {"action": "reject", "src": "vpn", "proto": "tcp", "dport": 7002},            # 0
+    {"action": "drop", "src": "vpn:laptop2", "proto": "tcp", "dport": 7000},      # 1
+    {"action": "drop", "src": "vpn:laptop2", "proto": "icmp", "dst": "10.0.2.2"},  # 2
+    {"action": "reject", "dst": "vpn:laptop1", "proto": "tcp", "dport": 7100},    # 3
+]
+
+
+def route_laptops(v):
+    """VpnLab puts the server's underlay address on the first laptop's veth
+    only: give every other laptop a host route through its own veth (the
+    server's side of each link is the veth whose peer is in that laptop's
+    namespace)."""
+    links = json.loads(v.srv.ip("-j", "link").stdout)
+    for lap in v.laptops[1:]:
+        theirs = json.loads(lap["ns"].ip("-j", "link").stdout)
+        idx = {x.get("link_index") for x in theirs if x["ifname"].startswith("ulb")}
+        mine = [x["ifname"] for x in links if x.get("ifindex") in idx]
+        assert len(mine) == 1, (mine, idx)
+        v.srv.ip("route", "replace", f"{lap['ul']}/32", "dev", mine[0])
+
+
+def test_vpn_acl(wglab, vnetd, tmp_path):
+    """Network rules naming vpn (any peer) or vpn:PEER: a TCP port of the
+    guest rejected for every peer while ping works, another dropped for one
+    peer only, one peer's ping to the gateway itself dropped (a packet that
+    never crosses the switch), the guest's connections to one peer rejected
+    (into the tunnel); hits counted per rule, the gateway's drops in the
+    VPN's status; a rule added at run time applies to the next packet."""
+    v = VpnLab(wglab, vnetd, tmp_path, net_extra={"acl": {"rules": VPN_RULES}})
+    l1 = v.add_laptop(LAP4)
+    l2 = v.add_laptop(LAP2)
+    d = v.start()
+    route_laptops(v)
+    v.connect(l1)
+    v.connect(l2)
+    g = v.guests[0]
+    gip = guest_ip(0)
+    echo_server(g, tcp=(7000, 7002))
+    echo_server(l1["ns"], tcp=(7100,))
+    echo_server(l2["ns"], tcp=(7100,))
+    for lap in (l1, l2):
+        lap["ns"].ping_until(gip, timeout=20)
+    h0 = hits(d, "lan")
+    # vpn: every peer's SYN to 7002 answered with a reset; ping unaffected
+    assert tcp_try(l1["ns"], gip, 7002, timeout=5)[0] == "refused"
+    assert tcp_try(l2["ns"], gip, 7002, timeout=5)[0] == "refused"
+    # vpn:laptop2: its connections to 7000 vanish, laptop1's go through
+    assert tcp_try(l1["ns"], gip, 7000)[0] == "ok"
+    assert tcp_try(l2["ns"], gip, 7000, timeout=2)[0] == "timeout"
+    for lap in (l1, l2):
+        sent, got = ping_stats(lap["ns"].ping(gip, count=2, interval=0.2).stdout)
+        assert got == sent == 2
+    # the gateway's own address: laptop2's pings dropped before the gateway
+    # answers, laptop1's answered
+    l1["ns"].ping("10.0.2.2", count=1)
+    assert l2["ns"].ping("10.0.2.2", count=2, interval=0.2, wait=1,
+                         check=False).returncode != 0
+    # into the tunnel: the guest cannot open 7100 on laptop1, can on laptop2
+    assert tcp_try(g, LAP4, 7100, timeout=5)[0] == "refused"
+    assert tcp_try(g, LAP2, 7100)[0] == "ok"
+    h = hits(d, "lan")
+    delta = [x - y for x, y in zip(h, h0)]
+    assert delta[0] == 2 and delta[1] >= 1 and delta[2] == 2 and delta[3] == 1, delta
+    assert v.vpn()["gateway"]["acl_dropped"] == 2
+    listing = acl_rules(d, "lan")
+    assert "src=vpn:laptop2" in listing[1]["rule"] and "dst=vpn:laptop1" in listing[3]["rule"]
+    # at run time: laptop1's pings to the guest dropped, then allowed again
+    d.ctl("acl", "add", "lan", "drop", "src=vpn:laptop1", "proto=icmp", "--position", "0")
+    assert l1["ns"].ping(gip, count=2, interval=0.2, wait=1, check=False).returncode != 0
+    l2["ns"].ping(gip, count=1)
+    assert acl_rules(d, "lan")[0]["hits"] == 2
+    d.ctl("acl", "del", "lan", "0")
+    l1["ns"].ping(gip, count=1)

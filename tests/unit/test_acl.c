@@ -513,6 +513,66 @@ static struct vn_acl_pkt cls(uint8_t *f, size_t len)
 /* What the classifier reads from IPv6 frames: addresses, the upper layer
  * behind extension headers, ports, ICMPv6 type/code/id, fragments, broken
  * chains, and which frames are neighbour discovery. */
+/* Rules naming the VPN: src/dst vpn or vpn:PEER parse, print back, refuse
+ * bad names and non-IP ethertypes, replace a prefix of the same key (and
+ * the other way round), and match only packets whose src_peer/dst_peer the
+ * caller set (by name for vpn:PEER). */
+static void test_vpn(void **state)
+{
+    (void)state;
+    struct vn_acl_rule r = parse_ok("drop src=vpn proto=tcp dport=5201");
+    assert_int_equal(r.src_vpn, VN_ACL_VPN_ANY);
+    assert_int_equal(r.src.family, 0);
+    assert_string_equal(r.text, "drop in src=vpn proto=tcp dport=5201");
+    r = parse_ok("reject dst=vpn:laptop-2 src=10.0.2.0/24");
+    assert_int_equal(r.dst_vpn, VN_ACL_VPN_PEER);
+    assert_string_equal(r.dst_peer, "laptop-2");
+    assert_int_equal(r.family, AF_INET); /* from src */
+    assert_string_equal(r.text, "reject in src=10.0.2.0/24 dst=vpn:laptop-2");
+    r = parse_ok("allow src=vpn:a dst=vpn:b");
+    assert_string_equal(r.text, "allow in src=vpn:a dst=vpn:b");
+    r = parse_ok("allow src=10.9.0.0/16 src=vpn:a"); /* the last value of a key wins */
+    assert_int_equal(r.src.family, 0);
+    assert_int_equal(r.src_vpn, VN_ACL_VPN_PEER);
+    r = parse_ok("allow src=vpn src=fd00::/8");
+    assert_int_equal(r.src_vpn, VN_ACL_VPN_NONE);
+    assert_int_equal(r.family, AF_INET6);
+    parse_bad("drop src=vpn:", "vpn:PEER needs a peer name");
+    parse_bad("drop src=vpn:0123456789012345678901234567890123", "1-31 characters");
+    parse_bad("drop src=vpn:a=b", "vpn:PEER");
+    parse_bad("drop dst=vpnx", "not an IPv4 or IPv6 address");
+    parse_bad("drop ethertype=arp src=vpn", "cannot have IP conditions");
+
+    struct vn_acl a = { 0 };
+    const char *rules[] = {
+        "drop src=vpn:alice proto=tcp dport=22",
+        "reject dst=vpn proto=tcp dport=22",
+        "allow src=vpn",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        r = parse_ok(rules[i]);
+        assert_int_equal(vn_acl_insert(&a, &r, -1, err, sizeof err), 0);
+    }
+    uint8_t f[80];
+    struct vn_frame fr = { .data = f };
+    struct vn_acl_pkt p;
+    fr.len = (uint32_t)frame(f, 6, 40000, 22, 0);
+    vn_acl_classify(&fr, &p);
+    assert_null(vn_acl_match(&a, 1, &p)); /* no peer: no rule about the VPN */
+    p.src_peer = "alice";
+    assert_ptr_equal(vn_acl_match(&a, 1, &p), &a.rules[0]);
+    p.src_peer = "bob";
+    assert_ptr_equal(vn_acl_match(&a, 1, &p), &a.rules[2]);
+    p.src_peer = NULL;
+    p.dst_peer = "bob";
+    assert_ptr_equal(vn_acl_match(&a, 1, &p), &a.rules[1]);
+    fr.len = (uint32_t)frame(f, 6, 40000, 23, 0);
+    vn_acl_classify(&fr, &p);
+    p.dst_peer = "bob";
+    assert_null(vn_acl_match(&a, 1, &p));
+    vn_acl_free(&a);
+}
+
 static void test_classify6(void **state)
 {
     (void)state;
@@ -1182,7 +1242,7 @@ int main(void)
         cmocka_unit_test(test_classify6_errors), cmocka_unit_test(test_match6),
         cmocka_unit_test(test_resolution), cmocka_unit_test(test_reject6),
         cmocka_unit_test(test_reject_rate), cmocka_unit_test(test_yaml),
-        cmocka_unit_test(test_switch6),
+        cmocka_unit_test(test_switch6), cmocka_unit_test(test_vpn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
