@@ -394,13 +394,15 @@ const struct command commands[] = {
       .help = "remove a VPN peer (root only)", .request = "vpn.peer.del",
       .members = { "network", "peer" }, .print = print_vpn_peer_del },
     { .name = "vpn", .sub = "client-config",
-      .args = "NETWORK PEER [--private-key-file F] [--preshared-key-file F] "
+      .args = "[NETWORK] PEER [--private-key-file F] [--preshared-key-file F] "
               "[--endpoint HOST[:PORT]] [--all-traffic]",
-      .min = 2, .max = ARGS_ANY, .help = "print a peer's wg-quick file",
-      .more = "Address, DNS, MTU, the server's key, the network's routes, Endpoint,\n"
-              "PersistentKeepalive. Keys vnetd does not know are comments unless given\n"
-              "by file. --endpoint: where clients reach vnetd (needed when vpn.listen\n"
-              "is a wildcard). --all-traffic (vpn.nat networks): AllowedIPs everything.\n",
+      .min = 1, .max = ARGS_ANY, .help = "print a peer's wg-quick file",
+      .more = "PEER: its name or public key; NETWORK may be left out when only one\n"
+              "network has a VPN. Address, DNS, MTU, the server's key, the network's\n"
+              "routes, Endpoint, PersistentKeepalive. Keys vnetd does not know are\n"
+              "comments unless given by file. --endpoint: where clients reach vnetd\n"
+              "(needed when vpn.listen is a wildcard). --all-traffic (vpn.nat\n"
+              "networks): AllowedIPs everything.\n",
       .run = run_vpn_client_config },
 
     { .name = "help", .args = "[--commands] [COMMAND [SUBCOMMAND]]", .max = ARGS_ANY,

@@ -108,11 +108,13 @@ static json_t *csv_array(const char *s)
     }
 }
 
-/* The vpn.client-config request of peer in network, with endpoint (may be NULL). */
+/* The vpn.client-config request of peer in network (NULL: the only
+ * network with a VPN), with endpoint (may be NULL). */
 static json_t *client_config_req(const char *network, const char *peer, const char *endpoint)
 {
-    json_t *req = json_pack("{s:s,s:s,s:s}", "cmd", "vpn.client-config", "network", network,
-                            "peer", peer);
+    json_t *req = json_pack("{s:s,s:s}", "cmd", "vpn.client-config", "peer", peer);
+    if (req && network)
+        json_object_set_new(req, "network", json_string(network));
     if (req && endpoint)
         json_object_set_new(req, "endpoint", json_string(endpoint));
     return req;
@@ -244,7 +246,16 @@ int run_vpn_client_config(const struct command *c, const struct vnetctl *o, int 
     const char *privf = NULL, *pskf = NULL, *ep = NULL;
     bool all = false, missing = false;
     char psk[VN_KEY_B64_LEN + 1], priv[VN_KEY_B64_LEN + 1];
-    for (int i = 2; i < ac; i++) {
+    /* [NETWORK] PEER: the words before the first option */
+    int npos = 0;
+    while (npos < ac && strncmp(av[npos], "--", 2))
+        npos++;
+    if (npos < 1 || npos > 2) {
+        cmd_wrong(c, npos ? "too many arguments before the options" : "which PEER?");
+        return 2;
+    }
+    const char *network = npos == 2 ? av[0] : NULL, *peer = av[npos - 1];
+    for (int i = npos; i < ac; i++) {
         const char *v;
         if ((v = opt(ac, av, &i, "--private-key-file", &missing)))
             privf = v;
@@ -263,7 +274,7 @@ int run_vpn_client_config(const struct command *c, const struct vnetctl *o, int 
         return 2;
     if (pskf && read_key_file(c, pskf, "preshared key", psk) < 0)
         return 2;
-    json_t *req = client_config_req(av[0], av[1], ep);
+    json_t *req = client_config_req(network, peer, ep);
     if (!req) {
         cmd_wrong(c, "the arguments are not valid UTF-8");
         return 2;
@@ -281,7 +292,7 @@ int run_vpn_client_config(const struct command *c, const struct vnetctl *o, int 
         const char *want = json_string_value(json_object_get(res, "public_key"));
         if (bad || !want || strcmp(pb, want)) {
             fprintf(stderr, "vnetctl: vpn client-config: the private key in %s is not peer "
-                            "%s's: its public key is %s, the peer's %s\n", privf, av[1], pb,
+                            "%s's: its public key is %s, the peer's %s\n", privf, peer, pb,
                     want ? want : "?");
             json_decref(res);
             sodium_memzero(priv, sizeof priv);

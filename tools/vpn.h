@@ -14,7 +14,7 @@ struct vnetctl;
  * [--preshared-key-file F] [--endpoint ADDR:PORT] [--keepalive N]
  * [--server-endpoint HOST[:PORT]]. */
 int run_vpn_peer_add(const struct command *c, const struct vnetctl *o, int ac, char **av);
-/* vpn client-config NETWORK PEER [--private-key-file F] [--preshared-key-file F]
+/* vpn client-config [NETWORK] PEER [--private-key-file F] [--preshared-key-file F]
  * [--endpoint HOST[:PORT]] [--all-traffic]. */
 int run_vpn_client_config(const struct command *c, const struct vnetctl *o, int ac, char **av);
 

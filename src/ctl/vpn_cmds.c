@@ -39,6 +39,32 @@ static struct vn_vpn *req_vpn(struct vn_switch *sw, json_t *req, struct vn_netwo
     return v;
 }
 
+/* req_vpn, but a request without "network" means the only network with
+ * a VPN (vpn.client-config PEER, as the issue writes it). */
+static struct vn_vpn *req_vpn_or_only(struct vn_switch *sw, json_t *req, struct vn_network **np,
+                                      char *err, size_t errlen)
+{
+    if (json_object_get(req, "network"))
+        return req_vpn(sw, req, np, err, errlen);
+    struct vn_vpn *only = NULL;
+    unsigned nvpn = 0;
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        struct vn_vpn *v = sw->nets[i]->gw ? vn_vpn_of(sw->nets[i]->gw) : NULL;
+        if (v) {
+            nvpn++;
+            only = v;
+            *np = sw->nets[i];
+        }
+    }
+    if (nvpn != 1) {
+        snprintf(err, errlen, nvpn ? "need \"network\": %u networks have a VPN" :
+                                     "no network has a VPN (no vpn: block in the configuration)",
+                 nvpn);
+        return NULL;
+    }
+    return only;
+}
+
 /* The peer of d named s, or whose public key s is; NULL with err. */
 static struct vn_vpn_peer *find_peer(struct vn_vpn_dev *d, const struct vn_network *n,
                                      const char *s, char *err, size_t errlen)
@@ -430,15 +456,16 @@ static json_t *client_endpoint(struct vn_network *n, struct vn_vpn *v, json_t *r
     return json_string(vn_sockaddr_str(&l, b, sizeof b));
 }
 
-/* vpn.client-config {network, peer, endpoint?}: what a wg-quick file of
- * the peer needs (see docs/control-protocol.md). */
+/* vpn.client-config {network?, peer, endpoint?}: what a wg-quick file of
+ * the peer needs (see docs/control-protocol.md); without network, the
+ * only network with a VPN. */
 static json_t *cmd_client_config(void *ctx, json_t *req, char *err, size_t errlen)
 {
     struct vn_network *n;
     struct vn_vpn *v;
     struct vn_vpn_peer *p;
     const char *note;
-    if (!(v = req_vpn(ctx, req, &n, err, errlen)))
+    if (!(v = req_vpn_or_only(ctx, req, &n, err, errlen)))
         return NULL;
     struct vn_vpn_dev *d = vn_vpn_device(v);
     struct vn_gw *gw = n->gw;

@@ -9,7 +9,8 @@
  * listed twice, a full table leaving its peers as they were); vpn.peer.del
  * by name and by key; vpn.client-config (addresses, routes, DNS, MTU,
  * keepalive, the endpoint from the listen address, from the request in
- * every form, and a note for a wildcard listen). */
+ * every form, and a note for a wildcard listen; without "network", the
+ * only network with a VPN). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,8 +375,10 @@ static void test_client_config(void **state)
             "no VPN peer named 'nobody'");
     refused(w, json_pack("{s:s,s:s}", "cmd", "vpn.client-config", "network", "lan"),
             "need \"peer\"");
-    refused(w, json_pack("{s:s,s:s}", "cmd", "vpn.client-config", "peer", "a"),
-            "need \"network\"");
+    /* without "network": the only network with a VPN */
+    r = ok(w, json_pack("{s:s,s:s}", "cmd", "vpn.client-config", "peer", "a"));
+    assert_string_equal(json_string_value(json_object_get(r, "network")), "lan");
+    json_decref(r);
 }
 
 int main(void)
