@@ -372,6 +372,10 @@ static bool handshake_gate(struct vn_vpn_dev *d, const struct vn_vpn_endpoint *e
         }
         return false;
     }
+    if (load && !vn_rl_allow(&d->rl, &ep->ip, now_ms)) {
+        d->st.ratelimited++; /* a cookie proves the address only: bound its work */
+        return false;
+    }
     return true;
 }
 

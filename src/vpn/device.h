@@ -14,7 +14,8 @@
  * a valid mac1 (cookie.h) before any public-key work, and while the device
  * is under load (more handshake messages than VN_VPN_HS_RATE a second, in
  * a token bucket) also a valid mac2, else it is answered with a cookie
- * reply. An initiation is decrypted to learn the peer (by static key),
+ * reply; those with a valid mac2 are then limited per source address
+ * (ratelimit.h), as a cookie proves only the address. An initiation is decrypted to learn the peer (by static key),
  * must carry a timestamp newer than the peer's last and not come within
  * VN_INIT_MIN_GAP_MS of the previous one; it is answered and its session
  * waits as the peer's "next" until the initiator's first data packet
@@ -34,6 +35,7 @@
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
+#include "ratelimit.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -63,7 +65,7 @@ struct vn_vpn_dev_stats {
     uint64_t malformed[VN_WG_DROP_N];   /* by enum vn_wg_drop, [-reason] */
     uint64_t bad_mac1, unknown_peer, bad_handshake, stale_timestamp, init_flood;
     uint64_t unknown_index, bad_packet, replayed, expired, src_refused, bad_inner;
-    uint64_t cookies_sent, bad_cookie, under_load;
+    uint64_t cookies_sent, bad_cookie, under_load, ratelimited;
     uint64_t no_route, no_endpoint, queue_dropped;
 };
 
@@ -85,6 +87,8 @@ struct vn_vpn_dev {
     /* handshake token bucket */
     uint32_t hs_tokens;
     uint64_t hs_refill_ms, load_until_ms;
+    /* under load, handshake messages with a valid mac2 per source */
+    struct vn_rl rl;
 
     struct vn_vpn_dev_stats st;
 };

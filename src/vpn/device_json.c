@@ -70,7 +70,7 @@ static json_t *counters_json(const struct vn_vpn_dev *d)
     const struct vn_vpn_dev_stats *s = &d->st;
     json_t *c = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I}",
+        "s:I, s:I, s:I}",
         "rx_datagrams", (json_int_t)s->rx_datagrams, "tx_datagrams", (json_int_t)s->tx_datagrams,
         "bad_mac1", (json_int_t)s->bad_mac1, "unknown_peer", (json_int_t)s->unknown_peer,
         "bad_handshake", (json_int_t)s->bad_handshake, "stale_timestamp",
@@ -79,7 +79,7 @@ static json_t *counters_json(const struct vn_vpn_dev *d)
         "replayed", (json_int_t)s->replayed, "expired", (json_int_t)s->expired, "source_refused",
         (json_int_t)s->src_refused, "bad_inner", (json_int_t)s->bad_inner, "cookies_sent",
         (json_int_t)s->cookies_sent, "bad_cookie", (json_int_t)s->bad_cookie, "under_load",
-        (json_int_t)s->under_load, "no_route", (json_int_t)s->no_route, "no_endpoint",
+        (json_int_t)s->under_load, "ratelimited", (json_int_t)s->ratelimited, "no_route", (json_int_t)s->no_route, "no_endpoint",
         (json_int_t)s->no_endpoint, "queue_dropped", (json_int_t)s->queue_dropped);
     for (int r = 1; r < VN_WG_DROP_N; r++) {
         char k[40];
