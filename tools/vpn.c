@@ -125,10 +125,12 @@ static json_t *client_config_req(const char *network, const char *peer, const ch
 static void show_config(const struct vnetctl *o, json_t *r, const char *priv, const char *psk,
                         bool all)
 {
-    if (all && !json_object_get(r, "all_traffic_allowed_ips"))
+    if (all && !json_object_get(r, "all_traffic_allowed_ips")) {
         fprintf(stderr, "vnetctl: note: network %s has no vpn.nat, so --all-traffic would send "
                         "the peer's traffic nowhere: its AllowedIPs are the network's\n",
                 json_string_value(json_object_get(r, "network")));
+        all = false;
+    }
     if (o->json) {
         if (priv)
             json_object_set_new(r, "private_key", json_string(priv));

@@ -164,6 +164,10 @@ def test_client_config_file_connects(wglab, vnetd, tmp_path):
     assert prefix6 in quick["allowed_ips"] and len(quick["dns"]) == 2  # IPv6 is on by default
     assert f"Endpoint = {UL_SRV}:{VPN_PORT}" in text
     assert "PersistentKeepalive = 25" in text
+    # no vpn.nat: --all-traffic would lead nowhere, so it is not done (and said)
+    cp = ctl(d, "vpn", "client-config", "lan", lap["name"], "--all-traffic")
+    routes = re.search(r"^AllowedIPs = .*$", text, re.M).group(0)
+    assert cp.returncode == 0 and "has no vpn.nat" in cp.stderr and routes in cp.stdout
     dev, _ = connect_from_file(v, lap, text)
     lap["ns"].ping_until(guest_ip(0), timeout=20)
     dev.wait_handshake(v.pub)
@@ -195,9 +199,9 @@ def test_network_dns_from_the_laptop(wglab, vnetd, tmp_path):
 def test_client_config_without_keys_or_endpoint(wglab, vnetd, tmp_path):
     """Without --private-key-file the private key is a comment saying what
     goes there; on a wildcard listen address the Endpoint is a comment
-    unless --endpoint names the host; a wrong private key file is refused;
-    -j gives the facts."""
-    v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"listen": f"0.0.0.0:{VPN_PORT}"})
+    unless --endpoint names the host; with vpn.nat --all-traffic routes
+    everything; a wrong private key file is refused; -j gives the facts."""
+    v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"listen": f"0.0.0.0:{VPN_PORT}", "nat": True})
     lap = add_laptop(v, LAP4, psk=genpsk())
     d = v.start()
     text = ok(d, "vpn", "client-config", "lan", lap["name"])
@@ -212,6 +216,9 @@ def test_client_config_without_keys_or_endpoint(wglab, vnetd, tmp_path):
     assert "\nEndpoint = 192.0.2.1:4500\n" in text
     # NETWORK left out: the only network with a VPN
     assert ok(d, "vpn", "client-config", lap["name"], "--endpoint", "192.0.2.1:4500") == text
+    # vpn.nat: --all-traffic sends everything through the tunnel
+    text = ok(d, "vpn", "client-config", "lan", lap["name"], "--all-traffic")
+    assert "\nAllowedIPs = 0.0.0.0/0, ::/0\n" in text
     j = ok(d, "vpn", "client-config", "lan", lap["name"], json_out=True)
     assert j["server_public_key"] == v.pub and j["addresses"] == [f"{LAP4}/32"]
     assert j["endpoint"] is None and "endpoint" in j["endpoint_note"]
