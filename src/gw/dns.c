@@ -1128,6 +1128,14 @@ static void handle_query(struct vn_dns *d, const struct dest *to, const uint8_t 
     forward(d, to, &q, len);
 }
 
+/* Whether a query from a may be answered: a guest on the link, or a
+ * VPN peer (an address the gateway's tunnel owns: the network's DNS is
+ * its DNS too, as the client configuration says). */
+static bool may_ask(struct vn_gw *gw, const struct vn_addr *a)
+{
+    return vn_gw_on_link(gw, a) || (gw->tunnel.owns && gw->tunnel.owns(gw->tunnel.ctx, a));
+}
+
 void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
                       const struct vn_ipp *ip, const struct vn_udp *udp)
 {
@@ -1138,10 +1146,11 @@ void vn_dns_input_udp(struct vn_dns *d, const uint8_t src_mac[6], uint16_t port,
         d->st.queries_udp6++;
     else
         d->st.queries_udp4++;
-    /* A guest on the link (IPv4 subnet; IPv6 prefix or link-local), never
-     * an unspecified or multicast source nor one of the gateway's own. */
+    /* A guest on the link (IPv4 subnet; IPv6 prefix or link-local) or a
+     * VPN peer, never an unspecified or multicast source nor one of the
+     * gateway's own. */
     if ((ip->family != AF_INET && !v6) || udp->sport == 0 || vn_mac_is_multicast(src_mac) ||
-        (!v6 && !vn_addr_v4(&ip->src)) || !vn_gw_on_link(gw, &ip->src) ||
+        (!v6 && !vn_addr_v4(&ip->src)) || !may_ask(gw, &ip->src) ||
         vn_gw_owns_addr(gw, &ip->src)) {
         d->st.malformed++;
         VN_LOG_RL(VN_LOG_DEBUG, "msg=\"dns: query from an invalid source dropped\" network=%s",
