@@ -1,7 +1,8 @@
 /* vnetd: the vnet daemon. Loads the configuration, builds the switch and its
  * ports, serves the control socket and runs the event loop until SIGINT or
  * SIGTERM, then removes every socket and interface it created (daemon.c).
- * `vnetd run ...` runs a command in its own network namespace (run/run.c). */
+ * `vnetd run ...` runs a command in its own network namespace (run/run.c);
+ * `vnetd vpn genkey|pubkey` makes and reads WireGuard keys (vpn/keytool.c). */
 #include "conf/config.h"
 #include "conf/flags.h"
 #include "core/hash.h"
@@ -9,6 +10,7 @@
 #include "core/util.h"
 #include "daemon.h"
 #include "run/run.h"
+#include "vpn/keytool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +48,7 @@ static void usage(FILE *o)
             "             [--forward PROTO:HOSTPORT[:GUESTIP]:GUESTPORT]...\n"
             "             [--network SPEC]... [--port SPEC]... [--print-config] [--check] [--test-clock]\n"
             "       vnetd run [OPTIONS] [--] CMD [ARGS...]\n"
+            "       vnetd vpn genkey|pubkey\n"
             "\n"
             "  -c, --config FILE    YAML configuration (see docs/vnetd.conf.md)\n"
             "      --control PATH   control socket (default /run/vnet/vnetd.sock as root,\n"
@@ -85,7 +88,11 @@ static void usage(FILE *o)
             "vnetd run [OPTIONS] [--] CMD [ARGS...] runs CMD in a new network namespace (and a\n"
             "user namespace when not root) whose interface eth0 sits on a NAT network, like\n"
             "pasta or slirp4netns, and exits with CMD's status. 'vnetd run --help' lists its\n"
-            "options; see docs/vnetd-run.md.\n");
+            "options; see docs/vnetd-run.md.\n"
+            "\n"
+            "vnetd vpn genkey prints a new WireGuard private key (base64); vnetd vpn pubkey\n"
+            "reads one on stdin and prints its public key: the keys of wg genkey and wg pubkey,\n"
+            "for a network's vpn.private_key_file and its peers' public_key.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -349,6 +356,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "run"))
         return vn_run_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "vpn"))
+        return vn_vpn_keytool_main(argc - 1, argv + 1);
     struct opts o = { 0 };
     if (parse_opts(argc, argv, &o) < 0) {
         free(o.ports);
