@@ -132,6 +132,8 @@ void vn_switch_free(struct vn_switch *sw)
         vn_fdb_free(&sw->nets[i]->fdb);
         vn_bind_free(&sw->nets[i]->bind);
         free(sw->nets[i]->members);
+        /* the network's copy of its config holds the VPN's private key */
+        explicit_bzero(sw->nets[i]->conf.vpn.private_key, sizeof sw->nets[i]->conf.vpn.private_key);
         free(sw->nets[i]);
     }
     for (int i = 0; i < VN_BATCH; i++)
