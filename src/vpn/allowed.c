@@ -184,6 +184,12 @@ static uint32_t find_exact(const struct vn_allowed *t, const struct vn_addr *p, 
     return VN_ALLOWED_NIL;
 }
 
+int vn_allowed_owner(const struct vn_allowed *t, const struct vn_addr *p, unsigned len)
+{
+    uint32_t i = find_exact(t, p, len);
+    return i == VN_ALLOWED_NIL || t->nodes[i].peer == VN_ALLOWED_NONE ? -1 : t->nodes[i].peer;
+}
+
 int vn_allowed_remove(struct vn_allowed *t, const struct vn_addr *p, unsigned len)
 {
     uint32_t i = find_exact(t, p, len);

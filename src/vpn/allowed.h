@@ -64,6 +64,9 @@ unsigned vn_allowed_remove_peer(struct vn_allowed *t, uint16_t peer);
 /* The peer whose longest prefix holds address a, or -1 when none. */
 int vn_allowed_lookup(const struct vn_allowed *t, const struct vn_addr *a);
 
+/* The peer that holds exactly the prefix p/len (host bits ignored), or -1. */
+int vn_allowed_owner(const struct vn_allowed *t, const struct vn_addr *p, unsigned len);
+
 /* Iterate the prefixes of peer: start with *cursor = 0; each call fills
  * *p and *len and returns true, false at the end. The table must not
  * change between calls. Order: unspecified. */

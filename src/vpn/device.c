@@ -716,19 +716,15 @@ struct vn_vpn_peer *vn_vpn_peer_add(struct vn_vpn_dev *d, const char *name,
         return NULL;
     }
     for (unsigned i = 0; i < nallowed; i++) {
-        struct vn_vpn_peer *o = vn_vpn_dev_route(d, &allowed[i]);
-        /* an exact prefix of another peer would move; refuse instead */
-        uint32_t cur = 0;
-        struct vn_addr pa;
-        unsigned pl;
-        while (o && vn_allowed_next(&d->allowed, o->id, &cur, &pa, &pl))
-            if (pl == allowed_len[i] && vn_addr_in_prefix(&allowed[i], &pa, pl) &&
-                pa.family == allowed[i].family) {
-                char b[64];
-                vn_addr_str(&allowed[i], b, sizeof b);
-                snprintf(err, errlen, "allowed IP %s/%u belongs to peer '%s'", b, pl, o->name);
-                return NULL;
-            }
+        /* an exact prefix of another peer would move to this one: refuse */
+        int o = vn_allowed_owner(&d->allowed, &allowed[i], allowed_len[i]);
+        if (o >= 0 && o < d->max_peers && d->peers[o]) {
+            char b[64];
+            vn_addr_str(&allowed[i], b, sizeof b);
+            snprintf(err, errlen, "allowed IP %s/%u belongs to peer '%s'", b, allowed_len[i],
+                     d->peers[o]->name);
+            return NULL;
+        }
     }
     unsigned slot = 0;
     while (slot < d->max_peers && d->peers[slot])

@@ -401,8 +401,20 @@ static void test_peer_table(void **state)
                                 sizeof err));
     assert_null(vn_vpn_peer_add(w->dev[0], "server", kp, NULL, NULL, 0, NULL, NULL, 0, err,
                                 sizeof err));
+    /* an exact prefix is found even when another peer holds a longer one inside it */
+    struct vn_addr half = a4("10.1.0.0");
+    uint8_t l25 = 25;
+    vn_x25519_genkey(k);
+    vn_x25519_pubkey(kp, k);
+    assert_non_null(vn_vpn_peer_add(w->dev[0], "half", kp, NULL, NULL, 0, &half, &l25, 1, err,
+                                    sizeof err));
+    vn_x25519_genkey(k);
+    vn_x25519_pubkey(kp, k);
+    assert_null(vn_vpn_peer_add(w->dev[0], "whole", kp, NULL, NULL, 0, &al, &l24, 1, err,
+                                sizeof err));
+    assert_non_null(strstr(err, "belongs to peer 'server'"));
     /* fill the table (8 slots), then one more is refused, the old ones intact */
-    for (int i = 1; i < 8; i++) {
+    for (int i = 2; i < 8; i++) {
         vn_x25519_genkey(k);
         vn_x25519_pubkey(kp, k);
         assert_non_null(vn_vpn_peer_add(w->dev[0], NULL, kp, NULL, NULL, 0, NULL, NULL, 0, err,
@@ -412,7 +424,7 @@ static void test_peer_table(void **state)
     vn_x25519_pubkey(kp, k);
     assert_null(vn_vpn_peer_add(w->dev[0], NULL, kp, NULL, NULL, 0, NULL, NULL, 0, err, sizeof err));
     assert_non_null(strstr(err, "full"));
-    struct vn_addr in = a4("10.1.0.77");
+    struct vn_addr in = a4("10.1.0.177");
     assert_ptr_equal(vn_vpn_dev_route(w->dev[0], &in), peer(w, 0));
     vn_vpn_peer_del(w->dev[0], peer(w, 0));
     assert_null(vn_vpn_dev_route(w->dev[0], &in));
