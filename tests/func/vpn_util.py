@@ -50,7 +50,12 @@ class VpnLab:
         self.nlinks += 1
         ns = self.lab.ns()
         ul = f"198.18.70.{1 + self.nlinks}"
-        self.lab.link(self.srv, ns, f"{UL_SRV}/24" if self.nlinks == 1 else None, f"{ul}/24")
+        srv_if, _ = self.lab.link(self.srv, ns, f"{UL_SRV}/24" if self.nlinks == 1 else None,
+                                  f"{ul}/24")
+        if self.nlinks > 1:
+            # the server's address lives on the first link; later laptops get
+            # a host route on theirs (they find 198.18.70.1 by ARP as usual)
+            self.srv.ip("route", "add", f"{ul}/32", "dev", srv_if)
         priv, pub = keypair()
         lap = {"ns": ns, "ul": ul, "priv": priv, "pub": pub, "inner4": inner4, "inner6": inner6,
                "name": name or f"laptop{len(self.laptops) + 1}", "psk": psk}
