@@ -356,12 +356,16 @@ static bool handshake_gate(struct vn_vpn_dev *d, const struct vn_vpn_endpoint *e
 {
     uint8_t src[VN_COOKIE_SRC_MAX];
     size_t srclen = cookie_src(ep, src);
-    bool load = under_load(d, now_ms);
-    enum vn_cookie_verdict v = vn_cookie_check(&d->checker, buf, len, src, srclen, load, now_ms);
+    enum vn_cookie_verdict v = vn_cookie_check(&d->checker, buf, len, src, srclen, false, now_ms);
     if (v == VN_COOKIE_BAD_MAC1) {
         d->st.bad_mac1++;
         return false;
     }
+    /* only a message with a valid mac1 counts as load: garbage costs one
+     * keyed hash, and must not make every peer pay a cookie round trip */
+    bool load = under_load(d, now_ms);
+    if (load)
+        v = vn_cookie_check(&d->checker, buf, len, src, srclen, true, now_ms);
     if (load && v != VN_COOKIE_MAC2_OK) {
         d->st.under_load++;
         uint8_t reply[VN_WG_COOKIE_LEN];

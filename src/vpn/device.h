@@ -12,10 +12,12 @@
  *
  * Receiving: a datagram is parsed (wire.h); a handshake message must carry
  * a valid mac1 (cookie.h) before any public-key work, and while the device
- * is under load (more handshake messages than VN_VPN_HS_RATE a second, in
- * a token bucket) also a valid mac2, else it is answered with a cookie
- * reply; those with a valid mac2 are then limited per source address
- * (ratelimit.h), as a cookie proves only the address. An initiation is decrypted to learn the peer (by static key),
+ * is under load (more handshake messages with a valid mac1 than
+ * VN_VPN_HS_RATE a second, in a token bucket; garbage does not count)
+ * also a valid mac2, else it is answered with a cookie reply; those with
+ * a valid mac2 are then limited per source address (ratelimit.h), as a
+ * cookie proves only the address. An initiation is decrypted to learn the
+ * peer (by static key),
  * must carry a timestamp newer than the peer's last and not come within
  * VN_INIT_MIN_GAP_MS of the previous one; it is answered and its session
  * waits as the peer's "next" until the initiator's first data packet

@@ -215,3 +215,36 @@ def test_flood_with_valid_mac2_is_rate_limited(wglab, vnetd, tmp_path):
     assert limited >= count - worked - 64, (limited, worked, c)
     assert res["replies"] == 0  # nothing answers a limited message
     site.d.assert_alive()
+
+
+def test_bad_mac1_flood_does_not_load_the_device(wglab, vnetd, tmp_path):
+    """Garbage that fails mac1 costs one keyed hash and no public-key work,
+    so it must not count as handshake load: during a flood of 3200 such
+    initiations at 400/s the device never goes under load, and a laptop
+    connecting meanwhile gets no cookie reply (a legitimate peer is not
+    made to wait 5 s for its retry by anyone who can send datagrams)."""
+    site, fl, lap = make_lab(wglab, vnetd, tmp_path)
+    fproc = flood(fl, 3200, 400, server_pub=site.pub, bad_mac1=True, linger=0)
+    try:
+        vnet.wait_for(lambda: site.vpn()["counters"]["bad_mac1"] > 200, 10, interval=0.1,
+                      what="the garbage flood to arrive")
+        assert not site.vpn()["under_load"]
+        sniff = WgSniffer(lap["ns"], lap["ifname"])
+        try:
+            dev = wglab.device(lap["ns"])
+            dev.apply_quick(quick_config(lap["priv"], address=[f"{LAP4}/32"],
+                                         peers=[quick_peer(site.pub, [site.subnet],
+                                                           site.endpoint)]))
+            lap["ns"].ping_until(site.guest_ip, timeout=20)
+            flooding = fproc.poll() is None
+        finally:
+            sniff.stop()
+        res = flood_result(fproc, timeout=30)
+    finally:
+        vnet.Procs.stop(fproc)
+    assert flooding, "the flood ended before the laptop connected: nothing was shown"
+    assert res["replies"] == 0
+    assert not sniff.of_type("in", 3), "the laptop got a cookie reply during a garbage flood"
+    c = site.vpn()["counters"]
+    assert c["cookies_sent"] == 0 and c["under_load"] == 0, c
+    assert c["bad_mac1"] == res["sent"]
