@@ -172,3 +172,59 @@ def test_wg_interface_refused(wglab, vnetd, tmp_path, wg_name):
     assert f"vpn.wg_interface '{wg_name}'" in msg and "in use by another process" in msg
     assert os.path.exists(other.sock)
     other.wg("show", wg_name)  # still wireguard-go's
+
+
+def uapi_exchange(sock_path, data, timeout=5):
+    """Send data on a new connection to the socket, half-close, and return
+    everything the server answered before it closed."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+    finally:
+        s.close()
+
+
+def test_wg_socket_framing(wglab, vnetd, tmp_path, wg_name):
+    """The socket as a raw client sees it: requests pipelined on one
+    connection are answered in order; a request that is not the protocol's
+    gets errno=-22 and the connection closes; a malformed set changes
+    nothing; a half-sent request is dropped; a user other than root cannot
+    connect; vnetd keeps serving."""
+    v = VpnLab(wglab, vnetd, tmp_path, nguests=0, vpn_extra={"wg_interface": wg_name})
+    lap = v.add_laptop(LAP1)
+    d = v.start()
+    sock = f"{WG_RUN_DIR}/{wg_name}.sock"
+    out = uapi_exchange(sock, b"get=1\n\nget=1\n\n").decode()
+    answers = out.split("\n\n")
+    assert answers[2:] == [""] and answers[0] == answers[1], out
+    assert answers[0].endswith("errno=0") and f"listen_port={VPN_PORT}" in answers[0]
+    # a bad line: EINVAL, nothing changed; the next request on the connection is answered
+    before = wg("showconf", wg_name).stdout
+    out = uapi_exchange(sock, b"set=1\npublic_key=" + b"11" * 32 + b"\nallowed_ip=10.9.0.0/8x\n\n"
+                        b"get=1\n\n").decode()
+    assert out.startswith("errno=-22\n\n") and out.endswith("errno=0\n\n"), out
+    assert wg("showconf", wg_name).stdout == before
+    # not a request: errno=-22 and closed (what follows is not answered)
+    assert uapi_exchange(sock, b"hello\n\nget=1\n\n") == b"errno=-22\n\n"
+    assert uapi_exchange(sock, b"x" * 300 + b"\n\n") == b"errno=-22\n\n"
+    # half a request, then the client goes: nothing answered, nothing changed
+    assert uapi_exchange(sock, b"set=1\npublic_key=" + b"22" * 32 + b"\n") == b""
+    assert wg("showconf", wg_name).stdout == before
+    # not root: the socket's mode keeps others out
+    r = vnet.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                  "/usr/bin/python3", "-c",
+                  f"import socket; socket.socket(socket.AF_UNIX).connect({sock!r})"],
+                 check=False)
+    assert r.returncode != 0 and "PermissionError" in r.stderr, r.stderr
+    assert lap["pub"] in wg("show", wg_name, "peers").stdout
+    d.assert_alive()
