@@ -34,7 +34,7 @@ char *vn_mac_str(const uint8_t mac[6], char *buf)
     return buf;
 }
 
-static int hexval(char c)
+int vn_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -48,7 +48,7 @@ static int hexval(char c)
 int vn_mac_parse(const char *s, uint8_t mac[6])
 {
     for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[0]), lo = hexval(s[1]);
+        int hi = vn_hexval(s[0]), lo = vn_hexval(s[1]);
         if (hi < 0 || lo < 0)
             return -1;
         mac[i] = (uint8_t)(hi << 4 | lo);

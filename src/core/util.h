@@ -22,6 +22,8 @@ int64_t vn_wall_s(void);
 char *vn_mac_str(const uint8_t mac[6], char *buf);
 /* Parse "aa:bb:cc:dd:ee:ff" (or '-' separators); returns 0 or -1. */
 int vn_mac_parse(const char *s, uint8_t mac[6]);
+/* The value of hex digit c (either case), or -1. */
+int vn_hexval(char c);
 static inline bool vn_mac_is_multicast(const uint8_t *mac) { return mac[0] & 1; }
 static inline bool vn_mac_is_zero(const uint8_t *mac)
 {

@@ -35,17 +35,6 @@ char *vn_duid_hex(const uint8_t *duid, size_t len, char *out)
     return out;
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int vn_duid_parse(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -54,7 +43,7 @@ int vn_duid_parse(const char *s, uint8_t *out, size_t cap)
             s++;
             continue;
         }
-        int hi = nibble(s[0]), lo = hi < 0 ? -1 : nibble(s[1]);
+        int hi = vn_hexval(s[0]), lo = hi < 0 ? -1 : vn_hexval(s[1]);
         if (lo < 0 || n == cap)
             return -1;
         out[n++] = (uint8_t)(hi << 4 | lo);

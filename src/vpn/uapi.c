@@ -2,6 +2,8 @@
  * uapi.h for the theory of operation. */
 #include "uapi.h"
 
+#include "core/util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -146,24 +148,13 @@ static const char *shown(const char *v, char buf[49])
     return buf;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A key in exactly 64 hex digits. Returns 0 or -1. */
 static int parse_hex_key(const char *v, uint8_t out[VN_KEY_LEN])
 {
     if (strlen(v) != 2 * VN_KEY_LEN)
         return -1;
     for (unsigned i = 0; i < VN_KEY_LEN; i++) {
-        int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+        int hi = vn_hexval(v[2 * i]), lo = vn_hexval(v[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

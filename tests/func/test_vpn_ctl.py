@@ -71,19 +71,6 @@ def parse_show(text):
     return out
 
 
-def add_laptop(v, *args, **kw):
-    """VpnLab.add_laptop, and the server's route back to a laptop beyond the
-    first (VpnLab addresses only the server's first veth, so the others'
-    underlay addresses are reached by a host route on their own veth)."""
-    before = set(v.srv.links())
-    lap = v.add_laptop(*args, **kw)
-    new = [i for i in set(v.srv.links()) - before if i != "lo"]
-    if len(v.laptops) > 1:
-        assert len(new) == 1, new
-        v.srv.ip("route", "replace", f"{lap['ul']}/32", "dev", new[0])
-    return lap
-
-
 def connect_from_file(v, lap, text):
     """wireguard-go on lap, configured from a wg-quick file only."""
     dev = v.lab.device(lap["ns"])
@@ -97,7 +84,7 @@ def test_show_agrees_with_wg_show(wglab, vnetd, tmp_path):
     allowed IPs, keepalive, a handshake and transfer both ways; they agree
     with what the laptop's wg show says of the server."""
     v = VpnLab(wglab, vnetd, tmp_path)
-    lap = add_laptop(v, LAP4, psk=genpsk(), keepalive=30)
+    lap = v.add_laptop(LAP4, psk=genpsk(), keepalive=30)
     d = v.start()
     dev = v.connect(lap, keepalive=30)
     lap["ns"].ping_until(guest_ip(0), timeout=20)
@@ -148,7 +135,7 @@ def test_client_config_file_connects(wglab, vnetd, tmp_path):
     the guest pings the laptop."""
     v = VpnLab(wglab, vnetd, tmp_path, net_extra={"dns": {"enabled": True}})
     psk = genpsk()
-    lap = add_laptop(v, LAP4, psk=psk)
+    lap = v.add_laptop(LAP4, psk=psk)
     d = v.start()
     priv_file = write_key(tmp_path, "laptop.key", lap["priv"])
     psk_file = write_key(tmp_path, "laptop.psk", psk)
@@ -183,7 +170,7 @@ def test_network_dns_from_the_laptop(wglab, vnetd, tmp_path):
     address), resolves a name of the network: host.DOMAIN, which the
     gateway answers itself (no upstream is asked)."""
     v = VpnLab(wglab, vnetd, tmp_path, net_extra={"dns": {"enabled": True}})
-    lap = add_laptop(v, LAP4)
+    lap = v.add_laptop(LAP4)
     d = v.start()
     text = ok(d, "vpn", "client-config", "lan", lap["name"], "--private-key-file",
               write_key(tmp_path, "laptop.key", lap["priv"]))
@@ -202,7 +189,7 @@ def test_client_config_without_keys_or_endpoint(wglab, vnetd, tmp_path):
     unless --endpoint names the host; with vpn.nat --all-traffic routes
     everything; a wrong private key file is refused; -j gives the facts."""
     v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"listen": f"0.0.0.0:{VPN_PORT}", "nat": True})
-    lap = add_laptop(v, LAP4, psk=genpsk())
+    lap = v.add_laptop(LAP4, psk=genpsk())
     d = v.start()
     text = ok(d, "vpn", "client-config", "lan", lap["name"])
     assert "\nPrivateKey" not in text and "# PrivateKey = " in text and lap["pub"] in text
@@ -236,8 +223,8 @@ def test_peer_add_genkey_at_run_time(wglab, vnetd, tmp_path):
     file (the private key made by vnetctl), wireguard-go applies it and
     reaches the guest; vnetd knows the peer but never saw its private key."""
     v = VpnLab(wglab, vnetd, tmp_path)
-    first = add_laptop(v, LAP4)
-    lap = add_laptop(v, "10.99.0.3", conf_peer=False)
+    first = v.add_laptop(LAP4)
+    lap = v.add_laptop("10.99.0.3", conf_peer=False)
     d = v.start()
     text = ok(d, "vpn", "peer", "add", "lan", "phone", "--genkey", "--allowed-ips",
               "10.99.0.3/32", "--keepalive", "0")
@@ -272,8 +259,8 @@ def test_peer_del_cuts_one_laptop_off(wglab, vnetd, tmp_path):
     """vpn peer del (by name, then by key): that laptop no longer gets
     through, the other still does; the peer is gone from vpn show."""
     v = VpnLab(wglab, vnetd, tmp_path)
-    a = add_laptop(v, LAP4)
-    b = add_laptop(v, "10.99.0.3")
+    a = v.add_laptop(LAP4)
+    b = v.add_laptop("10.99.0.3")
     d = v.start()
     v.connect(a)
     v.connect(b)
@@ -298,7 +285,7 @@ def test_refusals(wglab, vnetd, tmp_path):
     """Every refusal says why and changes nothing; a full table keeps the
     peers it has; wrong command lines exit 2 before vnetd is asked."""
     v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"max_peers": 2})
-    lap = add_laptop(v, LAP4)
+    lap = v.add_laptop(LAP4)
     d = v.start()
     _, k = keypair()
     add = ("vpn", "peer", "add", "lan")

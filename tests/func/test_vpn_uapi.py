@@ -60,22 +60,10 @@ def parse_showconf(text):
     return res
 
 
-def add_laptop(v, *args, **kw):
-    """VpnLab.add_laptop, plus the server's host route back to a laptop
-    beyond the first (VpnLab addresses only the server's first veth)."""
-    before = set(v.srv.links())
-    lap = v.add_laptop(*args, **kw)
-    new = [i for i in set(v.srv.links()) - before if i != "lo"]
-    if len(v.laptops) > 1:
-        assert len(new) == 1, new
-        v.srv.ip("route", "replace", f"{lap['ul']}/32", "dev", new[0])
-    return lap
-
-
 def test_wg_show_set_remove(wglab, vnetd, tmp_path, wg_name):
     v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"wg_interface": wg_name})
-    lap = add_laptop(v, LAP1, keepalive=25)
-    lap2 = add_laptop(v, LAP2, conf_peer=False)
+    lap = v.add_laptop(LAP1, keepalive=25)
+    lap2 = v.add_laptop(LAP2, conf_peer=False)
     d = v.start()
     sock = f"{WG_RUN_DIR}/{wg_name}.sock"
     st = os.stat(sock)
