@@ -205,3 +205,31 @@ def test_vpn_nat(wglab, vnetd, tmp_path, nat):
             assert v.vpn()["gateway"]["refused"] >= 1
     finally:
         srv_sock.close()
+
+
+def _ipv6_link(ns, ifname, addr):
+    ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+            f"net.ipv6.conf.{ifname}.disable_ipv6=0")
+    ns.ip("-6", "addr", "add", f"{addr}/64", "dev", ifname, "nodad")
+
+
+@pytest.mark.parametrize("underlay", ["ipv6", "dual-stack"])
+def test_underlays(wglab, vnetd, tmp_path, underlay):
+    """The tunnel over an IPv6 underlay (vpn.listen [fd70::1]:51820, the
+    laptop's endpoint an IPv6 address), and a dual-stack listener ([::])
+    that an IPv4 laptop reaches (its endpoint kept as IPv4, answers sent to
+    its v4-mapped address)."""
+    listen = "[fd70::1]:51820" if underlay == "ipv6" else "[::]:51820"
+    v = VpnLab(wglab, vnetd, tmp_path, vpn_extra={"listen": listen})
+    lap = v.add_laptop(LAP4)
+    if underlay == "ipv6":
+        _ipv6_link(v.srv, lap["srv_if"], "fd70::1")
+        _ipv6_link(lap["ns"], lap["ul_if"], "fd70::2")
+    v.start()
+    endpoint = "[fd70::1]:51820" if underlay == "ipv6" else None
+    dev = v.connect(lap, endpoint=endpoint)
+    lap["ns"].ping_until(guest_ip(0), timeout=20)
+    v.guests[0].ping(LAP4, count=2)
+    want = (f"[fd70::2]:{dev.listen_port()}" if underlay == "ipv6"
+            else f"{lap['ul']}:{dev.listen_port()}")
+    assert v.peer(lap["name"])["endpoint"] == want

@@ -50,14 +50,15 @@ class VpnLab:
         self.nlinks += 1
         ns = self.lab.ns()
         ul = f"198.18.70.{1 + self.nlinks}"
-        srv_if, _ = self.lab.link(self.srv, ns, f"{UL_SRV}/24" if self.nlinks == 1 else None,
+        srv_if, lap_if = self.lab.link(self.srv, ns, f"{UL_SRV}/24" if self.nlinks == 1 else None,
                                   f"{ul}/24")
         if self.nlinks > 1:
             # the server's address lives on the first link; later laptops get
             # a host route on theirs (they find 198.18.70.1 by ARP as usual)
             self.srv.ip("route", "add", f"{ul}/32", "dev", srv_if)
         priv, pub = keypair()
-        lap = {"ns": ns, "ul": ul, "priv": priv, "pub": pub, "inner4": inner4, "inner6": inner6,
+        lap = {"ns": ns, "ul": ul, "srv_if": srv_if, "ul_if": lap_if, "priv": priv, "pub": pub,
+               "inner4": inner4, "inner6": inner6,
                "name": name or f"laptop{len(self.laptops) + 1}", "psk": psk}
         if conf_peer:
             allowed_ips = allowed or [f"{inner4}/32"] + ([f"{inner6}/128"] if inner6 else [])
