@@ -165,6 +165,15 @@ int vn_reasm_add_from(struct vn_reasm *r, uint16_t owner, const struct vn_ip4 *i
     vn_put_be32(sa, ip->src);
     vn_put_be32(da, ip->dst);
     struct vn_reasm_slot *s = slot_for(r, owner, AF_INET, sa, da, ip->id, ip->proto, now_ms);
+    /* Inconsistent: past the end the last fragment fixed, or a last
+     * fragment ending elsewhere or before data already received: the whole
+     * datagram goes. (Overlaps are allowed in IPv4: the later data wins.) */
+    if ((s->total && (off + len > s->total || (!ip->mf && off + len != s->total))) ||
+        (!ip->mf && beyond(s, off + len))) {
+        s->used = false;
+        r->bad++;
+        return -1;
+    }
     memcpy(s->data + off, ip->l4, len);
     mark(s, off, len);
     if (off == 0) {

@@ -394,12 +394,20 @@ static void frag4(const struct vn_ip4 *ip, uint64_t now)
     if (had)
         memcpy(&before, s, sizeof before);
     take_occupancy(now);
+    uint32_t end_blk = (off + len + 7) / 8;
+    bool drop = had && ((before.total && (off + len > before.total ||
+                                          (!ip->mf && off + len != before.total))) ||
+                        (!ip->mf && any_block(&before, end_blk, 8192)));
     struct vn_ip4 whole;
     int rc = vn_reasm_add_from(&reasm, owner, ip, now, &whole);
     check_table();
     check_fair(owner);
     if (invalid) {
         CHECK(rc == -1);
+        return;
+    }
+    if (drop) { /* inconsistent with what came before: the whole datagram goes */
+        CHECK(rc == -1 && !find_slot(owner, AF_INET, sa, da, ip->id, ip->proto, now));
         return;
     }
     if (rc == 0) {
