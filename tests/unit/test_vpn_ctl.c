@@ -335,7 +335,7 @@ static void test_client_config(void **state)
     json_decref(r);
     /* the endpoint given, in every form */
     static const char *const forms[][2] = {
-        { "vpn.example.org", "vpn.example.org:%u" }, { "vpn.example.org:4500", "vpn.example.org:4500" },
+        { "localhost", "localhost:%u" }, { "localhost:4500", "localhost:4500" },
         { "192.0.2.1", "192.0.2.1:%u" },           { "fd00::1", "[fd00::1]:%u" },
         { "[fd00::1]", "[fd00::1]:%u" },           { "[fd00::1]:4500", "[fd00::1]:4500" },
     };

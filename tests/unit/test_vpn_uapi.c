@@ -372,17 +372,17 @@ static void test_parse_errors(void **state)
     memcpy(lng, "endpoint=", 9);
     lng[300] = 0;
     const char *bad[] = {
-        "public_key=%s\nendpoint=example.com:51820\n",
-        "public_key=%s\nendpoint=1.2.3.4\n",
-        "public_key=%s\nendpoint=1.2.3.4:0\n",
-        "public_key=%s\nendpoint=1.2.3.4:65536\n",
-        "public_key=%s\nendpoint=1.2.3.4:-1\n",
-        "public_key=%s\nendpoint=1.2.3.4: 5\n",
+        "public_key=%s\nendpoint=localhost:51820\n",
+        "public_key=%s\nendpoint=127.0.0.2\n",
+        "public_key=%s\nendpoint=127.0.0.2:0\n",
+        "public_key=%s\nendpoint=127.0.0.2:65536\n",
+        "public_key=%s\nendpoint=127.0.0.2:-1\n",
+        "public_key=%s\nendpoint=127.0.0.2: 5\n",
         "public_key=%s\nendpoint=[::1]\n",
         "public_key=%s\nendpoint=::1:5\n",
         "public_key=%s\nendpoint=[fe80::1%%eth0]:5\n",
-        "public_key=%s\nendpoint=[1.2.3.4]:5\n",
-        "public_key=%s\nendpoint=01.2.3.4:5\n",
+        "public_key=%s\nendpoint=[127.0.0.2]:5\n",
+        "public_key=%s\nendpoint=127.00.0.2:5\n",
         "public_key=%s\nendpoint=\n",
         "public_key=%s\nallowed_ip=10.0.0.1\n",
         "public_key=%s\nallowed_ip=10.0.0.0/33\n",
@@ -410,8 +410,8 @@ static void test_parse_errors(void **state)
         "public_key=%s\n=value\n",
         "public_key=%s\nallowed_ip=10.0.0.0/8\n\n",  /* an empty line inside */
         "public_key=%s\nallowed_ip=10.0.0.0/8\r\n",
-        "public_key=%s\nendpoint =1.2.3.4:5\n",
-        "endpoint=1.2.3.4:5\npublic_key=%s\n",       /* a peer key before any peer */
+        "public_key=%s\nendpoint =127.0.0.2:5\n",
+        "endpoint=127.0.0.2:5\npublic_key=%s\n",       /* a peer key before any peer */
         "replace_peers=false\npublic_key=%s\n",
         "listen_port=70000\npublic_key=%s\n",
         "fwmark=x\npublic_key=%s\n",
