@@ -36,6 +36,7 @@ struct vn_vpn {
     struct vn_io io;
     struct vn_udp_tx tx;           /* datagrams out, batched */
     struct vn_timer timer;
+    struct vn_defer rearm_later;   /* rearm once per round of events, not per frame */
     struct vn_uapi_sock *uapi;     /* vpn.wg_interface's socket, or NULL */
     uint64_t timer_at;             /* deadline armed (ms), 0 = none */
     uint8_t (*rx)[RX_BUF];         /* RX_BATCH receive buffers */
@@ -61,6 +62,12 @@ static void rearm(struct vn_vpn *v)
         return;
     }
     vn_timer_arm(v->loop, &v->timer, next > now ? next - now : 0);
+}
+
+/* Deferred: the packet paths ask for it, the loop runs it once per round. */
+static void rearm_deferred(struct vn_defer *d)
+{
+    rearm(VN_CONTAINER_OF(d, struct vn_vpn, rearm_later));
 }
 
 static void on_timer(struct vn_timer *t)
@@ -181,7 +188,7 @@ static void on_readable(struct vn_io *io, uint32_t events)
         }
         vn_vpn_dev_input(v->dev, &ep, v->rx[i], mm[i].msg_len, now);
     }
-    rearm(v);
+    vn_defer(v->loop, &v->rearm_later);
 }
 
 /* ---- from the gateway ---- */
@@ -242,7 +249,7 @@ static void frame_out(struct vn_vpn *v, const struct vn_frame *f, bool routed)
     } else {
         send_frame(v, f->data + VN_ETH_HLEN, f->len - VN_ETH_HLEN, routed);
     }
-    rearm(v);
+    vn_defer(v->loop, &v->rearm_later);
 }
 
 /* A guest routed a packet to a peer's AllowedIPs. */
@@ -255,7 +262,7 @@ static void tun_input(void *ctx, const struct vn_ipp *ip, const struct vn_frame 
     }
     /* ip may be a reassembled datagram: send what the gateway parsed */
     send_frame(v, ip->hdr, ip->len, true);
-    rearm(v);
+    vn_defer(v->loop, &v->rearm_later);
 }
 
 /* A frame the gateway built for an address behind the tunnel. */
@@ -307,6 +314,7 @@ static void vpn_free(void *ctx)
     }
     vn_uapi_sock_close(v->uapi);
     vn_timer_cancel(v->loop, &v->timer);
+    vn_defer_cancel(v->loop, &v->rearm_later);
     if (v->tx.buf) {
         vn_udp_tx_flush(&v->tx);
         vn_defer_cancel(v->loop, &v->tx.flush);
@@ -408,6 +416,7 @@ int vn_vpn_attach(struct vn_gw *gw, char *err, size_t errlen)
     v->conf = c;
     v->fd = -1;
     vn_timer_init(&v->timer, on_timer);
+    v->rearm_later.cb = rearm_deferred;
     v->rx = malloc(RX_BATCH * sizeof *v->rx);
     v->seg = malloc(SEG_BUF);
     v->scratch = malloc(SCRATCH);

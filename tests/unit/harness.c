@@ -11,6 +11,7 @@
 #include "pkt/eth.h"
 #include "pkt/ip.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -176,4 +177,28 @@ void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, s
     memcpy(buf, f, len);
     sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
     vn_switch_input(sw, in, sw->rxframes, 1);
+}
+
+size_t harness_unhex(uint8_t *out, size_t cap, const char *hex)
+{
+    size_t n = strlen(hex) / 2;
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+void harness_assert_hex(const uint8_t *got, size_t len, const char *hex)
+{
+    uint8_t want[256];
+    assert_int_equal(harness_unhex(want, sizeof(want), hex), len);
+    if (memcmp(got, want, len) != 0) {
+        char buf[513];
+        for (size_t i = 0; i < len; i++)
+            snprintf(buf + 2 * i, 3, "%02x", got[i]);
+        fail_msg("got %s\nwant %s", buf, hex);
+    }
 }

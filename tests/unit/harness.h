@@ -66,4 +66,9 @@ void harness_csum6(uint8_t *l4, size_t l4len, const uint8_t src[16], const uint8
  * it as received on port in. */
 void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len);
 
+/* Bytes of the hex string hex into out (at most cap); returns how many. */
+size_t harness_unhex(uint8_t *out, size_t cap, const char *hex);
+/* Fail the test unless got[0..len) is the hex string hex (both shown). */
+void harness_assert_hex(const uint8_t *got, size_t len, const char *hex);
+
 #endif

@@ -13,22 +13,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "vpn/cookie.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static const uint8_t SRC4[6] = { 192, 0, 2, 1, 0xca, 0x6c };       /* 192.0.2.1:51820 */
 static const uint8_t SRC4B[6] = { 192, 0, 2, 1, 0xca, 0x6d };      /* another port */
@@ -313,10 +303,10 @@ static void test_known_answer(void **state)
     struct vn_cookie_maker mk = { 0 };
     struct vn_wg_msg m;
 
-    unhex(r_pub, 32, "5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b");
-    unhex(want, sizeof(want), init_hex);
-    unhex(reply, sizeof(reply), reply_hex);
-    unhex(mac2, sizeof(mac2), "719613ae8e752c76a87b419786fff126");
+    harness_unhex(r_pub, 32, "5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b");
+    harness_unhex(want, sizeof(want), init_hex);
+    harness_unhex(reply, sizeof(reply), reply_hex);
+    harness_unhex(mac2, sizeof(mac2), "719613ae8e752c76a87b419786fff126");
     for (int i = 0; i < 16; i++)
         cookie[i] = (uint8_t)(0xa1 + i);
     assert_int_equal(vn_cookie_checker_init(&chk, r_pub), 0);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "vpn/crypto.h"
 
 #include <sodium.h>
@@ -20,30 +22,6 @@
 #include <string.h>
 
 /* Decode hex (no separators) into out; returns the byte count. */
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t len, const char *hex)
-{
-    uint8_t want[512];
-    assert_int_equal(unhex(want, sizeof(want), hex), len);
-    if (memcmp(got, want, len) != 0) {
-        char buf[1025];
-        for (size_t i = 0; i < len; i++)
-            snprintf(buf + 2 * i, 3, "%02x", got[i]);
-        fail_msg("got %s\nwant %s", buf, hex);
-    }
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -56,14 +34,14 @@ static void test_x25519_rfc7748_52(void **state)
 {
     (void)state;
     uint8_t k[32], u[32], out[32];
-    unhex(k, 32, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
-    unhex(u, 32, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+    harness_unhex(k, 32, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+    harness_unhex(u, 32, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
     assert_int_equal(vn_x25519(out, k, u), 0);
-    assert_hex(out, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
-    unhex(k, 32, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
-    unhex(u, 32, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
+    harness_assert_hex(out, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+    harness_unhex(k, 32, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
+    harness_unhex(u, 32, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
     assert_int_equal(vn_x25519(out, k, u), 0);
-    assert_hex(out, 32, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+    harness_assert_hex(out, 32, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
 
     memset(k, 0, 32);
     k[0] = 9;
@@ -73,9 +51,9 @@ static void test_x25519_rfc7748_52(void **state)
         memcpy(u, k, 32);
         memcpy(k, out, 32);
         if (i == 1)
-            assert_hex(k, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+            harness_assert_hex(k, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
     }
-    assert_hex(k, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+    harness_assert_hex(k, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
 }
 
 /* RFC 7748 section 6.1: both public keys and the shared secret both ways. */
@@ -83,15 +61,15 @@ static void test_x25519_rfc7748_61(void **state)
 {
     (void)state;
     uint8_t a[32], b[32], pa[32], pb[32], k1[32], k2[32];
-    unhex(a, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    unhex(b, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    harness_unhex(a, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    harness_unhex(b, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
     assert_int_equal(vn_x25519_pubkey(pa, a), 0);
     assert_int_equal(vn_x25519_pubkey(pb, b), 0);
-    assert_hex(pa, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-    assert_hex(pb, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+    harness_assert_hex(pa, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    harness_assert_hex(pb, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
     assert_int_equal(vn_x25519(k1, a, pb), 0);
     assert_int_equal(vn_x25519(k2, b, pa), 0);
-    assert_hex(k1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    harness_assert_hex(k1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
     assert_memory_equal(k1, k2, 32);
 }
 
@@ -108,7 +86,7 @@ static void test_x25519_small_order(void **state)
     uint8_t priv[32], pub[32], out[32];
     vn_x25519_genkey(priv);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        unhex(pub, 32, bad[i]);
+        harness_unhex(pub, 32, bad[i]);
         memset(out, 0xaa, 32);
         assert_int_equal(vn_x25519(out, priv, pub), -1);
         assert_true(vn_ct_is_zero(out, 32));
@@ -157,9 +135,9 @@ static void test_aead_rfc8439(void **state)
     uint8_t key[32], ad[12], nonce[12], *ct, *pt;
     size_t len = strlen(SUNSCREEN);
     unsigned long long clen = 0;
-    unhex(key, 32, KEY_80_9F);
-    unhex(ad, 12, AD_RFC);
-    unhex(nonce, 12, "070000004041424344454647");
+    harness_unhex(key, 32, KEY_80_9F);
+    harness_unhex(ad, 12, AD_RFC);
+    harness_unhex(nonce, 12, "070000004041424344454647");
     ct = malloc(len + 16);
     pt = malloc(len);
     assert_non_null(ct);
@@ -167,7 +145,7 @@ static void test_aead_rfc8439(void **state)
     crypto_aead_chacha20poly1305_ietf_encrypt(ct, &clen, (const uint8_t *)SUNSCREEN, len, ad, 12,
                                               NULL, nonce, key);
     assert_int_equal(clen, len + 16);
-    assert_hex(ct, len + 16,
+    harness_assert_hex(ct, len + 16,
                "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
                "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
                "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
@@ -175,7 +153,7 @@ static void test_aead_rfc8439(void **state)
                "1ae10b594f09e26a7e902ecbd0600691");
 
     vn_aead_seal(ct, (const uint8_t *)SUNSCREEN, len, 0x4746454443424140ull, key, ad, 12);
-    assert_hex(ct, len + 16,
+    harness_assert_hex(ct, len + 16,
                "a479cb54628946d6f4042a8e384ef4bd2fbc7330b8be55eb2d8dc18aaa51d66a"
                "8ec1f8d3619a258db0ac56956015b7b4937e9b8e6aa957b3dc0214d803d77660"
                "aabc913092971da8f207171ce7843608162e2e759d8efc25d8d0936990af63c8"
@@ -202,9 +180,9 @@ static void test_aead_empty_inplace(void **state)
 {
     (void)state;
     uint8_t key[32], buf[64], tag[16];
-    unhex(key, 32, KEY_80_9F);
+    harness_unhex(key, 32, KEY_80_9F);
     vn_aead_seal(tag, NULL, 0, 0, key, NULL, 0);
-    assert_hex(tag, 16, "3ae5d3f2a376d317eaea5aef0215ba54");
+    harness_assert_hex(tag, 16, "3ae5d3f2a376d317eaea5aef0215ba54");
     assert_int_equal(vn_aead_open(buf, tag, 16, 0, key, NULL, 0), 0);
 
     for (int i = 0; i < 48; i++)
@@ -221,15 +199,15 @@ static void test_xaead_draft(void **state)
     (void)state;
     uint8_t key[32], ad[12], nonce[24], *ct, *pt;
     size_t len = strlen(SUNSCREEN);
-    unhex(key, 32, KEY_80_9F);
-    unhex(ad, 12, AD_RFC);
-    unhex(nonce, 24, "404142434445464748494a4b4c4d4e4f5051525354555657");
+    harness_unhex(key, 32, KEY_80_9F);
+    harness_unhex(ad, 12, AD_RFC);
+    harness_unhex(nonce, 24, "404142434445464748494a4b4c4d4e4f5051525354555657");
     ct = malloc(len + 16);
     pt = malloc(len);
     assert_non_null(ct);
     assert_non_null(pt);
     vn_xaead_seal(ct, (const uint8_t *)SUNSCREEN, len, nonce, key, ad, 12);
-    assert_hex(ct, len + 16,
+    harness_assert_hex(ct, len + 16,
                "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
                "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
                "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
@@ -254,9 +232,9 @@ static void test_blake2s(void **state)
     (void)state;
     uint8_t h[32], h2[32], buf[200];
     assert_int_equal(vn_hash(h, "abc", 3), 0);
-    assert_hex(h, 32, "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
+    harness_assert_hex(h, 32, "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
     assert_int_equal(vn_hash(h, NULL, 0), 0);
-    assert_hex(h, 32, "69217a3079908094e11121d042354a7c1f55b6482ca1a51e1b250dfd1ed0eef9");
+    harness_assert_hex(h, 32, "69217a3079908094e11121d042354a7c1f55b6482ca1a51e1b250dfd1ed0eef9");
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(i * 7);
     for (size_t split = 0; split <= sizeof(buf); split += 13) {
@@ -295,11 +273,11 @@ static void test_blake2s_keyed(void **state)
         in[i] = (uint8_t)i;
     for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
         assert_int_equal(vn_blake2s_keyed(out, 32, key, 32, in, kat[i].n), 0);
-        assert_hex(out, 32, kat[i].h32);
+        harness_assert_hex(out, 32, kat[i].h32);
     }
     for (size_t i = 0; i < sizeof(mac) / sizeof(mac[0]); i++) {
         assert_int_equal(vn_mac(out, key, 32, in, mac[i].n), 0);
-        assert_hex(out, 16, mac[i].h16);
+        harness_assert_hex(out, 16, mac[i].h16);
     }
     assert_int_equal(vn_blake2s_keyed(out, 32, key, 0, in, 1), -1);
     assert_int_equal(vn_blake2s_keyed(out, 32, key, 33, in, 1), -1);
@@ -317,18 +295,18 @@ static void test_hmac(void **state)
     for (int i = 0; i < 100; i++)
         msg[i] = (uint8_t)i;
     assert_int_equal(vn_hmac2(out, key, 32, "abc", 3, NULL, 0), 0);
-    assert_hex(out, 32, "82623be5bc0a391b24dce53e67d028eff92d586de0485ac37822e597d049c74f");
+    harness_assert_hex(out, 32, "82623be5bc0a391b24dce53e67d028eff92d586de0485ac37822e597d049c74f");
     assert_int_equal(vn_hmac2(out, key, 32, msg, 100, NULL, 0), 0);
-    assert_hex(out, 32, "a81c95080ba2a7c4ed1b7b4c21dec2c4fd6dc9f03ff37b6d65289dc95a7d1ef1");
+    harness_assert_hex(out, 32, "a81c95080ba2a7c4ed1b7b4c21dec2c4fd6dc9f03ff37b6d65289dc95a7d1ef1");
     assert_int_equal(vn_hmac2(out, key, 32, msg, 40, msg + 40, 60), 0);   /* in two parts */
-    assert_hex(out, 32, "a81c95080ba2a7c4ed1b7b4c21dec2c4fd6dc9f03ff37b6d65289dc95a7d1ef1");
+    harness_assert_hex(out, 32, "a81c95080ba2a7c4ed1b7b4c21dec2c4fd6dc9f03ff37b6d65289dc95a7d1ef1");
     assert_int_equal(vn_hmac2(out, key, 70, msg, 64, NULL, 0), 0);        /* key > block */
-    assert_hex(out, 32, "d70db0dda6776432ed4d060d314013d0cca932c9d2582934ef6a5dcdbfd45d26");
+    harness_assert_hex(out, 32, "d70db0dda6776432ed4d060d314013d0cca932c9d2582934ef6a5dcdbfd45d26");
     assert_int_equal(vn_hmac2(out, NULL, 0, NULL, 0, NULL, 0), 0);
-    assert_hex(out, 32, "eaf4bb25938f4d20e72656bbbc7a9bf63c0c18537333c35bdb67db1402661acd");
+    harness_assert_hex(out, 32, "eaf4bb25938f4d20e72656bbbc7a9bf63c0c18537333c35bdb67db1402661acd");
     memcpy(out, key, 32);                                                  /* out aliases key */
     assert_int_equal(vn_hmac2(out, out, 32, "abc", 3, NULL, 0), 0);
-    assert_hex(out, 32, "82623be5bc0a391b24dce53e67d028eff92d586de0485ac37822e597d049c74f");
+    harness_assert_hex(out, 32, "82623be5bc0a391b24dce53e67d028eff92d586de0485ac37822e597d049c74f");
 }
 
 /* KDF1/2/3 against Python: t0 = hmac(key, in); t_i = hmac(t0, t_(i-1) ||
@@ -346,22 +324,22 @@ static void test_kdf(void **state)
         in[i] = (uint8_t)(32 + i);
     }
     assert_int_equal(vn_kdf(t1, t2, t3, key, in, 32), 0);
-    assert_hex(t1, 32, T1);
-    assert_hex(t2, 32, T2);
-    assert_hex(t3, 32, T3);
+    harness_assert_hex(t1, 32, T1);
+    harness_assert_hex(t2, 32, T2);
+    harness_assert_hex(t3, 32, T3);
     memset(t2, 0, 32);
     assert_int_equal(vn_kdf(t1, t2, NULL, key, in, 32), 0);
-    assert_hex(t1, 32, T1);
-    assert_hex(t2, 32, T2);
+    harness_assert_hex(t1, 32, T1);
+    harness_assert_hex(t2, 32, T2);
     assert_int_equal(vn_kdf(t1, NULL, NULL, key, in, 32), 0);
-    assert_hex(t1, 32, T1);
+    harness_assert_hex(t1, 32, T1);
     assert_int_equal(vn_kdf(key, t2, NULL, key, in, 32), 0);   /* C, k := KDF2(C, in) */
-    assert_hex(key, 32, T1);
-    assert_hex(t2, 32, T2);
+    harness_assert_hex(key, 32, T1);
+    harness_assert_hex(t2, 32, T2);
     for (int i = 0; i < 32; i++)
         key[i] = (uint8_t)i;
     assert_int_equal(vn_kdf(t1, NULL, NULL, key, NULL, 0), 0);
-    assert_hex(t1, 32, "7a38c34bf2b8738d7374ca77c44ecb309a11d2b2528304fa86052c365e722624");
+    harness_assert_hex(t1, 32, "7a38c34bf2b8738d7374ca77c44ecb309a11d2b2528304fa86052c365e722624");
 }
 
 /* WireGuard's initial chaining key C = Hash(CONSTRUCTION) and hash
@@ -373,9 +351,9 @@ static void test_wireguard_initial_chain(void **state)
     static const char identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
     uint8_t c[32], h[32];
     assert_int_equal(vn_hash(c, construction, strlen(construction)), 0);
-    assert_hex(c, 32, "60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36");
+    harness_assert_hex(c, 32, "60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36");
     assert_int_equal(vn_hash2(h, c, 32, identifier, strlen(identifier)), 0);
-    assert_hex(h, 32, "2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3");
+    harness_assert_hex(h, 32, "2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3");
 }
 
 /* A private key from `wg genkey` and its `wg pubkey`: decoding, our public

@@ -12,34 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "vpn/noise.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t len, const char *hex)
-{
-    uint8_t want[256];
-    assert_int_equal(unhex(want, sizeof(want), hex), len);
-    if (memcmp(got, want, len) != 0) {
-        char buf[513];
-        for (size_t i = 0; i < len; i++)
-            snprintf(buf + 2 * i, 3, "%02x", got[i]);
-        fail_msg("got %s\nwant %s", buf, hex);
-    }
-}
 
 /* 32 bytes start, start+1, ... (the vector script's keys). */
 static void seq(uint8_t out[32], unsigned start)
@@ -333,11 +311,11 @@ static void test_tai64n(void **state)
     (void)state;
     uint8_t a[12], b[12];
     vn_noise_tai64n(a, 0, 0);
-    assert_hex(a, 12, "400000000000000a00000000");
+    harness_assert_hex(a, 12, "400000000000000a00000000");
     vn_noise_tai64n(a, 1700000000, 123456789);
-    assert_hex(a, 12, "400000006553f10a075bcd15");
+    harness_assert_hex(a, 12, "400000006553f10a075bcd15");
     vn_noise_tai64n(a, 0xffffffffull, 999999999);
-    assert_hex(a, 12, "40000001000000093b9ac9ff");
+    harness_assert_hex(a, 12, "40000001000000093b9ac9ff");
     vn_noise_tai64n(a, 1700000000, 999999999);
     vn_noise_tai64n(b, 1700000001, 0);
     assert_true(memcmp(b, a, 12) > 0);
@@ -376,8 +354,8 @@ static void test_known_answer(void **state)
     seq(psk, 0x81);
     assert_int_equal(vn_noise_local_init(&il, i_s), 0);
     assert_int_equal(vn_noise_local_init(&rl, r_s), 0);
-    assert_hex(il.pub, 32, "07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c");
-    assert_hex(rl.pub, 32, "5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b");
+    harness_assert_hex(il.pub, 32, "07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c");
+    harness_assert_hex(rl.pub, 32, "5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b");
     assert_int_equal(vn_noise_remote_init(&ir, &il, rl.pub, psk), 0);
     assert_int_equal(vn_noise_remote_init(&ri, &rl, il.pub, psk), 0);
     assert_memory_equal(ir.mac1_key, rl.mac1_key, 32);
@@ -386,7 +364,7 @@ static void test_known_answer(void **state)
 
     assert_int_equal(vn_noise_init_create_with_e(&ih, &il, &ir, 0x11223344, t, i_e, init), 0);
     assert_int_equal(vn_mac(init + VN_WG_INIT_MAC1, ir.mac1_key, 32, init, VN_WG_INIT_MAC1), 0);
-    assert_hex(init, sizeof(init), want_init);
+    harness_assert_hex(init, sizeof(init), want_init);
 
     parse(init, sizeof(init), VN_WG_INITIATION, &m);
     assert_int_equal(vn_noise_init_consume(&rh, &rl, &m.init, s, ts), 0);
@@ -394,12 +372,12 @@ static void test_known_answer(void **state)
     assert_memory_equal(ts, t, 12);
     assert_int_equal(vn_noise_resp_create_with_e(&rh, &rl, &ri, 0x55667788, r_e, resp, &rk), 0);
     assert_int_equal(vn_mac(resp + VN_WG_RESP_MAC1, ri.mac1_key, 32, resp, VN_WG_RESP_MAC1), 0);
-    assert_hex(resp, sizeof(resp), want_resp);
+    harness_assert_hex(resp, sizeof(resp), want_resp);
 
     parse(resp, sizeof(resp), VN_WG_RESPONSE, &m);
     assert_int_equal(vn_noise_resp_consume(&ih, &il, &ir, &m.resp, &ik), 0);
-    assert_hex(ik.send, 32, "248a29611829aaf7ee8bc8e87df805c1019f08f82d80eb79b7625821ba0a1317");
-    assert_hex(ik.recv, 32, "848308e622b3e15e5ebc5312111efc31082e86c85e9ee93fe8c5aa7f972cc9c3");
+    harness_assert_hex(ik.send, 32, "248a29611829aaf7ee8bc8e87df805c1019f08f82d80eb79b7625821ba0a1317");
+    harness_assert_hex(ik.recv, 32, "848308e622b3e15e5ebc5312111efc31082e86c85e9ee93fe8c5aa7f972cc9c3");
     assert_memory_equal(rk.recv, ik.send, 32);
     assert_memory_equal(rk.send, ik.recv, 32);
 }
