@@ -13,6 +13,7 @@ qemu-system-x86 cpio gzip xz-utils zstd
 vde2 passt slirp4netns sockperf tmux
 ethtool openvswitch-switch frr libmnl-dev
 libsodium-dev libssl-dev wireguard-go wireguard-tools
+dpdk dpdk-dev
 "
 
 missing=""
