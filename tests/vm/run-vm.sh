@@ -12,8 +12,17 @@
 #   stream-listen:PATH     QEMU listens on PATH, the backend connects to it
 #   dgram:REMOTE[:LOCAL]   unix datagram socket, one frame per datagram; QEMU sends to
 #                          REMOTE and receives on LOCAL (default: a fresh path in a temp dir)
+#   vhost-user:PATH        vhost-user, QEMU connects to the backend's listening socket PATH
+#                          (-chardev socket,reconnect=1: QEMU reconnects after a backend restart)
+#   vhost-user-server:PATH vhost-user, QEMU listens on PATH and the backend connects to it
+#                          (-chardev socket,server=on,wait=off; QEMU waits for the backend
+#                          before the guest starts)
 #   netdev:OPTS            raw QEMU -netdev options, id is appended (e.g. netdev:user,restrict=on)
 #   none                   no NIC
+# Every NIC is virtio-net-pci with QEMU's default offloads (csum, guest_csum, host/guest
+# tso4/tso6, mrg_rxbuf, event_idx, indirect_desc all on); a vhost-user backend decides which
+# of them are negotiated. With a vhost-user NIC the guest RAM is a shared memfd
+# (-object memory-backend-memfd,share=on -machine memory-backend=...) that the backend maps.
 # GUEST COMMAND: /bin/sh script text (busybox ash); "@FILE" reads it from a host file.
 # TIMEOUT: seconds of host wall clock for the whole run (default 120).
 #
@@ -36,6 +45,10 @@
 #   --quiet              do not stream the console; print it only if the run failed
 #   --qemu-arg ARG       extra QEMU argument; repeatable
 #   --keep               keep the temporary directory (overlay, console log)
+#   --allow-reboot       a reboot inside the guest reboots it (default: QEMU exits, -no-reboot);
+#                        the guest then boots again and runs GUEST COMMAND again
+#   --monitor PATH       a QEMU human monitor on unix socket PATH (e.g. for system_reset,
+#                        set_link n0 off)
 #
 # Exit status: the guest command's status (0-255) as reported by the guest's
 # "VMTEST-RESULT: <rc>" line; 200 if the guest network setup failed (command not
@@ -55,6 +68,9 @@ WAIT_SOCKET=10
 LOG=""
 QUIET=0
 KEEP=0
+REBOOT=0
+MONITOR=""
+VHOST_USER=0
 EXTRA_NETS=()
 FILES=()
 BINS=()
@@ -82,6 +98,8 @@ while [ $# -gt 0 ]; do
         --log) LOG=$2; shift 2 ;;
         --quiet) QUIET=1; shift ;;
         --keep) KEEP=1; shift ;;
+        --allow-reboot) REBOOT=1; shift ;;
+        --monitor) MONITOR=$2; shift 2 ;;
         --qemu-arg) QEMU_EXTRA+=("$2"); shift 2 ;;
         -h|--help) usage 0 ;;
         --) shift; break ;;
@@ -163,6 +181,14 @@ nic() {   # nic INDEX SPEC MAC
             [ "$loc" = "$spec" ] && loc=$TMP/dgram-n$i.sock
             rm -f "$loc"; wait_sock "$rem"
             nd="dgram,id=n$i,local.type=unix,local.path=$loc,remote.type=unix,remote.path=$rem" ;;
+        vhost-user:*)
+            spec=${spec#vhost-user:}; wait_sock "$spec"; VHOST_USER=1
+            NETARGS+=(-chardev "socket,id=vu$i,path=$spec,reconnect=1")
+            nd="vhost-user,id=n$i,chardev=vu$i" ;;
+        vhost-user-server:*)
+            spec=${spec#vhost-user-server:}; VHOST_USER=1
+            NETARGS+=(-chardev "socket,id=vu$i,path=$spec,server=on,wait=off")
+            nd="vhost-user,id=n$i,chardev=vu$i" ;;
         netdev:*) nd="${spec#netdev:},id=n$i" ;;
         *) if [ -S "$spec" ]; then nd="stream,id=n$i,server=off,addr.type=unix,addr.path=$spec"
            else die "bad NET spec '$spec'"; fi ;;
@@ -181,8 +207,16 @@ case "$ACCEL" in
     *) die "bad --accel $ACCEL" ;;
 esac
 
-QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
-      -M pc "${ACCELARGS[@]}" -m "$MEM" -smp "$SMP"
+MEMARGS=()
+# a vhost-user backend maps the guest RAM: it must be a shared memfd
+[ "$VHOST_USER" = 1 ] && MEMARGS=(-object "memory-backend-memfd,id=mem0,size=${MEM}M,share=on"
+                                  -machine memory-backend=mem0)
+OTHER=()
+[ "$REBOOT" = 1 ] || OTHER+=(-no-reboot)
+[ -n "$MONITOR" ] && OTHER+=(-monitor "unix:$MONITOR,server=on,wait=off")
+
+QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none "${OTHER[@]}"
+      -M pc "${ACCELARGS[@]}" -m "$MEM" -smp "$SMP" ${MEMARGS[@]+"${MEMARGS[@]}"}
       -kernel "$VMLINUZ" -initrd "$TMP/initrd.img"
       -append "console=ttyS0,115200 panic=-1 quiet loglevel=4 $APPEND"
       -chardev stdio,id=con0,signal=off -serial chardev:con0
