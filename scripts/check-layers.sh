@@ -2,7 +2,7 @@
 # check-layers.sh: fail when a source file includes a header of a layer
 # above its own (the layers must form a DAG; README "Architecture").
 #
-#   0 core   1 pkt   2 fw   3 conf   4 port/provider.h (the port provider
+#   0 core   1 pkt   2 fw, vhost (guest memory and virtqueues)   3 conf   4 port/provider.h (the port provider
 #   interface)   5 switch, port (the backends)   6 gw   7 nat, vpn   8 obs, evpn   9 ctl
 #   10 src/daemon.[ch]   11 run   12 src/vnetd.c
 #
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../src"
 
 rank() {
     case $1 in
-        core) echo 0 ;; pkt) echo 1 ;; fw) echo 2 ;; conf) echo 3 ;; provider) echo 4 ;;
+        core) echo 0 ;; pkt) echo 1 ;; fw|vhost) echo 2 ;; conf) echo 3 ;; provider) echo 4 ;;
         switch|port) echo 5 ;; gw) echo 6 ;; nat|vpn) echo 7 ;; obs|evpn) echo 8 ;; ctl) echo 9 ;;
         daemon) echo 10 ;; run) echo 11 ;; vnetd) echo 12 ;;
         *) echo "check-layers: no rank for '$1' (add it to scripts/check-layers.sh)" >&2; echo 99 ;;
