@@ -50,7 +50,7 @@ out=$HERE/results/latest.md
   echo "| machine | $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) vCPU ($(systemd-detect-virt 2>/dev/null || echo '?')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) |"
   echo "| kernel | $(uname -r) |"
   echo "| vnetd | $("$VNETD" --version 2>&1 | head -1), commit $src_state, $(basename "$(readlink -f "$BUILD")")/ ($(buildtype "$BUILD")) |"
-  echo "| peers | Linux bridge + veth; Linux vxlan + bridge (overlay); wireguard-go $(pkgver wireguard-go) (vpn); vde_switch (vde2 $(pkgver vde2)); pasta (passt $(pkgver passt)); slirp4netns $(pkgver slirp4netns) (libslirp $(pkgver libslirp0)) |"
+  echo "| peers | Linux bridge + veth; veth + nftables NAT (nat); Linux vxlan + bridge (overlay); wireguard-go $(pkgver wireguard-go) (vpn); vde_switch (vde2 $(pkgver vde2)); pasta (passt $(pkgver passt)); slirp4netns $(pkgver slirp4netns) (libslirp $(pkgver libslirp0)) |"
   echo "| tools | $(iperf3 --version | head -1 | awk '{print $1, $2}'), sockperf $(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) (switch), bench/tools/pingpong (nat: IPv4 and IPv6) |"
   if [ "${QUICK:-0}" = 1 ]; then
     echo "| method | QUICK=1: one repetition of 2 s runs, a check that the scripts work; the figures are indicative only |"

@@ -252,7 +252,7 @@ def section(suite, recs, out):
         def f(v, spec='.0f'):
             return '–' if v is None else format(v, spec)
         if kernel:
-            w(f'| {i} | {mtu} | kernel (softirq) | – | {f(busy)} | – | – | – |\n')
+            w(f'| {i}{" IPv6" if fam else ""} | {mtu} | kernel (softirq) | – | {f(busy)} | – | – | – |\n')
             continue
         if fam:  # memory is the configuration's, shown on its IPv4 row
             w(f'| {i} IPv6 | {mtu} | {" / ".join(f(c) for c in cpu)} | '
