@@ -1,8 +1,8 @@
 #!/bin/bash
 # run-all.sh BUILD - run bench/switch.sh, bench/nat.sh, bench/overlay.sh,
-# bench/vpn.sh and bench/dns.sh one after the other and write bench/results/latest.md: the
+# bench/vpn.sh, bench/vm.sh and bench/dns.sh one after the other and write bench/results/latest.md: the
 # command, date, machine, kernel, versions, conditions, and the suites' tables.
-# Raw results: bench/results/raw/all-<date>/{switch,nat,overlay,vpn,dns}/.
+# Raw results: bench/results/raw/all-<date>/{switch,nat,overlay,vpn,vm,dns}/.
 # Environment variables are passed on to both scripts (see bench/README.md);
 # those that were set are written into the command line of latest.md.
 set -u
@@ -27,6 +27,7 @@ RAW_DIR=$ALL/switch "$HERE/switch.sh" "$BUILD"; rc_switch=$?
 RAW_DIR=$ALL/nat "$HERE/nat.sh" "$BUILD"; rc_nat=$?
 RAW_DIR=$ALL/overlay "$HERE/overlay.sh" "$BUILD"; rc_overlay=$?
 RAW_DIR=$ALL/vpn "$HERE/vpn.sh" "$BUILD"; rc_vpn=$?
+RAW_DIR=$ALL/vm RESULTS_MD=- "$HERE/vm.sh" "$BUILD"; rc_vm=$?
 RAW_DIR=$ALL/dns "$HERE/dns.sh" "$BUILD" > "$ALL/dns.md"; rc_dns=$?
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -50,7 +51,7 @@ out=$HERE/results/latest.md
   echo "| machine | $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) vCPU ($(systemd-detect-virt 2>/dev/null || echo '?')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) |"
   echo "| kernel | $(uname -r) |"
   echo "| vnetd | $("$VNETD" --version 2>&1 | head -1), commit $src_state, $(basename "$(readlink -f "$BUILD")")/ ($(buildtype "$BUILD")) |"
-  echo "| peers | Linux bridge + veth; veth + nftables NAT (nat); Linux vxlan + bridge (overlay); wireguard-go $(pkgver wireguard-go) (vpn); vde_switch (vde2 $(pkgver vde2)); pasta (passt $(pkgver passt)); slirp4netns $(pkgver slirp4netns) (libslirp $(pkgver libslirp0)) |"
+  echo "| peers | Linux bridge + veth; veth + nftables NAT (nat); Linux vxlan + bridge (overlay); wireguard-go $(pkgver wireguard-go) (vpn); QEMU $(pkgver qemu-system-x86) -netdev user (vm); vde_switch (vde2 $(pkgver vde2)); pasta (passt $(pkgver passt)); slirp4netns $(pkgver slirp4netns) (libslirp $(pkgver libslirp0)) |"
   echo "| tools | $(iperf3 --version | head -1 | awk '{print $1, $2}'), sockperf $(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) (switch), bench/tools/pingpong (nat: IPv4 and IPv6) |"
   if [ "${QUICK:-0}" = 1 ]; then
     echo "| method | QUICK=1: one repetition of 2 s runs, a check that the scripts work; the figures are indicative only |"
@@ -62,13 +63,14 @@ out=$HERE/results/latest.md
   [ "$rc_nat" = 0 ] || echo "| nat.sh | exited with status $rc_nat |"
   [ "$rc_overlay" = 0 ] || echo "| overlay.sh | exited with status $rc_overlay |"
   [ "$rc_vpn" = 0 ] || echo "| vpn.sh | exited with status $rc_vpn |"
+  [ "$rc_vm" = 0 ] || echo "| vm.sh | exited with status $rc_vm |"
   [ "$rc_dns" = 0 ] || echo "| dns.sh | exited with status $rc_dns |"
   echo
-  /usr/bin/python3 "$HERE/lib/report.py" "$ALL"/switch/results.jsonl "$ALL"/nat/results.jsonl "$ALL"/overlay/results.jsonl "$ALL"/vpn/results.jsonl
+  /usr/bin/python3 "$HERE/lib/report.py" "$ALL"/switch/results.jsonl "$ALL"/nat/results.jsonl "$ALL"/overlay/results.jsonl "$ALL"/vpn/results.jsonl "$ALL"/vm/results.jsonl
   echo
   echo "## DNS forwarding (bench/dns.sh)"
   echo
   cat "$ALL/dns.md"
 } > "$out"
 echo "wrote $out (raw results in $ALL)" >&2
-[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ] && [ "$rc_overlay" = 0 ] && [ "$rc_vpn" = 0 ] && [ "$rc_dns" = 0 ]
+[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ] && [ "$rc_overlay" = 0 ] && [ "$rc_vpn" = 0 ] && [ "$rc_vm" = 0 ] && [ "$rc_dns" = 0 ]

@@ -3,7 +3,7 @@
 
 usage: report.py RESULTS.jsonl [RESULTS.jsonl...]
 
-One section per suite (switch, nat, overlay, vpn).  Cells are medians over repetitions.
+One section per suite (switch, nat, overlay, vpn, vm).  Cells are medians over repetitions.
 The first implementation of a suite (vnetd) is the subject: ratio columns are
 vnetd / peer for rates (Gbit/s, round trips/s) and peer / vnetd for times (ping
 RTT), so a ratio above 1 always means vnetd did better.
@@ -26,6 +26,8 @@ TITLES = {
     'overlay': 'VXLAN overlay: two guests on two hosts (namespaces), MTU = the underlay\'s',
     'vpn': 'VPN: a laptop (wireguard-go) to a guest through the tunnel\'s endpoint, MTU = the underlay\'s '
            '(tunnel 1420)',
+    'vm': 'QEMU TCG guest (virtio-net) behind a user-mode NAT, host = loopback of a host namespace, '
+          'MTU = the guest\'s',
 }
 DIRS = {
     'switch': {'tcp_g2h': 'TCP ns b → ns a', 'tcp_h2g': 'TCP ns a → ns b'},
@@ -35,6 +37,8 @@ DIRS = {
             'tcp_h2g6': 'IPv6 TCP host → ns (forwarded port)'},
     'overlay': {'tcp_g2h': 'TCP guest b → guest a', 'tcp_h2g': 'TCP guest a → guest b'},
     'vpn': {'tcp_g2h': 'TCP laptop → guest', 'tcp_h2g': 'TCP guest → laptop'},
+    'vm': {'tcp_g2h': 'TCP guest → host (10.0.2.2 → 127.0.0.1)',
+           'tcp_h2g': 'TCP host → guest (forwarded port)'},
 }
 TCP_TESTS = ('tcp_g2h', 'tcp_g2h6', 'tcp_h2g', 'tcp_h2g6')
 RR_NAMES = {
