@@ -208,6 +208,7 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
     for (unsigned i = 0; vn_port_backends[i]; i++)
         vn_switch_set_backend(d->sw, vn_port_backends[i]);
     d->sw->ct_max = c->conntrack_max;
+    vn_loop_set_busy_poll(d->loop, (uint64_t)c->busy_poll_us * 1000u);
     uint32_t max_flows[VN_MAX_NETWORKS];
     plan_descriptors(c, max_flows);
     for (unsigned i = 0; i < c->nnets; i++) {

@@ -22,7 +22,18 @@ struct vn_loop {
     struct vn_defer *defer_head, **defer_tail;
     uint64_t (*clock)(void *ctx);   /* NULL: vn_now_ns() */
     void *clock_ctx;
+    uint64_t busy_poll_ns;          /* 0: busy polling off */
+    uint64_t poll_until_ns;         /* poll (timeout 0) while vn_now_ns() is before this */
+    struct vn_loop_stats stats;
 };
+
+void vn_loop_set_busy_poll(struct vn_loop *l, uint64_t busy_poll_ns)
+{
+    l->busy_poll_ns = busy_poll_ns;
+    l->poll_until_ns = 0;
+}
+
+const struct vn_loop_stats *vn_loop_stats(const struct vn_loop *l) { return &l->stats; }
 
 uint64_t vn_loop_now_ns(const struct vn_loop *l)
 {
@@ -241,12 +252,21 @@ int vn_loop_once(struct vn_loop *l, int timeout_ms)
     int to = next_timeout_ms(l);
     if (timeout_ms >= 0 && (to < 0 || timeout_ms < to))
         to = timeout_ms;
+    /* Inside a busy-poll window: look, do not sleep (see loop.h). */
+    bool polling = l->busy_poll_ns && to != 0 && vn_now_ns() < l->poll_until_ns;
+    if (polling)
+        to = 0;
     int n = epoll_wait(l->epfd, l->ev, MAX_EVENTS, to);
     if (n < 0) {
         if (errno == EINTR)
             return 0;
         return -1;
     }
+    l->stats.rounds++;
+    l->stats.polls += polling;
+    l->stats.poll_hits += polling && n > 0;
+    if (n > 0 && l->busy_poll_ns) /* events: (re)open the window */
+        l->poll_until_ns = vn_now_ns() + l->busy_poll_ns;
     l->ev_n = n;
     for (l->ev_i = 0; l->ev_i < n; l->ev_i++) {
         struct vn_io *io = l->ev[l->ev_i].data.ptr;
