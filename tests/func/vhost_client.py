@@ -316,6 +316,8 @@ class Frontend:
         self.mem = None
         self.rings = {}
         self.rx_bufs = []
+        self.pool = {}       # size class -> free data buffers (gpa)
+        self.buf_class = {}  # gpa -> size class, of every data buffer
 
     # ---- connecting
     @classmethod
@@ -444,8 +446,11 @@ class Frontend:
         return self.request(GET_VRING_BASE, struct.pack("<II", index, 0), reply_fmt="<II")[1]
 
     def closed_by_peer(self, timeout=5.0):
-        """True once the back end has closed the connection (EOF or reset);
-        anything it sends meanwhile is read and ignored."""
+        """True once the back end has closed the connection (EOF or reset), or
+        this side already closed it; anything it sends meanwhile is read and
+        ignored."""
+        if self.sock.fileno() < 0:
+            return True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -460,13 +465,15 @@ class Frontend:
         return False
 
     # ---- memory and rings
-    def make_memory(self, size=4 << 20, gpa=0x100000, uva=0x7f5500000000, nregions=1):
+    def make_memory(self, size=4 << 20, gpa=0x100000, uva=0x7f5500000000, nregions=1,
+                    name="vhost-guest"):
         """Guest memory of nregions memfds of size bytes each, at consecutive gpa
-        and uva (a 1 MiB gap between regions)."""
+        and uva (a 1 MiB gap between regions), named NAME0, NAME1... (what
+        /proc/PID/maps of the back end shows as memfd:NAME0)."""
         regs = []
         for i in range(nregions):
             off = i * (size + (1 << 20))
-            regs.append(Region(size, gpa + off, uva + off, name=f"vhost-guest{i}"))
+            regs.append(Region(size, gpa + off, uva + off, name=f"{name}{i}"))
         self.mem = Memory(regs)
         return self.mem
 
@@ -523,14 +530,16 @@ class Frontend:
         self.features = feats
         return feats
 
-    def setup(self, want=DEFAULT_FEATURES, num=256, mem_size=4 << 20, nregions=1, rx_bufs=64):
+    def setup(self, want=DEFAULT_FEATURES, num=256, mem_size=4 << 20, nregions=1, rx_bufs=64,
+              rx_size=2048, name="vhost-guest"):
         """The whole well-behaved set-up: negotiate, memory, both rings, rx buffers posted."""
         self.negotiate(want)
-        self.make_memory(mem_size, nregions=nregions)
+        self.make_memory(mem_size, nregions=nregions, name=name)
         self.set_mem_table()
         self.setup_ring(RX, num)
         self.setup_ring(TX, num)
-        self.post_rx(rx_bufs)
+        self.rx_size = rx_size
+        self.post_rx(rx_bufs, rx_size)
         return self
 
     # ---- data path
@@ -539,12 +548,29 @@ class Frontend:
         return struct.pack("<BBHHHHH", flags, gso_type, hdr_len, gso_size, csum_start,
                            csum_offset, num_buffers)
 
-    def post_rx(self, n, size=2048, region=None):
+    def buf(self, size):
+        """gpa of a data buffer of size bytes in the last region: a recycled one
+        of the same size class, or a fresh one."""
+        cls = max(64, 1 << (size - 1).bit_length())
+        pool = self.pool.setdefault(cls, [])
+        if pool:
+            return pool.pop()
+        a = self.mem.regions[-1].alloc(cls, 64)
+        self.buf_class[a] = cls
+        return a
+
+    def recycle(self, bufs):
+        """Give the data buffers of a completed chain back to the pool."""
+        for addr, _, _ in bufs:
+            cls = self.buf_class.get(addr)
+            if cls:
+                self.pool.setdefault(cls, []).append(addr)
+
+    def post_rx(self, n, size=2048):
         """Post n writable buffers of size bytes on the rx ring, and kick."""
-        region = region or self.mem.regions[-1]
         r = self.rings[RX]
         for _ in range(n):
-            r.add_chain([(region.alloc(size, 64), size, True)])
+            r.add_chain([(self.buf(size), size, True)])
         r.do_kick()
 
     def send_frame(self, frame, header=None, split=True, wait=True, timeout=None):
@@ -552,22 +578,23 @@ class Frontend:
         the tx ring and kick; with wait, until the back end has used it (returns
         the used element's length)."""
         r = self.rings[TX]
-        region = self.mem.regions[-1]
         h = self.hdr() if header is None else header
         if split:
-            ha = region.alloc(len(h), 16)
-            fa = region.alloc(max(1, len(frame)), 16)
+            ha = self.buf(len(h))
+            fa = self.buf(max(1, len(frame)))
             self.mem.write(ha, h)
             self.mem.write(fa, frame)
             head = r.add_chain([(ha, len(h), False), (fa, len(frame), False)])
         else:
-            a = region.alloc(len(h) + len(frame), 16)
+            a = self.buf(len(h) + len(frame))
             self.mem.write(a, h + frame)
             head = r.add_chain([(a, len(h) + len(frame), False)])
         r.do_kick()
         if not wait:
             return head
         done = self.wait_used(TX, timeout)
+        for u in done:
+            self.recycle(u[2])
         assert any(u[0] == head for u in done), f"tx head {head} not in used {done}"
         return head
 
@@ -594,6 +621,7 @@ class Frontend:
         first = self.rx_bufs.pop(0)
         uid, ulen, bufs = first
         data = self._gather(bufs, ulen)
+        self.recycle(bufs)
         assert len(data) >= HDR_LEN, f"rx element of {ulen} bytes"
         nb = struct.unpack_from("<H", data, 10)[0]
         if self.features & bit(F_MRG_RXBUF):
@@ -608,8 +636,10 @@ class Frontend:
             for _ in range(nb - 1):
                 uid2, ulen2, bufs2 = self.rx_bufs.pop(0)
                 data += self._gather(bufs2, ulen2)
+                self.recycle(bufs2)
         if repost:
-            self.post_rx(1 + (nb - 1 if self.features & bit(F_MRG_RXBUF) else 0))
+            self.post_rx(1 + (nb - 1 if self.features & bit(F_MRG_RXBUF) else 0),
+                         getattr(self, "rx_size", 2048))
         return data[:HDR_LEN], data[HDR_LEN:]
 
     def _gather(self, bufs, ulen):
