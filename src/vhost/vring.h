@@ -94,11 +94,14 @@ void vn_vring_unpop(struct vn_vring *vq, uint16_t k);
 /* Write one used element (head, len bytes written into it) without making it
  * visible; vn_vring_publish then makes all pushed ones visible at once. */
 void vn_vring_push(struct vn_vring *vq, uint16_t head, uint32_t len);
+/* Take back the last k pushed, not yet published used elements (rx: a
+ * frame spread over several chains did not fit after all). */
+void vn_vring_unpush(struct vn_vring *vq, uint16_t k);
 /* Make the pushed used elements visible (release store of used->idx) and,
  * with event idx and kicks wanted, move avail_event to last_avail. */
 void vn_vring_publish(struct vn_vring *vq);
 /* Whether the driver wants an interrupt for what was published since the
- * last call that returned true (event idx: vring_need_event on used_event;
+ * last call (event idx: vring_need_event on used_event;
  * else unless VRING_AVAIL_F_NO_INTERRUPT). The caller then writes the call
  * eventfd. False when nothing new was published. */
 bool vn_vring_should_call(struct vn_vring *vq);
