@@ -35,6 +35,10 @@
 #   DAEMON_PIDS              user-space processes forwarding the traffic ("" = kernel)
 #   GUARD_EXEC GUARD_IF      interface whose tx counter must not move ("" = none)
 #   CHECK                    command (guest side) proving the path works at this MTU
+#   P2_H_EXEC P2_G_EXEC P2_ADDR  a second, independent pair of namespaces on the
+#                            same switch (the guest side dials P2_ADDR): the
+#                            tcp_pair2 test runs one TCP stream in each pair at
+#                            once ("" = the configuration has no second pair)
 
 BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_ROOT=$(dirname "$BENCH_LIB")
@@ -216,13 +220,18 @@ CHECK="ping -c 1 -W 1 198.18.0.1"
 S
 }
 
-l2_pair_env() {  # l2_pair_env ENVFILE LABEL IMPL MTU NS_A NS_B "PIDS"
+l2_pair_env() {  # l2_pair_env ENVFILE LABEL IMPL MTU NS_A NS_B "PIDS" [NS_A2 NS_B2]
   # The two ends of an L2 scenario: 198.18.4.1 in NS_A ("host" side, eth0)
   # and 198.18.4.2 in NS_B (eth0), brought up; writes the configuration file
-  # the harness loads (see load_cfg).
-  local env=$1 label=$2 impl=$3 mtu=$4 a=$5 b=$6 pids=$7
+  # the harness loads (see load_cfg).  NS_A2 and NS_B2: the second pair of the
+  # tcp_pair2 test, 198.18.5.1 and 198.18.5.2 (on a network of their own).
+  local env=$1 label=$2 impl=$3 mtu=$4 a=$5 b=$6 pids=$7 a2=${8:-} b2=${9:-}
   ip -n "$a" addr add 198.18.4.1/24 dev eth0 && ip -n "$a" link set eth0 up || die "$impl: eth0 in $a"
   ip -n "$b" addr add 198.18.4.2/24 dev eth0 && ip -n "$b" link set eth0 up || die "$impl: eth0 in $b"
+  if [ -n "$a2" ]; then
+    ip -n "$a2" addr add 198.18.5.1/24 dev eth0 && ip -n "$a2" link set eth0 up || die "$impl: eth0 in $a2"
+    ip -n "$b2" addr add 198.18.5.2/24 dev eth0 && ip -n "$b2" link set eth0 up || die "$impl: eth0 in $b2"
+  fi
   cat > "$env" <<S
 LABEL=$label
 IMPL=$impl
@@ -240,6 +249,9 @@ DAEMON_PIDS="$pids"
 GUARD_EXEC=""
 GUARD_IF=""
 CHECK="ping -c 1 -W 1 -M do -s $((mtu - 28)) 198.18.4.1"
+P2_H_EXEC="${a2:+ip netns exec $a2}"
+P2_G_EXEC="${b2:+ip netns exec $b2}"
+P2_ADDR="${a2:+198.18.5.1}"
 S
 }
 
@@ -366,6 +378,43 @@ iperf_test() {
   RES_TXT="$(printf '%.3f' "${gbps:-0}") Gbit/s retr=${retr:-0}"
 }
 
+pair2_clients() {  # pair2_clients OUT: both clients of pair2_test, at once
+  local c2
+  # shellcheck disable=SC2086
+  timeout $((T + OMIT + 20)) $P2_G_EXEC iperf3 -c "$P2_ADDR" -p "$P_G2H" -t "$T" -O "$OMIT" -J > "$1.2.json" 2> "$1.2.err" &
+  c2=$!
+  # shellcheck disable=SC2086
+  timeout $((T + OMIT + 20)) $G_EXEC iperf3 -c "$G2H_ADDR" -p "$P_G2H" -t "$T" -O "$OMIT" -J > "$1.1.json" 2> "$1.1.err"
+  wait "$c2"
+}
+
+# pair2_test TEST REP: one TCP stream (guest side -> host side) in each of the
+# two pairs, started together; records the aggregate and each pair's Gbit/s.
+# Its ratio to tcp_g2h (one pair alone) is the scaling of the switch with two
+# independent flows.
+pair2_test() {
+  local test=$1 rep=$2 out="$RUN_DIR/$LABEL.$1.$2" s1 s2
+  $H_EXEC iperf3 -s -1 -p "$P_G2H" > "$out.srv1.log" 2>&1 &
+  s1=$!
+  $P2_H_EXEC iperf3 -s -1 -p "$P_G2H" > "$out.srv2.log" 2>&1 &
+  s2=$!; SRV_PID="$s1 $s2"
+  wait_listen "$H_EXEC" tcp "$P_G2H"
+  wait_listen "$P2_H_EXEC" tcp "$P_G2H"
+  local cmd="$G_EXEC iperf3 -c $G2H_ADDR -p $P_G2H -t $T -O $OMIT -J & $P2_G_EXEC iperf3 -c $P2_ADDR -p $P_G2H -t $T -O $OMIT -J"
+  measure $(((T + OMIT) / 2)) pair2_clients "$out"
+  for _ in $(seq 50); do kill -0 "$s1" 2>/dev/null || kill -0 "$s2" 2>/dev/null || break; sleep 0.1; done
+  kill_pid "$s1"; kill_pid "$s2"; wait "$s1" "$s2" 2>/dev/null; SRV_PID=""
+  local g1 g2 r1 r2 err1 err2 x
+  read -r g1 r1 x x err1 < <("$PY" "$BENCH_LIB/jsonl.py" iperf "$out.1.json")
+  read -r g2 r2 x x err2 < <("$PY" "$BENCH_LIB/jsonl.py" iperf "$out.2.json")
+  local err="${err1:-}${err2:+ pair 2: $err2}"
+  [ -n "$err" ] && log "  $LABEL $test rep $rep: iperf3 error: $err"
+  local sum; sum=$(awk -v a="${g1:-0}" -v b="${g2:-0}" 'BEGIN { print a + b }')
+  RES=(gbps="$sum" gbps_pair1="${g1:-0}" gbps_pair2="${g2:-0}" tcp_retransmits="$(( ${r1:-0} + ${r2:-0} ))"
+       error="$err" cmd="$cmd")
+  RES_TXT="$(printf '%.3f' "$sum") Gbit/s (pair 1 $(printf '%.2f' "${g1:-0}"), pair 2 $(printf '%.2f' "${g2:-0}"))"
+}
+
 # rr_test TEST REP tcp|udp g2h|h2g 4|6   (ping-pong: one message in flight;
 # RR_TOOL sockperf or pingpong)
 rr_test() {
@@ -454,11 +503,16 @@ ping_test() {  # ping_test TEST REP 4|6
 # name ending in 6 (before _pin) is the IPv6 variant; one the configuration
 # cannot do is recorded once as unsupported.
 run_one() {
-  local test=$1 rep=$2 base=${1%_pin} fam=4 dir
+  local test=$1 rep=$2 base=${1%_pin} fam=4 dir=""
   case $base in *6) fam=6 base=${base%6} ;; esac
   case $base in *g2h) dir=g2h ;; *h2g) dir=h2g ;; esac
   [ "${base%_g2h}" = ping ] && dir=ping
-  if [ -z "$(test_addr "$dir" "$fam")" ]; then
+  if [ "$base" = tcp_pair2 ] && [ -z "${P2_ADDR:-}" ]; then
+    [ "$rep" = 1 ] && { CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
+      record "$test" "$rep" status=unsupported; log "  $LABEL $test: unsupported (no second pair)"; }
+    return 0
+  fi
+  if [ -n "$dir" ] && [ -z "$(test_addr "$dir" "$fam")" ]; then
     if [ "$fam" = 6 ] && [ "$rep" = 1 ]; then
       CPU_FOREIGN=0 CPU_FOREIGN_TOP=- ATTEMPT=1 PRE_BUSY=0
       record "$test" "$rep" status=unsupported
@@ -475,6 +529,7 @@ run_one() {
     case $base in
       tcp_g2h) iperf_test "$test" "$rep" g2h "$fam" ;;
       tcp_h2g) iperf_test "$test" "$rep" h2g "$fam" ;;
+      tcp_pair2) pair2_test "$test" "$rep" ;;
       rr_tcp_g2h) rr_test "$test" "$rep" tcp g2h "$fam" ;;
       rr_udp_g2h) rr_test "$test" "$rep" udp g2h "$fam" ;;
       rr_tcp_h2g) rr_test "$test" "$rep" tcp h2g "$fam" ;;
@@ -499,7 +554,7 @@ run_one() {
 }
 
 load_cfg() { # shellcheck disable=SC1090
-  G2H_ADDR6="" H2G_ADDR6="" PING_ADDR6=""
+  G2H_ADDR6="" H2G_ADDR6="" PING_ADDR6="" P2_H_EXEC="" P2_G_EXEC="" P2_ADDR=""
   . "$RUN_DIR/$1.env"; }
 
 # check_cfg CFG: the path works at this MTU (CHECK, tried 8 times)?
@@ -626,6 +681,8 @@ suite_main() {
 suite_teardown() {
   local c
   # a test interrupted by a signal leaves its server (and the RSS sampler)
-  kill_pid "${SRV_PID:-}"; kill_pid "${SAMPLER_PID:-}"
+  local p
+  for p in ${SRV_PID:-}; do kill_pid "$p"; done
+  kill_pid "${SAMPLER_PID:-}"
   for c in $SUITE_CFGS; do "${c}_teardown"; done
 }

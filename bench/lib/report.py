@@ -170,6 +170,26 @@ def section(suite, recs, out):
                 vals[i] = v
             w(f'| {mtu} | {DIRS[suite][test]} | ' + ' | '.join(cells + [ratio(vals[subj], vals[p]) for p in peers]) + ' |\n')
 
+    # two pairs in parallel (switch.sh's tcp_pair2): aggregate and scaling
+    if any(k[1] == 'tcp_pair2' for k in groups) or any(k[1] == 'tcp_pair2' for k in unsup_tests):
+        w('\nTwo pairs in parallel: a single TCP stream in each of two independent pairs of '
+          'namespaces at once (pair 2 on a second network of the same switch: a second vnetd '
+          'network, a second bridge), Gbit/s; scaling = the aggregate / one pair alone (TCP ns b '
+          '→ ns a above), the median over repetitions of the ratio within a repetition:\n\n')
+        w('| MTU | config | one pair | two pairs: aggregate (pair 1 + pair 2) | scaling |\n'
+          '|---|---|---|---|---|\n')
+        for mtu in mtus:
+            for i in impls:
+                if not present(mtu, 'tcp_pair2'):
+                    continue
+                one, _ = cell(mtu, 'tcp_g2h', i, 'gbps', lambda x: f'{x:.2f}')
+                agg, v = cell(mtu, 'tcp_pair2', i, 'gbps', lambda x: f'{x:.2f}')
+                rs = [r for r in groups.get((mtu, 'tcp_pair2', i), []) if not r.get('error')]
+                if v is not None and rs:
+                    agg += f' ({median(rs, "gbps_pair1"):.2f} + {median(rs, "gbps_pair2"):.2f})'
+                sc = paired(mtu, 'tcp_pair2', 'tcp_g2h', i, 'gbps')
+                w(f'| {mtu} | {i} | {one} | {agg} | {f"{sc:.2f}×" if sc else "–"} |\n')
+
     # request/response and ping
     rr_tests = [t for t in RR_NAMES if any(k[1] == t for k in groups)]
     if rr_tests or any(k[1] in PING_NAMES for k in groups):
