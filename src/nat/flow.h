@@ -61,6 +61,8 @@ struct vn_tcp_flow {
     bool guest_fin;          /* guest sent FIN (and we accepted it) */
     bool host_eof;           /* host socket reached end of stream */
     bool host_rdhup;         /* epoll reported the host's FIN: a short read is not the end */
+    bool host_quiet;         /* a peek found nothing beyond what is in flight: no peek
+                              * until epoll reports new data (or we go back) */
     bool fin_sent, fin_acked;
     bool ack_pending;        /* an ACK to the guest is owed (or data to push) */
     bool on_ack_list;        /* linked on the NAT's ack_list */

@@ -11,8 +11,15 @@
  *    scratch buffer and thrown away. Retransmission is go-back-N from the
  *    oldest unacknowledged byte (reset the peek offset), on timeout or three
  *    duplicate ACKs. The guest's window and MSS bound what is in flight.
- *  - Guest -> host: an in-order segment is written to the host socket at once
- *    and acknowledged for exactly the bytes the socket took. The window we
+ *  - Guest -> host: in-order segments are written to the host socket and
+ *    acknowledged for exactly the bytes the socket took. Inside a batch of
+ *    frames from the switch (the gateway brackets it: vn_gw_next.batch) the
+ *    payload of consecutive segments of one flow is gathered in place and
+ *    written with one sendmsg at the batch's end, or as soon as a segment
+ *    does not continue it (another flow, a hole, a FIN, a RST): one system
+ *    call (and one wake-up of the host reader) per batch instead of per
+ *    64 KiB segment. Outside a batch a segment is written at once. The
+ *    window we
  *    advertise is the free space of the host socket's send buffer, so the
  *    guest cannot outrun the host side; out-of-order segments are dropped
  *    and answered with a duplicate ACK (we do not offer SACK).
@@ -25,7 +32,9 @@
  *    loop round, sent from deferred work after the batch was processed.
  * The socket is registered edge-triggered: a wake-up means new data or
  * space; while the guest's window is closed nothing is read and the next
- * ACK from the guest resumes sending. */
+ * ACK from the guest resumes sending. A peek that found the socket drained
+ * marks the flow quiet: no more peeks (the guest's every data segment
+ * carries an ACK that pushes) until epoll reports new data. */
 #include "core/log.h"
 #include "core/util.h"
 #include "nat_internal.h"
@@ -282,6 +291,11 @@ void vn_nat_tcp_free(struct vn_flow *f)
     t->on_ack_list = false;
     t->ack_pending = false;
     t->state = VN_TCP_CLOSED;
+    if (f->nat->pend_flow == f) { /* gathered data not acknowledged: the guest resends */
+        f->nat->pend_flow = NULL;
+        f->nat->pend_n = 0;
+        f->nat->pend_len = 0;
+    }
 }
 
 static void arm_rto(struct vn_flow *f)
@@ -324,6 +338,7 @@ static void go_back(struct vn_flow *f)
     if (t->fin_sent && !t->fin_acked)
         t->fin_sent = false;
     t->snd_nxt = t->snd_una;
+    t->host_quiet = false;
     if (t->peek_off) {
         int zero = 0;
         setsockopt(f->fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
@@ -389,6 +404,8 @@ static void tcp_push(struct vn_flow *f)
             arm_rto(f);
             return;
         }
+        if (t->host_quiet)
+            return; /* nothing new since the last peek: wait for EPOLLIN */
         uint8_t *fr = vn_gw_frame_alloc(gw, hl + len);
         if (!fr) { /* arena full inside the switch: retry from deferred work */
             want_ack(f);
@@ -400,6 +417,8 @@ static void tcp_push(struct vn_flow *f)
             continue;
         }
         if (n < 0) {
+            if (errno == EAGAIN)
+                t->host_quiet = true;
             if (errno == EAGAIN || errno == EINTR)
                 return;
             tcp_abort(f, true);
@@ -422,8 +441,15 @@ static void tcp_push(struct vn_flow *f)
         f->last_ms = vn_nat_now_ms(f->nat);
         if (!vn_timer_armed(&t->timer))
             arm_rto(f);
-        if ((uint32_t)n < len && !t->host_rdhup)
-            return; /* drained for now */
+        if ((uint32_t)n < len && !t->host_rdhup) {
+            /* Drained for now: the socket held less than we asked for, so
+             * until epoll reports more (edge-triggered: every arrival after
+             * this peek is reported) another peek would find nothing, and
+             * a guest sending data (its every segment carries an ACK that
+             * pushes) would cost a system call each. */
+            t->host_quiet = true;
+            return;
+        }
         /* Short, but the host's FIN is queued behind the data: read on to
          * the end of stream (no extra call otherwise) so the FIN follows
          * the data now, not after the guest's next ACK. */
@@ -474,11 +500,13 @@ static void handle_ack(struct vn_flow *f, const struct vn_tcp *tc)
     t->snd_wnd = wnd;
 }
 
-/* Write guest payload to the host socket; returns bytes accepted. */
-static size_t write_host(struct vn_flow *f, const uint8_t *d, size_t len)
+/* Write guest payload (n pieces, len bytes in all) to the host socket;
+ * returns bytes accepted, or (size_t)-1 when the socket failed. */
+static size_t write_host(struct vn_flow *f, struct iovec *iov, unsigned n, size_t len)
 {
     struct vn_tcp_flow *t = T(f);
-    ssize_t w = send(f->fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
+    ssize_t w = sendmsg(f->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0) {
         if (errno == EAGAIN || errno == EINTR)
             w = 0;
@@ -493,6 +521,40 @@ static size_t write_host(struct vn_flow *f, const uint8_t *d, size_t len)
         }
     }
     return (size_t)w;
+}
+
+/* Does segment tc of flow f (NULL: none) carry on the data gathered in
+ * this batch: the same flow, payload right after it, nothing else (no SYN,
+ * FIN or RST, nothing already acknowledged), and room for one more piece? */
+static bool continues_pending(const struct vn_nat *nat, struct vn_flow *f, const struct vn_tcp *tc)
+{
+    if (f != nat->pend_flow || nat->pend_n == VN_NAT_PEND_MAX || !tc->dlen)
+        return false;
+    const struct vn_tcp_flow *t = &f->u.tcp;
+    return t->state == VN_TCP_ESTABLISHED && !t->guest_fin &&
+           !(tc->flags & (VN_TCP_SYN | VN_TCP_FIN | VN_TCP_RST)) &&
+           tc->seq == t->rcv_nxt + (uint32_t)nat->pend_len;
+}
+
+void vn_nat_tcp_flush_pending(struct vn_nat *nat)
+{
+    struct vn_flow *f = nat->pend_flow;
+    if (!f)
+        return;
+    struct vn_tcp_flow *t = T(f);
+    unsigned n = nat->pend_n;
+    size_t len = nat->pend_len;
+    nat->pend_flow = NULL;
+    nat->pend_n = 0;
+    nat->pend_len = 0;
+    size_t w = write_host(f, nat->pend_iov, n, len);
+    if (w == (size_t)-1) {
+        tcp_abort(f, true);
+        return;
+    }
+    t->rcv_nxt += (uint32_t)w;
+    f->bytes_out += w;
+    want_ack(f);
 }
 
 /* A segment of an established (or closing) flow. */
@@ -510,27 +572,40 @@ static void established_input(struct vn_flow *f, const struct vn_tcp *tc)
     const uint8_t *d = tc->data;
     size_t len = tc->dlen;
     uint32_t seq = tc->seq;
+    /* The next byte expected: after the data gathered in this batch, if
+     * this segment continues it (vn_nat_tcp_input flushed it otherwise). */
+    uint32_t nxt = t->rcv_nxt + (f->nat->pend_flow == f ? (uint32_t)f->nat->pend_len : 0);
     if (len) {
-        if (SEQ_LT(seq, t->rcv_nxt)) { /* overlaps what we have: trim */
-            uint32_t old = t->rcv_nxt - seq;
+        if (SEQ_LT(seq, nxt)) { /* overlaps what we have: trim */
+            uint32_t old = nxt - seq;
             if (old >= len) {
                 len = 0;
             } else {
                 d += old;
                 len -= old;
-                seq = t->rcv_nxt;
+                seq = nxt;
             }
             want_ack(f);
         }
-        if (len && seq != t->rcv_nxt) {
+        if (len && seq != nxt) {
             f->nat->stats.tcp_out_of_window++;
             want_ack(f); /* duplicate ACK: the guest retransmits */
             len = 0;
         }
         if (len && t->guest_fin)
             len = 0;
+        if (len && f->nat->batching && !(tc->flags & VN_TCP_FIN) && f->fd >= 0) {
+            /* Gather it: written with the flow's next segments of this
+             * batch (vn_nat_tcp_input flushed any other flow's data, and
+             * ours unless this segment continues it). */
+            struct vn_nat *nat = f->nat;
+            nat->pend_flow = f;
+            nat->pend_iov[nat->pend_n++] = (struct iovec){ (void *)d, len };
+            nat->pend_len += len;
+            len = 0;
+        }
         if (len) {
-            size_t w = write_host(f, d, len);
+            size_t w = write_host(f, &(struct iovec){ (void *)d, len }, 1, len);
             if (w == (size_t)-1) {
                 tcp_abort(f, true);
                 return;
@@ -630,6 +705,12 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
     }
     struct vn_flow_key k = vn_nat_key(IPPROTO_TCP, ip, tc.sport, tc.dport);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
+    if (nat->pend_flow && !continues_pending(nat, f, &tc)) {
+        bool ours = nat->pend_flow == f;
+        vn_nat_tcp_flush_pending(nat);
+        if (ours && !f->in_use)
+            return; /* the host socket failed: the flow was reset */
+    }
     if (!f) {
         /* Only a plain SYN opens a connection; SYN+FIN (a scanner's trick)
          * is dropped, as a listening Linux socket would. */
@@ -757,8 +838,10 @@ static void tcp_event(struct vn_io *io, uint32_t ev)
     }
     if (ev & (EPOLLRDHUP | EPOLLHUP))
         t->host_rdhup = true;
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+        t->host_quiet = false;
         tcp_push(f);
+    }
 }
 
 /* Retransmission, handshake and zero-window probe timer. */
