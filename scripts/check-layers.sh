@@ -2,9 +2,10 @@
 # check-layers.sh: fail when a source file includes a header of a layer
 # above its own (the layers must form a DAG; README "Architecture").
 #
-#   0 core   1 pkt   2 fw, vhost (guest memory and virtqueues)   3 conf   4 port/provider.h (the port provider
-#   interface)   5 switch, port (the backends)   6 gw   7 nat, vpn   8 obs, evpn   9 ctl
-#   10 src/daemon.[ch]   11 run   12 src/vnetd.c
+#   0 core   1 pkt   2 fw, vhost (guest memory, virtqueues)   3 conf
+#   4 port/provider.h (the port provider interface)   5 switch, port (the
+#   backends)   6 gw   7 nat, vpn   8 obs, evpn   9 ctl   10 src/daemon.[ch]
+#   11 run   12 src/vnetd.c
 #
 # A file may include its own directory and any layer with a lower number;
 # the switch and the port backends share a rank and so may not include each
