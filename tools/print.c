@@ -140,9 +140,40 @@ static void port_net(json_t *p, char *buf, size_t n)
     }
 }
 
+/* The names in array a, comma separated ("-" when empty). */
+static void print_names(const char *label, json_t *a)
+{
+    size_t i;
+    json_t *v;
+    printf("  %s: ", label);
+    json_array_foreach(a, i, v)
+        printf("%s%s", i ? "," : "", json_string_value(v));
+    printf("%s\n", json_array_size(a) ? "" : "-");
+}
+
+/* A vhost-user port's negotiation and rings (port show NAME). */
+static void print_vhost_user(json_t *p)
+{
+    printf("port %s: vhost-user, mode %s, %s\n", jstr(p, "name"), jstr(p, "mode"),
+           json_object_get(p, "features") ? "front end attached" : "no front end");
+    if (json_object_get(p, "features")) {
+        print_names("features", json_object_get(p, "features"));
+        print_names("protocol features", json_object_get(p, "protocol_features"));
+        printf("  rings: %s, rx queue %lld, tx queue %lld, %lld memory regions\n",
+               jstr(p, "rings"), jint(p, "rx_queue_size"), jint(p, "tx_queue_size"),
+               jint(p, "memory_regions"));
+    }
+    if (json_object_get(p, "broken"))
+        printf("  broken: %s\n", jstr(p, "broken"));
+    printf("  connects %lld, disconnects %lld, refused %lld, protocol errors %lld, breaks %lld\n",
+           jint(p, "connects"), jint(p, "disconnects"), jint(p, "refused"),
+           jint(p, "protocol_errors"), jint(p, "breaks"));
+    if (json_object_get(p, "last_error"))
+        printf("  last protocol error: %s\n", jstr(p, "last_error"));
+}
+
 void print_ports(json_t *r, json_t *req)
 {
-    (void)req;
     struct table *t = table_new("NAME", "TYPE", "NETWORK", "VLAN-ROLE", "STATE", "ENDPOINT",
                                 "RX", "TX", "DROPS", NULL);
     size_t i;
@@ -164,6 +195,10 @@ void print_ports(json_t *r, json_t *req)
     }
     table_print(t, stdout);
     table_free(t);
+    if (json_object_get(req, "port"))
+        json_array_foreach(r, i, p)
+            if (!strcmp(jstr(p, "type"), "vhost-user"))
+                print_vhost_user(p);
 }
 
 /* The MAC table; VTEP and ORIGIN columns when a vxlan port has entries

@@ -246,6 +246,13 @@ struct vn_vxlan_conf {
     uint32_t underlay_mtu;            /* filled by validation: MTU of local's interface, or 1500 */
 };
 
+/* The keys of a vhost-user port beside path (port/vhost_user.c). */
+enum vn_vhost_mode { VN_VHOST_MODE_SERVER = 0, VN_VHOST_MODE_CLIENT };
+struct vn_vhost_conf {
+    int mode;                             /* enum vn_vhost_mode: who listens on path */
+    bool mode_set;
+};
+
 struct vn_port_conf {
     struct vn_conf_src src;
     char name[VN_NAME_MAX];
@@ -287,6 +294,7 @@ struct vn_port_conf {
     uint64_t rate_out_bps, rate_out_pps, rate_out_burst;
     struct vn_acl acl;                    /* port ACL rules; rules array owned here */
     struct vn_vxlan_conf vxlan;           /* type vxlan */
+    struct vn_vhost_conf vhost;           /* type vhost-user */
 };
 
 /* EVPN (evpn/evpn.h): the mirror of a vxlan port's VNIs for FRR. */

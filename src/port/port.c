@@ -15,7 +15,7 @@
 
 /* Every backend: src/port/NAME.c defines vn_port_NAME_ops. A new port type
  * is its file, one X(NAME) here and its line in meson.build. */
-#define VN_PORT_BACKENDS(X) X(stream) X(dgram) X(tap) X(uplink) X(vxlan)
+#define VN_PORT_BACKENDS(X) X(stream) X(dgram) X(tap) X(uplink) X(vxlan) X(vhost_user)
 
 #define DECLARE(name) extern const struct vn_port_ops vn_port_##name##_ops;
 VN_PORT_BACKENDS(DECLARE)

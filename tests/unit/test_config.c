@@ -475,14 +475,15 @@ static void test_port_types(void **state)
     (void)state;
     /* The backends' types, registered by port/port.c when the program starts,
      * in its table's order. */
-    static const char *const names[] = { "stream", "dgram", "tap", "uplink", "vxlan" };
-    assert_int_equal(vn_conf_port_type_count(), 5);
-    for (unsigned i = 0; i < 5; i++) {
+    static const char *const names[] = { "stream", "dgram", "tap", "uplink", "vxlan",
+                                         "vhost-user" };
+    assert_int_equal(vn_conf_port_type_count(), 6);
+    for (unsigned i = 0; i < 6; i++) {
         assert_string_equal(vn_conf_port_type_get(i)->name, names[i]);
         assert_string_equal(vn_port_type_name((int)i), names[i]);
         assert_int_equal(vn_conf_port_type_find(names[i]), (int)i);
     }
-    assert_null(vn_conf_port_type_get(5));
+    assert_null(vn_conf_port_type_get(6));
     assert_string_equal(vn_port_type_name(VN_PORT_TYPE_UNSET), "?");
     /* What a client that is not root may do with each (ctl/switch_cmds.c). */
     assert_int_equal(vn_conf_port_type_get(0)->access, VN_PORT_ACCESS_SOCKET);
