@@ -327,6 +327,9 @@ class Vnetd:
             for p in self.conf.get("ports", []):
                 if p.get("type") in ("stream", "dgram") and p.get("path"):
                     self.socket_paths.append(p["path"])
+                # a vhost-user port listens on its path in server mode (the default)
+                if p.get("type") == "vhost-user" and p.get("mode", "server") == "server":
+                    self.socket_paths.append(p["path"])
 
     # -- lifecycle
     def start(self, timeout=20):
