@@ -4,11 +4,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-VN_SYSCALLS("epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1");
+VN_SYSCALLS("epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1",
+            "sched_yield");
 
 enum { MAX_EVENTS = 128 };
 
@@ -265,6 +267,12 @@ int vn_loop_once(struct vn_loop *l, int timeout_ms)
     l->stats.rounds++;
     l->stats.polls += polling;
     l->stats.poll_hits += polling && n > 0;
+    /* An empty poll gives the CPU to whatever else is runnable on it: when
+     * the receiver of the frame just forwarded shares our CPU, spinning would
+     * keep it from running (and answering) until the window ends. With
+     * nothing else runnable this returns at once. */
+    if (polling && n == 0)
+        sched_yield();
     if (n > 0 && l->busy_poll_ns) /* events: (re)open the window */
         l->poll_until_ns = vn_now_ns() + l->busy_poll_ns;
     l->ev_n = n;

@@ -20,7 +20,9 @@
  * forwarded, the next segment of a stream) is taken without sleeping. Once a
  * window passes empty the loop sleeps as before, so an idle daemon spins at
  * most one window after its last event and then costs no CPU; a steady trickle
- * of traffic costs at most one window of spinning per event. Timers still fire
+ * of traffic costs at most one window of spinning per event. An empty poll
+ * yields the CPU (sched_yield), so a spinning loop never holds off the process
+ * it is waiting for when both share a CPU. Timers still fire
  * on time (a due timer makes the timeout 0 anyway). The window is measured on
  * the monotonic clock, never on a test clock (vn_loop_set_clock), which may
  * stand still and would make the loop spin for ever. */
