@@ -29,6 +29,8 @@ import os
 import select
 import socket
 import struct
+import subprocess
+import tempfile
 import time
 
 # ------------------------------------------------------------ protocol constants
@@ -94,7 +96,8 @@ VRING_DESC_F_WRITE = 2
 VRING_DESC_F_INDIRECT = 4
 
 RX, TX = 0, 1
-HDR_LEN = 12
+HDR_LEN = 12       # virtio_net_hdr_mrg_rxbuf (VERSION_1 or MRG_RXBUF negotiated)
+HDR_LEN_LEGACY = 10
 VRING_IDX_F_NOFD = 1 << 8
 
 REGION_FMT = "<QQQQ"  # guest_phys_addr, memory_size, userspace_addr, mmap_offset
@@ -107,6 +110,22 @@ def bit(n):
 
 DEFAULT_FEATURES = (bit(F_VERSION_1) | bit(F_EVENT_IDX) | bit(F_INDIRECT_DESC) | bit(F_MRG_RXBUF)
                     | bit(F_PROTOCOL_FEATURES))
+
+
+def vnetd_has_vhost_user(vnetd):
+    """Whether the vnetd binary at path vnetd knows vhost-user ports (its
+    --check accepts a configuration with one)."""
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "probe.yaml")
+        with open(conf, "w") as f:
+            f.write("networks:\n  - { name: lan, mode: isolated }\nports:\n"
+                    f"  - {{ name: v, type: vhost-user, path: {d}/v.sock, network: lan }}\n")
+        try:
+            cp = subprocess.run([str(vnetd), "-c", conf, "--check"], capture_output=True,
+                                timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return cp.returncode == 0
 
 
 class ClosedError(ConnectionError):
@@ -543,10 +562,16 @@ class Frontend:
         return self
 
     # ---- data path
+    def hdr_len(self):
+        """The virtio-net header length of what was negotiated."""
+        return HDR_LEN if self.features & (bit(F_VERSION_1) | bit(F_MRG_RXBUF)) else HDR_LEN_LEGACY
+
     def hdr(self, flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0,
             num_buffers=0):
-        return struct.pack("<BBHHHHH", flags, gso_type, hdr_len, gso_size, csum_start,
-                           csum_offset, num_buffers)
+        """A virtio-net header of the negotiated length."""
+        h = struct.pack("<BBHHHHH", flags, gso_type, hdr_len, gso_size, csum_start,
+                        csum_offset, num_buffers)
+        return h[:self.hdr_len()]
 
     def buf(self, size):
         """gpa of a data buffer of size bytes in the last region: a recycled one
@@ -622,8 +647,9 @@ class Frontend:
         uid, ulen, bufs = first
         data = self._gather(bufs, ulen)
         self.recycle(bufs)
-        assert len(data) >= HDR_LEN, f"rx element of {ulen} bytes"
-        nb = struct.unpack_from("<H", data, 10)[0]
+        hl = self.hdr_len()
+        assert len(data) >= hl, f"rx element of {ulen} bytes"
+        nb = struct.unpack_from("<H", data, 10)[0] if hl == HDR_LEN else 1
         if self.features & bit(F_MRG_RXBUF):
             assert nb >= 1, "num_buffers 0 with mergeable rx buffers"
             deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
@@ -640,7 +666,7 @@ class Frontend:
         if repost:
             self.post_rx(1 + (nb - 1 if self.features & bit(F_MRG_RXBUF) else 0),
                          getattr(self, "rx_size", 2048))
-        return data[:HDR_LEN], data[HDR_LEN:]
+        return data[:hl], data[hl:]
 
     def _gather(self, bufs, ulen):
         total = sum(b[1] for b in bufs)
