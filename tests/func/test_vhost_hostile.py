@@ -1,5 +1,6 @@
 """Functional tests of the vhost-user port against a front end written here
-(vhost_client.py): a well-behaved one passing frames both ways without a VM,
+(vhost_client.py): a well-behaved one passing frames both ways without a VM
+(also a legacy one, and a TSO segment segmented for a port without offloads),
 and a hostile one.
 
 Every case runs on a lab of one vnetd with a nat network "lan" (DHCP on
@@ -244,6 +245,69 @@ def test_good_frontend_frames_both_ways(lab):
     f.close()
     lab.check_good()
     lab.check_evil_recovers()
+
+
+def tcp_segment(src_mac, dst_mac, src, dst, seq, payload):
+    """An IPv4 TCP segment (PSH|ACK) of any length with the checksum field
+    holding the pseudo-header sum only (what a guest sends with NEEDS_CSUM)."""
+    tcp = struct.pack("!HHIIBBHHH", 40000, 5555, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6,
+                                                                          len(tcp) + len(payload))
+    partial = (~csum(pseudo)) & 0xFFFF
+    tcp = tcp[:16] + struct.pack("!H", partial) + tcp[18:]
+    return vnet.eth_frame(dst_mac, src_mac, 0x0800, ipv4(src, dst, 6, tcp + payload, ident=7))
+
+
+def test_tso_from_the_guest_segmented_for_a_port_without_offloads(lab):
+    """A front end that negotiated host TSO sends one 20000-byte TCP segment
+    (gso tcpv4, 1448-byte segments, checksum left to the device) to 'good',
+    which took no offloads: good receives it cut into frames of at most 1514
+    bytes whose IP and TCP checksums verify and whose payloads, in sequence,
+    are the original; to the tap it goes whole."""
+    f = lab.frontend()
+    want = (vc.DEFAULT_FEATURES | vc.bit(vc.F_CSUM) | vc.bit(vc.F_HOST_TSO4)
+            | vc.bit(vc.F_HOST_TSO6))
+    f.setup(want=want, name="evil-guest")
+    assert "host_tso4" in lab.evil()["features"] and "csum" in lab.evil()["features"]
+    f.send_frame(vnet.arp_request(EVIL_MAC, "10.0.2.61", GOOD_IP))  # the fdb learns evil
+    payload = bytes((i * 31 + 7) & 0xFF for i in range(20000))
+    seg = tcp_segment(EVIL_MAC, GOOD_MAC, "10.0.2.61", GOOD_IP, 5000, payload)
+    f.send_frame(seg, header=f.hdr(flags=1, gso_type=1, hdr_len=54, gso_size=1448,
+                                   csum_start=34, csum_offset=16))
+    got = {}
+    deadline = time.monotonic() + 15
+    while sum(len(v) for v in got.values()) < len(payload):
+        assert time.monotonic() < deadline, f"{sum(len(v) for v in got.values())} bytes arrived"
+        fr = lab.good.wait_frame(lambda x: x[12:14] == b"\x08\x00" and x[23] == 6
+                                 and x[26:30] == socket.inet_aton("10.0.2.61"), timeout=10)
+        assert len(fr) <= 1514, len(fr)
+        ip = fr[14:14 + 20]
+        tot = struct.unpack("!H", ip[2:4])[0]
+        assert csum(ip) == 0, "bad IP checksum"
+        tcp = fr[34:14 + tot]
+        pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(tcp))
+        assert csum(pseudo + tcp) == 0, "bad TCP checksum"
+        seq = struct.unpack("!I", tcp[4:8])[0]
+        got[seq] = tcp[20:]
+        assert len(got[seq]) <= 1448
+    data = b"".join(got[k] for k in sorted(got))
+    assert data == payload and min(got) == 5000 and len(got) == 14, sorted(got)
+
+    # The same segment to the tap (which takes offloads) arrives whole: the
+    # namespace's interface counts its bytes, its TCP no checksum error.
+    def ns_ctr():
+        rx = int(lab.ns.exec("cat", "/sys/class/net/eth0/statistics/rx_bytes").stdout)
+        snmp = lab.ns.exec("cat", "/proc/net/snmp").stdout.splitlines()
+        tcp = [l.split() for l in snmp if l.startswith("Tcp:")]
+        return rx, dict(zip(tcp[0][1:], map(int, tcp[1][1:])))
+    rx0, tcp0 = ns_ctr()
+    seg = tcp_segment(EVIL_MAC, TAP_MAC, "10.0.2.61", TAP_IP, 5000, payload)
+    f.send_frame(seg, header=f.hdr(flags=1, gso_type=1, hdr_len=54, gso_size=1448,
+                                   csum_start=34, csum_offset=16))
+    wait_for(lambda: ns_ctr()[0] >= rx0 + len(seg), 10, what="the segment in the namespace")
+    rx1, tcp1 = ns_ctr()
+    assert tcp1["InCsumErrors"] == tcp0["InCsumErrors"] and tcp1["InSegs"] > tcp0["InSegs"]
+    assert lab.evil()["tx_malformed"] == 0
 
 
 def test_legacy_frontend(lab):
