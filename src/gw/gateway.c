@@ -358,8 +358,6 @@ int vn_gw_add_alias(struct vn_gw *gw, const struct vn_addr *a)
 static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
 {
     struct vn_gw *gw = p->priv;
-    if (gw->next.batch)
-        gw->next.batch(gw->next.ctx, true);
     for (unsigned i = 0; i < n; i++) {
         const struct vn_frame *f = fr[i];
         vn_port_tx_ok(p, f->len);
@@ -376,8 +374,6 @@ static void gw_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
         else
             gw->stats.ip_other_proto++;
     }
-    if (gw->next.batch)
-        gw->next.batch(gw->next.ctx, false);
 }
 
 void vn_gw_ip_input(struct vn_gw *gw, const struct vn_frame *f)

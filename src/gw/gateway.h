@@ -74,11 +74,6 @@ struct vn_gw_next {
                   const struct vn_frame *f);
     json_t *(*json)(void *ctx);   /* its status, shown as the gateway's "nat" */
     void (*free)(void *ctx);
-    /* Optional: called with begin true before a batch of frames from the
-     * switch and false after it; the frames of a batch stay valid until
-     * the end, so the next hop may gather their data in between (the NAT
-     * writes a flow's segments to its socket in one call). */
-    void (*batch)(void *ctx, bool begin);
 };
 
 /* The tunnel peer of the gateway (the VPN, vpn/vpn.h): the gateway routes

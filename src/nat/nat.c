@@ -417,16 +417,6 @@ static void next_input(void *ctx, const uint8_t smac[6], const struct vn_ipp *ip
 static json_t *next_json(void *ctx) { return vn_nat_stats_json(ctx); }
 static void next_free(void *ctx) { vn_nat_free(ctx); }
 
-/* Around a batch of frames from the switch: guest data of a TCP flow is
- * gathered while the batch lasts and written at its end (nat/tcp.c). */
-static void next_batch(void *ctx, bool begin)
-{
-    struct vn_nat *nat = ctx;
-    if (!begin)
-        vn_nat_tcp_flush_pending(nat);
-    nat->batching = begin;
-}
-
 int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen)
 {
     if (!vn_net_has_nat_engine(gw->conf))
@@ -435,7 +425,7 @@ int vn_nat_attach(struct vn_gw *gw, char *err, size_t errlen)
     if (!nat)
         return -1;
     gw->nat = nat;
-    gw->next = (struct vn_gw_next){ nat, next_input, next_json, next_free, next_batch };
+    gw->next = (struct vn_gw_next){ nat, next_input, next_json, next_free };
     return 0;
 }
 

@@ -9,10 +9,8 @@
 #include "nat.h"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #define VN_NAT_MAX_FORWARDS 256
-#define VN_NAT_PEND_MAX 64       /* segments gathered into one write (a switch batch) */
 
 struct vn_fwd {
     struct vn_forward_conf conf;
@@ -59,15 +57,6 @@ struct vn_nat {
     unsigned share;             /* flows per owner (nat.max_flows_per_guest, resolved) */
     uint16_t owned[VN_NAT_OWNERS]; /* flows held by each owner */
     uint8_t *scratch;           /* discard area for peeking without SO_PEEK_OFF */
-    /* Guest data gathered during a batch from the switch (nat/tcp.c): the
-     * in-order payload of consecutive segments of one flow, still in the
-     * switch's buffers, written with one sendmsg at the batch's end or
-     * before anything else touches that flow. */
-    bool batching;              /* inside a batch: frames stay valid */
-    struct vn_flow *pend_flow;  /* the flow with gathered data, or NULL */
-    unsigned pend_n;
-    size_t pend_len;
-    struct iovec pend_iov[VN_NAT_PEND_MAX];
     struct vn_nat_sock_ops sock; /* socket()/connect() of new flows (nat.h) */
     struct vn_nat_stats stats;
 };
@@ -151,9 +140,6 @@ void vn_nat_tcp_free(struct vn_flow *f);
 /* Reset the host side of f (SO_LINGER 0) and free it; the guest is not told. */
 void vn_nat_tcp_abort_host(struct vn_flow *f);
 void vn_nat_tcp_flush_acks(struct vn_nat *nat);
-/* Write the guest data gathered for a flow during this batch (if any) to
- * its host socket and acknowledge what the socket took. */
-void vn_nat_tcp_flush_pending(struct vn_nat *nat);
 const char *vn_nat_tcp_state_name(const struct vn_flow *f);
 
 void vn_nat_udp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn_ipp *ip,

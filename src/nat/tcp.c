@@ -11,15 +11,8 @@
  *    scratch buffer and thrown away. Retransmission is go-back-N from the
  *    oldest unacknowledged byte (reset the peek offset), on timeout or three
  *    duplicate ACKs. The guest's window and MSS bound what is in flight.
- *  - Guest -> host: in-order segments are written to the host socket and
- *    acknowledged for exactly the bytes the socket took. Inside a batch of
- *    frames from the switch (the gateway brackets it: vn_gw_next.batch) the
- *    payload of consecutive segments of one flow is gathered in place and
- *    written with one sendmsg at the batch's end, or as soon as a segment
- *    does not continue it (another flow, a hole, a FIN, a RST): one system
- *    call (and one wake-up of the host reader) per batch instead of per
- *    64 KiB segment. Outside a batch a segment is written at once. The
- *    window we
+ *  - Guest -> host: an in-order segment is written to the host socket at once
+ *    and acknowledged for exactly the bytes the socket took. The window we
  *    advertise is the free space of the host socket's send buffer, so the
  *    guest cannot outrun the host side; out-of-order segments are dropped
  *    and answered with a duplicate ACK (we do not offer SACK).
@@ -34,7 +27,16 @@
  * space; while the guest's window is closed nothing is read and the next
  * ACK from the guest resumes sending. A peek that found the socket drained
  * marks the flow quiet: no more peeks (the guest's every data segment
- * carries an ACK that pushes) until epoll reports new data. */
+ * carries an ACK that pushes) until epoll reports new data.
+ *
+ * Guest data is written segment by segment on purpose: gathering a switch
+ * batch's segments of a flow into one sendmsg (tried in d05d475) cut the
+ * system calls per 64 KiB from 2.8 to 1.4 and vnetd's CPU per byte by
+ * about a fifth, but held the data back from the host's reader and the ACK
+ * from the guest until the batch was read, and single-stream throughput
+ * fell (0.79x paired, 0.93x with writes every 256 KiB): this path is bound
+ * by how the three tasks (guest sender, vnetd, host reader) overlap on the
+ * CPUs, not by vnetd's system calls. */
 #include "core/log.h"
 #include "core/util.h"
 #include "nat_internal.h"
@@ -291,11 +293,6 @@ void vn_nat_tcp_free(struct vn_flow *f)
     t->on_ack_list = false;
     t->ack_pending = false;
     t->state = VN_TCP_CLOSED;
-    if (f->nat->pend_flow == f) { /* gathered data not acknowledged: the guest resends */
-        f->nat->pend_flow = NULL;
-        f->nat->pend_n = 0;
-        f->nat->pend_len = 0;
-    }
 }
 
 static void arm_rto(struct vn_flow *f)
@@ -500,13 +497,11 @@ static void handle_ack(struct vn_flow *f, const struct vn_tcp *tc)
     t->snd_wnd = wnd;
 }
 
-/* Write guest payload (n pieces, len bytes in all) to the host socket;
- * returns bytes accepted, or (size_t)-1 when the socket failed. */
-static size_t write_host(struct vn_flow *f, struct iovec *iov, unsigned n, size_t len)
+/* Write guest payload to the host socket; returns bytes accepted. */
+static size_t write_host(struct vn_flow *f, const uint8_t *d, size_t len)
 {
     struct vn_tcp_flow *t = T(f);
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-    ssize_t w = sendmsg(f->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t w = send(f->fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0) {
         if (errno == EAGAIN || errno == EINTR)
             w = 0;
@@ -521,40 +516,6 @@ static size_t write_host(struct vn_flow *f, struct iovec *iov, unsigned n, size_
         }
     }
     return (size_t)w;
-}
-
-/* Does segment tc of flow f (NULL: none) carry on the data gathered in
- * this batch: the same flow, payload right after it, nothing else (no SYN,
- * FIN or RST, nothing already acknowledged), and room for one more piece? */
-static bool continues_pending(const struct vn_nat *nat, struct vn_flow *f, const struct vn_tcp *tc)
-{
-    if (f != nat->pend_flow || nat->pend_n == VN_NAT_PEND_MAX || !tc->dlen)
-        return false;
-    const struct vn_tcp_flow *t = &f->u.tcp;
-    return t->state == VN_TCP_ESTABLISHED && !t->guest_fin &&
-           !(tc->flags & (VN_TCP_SYN | VN_TCP_FIN | VN_TCP_RST)) &&
-           tc->seq == t->rcv_nxt + (uint32_t)nat->pend_len;
-}
-
-void vn_nat_tcp_flush_pending(struct vn_nat *nat)
-{
-    struct vn_flow *f = nat->pend_flow;
-    if (!f)
-        return;
-    struct vn_tcp_flow *t = T(f);
-    unsigned n = nat->pend_n;
-    size_t len = nat->pend_len;
-    nat->pend_flow = NULL;
-    nat->pend_n = 0;
-    nat->pend_len = 0;
-    size_t w = write_host(f, nat->pend_iov, n, len);
-    if (w == (size_t)-1) {
-        tcp_abort(f, true);
-        return;
-    }
-    t->rcv_nxt += (uint32_t)w;
-    f->bytes_out += w;
-    want_ack(f);
 }
 
 /* A segment of an established (or closing) flow. */
@@ -572,40 +533,27 @@ static void established_input(struct vn_flow *f, const struct vn_tcp *tc)
     const uint8_t *d = tc->data;
     size_t len = tc->dlen;
     uint32_t seq = tc->seq;
-    /* The next byte expected: after the data gathered in this batch, if
-     * this segment continues it (vn_nat_tcp_input flushed it otherwise). */
-    uint32_t nxt = t->rcv_nxt + (f->nat->pend_flow == f ? (uint32_t)f->nat->pend_len : 0);
     if (len) {
-        if (SEQ_LT(seq, nxt)) { /* overlaps what we have: trim */
-            uint32_t old = nxt - seq;
+        if (SEQ_LT(seq, t->rcv_nxt)) { /* overlaps what we have: trim */
+            uint32_t old = t->rcv_nxt - seq;
             if (old >= len) {
                 len = 0;
             } else {
                 d += old;
                 len -= old;
-                seq = nxt;
+                seq = t->rcv_nxt;
             }
             want_ack(f);
         }
-        if (len && seq != nxt) {
+        if (len && seq != t->rcv_nxt) {
             f->nat->stats.tcp_out_of_window++;
             want_ack(f); /* duplicate ACK: the guest retransmits */
             len = 0;
         }
         if (len && t->guest_fin)
             len = 0;
-        if (len && f->nat->batching && !(tc->flags & VN_TCP_FIN) && f->fd >= 0) {
-            /* Gather it: written with the flow's next segments of this
-             * batch (vn_nat_tcp_input flushed any other flow's data, and
-             * ours unless this segment continues it). */
-            struct vn_nat *nat = f->nat;
-            nat->pend_flow = f;
-            nat->pend_iov[nat->pend_n++] = (struct iovec){ (void *)d, len };
-            nat->pend_len += len;
-            len = 0;
-        }
         if (len) {
-            size_t w = write_host(f, &(struct iovec){ (void *)d, len }, 1, len);
+            size_t w = write_host(f, d, len);
             if (w == (size_t)-1) {
                 tcp_abort(f, true);
                 return;
@@ -705,12 +653,6 @@ void vn_nat_tcp_input(struct vn_nat *nat, const uint8_t gmac[6], const struct vn
     }
     struct vn_flow_key k = vn_nat_key(IPPROTO_TCP, ip, tc.sport, tc.dport);
     struct vn_flow *f = vn_nat_flow_find(nat, &k);
-    if (nat->pend_flow && !continues_pending(nat, f, &tc)) {
-        bool ours = nat->pend_flow == f;
-        vn_nat_tcp_flush_pending(nat);
-        if (ours && !f->in_use)
-            return; /* the host socket failed: the flow was reset */
-    }
     if (!f) {
         /* Only a plain SYN opens a connection; SYN+FIN (a scanner's trick)
          * is dropped, as a listening Linux socket would. */

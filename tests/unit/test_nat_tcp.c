@@ -201,11 +201,7 @@ static void guest_raw(struct world *w, const struct conn *c, uint32_t seq, uint3
                       uint8_t flags, uint16_t win, const void *data, size_t dlen,
                       const uint8_t *opts, size_t optlen, bool bad_csum)
 {
-    /* Distinct buffers for the frames of one batch (batch_begin), as the
-     * switch's receive buffers are. */
-    static uint8_t fbuf[16][2048];
-    static unsigned fnext;
-    uint8_t *f = fbuf[fnext++ % 16];
+    static uint8_t f[2048];
     uint8_t mac[6];
     guest_mac(mac, c->g);
     size_t l4 = 20 + optlen + dlen;
@@ -573,90 +569,6 @@ static void test_guest_to_host(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(fl, 0), "bytes_out")),
                      1500);
     json_decref(fl);
-}
-
-/* What the gateway does around a batch of frames from the switch. */
-static void batch(struct world *w, bool begin)
-{
-    w->gw->next.batch(w->gw->next.ctx, begin);
-}
-
-/* Bytes waiting on the host peer's socket right now (no waiting). */
-static size_t peer_ready(int fd)
-{
-    uint8_t b[8192];
-    ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT | MSG_PEEK);
-    return r > 0 ? (size_t)r : 0;
-}
-
-/* Inside a batch the in-order data of a flow is gathered and written at the
- * batch's end (one sendmsg), or as soon as a segment does not continue it:
- * another flow's segment, a hole, an old segment, a FIN. The host gets the
- * stream exactly once and in order; the ACKs cover what it took. */
-static void test_guest_to_host_batch(void **state)
-{
-    struct world *w = *state;
-    struct conn a = conn_new(0, 40030), b = conn_new(1, 40031);
-    open_conn(w, &a);
-    open_conn(w, &b);
-    uint8_t data[6000], got[8000];
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (uint8_t)(i * 13 + 1);
-    int eof;
-    /* Three segments of a: nothing written until the batch ends. */
-    batch(w, true);
-    for (int i = 0; i < 3; i++)
-        guest_send(w, &a, VN_TCP_ACK | VN_TCP_PSH, data + 1000 * i, 1000);
-    assert_int_equal(peer_ready(a.peer), 0);
-    batch(w, false);
-    assert_int_equal(peer_read(a.peer, got, 3000, &eof), 3000);
-    assert_memory_equal(got, data, 3000);
-    pump(w);
-    assert_int_equal(take(w, 0), 1); /* one ACK for the three */
-    assert_int_equal(segs[0].ack, a.snd);
-    /* Interleaved with b; a hole and an old segment of a; then a FIN. */
-    json_int_t oow = stat(w, "tcp_out_of_window");
-    batch(w, true);
-    guest_send(w, &a, VN_TCP_ACK, data + 3000, 500);
-    guest_send(w, &b, VN_TCP_ACK, "bee", 3);        /* writes a's 500 first */
-    assert_int_equal(peer_ready(a.peer), 500);
-    guest_send(w, &a, VN_TCP_ACK, data + 3500, 500);
-    guest_raw(w, &a, a.snd + 100, a.rcv, VN_TCP_ACK, a.win, data, 100, NULL, 0, false); /* hole */
-    guest_raw(w, &a, a.snd - 200, a.rcv, VN_TCP_ACK, a.win, data + 3800, 400, NULL, 0, false);
-    a.snd += 200;                                      /* its new half counts */
-    guest_send(w, &a, VN_TCP_ACK, data + 4200, 800);
-    guest_send(w, &a, VN_TCP_ACK | VN_TCP_FIN, data + 5000, 1000);
-    batch(w, false);
-    assert_int_equal(stat(w, "tcp_out_of_window"), oow + 1);
-    size_t n = peer_read(a.peer, got, sizeof got, &eof);
-    assert_int_equal(n, 3000);
-    assert_memory_equal(got, data + 3000, 3000);
-    assert_int_equal(eof, 1);
-    assert_int_equal(peer_read(b.peer, got, sizeof got, &eof), 3);
-    assert_memory_equal(got, "bee", 3);
-    pump(w);
-    unsigned k = take(w, 0);
-    assert_true(k >= 1);
-    assert_int_equal(segs[k - 1].ack, a.snd); /* data and FIN */
-    assert_string_equal(flow_state(w, &a), "guest-closed");
-    k = take(w, 1);
-    assert_true(k >= 1);
-    assert_int_equal(segs[k - 1].ack, b.snd);
-    /* A flow reset while its data waits: nothing of it reaches the host. */
-    batch(w, true);
-    guest_send(w, &b, VN_TCP_ACK, "lost", 4);
-    guest_raw(w, &b, b.snd, b.rcv, VN_TCP_RST, 0, NULL, 0, NULL, 0, false);
-    batch(w, false);
-    pump(w);
-    assert_string_equal(flow_state(w, &b), "");
-    n = peer_read(b.peer, got, sizeof got, &eof);
-    assert_true(n == 0 || n == 4); /* flushed before the RST took it, or never */
-    json_t *fl = vn_nat_flows_json(w->nat);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(fl, 0), "bytes_out")),
-                     6000);
-    json_decref(fl);
-    close(a.peer);
-    close(b.peer);
 }
 
 static void test_host_to_guest_retransmit(void **state)
@@ -1120,7 +1032,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshake, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syn_ack_retransmit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_to_host, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_guest_to_host_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_to_guest_retransmit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fin_from_guest, setup, teardown),
