@@ -85,6 +85,7 @@ struct vu_port {
     char last_error[200];         /* the latest protocol error */
     uint64_t connects, disconnects, refused, protocol_errors, tx_malformed, breaks;
     uint64_t refused_requests;    /* dev.refused when last logged */
+    uint64_t resyncs;             /* dev.resyncs when last logged */
 };
 
 static void tx_process(struct vu_port *u);
@@ -348,6 +349,11 @@ static void handle_message(struct vu_port *u)
         u->refused++;
         VN_LOG_RL(VN_LOG_INFO, "msg=\"vhost-user request refused\" port=%s reason=\"%s\"",
                   u->port->conf.name, err);
+    }
+    if (u->dev.resyncs != u->resyncs) {
+        u->resyncs = u->dev.resyncs;
+        vn_info("msg=\"vhost-user ring base differs from its used ring, starting at the used "
+                "index\" port=%s", u->port->conf.name);
     }
     sync_caps(u);
 }

@@ -134,6 +134,15 @@ static int ring_update(struct vn_vhost_dev *d, unsigned idx, bool restart, char 
         return -1;
     }
     vq->enabled = enabled;
+    /* Every chain this device pops is pushed back before it returns, so
+     * where the used ring stands is where the ring stopped. A front end
+     * whose base disagrees (DPDK's virtio_user re-sends 0 to a back end that
+     * reconnects while its rings are in use) would make the rings replay
+     * old entries: the used ring wins. */
+    if (!restart && vq->last_avail != vq->used_idx) {
+        vq->last_avail = vq->used_idx;
+        d->resyncs++;
+    }
     return 0;
 }
 

@@ -29,7 +29,8 @@
  * Ring states follow the specification: a ring is started once it has its
  * size, addresses, a kick eventfd and the memory table (SET_VRING_KICK
  * usually completes it); GET_VRING_BASE stops it and closes its kick fd
- * (a restart sends a new one). Enabled: by SET_VRING_ENABLE when
+ * (a restart sends a new one). A ring starts where its used ring stands
+ * when the front end's base disagrees (see ring_update). Enabled: by SET_VRING_ENABLE when
  * VHOST_USER_F_PROTOCOL_FEATURES was negotiated, else from the start. A
  * started ring that is disabled must still consume tx (and discard it) and
  * must not be given rx frames: the port looks at vq->enabled. A new memory
@@ -136,6 +137,7 @@ struct vn_vhost_dev {
     uint32_t mtu;               /* NET_SET_MTU, 0 = not given */
     struct vn_vhost_hooks hooks;
     uint64_t messages, refused, breaks, mem_tables;
+    uint64_t resyncs;           /* rings started at used->idx, not the front end's base */
 };
 
 /* A device with nothing negotiated and no descriptors. */

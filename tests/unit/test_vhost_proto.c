@@ -390,6 +390,9 @@ static void test_ring_lifecycle(void **state)
         assert_int_equal(send_state(VN_VHOST_SET_VRING_BASE, i, 5 + i), 0);
         assert_int_equal(set_addr(i), 0);
         assert_false(dev.vq[i].started);
+        /* the used ring stands where the base says (used->idx, 2 bytes in) */
+        uint16_t at = (uint16_t)(5 + i);
+        memcpy(dev.mem.r[0].host + i * 16384 + 8192 + 2, &at, 2);
         int k = efd(), c = efd();
         assert_int_equal(send_u64(VN_VHOST_SET_VRING_KICK, i, &k, 1), 0);
         assert_int_equal(send_u64(VN_VHOST_SET_VRING_CALL, i, &c, 1), 0);
@@ -417,12 +420,17 @@ static void test_ring_lifecycle(void **state)
     assert_false(dev.vq[1].started);
     assert_false(fd_open(k1));
     assert_int_equal(kicks[1], -1);
-    /* Restart: new base, new kick; stays enabled. */
+    /* Restart: new base, new kick; stays enabled. A base the used ring
+     * contradicts (virtio_user after a back end restart) gives way to it. */
+    assert_int_equal(dev.resyncs, 0);
+    uint16_t at = 6; /* the new table is a fresh memfd: its used ring says 6 */
+    memcpy(dev.mem.r[0].host + 16384 + 8192 + 2, &at, 2);
     assert_int_equal(send_state(VN_VHOST_SET_VRING_BASE, 1, 40), 0);
     int k = efd();
     assert_int_equal(send_u64(VN_VHOST_SET_VRING_KICK, 1, &k, 1), 0);
     assert_true(vn_vhost_ring_live(&dev, 1));
-    assert_int_equal(dev.vq[1].last_avail, 40);
+    assert_int_equal(dev.vq[1].last_avail, 6);
+    assert_int_equal(dev.resyncs, 1);
     /* A break stops both until the front end restarts one. */
     vn_vhost_dev_break(&dev, 1, "test break");
     assert_string_equal(dev.broken, "test break");
