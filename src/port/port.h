@@ -27,6 +27,22 @@ int vn_port_socket_validate(struct vn_config *c, struct vn_port_conf *p, struct 
 int vn_port_frame_iov(const struct vn_port *p, const struct vn_frame *f, uint8_t tag[4],
                       struct iovec *iov, size_t *len);
 
+/* The offload metadata of frame offload o as it leaves with c iovec
+ * entries from vn_port_frame_iov: an inserted 802.1Q tag (c > 1) moves the
+ * L3 offsets (hdr_len, and csum_start of a partial checksum) by its 4 bytes. */
+static inline struct vn_offload vn_port_frame_offload(const struct vn_offload *o, int c)
+{
+    struct vn_offload r = *o;
+    uint16_t shift = c > 1 ? 4 : 0;
+    if (r.hdr_len)
+        r.hdr_len = (uint16_t)(r.hdr_len + shift);
+    if (r.flags & 1u /* VIRTIO_NET_HDR_F_NEEDS_CSUM */)
+        r.csum_start = (uint16_t)(r.csum_start + shift);
+    else
+        r.csum_start = 0;
+    return r;
+}
+
 #include "core/unixsock.h"
 
 #endif

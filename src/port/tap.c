@@ -116,16 +116,14 @@ static void tap_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
         struct iovec iov[4];
         size_t len;
         int c = vn_port_frame_iov(p, f, tag, iov + 1, &len);
-        uint16_t shift = c > 1 ? VN_VLAN_HLEN : 0; /* a tag moves the L3 offsets */
+        struct vn_offload o = vn_port_frame_offload(&f->off, c);
         struct virtio_net_hdr h = {
-            .flags = f->off.flags,
-            .gso_type = f->off.gso_type,
-            .hdr_len = (uint16_t)(f->off.hdr_len ? f->off.hdr_len + shift : 0),
-            .gso_size = f->off.gso_size,
-            .csum_start = (uint16_t)((f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-                                         ? f->off.csum_start + shift
-                                         : 0),
-            .csum_offset = f->off.csum_offset,
+            .flags = o.flags,
+            .gso_type = o.gso_type,
+            .hdr_len = o.hdr_len,
+            .gso_size = o.gso_size,
+            .csum_start = o.csum_start,
+            .csum_offset = o.csum_offset,
         };
         iov[0] = (struct iovec){ &h, vh };
         ssize_t w = writev(t->fd, iov, c + 1);

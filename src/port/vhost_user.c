@@ -280,7 +280,8 @@ static void vu_send(struct vn_port *p, struct vn_frame **fr, unsigned n)
             struct iovec iov[3];
             size_t len;
             int c = vn_port_frame_iov(p, fr[i], tag, iov, &len);
-            int r = vn_vnet_rx_frame(vq, &d->mem, hdr_len, mrg, iov, (unsigned)c, &fr[i]->off);
+            struct vn_offload off = vn_port_frame_offload(&fr[i]->off, c);
+            int r = vn_vnet_rx_frame(vq, &d->mem, hdr_len, mrg, iov, (unsigned)c, &off);
             if (r > 0) {
                 vn_port_tx_ok(p, len);
                 delivered++;

@@ -24,7 +24,7 @@ SECONDS_EACH=$2
 shift 2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ_SRC=$SRC/tests/fuzz
-ALL_TARGETS="eth ip stream config ctl switch dhcp dhcp6 nd dns dns_cache vxlan evpn vpn_wire vpn_handshake vpn_device vpn_uapi vhost_proto"
+ALL_TARGETS="eth ip stream config ctl switch dhcp dhcp6 nd dns dns_cache vxlan evpn vpn_wire vpn_handshake vpn_device vpn_uapi vhost_proto vhost_vring"
 TARGETS=${*:-$ALL_TARGETS}
 
 case $SECONDS_EACH in

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "port/port.h"
 #include "vhost/vnet.h"
 #include "vhost_guest.h"
 
@@ -352,6 +353,29 @@ static void test_offload_round_trip(void **state)
     del_guest(tx);
 }
 
+/* A frame that leaves tagged (vn_port_frame_iov gave 3 entries) has its
+ * offload offsets moved by the tag; untagged (1 entry) they stay; without a
+ * partial checksum csum_start is 0 whatever it held. */
+static void test_tagged_offload(void **state)
+{
+    (void)state;
+    struct vn_offload o = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+                            .hdr_len = 54, .gso_size = 1448, .csum_start = 34, .csum_offset = 16 };
+    struct vn_offload t = vn_port_frame_offload(&o, 3);
+    assert_int_equal(t.hdr_len, 58);
+    assert_int_equal(t.csum_start, 38);
+    assert_int_equal(t.csum_offset, 16);
+    assert_int_equal(t.gso_size, 1448);
+    struct vn_offload u = vn_port_frame_offload(&o, 1);
+    assert_int_equal(u.hdr_len, 54);
+    assert_int_equal(u.csum_start, 34);
+    struct vn_offload v = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .csum_start = 99 };
+    struct vn_offload w = vn_port_frame_offload(&v, 3);
+    assert_int_equal(w.csum_start, 0);
+    assert_int_equal(w.hdr_len, 0);
+    assert_int_equal(w.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_rx_mergeable),
         cmocka_unit_test(test_rx_short_buffer),
         cmocka_unit_test(test_offload_round_trip),
+        cmocka_unit_test(test_tagged_offload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
