@@ -239,9 +239,6 @@ def test_testpmd_server_vnetd_client_reconnects(netns, vnetd, tmp_path, testpmds
         sock.unlink()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "until vnetd starts a ring at used->idx when the front end's base disagrees "
-    "(proto.c ring_update): virtio_user re-sends SET_VRING_BASE 0 and the rx ring may break"))
 def test_testpmd_takes_a_restarted_vnetd(netns, vnetd, tmp_path, testpmds):
     """vnetd (mode: client) restarts while testpmd (virtio_user server=1) keeps
     running: testpmd takes the new vnetd's connection, sets the device up
