@@ -1,27 +1,14 @@
 /* The guest memory table: checking, mapping and translating (see mem.h). */
 #include "vhost/mem.h"
+#include "core/util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* [a, a+alen) and [b, b+blen) overlap (neither wraps). */
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -33,20 +20,22 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 static int check_table(const struct vn_vhost_region_desc *d, unsigned n, char *err, size_t errlen)
 {
     if (n < 1 || n > VN_VHOST_MAX_REGIONS)
-        return fail(err, errlen, "%u memory regions (1..%d allowed)", n, VN_VHOST_MAX_REGIONS);
+        return vn_errf(err, errlen, "%u memory regions (1..%d allowed)", n, VN_VHOST_MAX_REGIONS);
     for (unsigned i = 0; i < n; i++) {
         if (d[i].size == 0)
-            return fail(err, errlen, "memory region %u is empty", i);
+            return vn_errf(err, errlen, "memory region %u is empty", i);
         if (d[i].gpa + d[i].size < d[i].gpa || d[i].uva + d[i].size < d[i].uva ||
             d[i].mmap_offset + d[i].size < d[i].mmap_offset)
-            return fail(err, errlen, "memory region %u wraps the address space", i);
+            return vn_errf(err, errlen, "memory region %u wraps the address space", i);
         if (d[i].size > (uint64_t)SIZE_MAX / 2)
-            return fail(err, errlen, "memory region %u is too large", i);
+            return vn_errf(err, errlen, "memory region %u is too large", i);
         for (unsigned j = 0; j < i; j++) {
             if (overlaps(d[i].gpa, d[i].size, d[j].gpa, d[j].size))
-                return fail(err, errlen, "memory regions %u and %u overlap in guest addresses", j, i);
+                return vn_errf(err, errlen, "memory regions %u and %u overlap in guest addresses",
+                               j, i);
             if (overlaps(d[i].uva, d[i].size, d[j].uva, d[j].size))
-                return fail(err, errlen, "memory regions %u and %u overlap in user addresses", j, i);
+                return vn_errf(err, errlen, "memory regions %u and %u overlap in user addresses",
+                               j, i);
         }
     }
     return 0;
@@ -68,7 +57,7 @@ int vn_vhost_mem_set_local(struct vn_vhost_mem *mem, const struct vn_vhost_regio
     struct vn_vhost_mem t = { .n = n };
     for (unsigned i = 0; i < n; i++) {
         if (!hosts[i])
-            return fail(err, errlen, "memory region %u has no memory", i);
+            return vn_errf(err, errlen, "memory region %u has no memory", i);
         t.r[i] = (struct vn_vhost_region){ .gpa = d[i].gpa, .size = d[i].size, .uva = d[i].uva,
                                            .host = hosts[i] };
     }
@@ -99,11 +88,11 @@ int vn_vhost_mem_map(struct vn_vhost_mem *mem, const struct vn_vhost_region_desc
         struct stat st;
         if (fds[i] < 0 || fstat(fds[i], &st) < 0) {
             vn_vhost_mem_unmap(&t);
-            return fail(err, errlen, "memory region %u: no usable fd", i);
+            return vn_errf(err, errlen, "memory region %u: no usable fd", i);
         }
         if (st.st_size < 0 || (uint64_t)st.st_size < d[i].mmap_offset + d[i].size) {
             vn_vhost_mem_unmap(&t);
-            return fail(err, errlen,
+            return vn_errf(err, errlen,
                         "memory region %u: fd holds %lld bytes, the region needs %llu", i,
                         (long long)st.st_size,
                         (unsigned long long)(d[i].mmap_offset + d[i].size));
@@ -116,7 +105,7 @@ int vn_vhost_mem_map(struct vn_vhost_mem *mem, const struct vn_vhost_region_desc
         if (p == MAP_FAILED) {
             int e = errno;
             vn_vhost_mem_unmap(&t);
-            return fail(err, errlen, "memory region %u: mmap failed: %s", i, strerror(e));
+            return vn_errf(err, errlen, "memory region %u: mmap failed: %s", i, strerror(e));
         }
         t.r[i] = (struct vn_vhost_region){ .gpa = d[i].gpa, .size = d[i].size, .uva = d[i].uva,
                                            .host = (uint8_t *)p + delta, .map = p,

@@ -2,8 +2,8 @@
  * follows: bounded chains, one copy of every descriptor, acquire/release on
  * the indices, a full barrier before the notification decisions). */
 #include "vhost/vring.h"
+#include "core/util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,19 +36,6 @@ static uint16_t *avail_event(const struct vn_vring *vq)
     return (uint16_t *)((uint8_t *)vq->used + 4 + 8u * vq->num);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Host pointer for ring part what at uva (len bytes, host alignment align),
  * or NULL with the reason in err. */
@@ -56,18 +43,18 @@ static void *ring_part(const struct vn_vhost_mem *mem, const char *what, uint64_
                        uint64_t len, uintptr_t align, char *err, size_t errlen)
 {
     if (uva % align) {
-        fail(err, errlen, "%s at 0x%llx is not %u-byte aligned", what, (unsigned long long)uva,
+        vn_errf(err, errlen, "%s at 0x%llx is not %u-byte aligned", what, (unsigned long long)uva,
              (unsigned)align);
         return NULL;
     }
     void *p = vn_vhost_uva(mem, uva, len);
     if (!p) {
-        fail(err, errlen, "%s at 0x%llx (%llu bytes) is not inside one memory region", what,
+        vn_errf(err, errlen, "%s at 0x%llx (%llu bytes) is not inside one memory region", what,
              (unsigned long long)uva, (unsigned long long)len);
         return NULL;
     }
     if ((uintptr_t)p % align) {
-        fail(err, errlen, "%s is misaligned in the mapped memory", what);
+        vn_errf(err, errlen, "%s is misaligned in the mapped memory", what);
         return NULL;
     }
     return p;
@@ -79,7 +66,7 @@ int vn_vring_start(struct vn_vring *vq, const struct vn_vhost_mem *mem, bool eve
     vn_vring_stop(vq);
     uint32_t num = vq->num;
     if (num == 0 || num > VN_VRING_MAX_NUM || (num & (num - 1)))
-        return fail(err, errlen, "ring size %u is not a power of two in 1..%d", num,
+        return vn_errf(err, errlen, "ring size %u is not a power of two in 1..%d", num,
                     VN_VRING_MAX_NUM);
     uint64_t ev = event_idx ? 2 : 0;
     struct vring_desc *desc = ring_part(mem, "descriptor table", vq->desc_uva,
