@@ -337,7 +337,10 @@ static void handle_message(struct vu_port *u)
     if (rlen) {
         ssize_t w = send(u->cfd, reply, rlen, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w != (ssize_t)rlen && rc == 0) {
-            conn_close(u, w < 0 ? strerror(errno) : "reply not sent whole");
+            conn_close(u, w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                              ? "front end does not read its replies (socket full)"
+                          : w < 0 ? strerror(errno)
+                                  : "reply not sent whole");
             return;
         }
     }

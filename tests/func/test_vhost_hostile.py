@@ -719,7 +719,7 @@ def disconnect_mid_message(lab, f):
     f.sock.close()
 
 
-@case("detached", "Resource temporarily unavailable")
+@case("detached", "front end does not read its replies")
 def replies_never_read(lab, f):
     """5000 GET_FEATURES and never a reply read: vnetd's replies fill the
     socket; it must not block on it (it gives up the connection)."""
