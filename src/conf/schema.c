@@ -1314,6 +1314,24 @@ static bool type_has_key(const struct vn_conf_port_type *t, const char *name)
     return false;
 }
 
+/* Refuse key, which port p of type own was given but belongs to other
+ * types: "port 'p': 'mode' is a key of vhost-user ports, not of stream ports
+ * (it takes path only ...)". Returns -1. */
+static int foreign_key(const struct vn_conf_port_type *own, const char *key,
+                       const struct vn_port_conf *p, struct vn_conf_err *err)
+{
+    char types[128] = "";
+    size_t n = 0;
+    for (unsigned i = 0; i < nport_types; i++)
+        if (port_types[i] != own && type_has_key(port_types[i], key) && n < sizeof types) {
+            int w = snprintf(types + n, sizeof types - n, "%s%s", n ? ", " : "",
+                             port_types[i]->name);
+            n += w > 0 ? (size_t)w : 0;
+        }
+    return vn_conf_fail(err, p->src, "port '%s': '%s' is a key of %s ports, not of %s ports (%s)",
+                        p->name, key, types, own->name, own->foreign ? own->foreign : "");
+}
+
 int vn_conf_port_type_validate(struct vn_config *c, struct vn_port_conf *p,
                                struct vn_conf_err *err)
 {
@@ -1326,7 +1344,7 @@ int vn_conf_port_type_validate(struct vn_config *c, struct vn_port_conf *p,
         for (unsigned j = 0; port_types[i] != own && j < port_types[i]->nkeys; j++) {
             const struct vn_conf_key *k = &port_types[i]->keys[j];
             if (!type_has_key(own, k->name) && vn_conf_key_is_set(k, p))
-                return vn_conf_fail(err, p->src, own->foreign, p->name);
+                return foreign_key(own, k->name, p, err);
         }
     return own->validate ? own->validate(c, p, err) : 0;
 }

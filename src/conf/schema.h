@@ -164,8 +164,8 @@ void vn_conf_print_qstr(FILE *o, const char *s);
  *
  * Each type names its own keys (rows over struct vn_port_conf) and checks a
  * port of its type after the common checks. A key of another type given on
- * a port of this type is refused with foreign (a format taking the port's
- * name). Each port backend (src/port/) defines its type beside its code and
+ * a port of this type is refused, naming the key, the types it belongs to
+ * and foreign (what this type takes instead: "it takes ..."). Each port backend (src/port/) defines its type beside its code and
  * port/port.c registers them all when the program starts, so a port's type
  * is its index here. The fields after validate say what the control
  * socket lets a client that is not root do with a port of the type. */

@@ -15,10 +15,8 @@ extern const struct vn_port_ops *const vn_port_backends[];
  * socket vnetd binds, RUNDIR/NAME.sock unless given. */
 extern const struct vn_conf_key vn_port_path_key;
 int vn_port_socket_validate(struct vn_config *c, struct vn_port_conf *p, struct vn_conf_err *err);
-/* Message for tap keys given on a socket port. */
-#define VN_PORT_SOCKET_FOREIGN                                                                 \
-    "port '%s': netns, ifname, mac and mtu apply to tap ports only "                          \
-    "(a socket port uses its network's mtu)"
+/* What a socket port takes, said when it is given another type's key. */
+#define VN_PORT_SOCKET_FOREIGN "it takes path only and uses its network's mtu"
 
 
 /* Describe frame f as it must leave port p: fills iov (3 entries at most),

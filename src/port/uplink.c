@@ -313,7 +313,7 @@ static const struct vn_conf_port_type uplink_type = {
     .name = "uplink",
     .keys = uplink_keys,
     .nkeys = VN_ARRAY_LEN(uplink_keys),
-    .foreign = "port '%s': an uplink takes 'ifname' only",
+    .foreign = "it takes ifname only",
     .validate = uplink_validate,
     .access = VN_PORT_ACCESS_ROOT,
 };

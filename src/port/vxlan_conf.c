@@ -207,8 +207,8 @@ const struct vn_conf_port_type vn_vxlan_conf_type = {
     .name = "vxlan",
     .keys = vxlan_keys,
     .nkeys = VN_ARRAY_LEN(vxlan_keys),
-    .foreign = "port '%s': a vxlan port takes local, networks (or network), remotes, learning, "
-               "accept, ageing, max_remote_macs and max_remote_macs_per_vtep",
+    .foreign = "it takes local, networks (or network), remotes, learning, accept, ageing, "
+               "max_remote_macs and max_remote_macs_per_vtep",
     .validate = vxlan_validate,
     /* It sends to any address it is told and binds a UDP port: root's call. */
     .access = VN_PORT_ACCESS_ROOT,

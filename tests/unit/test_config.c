@@ -495,10 +495,11 @@ static void test_port_types(void **state)
     static const struct {
         const char *rest, *what;
     } bad[] = {
-        { "    type: stream\n    mtu: 1400\n", "netns, ifname, mac and mtu apply to tap ports only" },
-        { "    type: dgram\n    ifname: x\n", "netns, ifname, mac and mtu apply to tap ports only" },
-        { "    type: tap\n    path: /tmp/x.sock\n", "'path' applies to stream and dgram ports" },
-        { "    type: uplink\n    ifname: lo\n    mac: 52:54:00:00:00:01\n", "an uplink takes 'ifname' only" },
+        { "    type: stream\n    mtu: 1400\n", "'mtu' is a key of tap ports, not of stream ports (it takes path only and uses its network's mtu)" },
+        { "    type: dgram\n    ifname: x\n", "'ifname' is a key of tap, uplink ports, not of dgram ports (it takes path only" },
+        { "    type: tap\n    path: /tmp/x.sock\n", "'path' is a key of stream, dgram, vhost-user ports, not of tap ports (it takes netns, ifname, mac and mtu)" },
+        { "    type: uplink\n    ifname: lo\n    mac: 52:54:00:00:00:01\n", "'mac' is a key of tap ports, not of uplink ports (it takes ifname only)" },
+        { "    type: stream\n    mode: client\n", "'mode' is a key of vhost-user ports, not of stream ports" },
         { "    type: uplink\n", "an uplink needs 'ifname'" },
         { "    type: serial\n", "type: 'serial' is not one of stream, dgram, tap, uplink, vxlan" },
     };

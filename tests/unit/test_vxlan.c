@@ -855,9 +855,9 @@ static void test_config_errors(void **state)
           "    max_remote_macs_per_vtep: 200\n",
           6, "max_remote_macs_per_vtep 200 is more than max_remote_macs 100" },
         { NULL, "    local: 192.0.2.1\n    networks: [lan]\n    mtu: 1400\n", 6,
-          "a vxlan port takes local, networks" },
+          "'mtu' is a key of tap ports, not of vxlan ports (it takes local, networks" },
         { NULL, "    local: 192.0.2.1\n    networks: [lan]\n    path: /tmp/x\n", 6,
-          "a vxlan port takes local, networks" },
+          "'path' is a key of stream, dgram, vhost-user ports, not of vxlan ports" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[1024], where[32];
