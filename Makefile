@@ -62,7 +62,7 @@ demo: deps build guest
 
 # Switch (vnetd vs Linux bridge vs vde_switch), NAT (vnetd vs pasta vs
 # slirp4netns), overlay (vnetd vs kernel vxlan) and DNS (forwarder vs upstream) benchmarks;
-# writes bench/results/latest.md. ~35 minutes.
+# writes bench/results/latest.md. about an hour.
 bench: deps build
 	./bench/run-all.sh $(BUILD)
 

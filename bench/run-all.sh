@@ -1,8 +1,9 @@
 #!/bin/bash
 # run-all.sh BUILD - run bench/switch.sh, bench/nat.sh, bench/overlay.sh,
-# bench/vpn.sh, bench/vm.sh and bench/dns.sh one after the other and write bench/results/latest.md: the
+# bench/vpn.sh, bench/vm.sh, bench/vhost.sh and bench/dns.sh one after the other
+# (about an hour) and write bench/results/latest.md: the
 # command, date, machine, kernel, versions, conditions, and the suites' tables.
-# Raw results: bench/results/raw/all-<date>/{switch,nat,overlay,vpn,vm,dns}/.
+# Raw results: bench/results/raw/all-<date>/{switch,nat,overlay,vpn,vm,vhost,dns}/.
 # Environment variables are passed on to both scripts (see bench/README.md);
 # those that were set are written into the command line of latest.md.
 set -u
@@ -28,6 +29,7 @@ RAW_DIR=$ALL/nat "$HERE/nat.sh" "$BUILD"; rc_nat=$?
 RAW_DIR=$ALL/overlay "$HERE/overlay.sh" "$BUILD"; rc_overlay=$?
 RAW_DIR=$ALL/vpn "$HERE/vpn.sh" "$BUILD"; rc_vpn=$?
 RAW_DIR=$ALL/vm RESULTS_MD=- "$HERE/vm.sh" "$BUILD"; rc_vm=$?
+RAW_DIR=$ALL/vhost "$HERE/vhost.sh" "$BUILD" > /dev/null; rc_vhost=$?
 RAW_DIR=$ALL/dns "$HERE/dns.sh" "$BUILD" > "$ALL/dns.md"; rc_dns=$?
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -64,13 +66,18 @@ out=$HERE/results/latest.md
   [ "$rc_overlay" = 0 ] || echo "| overlay.sh | exited with status $rc_overlay |"
   [ "$rc_vpn" = 0 ] || echo "| vpn.sh | exited with status $rc_vpn |"
   [ "$rc_vm" = 0 ] || echo "| vm.sh | exited with status $rc_vm |"
+  [ "$rc_vhost" = 0 ] || echo "| vhost.sh | exited with status $rc_vhost |"
   [ "$rc_dns" = 0 ] || echo "| dns.sh | exited with status $rc_dns |"
   echo
   /usr/bin/python3 "$HERE/lib/report.py" "$ALL"/switch/results.jsonl "$ALL"/nat/results.jsonl "$ALL"/overlay/results.jsonl "$ALL"/vpn/results.jsonl "$ALL"/vm/results.jsonl
+  echo
+  echo "## vhost-user driven by DPDK testpmd (bench/vhost.sh)"
+  echo
+  cat "$ALL/vhost/report.md" 2>/dev/null || echo "(no report)"
   echo
   echo "## DNS forwarding (bench/dns.sh)"
   echo
   cat "$ALL/dns.md"
 } > "$out"
 echo "wrote $out (raw results in $ALL)" >&2
-[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ] && [ "$rc_overlay" = 0 ] && [ "$rc_vpn" = 0 ] && [ "$rc_vm" = 0 ] && [ "$rc_dns" = 0 ]
+[ "$rc_switch" = 0 ] && [ "$rc_nat" = 0 ] && [ "$rc_overlay" = 0 ] && [ "$rc_vpn" = 0 ] && [ "$rc_vm" = 0 ] && [ "$rc_vhost" = 0 ] && [ "$rc_dns" = 0 ]
