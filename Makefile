@@ -60,9 +60,10 @@ check: deps
 demo: deps build guest
 	./scripts/demo.sh $(BUILD)
 
-# Switch (vnetd vs Linux bridge vs vde_switch), NAT (vnetd vs pasta vs
-# slirp4netns), overlay (vnetd vs kernel vxlan) and DNS (forwarder vs upstream) benchmarks;
-# writes bench/results/latest.md. about an hour.
+# Switch (vnetd vs Linux bridge vs vde_switch), NAT (vnetd vs kernel NAT, pasta,
+# slirp4netns), overlay (vnetd vs kernel vxlan), VPN (vs wireguard-go), VMs (vhost-user
+# vs stream, passt, QEMU user), vhost-user under testpmd and DNS (forwarder vs upstream)
+# benchmarks; writes bench/results/latest.md. About an hour.
 bench: deps build
 	./bench/run-all.sh $(BUILD)
 
