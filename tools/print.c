@@ -168,6 +168,8 @@ static void print_vhost_user(json_t *p)
     printf("  connects %lld, disconnects %lld, refused %lld, protocol errors %lld, breaks %lld\n",
            jint(p, "connects"), jint(p, "disconnects"), jint(p, "refused"),
            jint(p, "protocol_errors"), jint(p, "breaks"));
+    printf("  from the guest: %lld TSO frames, %lld malformed\n", jint(p, "tx_gso"),
+           jint(p, "tx_malformed"));
     if (json_object_get(p, "last_error"))
         printf("  last protocol error: %s\n", jstr(p, "last_error"));
 }

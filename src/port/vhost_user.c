@@ -47,6 +47,7 @@
 #include "vhost/vnet.h"
 
 #include <errno.h>
+#include <linux/virtio_net.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -84,6 +85,7 @@ struct vu_port {
     const char *last_broken;      /* the latest break's reason */
     char last_error[200];         /* the latest protocol error */
     uint64_t connects, disconnects, refused, protocol_errors, tx_malformed, breaks;
+    uint64_t tx_gso; /* frames from the guest that carried TSO (a segment of up to 64 KiB) */
     uint64_t refused_requests;    /* dev.refused when last logged */
     uint64_t resyncs;             /* dev.resyncs when last logged */
 };
@@ -243,6 +245,7 @@ static void tx_process(struct vu_port *u)
                 vn_port_drop_rx(p, VN_DROP_MALFORMED);
                 continue;
             }
+            u->tx_gso += off.gso_type != VIRTIO_NET_HDR_GSO_NONE;
             p->rxframes[k] = (struct vn_frame){ .data = buf, .len = (uint32_t)len, .off = off };
             k++;
         }
@@ -625,6 +628,7 @@ static void vu_describe(struct vn_port *p, json_t *o)
     json_object_set_new(o, "protocol_errors", json_integer((json_int_t)u->protocol_errors));
     json_object_set_new(o, "breaks", json_integer((json_int_t)u->breaks));
     json_object_set_new(o, "tx_malformed", json_integer((json_int_t)u->tx_malformed));
+    json_object_set_new(o, "tx_gso", json_integer((json_int_t)u->tx_gso));
 }
 
 static const struct vn_conf_enum mode_enum[] = { { "server", VN_VHOST_MODE_SERVER },

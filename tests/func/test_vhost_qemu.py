@@ -310,8 +310,10 @@ def test_guest_lease_nat_forward_offloads(vnetd, procs, tmp_path, host, kind):
     have = guest_features(vm)
     missing = [b for b in WANT_BITS if b not in have]
     assert not missing, f"virtio features not negotiated: {missing} (guest has {sorted(have)})"
-    # TSO: the guest's bulk data reaches the switch in segments larger than its MTU
-    assert st["rx_bytes"] / st["rx_frames"] > 3000, f"no large segments from the guest: {st}"
+    # TSO: the guest's bulk data reaches the switch as segmentation-offload
+    # frames (how large depends on the guest's TCP timing under TCG, so the
+    # count of TSO frames is checked, not their average size)
+    assert ps.get("tx_gso", 0) > 0, f"no TSO frames from the guest: {ps}"
     eth = "\n".join(vm.lines("ETHTOOL "))
     for k in ("tx-checksumming: on", "rx-checksumming: on", "tcp-segmentation-offload: on"):
         assert k in eth, f"guest ethtool -k lacks {k!r}:\n{eth}"
