@@ -439,6 +439,11 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     p->fwd = &pa->fwd;
     p->fwd->port = p;
     p->sw = sw;
+    p->loop = sw->dp[0]->loop;
+    /* vn_policy_free() on the failure paths below may run before
+     * vn_policy_init(): its timers must read as not armed. */
+    vn_timer_init(&p->fwd->policy.resume, NULL);
+    vn_timer_init(&p->fwd->policy.q.timer, NULL);
     p->id = (uint16_t)id;
     p->ops = ops;
     p->conf = *pc;
