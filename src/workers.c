@@ -128,10 +128,15 @@ int vn_workers_start(struct vn_workers *w)
 {
     static struct start_arg args[VN_WORKERS_MAX];
     vn_hash_init(); /* the hash keys are set once, before any thread reads them */
-    /* The threads inherit the signal mask: every signal stays blocked there
-     * and goes to the main thread's signalfd. */
+    /* The threads inherit the signal mask: every asynchronous signal stays
+     * blocked there and goes to the main thread (its signalfd). Synchronous
+     * ones stay open: a blocked SIGSEGV would bypass the handlers of the
+     * sanitizers and of a debugger. */
     sigset_t all, old;
     sigfillset(&all);
+    static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS };
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
+        sigdelset(&all, sync_sigs[i]);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     for (unsigned i = 0; i < w->n; i++) {
         vn_loop_set_hooks(w->loops[i], &worker_hooks, &w->gate);
