@@ -90,6 +90,8 @@ def test_two_pairs_two_threads(netns, vnetd):
     dm, (a, b, c, d) = two_pairs(netns, vnetd, 2)
     before = workers_of(dm.pid)
     assert len(before) == 2
+    assert dm.ctl("status")["workers"] == 2
+    assert {dm.network("red")["worker"], dm.network("blue")["worker"]} == {0, 1}
     srv1 = b.start("iperf3", "-s", "-1", "-B", "10.77.1.2")
     srv2 = d.start("iperf3", "-s", "-1", "-B", "10.77.2.2")
     wait_for(lambda: b.listening(5201) and d.listening(5201), 10, what="iperf3 servers")
@@ -115,6 +117,8 @@ def test_one_worker(netns, vnetd):
     dm, (a, _, c, _) = two_pairs(netns, vnetd, 1)
     ws = workers_of(dm.pid)
     assert sorted(v[0] for v in ws.values()) == ["vnetd-w0"]
+    assert dm.ctl("status")["workers"] == 1
+    assert dm.network("red")["worker"] == dm.network("blue")["worker"] == 0
     a.ping("10.77.1.2", count=2, interval=0.2)
     c.ping("10.77.2.2", count=2, interval=0.2)
 
