@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,8 +120,15 @@ static void *worker_main(void *arg)
 {
     struct start_arg *a = arg;
     struct vn_loop *loop = a->w->loops[a->i];
-    if (vn_loop_run(loop) < 0)
-        vn_err("msg=\"worker loop failed\" worker=%u error=\"%s\"", a->i, strerror(errno));
+    /* not vn_loop_run(): a stop asked before this thread ran must hold */
+    while (!vn_loop_stopped(loop))
+        if (vn_loop_once(loop, -1) < 0) {
+            /* epoll_wait failed for good (EBADF, EFAULT, EINVAL: a bug).
+             * A worker that stopped would never park again and the next
+             * control command would wait for it for ever: end here. */
+            vn_err("msg=\"worker loop failed\" worker=%u error=\"%s\"", a->i, strerror(errno));
+            abort();
+        }
     return NULL;
 }
 

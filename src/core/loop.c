@@ -343,6 +343,8 @@ int vn_loop_run(struct vn_loop *l)
     return 0;
 }
 
+bool vn_loop_stopped(const struct vn_loop *l) { return atomic_load(&l->stop); }
+
 void vn_loop_stop(struct vn_loop *l)
 {
     atomic_store(&l->stop, true);

@@ -125,6 +125,11 @@ const struct vn_loop_stats *vn_loop_stats(const struct vn_loop *loop);
 int vn_loop_run(struct vn_loop *loop);
 /* Make vn_loop_run() return after the current round (any thread). */
 void vn_loop_stop(struct vn_loop *loop);
+/* Whether vn_loop_stop() was called (and vn_loop_run() not started since).
+ * A thread that may be asked to stop before it starts runs
+ * `while (!vn_loop_stopped(l)) vn_loop_once(l, -1);` instead of
+ * vn_loop_run(), which forgets a stop asked before it began. */
+bool vn_loop_stopped(const struct vn_loop *loop);
 /* Run one round (wait at most timeout_ms, -1 = timers decide); for tests. */
 int vn_loop_once(struct vn_loop *loop, int timeout_ms);
 

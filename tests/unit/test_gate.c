@@ -57,7 +57,8 @@ static void on_read(struct vn_io *io, uint32_t ev)
 static void *run(void *arg)
 {
     struct worker *k = arg;
-    vn_loop_run(k->loop);
+    while (!vn_loop_stopped(k->loop))
+        vn_loop_once(k->loop, -1);
     return NULL;
 }
 
