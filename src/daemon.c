@@ -194,21 +194,33 @@ static void plan_descriptors(const struct vn_config *c, uint32_t *max_flows)
 int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
 {
     char err[512];
+    unsigned nworkers = c->workers ? c->workers : vn_workers_default();
     d->loop = vn_loop_new();
-    d->sw = d->loop ? vn_switch_new(d->loop) : NULL;
-    if (!d->sw) {
+    if (!d->loop || vn_workers_init(&d->workers, nworkers) < 0) {
+        vn_err("msg=\"cannot create the event loops\" error=\"%s\"", strerror(errno));
+        return -1;
+    }
+    d->sw = vn_switch_new(d->loop);
+    if (!d->sw || vn_switch_set_workers(d->sw, d->workers.loops, nworkers) < 0) {
         vn_err("msg=\"out of memory\"");
         return -1;
     }
+    vn_workers_attach_control(&d->workers, d->loop);
     if (d->test_clock) { /* before anything arms a timer */
         vn_test_clock_install(d->loop);
+        for (unsigned i = 0; i < nworkers; i++)
+            vn_test_clock_install(d->workers.loops[i]);
         vn_warn("msg=\"test clock on: debug.clock.advance moves the loop's time (for tests "
                 "only)\"");
     }
     for (unsigned i = 0; vn_port_backends[i]; i++)
         vn_switch_set_backend(d->sw, vn_port_backends[i]);
     d->sw->ct_max = c->conntrack_max;
-    vn_loop_set_busy_poll(d->loop, (uint64_t)c->busy_poll_us * 1000u);
+    for (unsigned i = 0; i < nworkers; i++) /* the control loop never spins */
+        vn_loop_set_busy_poll(d->workers.loops[i], (uint64_t)c->busy_poll_us * 1000u);
+    struct vn_shard_plan plan;
+    vn_workers_plan(c, nworkers, &plan);
+    vn_info("msg=\"workers planned\" workers=%u shards=%u", nworkers, plan.nshards);
     uint32_t max_flows[VN_MAX_NETWORKS];
     plan_descriptors(c, max_flows);
     for (unsigned i = 0; i < c->nnets; i++) {
@@ -218,6 +230,9 @@ int vn_daemon_setup(struct vn_daemon *d, const struct vn_config *c)
             return -1;
         }
         n->conf.max_flows = max_flows[i];
+        vn_switch_net_set_worker(n, plan.net_worker[i]); /* before its ports and gateway */
+        vn_debug("msg=\"network on worker\" network=%s worker=%u shard=%u", n->conf.name,
+                 plan.net_worker[i], plan.net_shard[i]);
         if (vn_net_has_gateway(&n->conf)) {
             n->gw = vn_gw_new(d->sw, n, c->state_dir, err, sizeof err);
             if (n->gw && (vn_nat_attach(n->gw, err, sizeof err) < 0 ||
@@ -332,11 +347,16 @@ int vn_daemon_run(struct vn_daemon *d)
     if (d->child_exited)
         return 0;
     d->sw->running = true;
-    return vn_loop_run(d->loop) == 0 ? 0 : -1;
+    if (vn_workers_start(&d->workers) < 0)
+        return -1;
+    int rc = vn_loop_run(d->loop) == 0 ? 0 : -1;
+    vn_workers_stop(&d->workers);
+    return rc;
 }
 
 void vn_daemon_teardown(struct vn_daemon *d)
 {
+    vn_workers_stop(&d->workers); /* everything below runs on this thread alone */
     vn_metrics_close(d->metrics);
     d->metrics = NULL;
     vn_ctl_close(d->ctl);
@@ -358,4 +378,5 @@ void vn_daemon_teardown(struct vn_daemon *d)
     }
     vn_loop_free(d->loop);
     d->loop = NULL;
+    vn_workers_free(&d->workers);
 }

@@ -8,6 +8,9 @@
  * daemon) or until the supervised child exits (vnetd run: SIGINT, SIGTERM and
  * SIGHUP are then forwarded to the child instead of stopping the loop);
  * vn_daemon_teardown() removes every socket and interface that was created.
+ * The data path runs on worker threads (workers.h), started by
+ * vn_daemon_run() after the sandbox and stopped before it returns; this
+ * thread keeps the control plane. 
  * Signals are taken from a signalfd, so they must be blocked first
  * (vn_daemon_block_signals(), before any fork whose child must be seen). */
 #ifndef VN_DAEMON_H
@@ -15,6 +18,7 @@
 
 #include "conf/config.h"
 #include "core/loop.h"
+#include "workers.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -26,7 +30,8 @@ struct vn_metrics;
 struct vn_evpn;
 
 struct vn_daemon {
-    struct vn_loop *loop;
+    struct vn_loop *loop;     /* the control plane's (docs/threading.md) */
+    struct vn_workers workers; /* the data path's threads and their loops */
     struct vn_switch *sw;
     struct vn_ctl *ctl;
     struct vn_metrics *metrics;

@@ -15,6 +15,7 @@ vnetd_l2_setup() {
 control: $RUN_DIR/vnetd-l2.ctl
 state_dir: $RUN_DIR/vnetd-l2-state
 log: info
+${VNETD_WORKERS:+workers: $VNETD_WORKERS}
 networks:
   - { name: lan, mode: isolated, mtu: $mtu }
   - { name: lan2, mode: isolated, mtu: $mtu }

@@ -330,6 +330,7 @@ struct vn_config {
     char metrics[128];                    /* Prometheus endpoint ADDR:PORT, "" = off */
     uint32_t conntrack_max;               /* connection tracking table size (ACL state) */
     uint32_t busy_poll_us;                /* event loop busy-poll window, 0 = off (core/loop.h) */
+    uint32_t workers;                     /* data path threads, 0 = not set: online CPUs, at most 8 */
     bool sandbox;                         /* drop capabilities + seccomp after setup */
     struct vn_net_conf nets[VN_MAX_NETWORKS];
     unsigned nnets;

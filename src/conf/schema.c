@@ -1241,6 +1241,8 @@ static const struct vn_conf_key global_keys[] = {
     { .name = "busy_poll_us", U32(0, 10000), G(busy_poll_us), .def = "50",
       .flags = VN_KF_ALWAYS,
       .help = "microseconds the event loop keeps polling after traffic before it sleeps" },
+    { .name = "workers", U32(1, 64), G(workers), .doc_type = "1–64",
+      .help = "worker threads of the data path (default: online CPUs, at most 8)" },
     { .name = "sandbox", .type = VN_CT_BOOL, G(sandbox), .def = "true", .flags = VN_KF_ALWAYS,
       .help = "drop capabilities and install seccomp after setup" },
     { .name = "metrics", .type = VN_CT_CUSTOM, G(metrics), .parse = p_metrics,

@@ -2,22 +2,27 @@
 #include "hash.h"
 #include "util.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
 static uint64_t k0, k1;
-static bool keyed;
+static atomic_bool keyed;  /* set (release) once k0, k1 are */
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-void vn_hash_init(void)
+static void make_key(void)
 {
-    if (keyed)
-        return;
     uint64_t k[2];
     vn_random_bytes(k, sizeof k);
     k0 = k[0];
     k1 = k[1];
-    keyed = true;
+    atomic_store_explicit(&keyed, true, memory_order_release);
 }
+
+/* Once per process, whichever thread asks first (the daemon asks before
+ * its workers start; the check in vn_hash() is an acquire load). */
+void vn_hash_init(void) { pthread_once(&key_once, make_key); }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                                                   \
@@ -30,7 +35,7 @@ void vn_hash_init(void)
 
 uint64_t vn_hash(const void *data, size_t len)
 {
-    if (!keyed)
+    if (!atomic_load_explicit(&keyed, memory_order_acquire))
         vn_hash_init();
     const uint8_t *p = data;
     uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;

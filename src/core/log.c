@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -10,14 +11,17 @@
 
 static enum vn_log_level g_level = VN_LOG_INFO;
 static bool g_syslog;
-static uint64_t g_suppressed_total;
+static _Atomic uint64_t g_suppressed_total; /* any thread counts */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 _Static_assert(sizeof level_names / sizeof level_names[0] == VN_LOG__COUNT, "a log level without a name");
 
 void vn_log_set_level(enum vn_log_level lvl) { g_level = lvl; }
 enum vn_log_level vn_log_get_level(void) { return g_level; }
-uint64_t vn_log_suppressed_total(void) { return g_suppressed_total; }
+uint64_t vn_log_suppressed_total(void)
+{
+    return atomic_load_explicit(&g_suppressed_total, memory_order_relaxed);
+}
 
 int vn_log_parse_level(const char *name)
 {
@@ -84,7 +88,7 @@ void vn_log_rl(struct vn_ratelimit *rl, enum vn_log_level lvl, const char *fmt, 
     }
     if (rl->tokens == 0) {
         rl->suppressed++;
-        g_suppressed_total++;
+        atomic_fetch_add_explicit(&g_suppressed_total, 1, memory_order_relaxed);
         return;
     }
     rl->tokens--;

@@ -3,7 +3,9 @@
  * Every line is "level=LEVEL msg=\"...\" key=value ..." so logs can be parsed by
  * machines and read by people. Anything a guest can trigger must go through
  * VN_LOG_RL(), which allows a burst and then a steady rate per call site and
- * reports how many lines it suppressed. */
+ * reports how many lines it suppressed. The limit is per call site and per
+ * thread (each worker has its own burst), so no thread waits for another to
+ * log; the suppressed total is one atomic counter. */
 #ifndef VN_CORE_LOG_H
 #define VN_CORE_LOG_H
 
@@ -40,6 +42,6 @@ uint64_t vn_log_suppressed_total(void);
 #define vn_debug(...) do { if (vn_log_get_level() >= VN_LOG_DEBUG) vn_log(VN_LOG_DEBUG, __VA_ARGS__); } while (0)
 
 /* Rate-limited log from a call site: one static bucket per site. */
-#define VN_LOG_RL(lvl, ...) do { static struct vn_ratelimit rl_; vn_log_rl(&rl_, (lvl), __VA_ARGS__); } while (0)
+#define VN_LOG_RL(lvl, ...) do { static _Thread_local struct vn_ratelimit rl_; vn_log_rl(&rl_, (lvl), __VA_ARGS__); } while (0)
 
 #endif

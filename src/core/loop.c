@@ -5,18 +5,24 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 VN_SYSCALLS("epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1",
-            "sched_yield");
+            "sched_yield", "eventfd2");
 
 enum { MAX_EVENTS = 128 };
 
 struct vn_loop {
     int epfd;
-    bool stop;
+    atomic_bool stop;               /* set by any thread (vn_loop_stop) */
+    int wakefd;                     /* eventfd: vn_loop_wake() ends a sleeping epoll_wait */
+    struct vn_io wake_io;
+    const struct vn_loop_hooks *hooks;
+    void *hooks_ctx;
     struct epoll_event ev[MAX_EVENTS];
     int ev_n, ev_i; /* events of the round being dispatched */
     struct vn_timer **heap;
@@ -48,6 +54,15 @@ void vn_loop_set_clock(struct vn_loop *l, uint64_t (*now_ns)(void *ctx), void *c
     l->clock_ctx = ctx;
 }
 
+/* The wake-up eventfd: drain it; the wake-up itself was the point. */
+static void wake_event(struct vn_io *io, uint32_t ev)
+{
+    (void)ev;
+    uint64_t v;
+    ssize_t r = read(io->fd, &v, sizeof v);
+    (void)r;
+}
+
 struct vn_loop *vn_loop_new(void)
 {
     struct vn_loop *l = calloc(1, sizeof *l);
@@ -59,13 +74,35 @@ struct vn_loop *vn_loop_new(void)
         return NULL;
     }
     l->defer_tail = &l->defer_head;
+    l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->wakefd < 0 || vn_io_add(l, &l->wake_io, l->wakefd, EPOLLIN, wake_event) < 0) {
+        if (l->wakefd >= 0)
+            close(l->wakefd);
+        close(l->epfd);
+        free(l);
+        return NULL;
+    }
     return l;
+}
+
+void vn_loop_wake(struct vn_loop *l)
+{
+    uint64_t one = 1;
+    ssize_t r = write(l->wakefd, &one, sizeof one);
+    (void)r; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
+}
+
+void vn_loop_set_hooks(struct vn_loop *l, const struct vn_loop_hooks *h, void *ctx)
+{
+    l->hooks = h;
+    l->hooks_ctx = ctx;
 }
 
 void vn_loop_free(struct vn_loop *l)
 {
     if (!l)
         return;
+    close(l->wakefd);
     close(l->epfd);
     free(l->heap);
     free(l);
@@ -251,6 +288,9 @@ static void run_deferred(struct vn_loop *l)
 
 int vn_loop_once(struct vn_loop *l, int timeout_ms)
 {
+    /* A safe point: nothing of this loop's is in use (see the hooks). */
+    if (l->hooks && l->hooks->safe_point)
+        l->hooks->safe_point(l->hooks_ctx);
     int to = next_timeout_ms(l);
     if (timeout_ms >= 0 && (to < 0 || timeout_ms < to))
         to = timeout_ms;
@@ -275,6 +315,10 @@ int vn_loop_once(struct vn_loop *l, int timeout_ms)
         sched_yield();
     if (n > 0 && l->busy_poll_ns) /* events: (re)open the window */
         l->poll_until_ns = vn_now_ns() + l->busy_poll_ns;
+    bool hooked = l->hooks && l->hooks->enter &&
+                  (n > 0 || l->defer_head || (l->heap_n && l->heap[0]->due_ns <= vn_loop_now_ns(l)));
+    if (hooked)
+        l->hooks->enter(l->hooks_ctx);
     l->ev_n = n;
     for (l->ev_i = 0; l->ev_i < n; l->ev_i++) {
         struct vn_io *io = l->ev[l->ev_i].data.ptr;
@@ -285,16 +329,24 @@ int vn_loop_once(struct vn_loop *l, int timeout_ms)
     run_deferred(l);
     run_timers(l);
     run_deferred(l);
+    if (hooked)
+        l->hooks->leave(l->hooks_ctx);
     return 0;
 }
 
 int vn_loop_run(struct vn_loop *l)
 {
-    l->stop = false;
-    while (!l->stop)
+    atomic_store(&l->stop, false);
+    while (!atomic_load_explicit(&l->stop, memory_order_relaxed))
         if (vn_loop_once(l, -1) < 0)
             return -1;
     return 0;
 }
 
-void vn_loop_stop(struct vn_loop *l) { l->stop = true; }
+bool vn_loop_stopped(const struct vn_loop *l) { return atomic_load(&l->stop); }
+
+void vn_loop_stop(struct vn_loop *l)
+{
+    atomic_store(&l->stop, true);
+    vn_loop_wake(l);
+}

@@ -25,7 +25,16 @@
  * it is waiting for when both share a CPU. Timers still fire
  * on time (a due timer makes the timeout 0 anyway). The window is measured on
  * the monotonic clock, never on a test clock (vn_loop_set_clock), which may
- * stand still and would make the loop spin for ever. */
+ * stand still and would make the loop spin for ever.
+ *
+ * Threads (core/gate.h, docs/threading.md): a loop is run by one thread; the
+ * only calls another thread may make on it are vn_loop_wake() and
+ * vn_loop_stop(), or anything at all while that thread is parked at its safe
+ * point. Hooks let the owner of the threads see the two moments that
+ * matter: safe_point runs before every wait (nothing of the loop is in
+ * use: a worker parks there), and enter/leave bracket the dispatch of a
+ * round that has something to do (the control thread stops the workers
+ * around its own events there). */
 #ifndef VN_CORE_LOOP_H
 #define VN_CORE_LOOP_H
 
@@ -57,6 +66,18 @@ struct vn_defer {
 };
 
 struct vn_loop *vn_loop_new(void);
+
+/* Called by vn_loop_once() (each member may be NULL; enter and leave go
+ * together): safe_point before each wait, enter and leave around the
+ * dispatch of a round with events, due timers or deferred work. */
+struct vn_loop_hooks {
+    void (*safe_point)(void *ctx);
+    void (*enter)(void *ctx);
+    void (*leave)(void *ctx);
+};
+void vn_loop_set_hooks(struct vn_loop *loop, const struct vn_loop_hooks *h, void *ctx);
+/* End the loop's current or next wait now (any thread; async-signal-safe). */
+void vn_loop_wake(struct vn_loop *loop);
 void vn_loop_free(struct vn_loop *loop);
 
 /* Register fd for events (EPOLLIN, EPOLLOUT...); returns 0 or -1 with errno. */
@@ -102,7 +123,13 @@ const struct vn_loop_stats *vn_loop_stats(const struct vn_loop *loop);
 
 /* Run until vn_loop_stop(); returns 0, or -1 if epoll_wait failed. */
 int vn_loop_run(struct vn_loop *loop);
+/* Make vn_loop_run() return after the current round (any thread). */
 void vn_loop_stop(struct vn_loop *loop);
+/* Whether vn_loop_stop() was called (and vn_loop_run() not started since).
+ * A thread that may be asked to stop before it starts runs
+ * `while (!vn_loop_stopped(l)) vn_loop_once(l, -1);` instead of
+ * vn_loop_run(), which forgets a stop asked before it began. */
+bool vn_loop_stopped(const struct vn_loop *loop);
 /* Run one round (wait at most timeout_ms, -1 = timers decide); for tests. */
 int vn_loop_once(struct vn_loop *loop, int timeout_ms);
 

@@ -41,11 +41,42 @@ static json_t *list_one(const char *name, const char *kind, struct vn_acl *a,
     return o;
 }
 
-/* Conntrack counters plus the connections adopted when ACLs appeared. */
+/* Add the integer members of add to those of acc (the workers' tables and
+ * counters summed into one view); frees add. Returns acc. */
+static json_t *json_sum(json_t *acc, json_t *add)
+{
+    if (!acc)
+        return add;
+    const char *k;
+    json_t *v;
+    json_object_foreach(add, k, v) {
+        json_t *a = json_object_get(acc, k);
+        if (json_is_integer(v) && json_is_integer(a))
+            json_integer_set(a, json_integer_value(a) + json_integer_value(v));
+    }
+    json_decref(add);
+    return acc;
+}
+
+/* Conntrack counters (of every worker's table) plus the connections
+ * adopted when ACLs appeared. */
 static json_t *ct_json(struct vn_switch *sw)
 {
-    json_t *o = vn_ct_stats_json(&sw->ct);
-    json_object_set_new(o, "adopted", json_integer((json_int_t)sw->ct_adopted));
+    json_t *o = NULL;
+    for (unsigned i = 0; i < sw->ndp; i++)
+        o = json_sum(o, vn_ct_stats_json(&sw->dp[i]->ct));
+    struct vn_switch_totals t;
+    vn_switch_totals(sw, &t);
+    json_object_set_new(o, "adopted", json_integer((json_int_t)t.ct_adopted));
+    return o;
+}
+
+/* The reject answers' counters of every worker. */
+static json_t *rej_json(struct vn_switch *sw)
+{
+    json_t *o = NULL;
+    for (unsigned i = 0; i < sw->ndp; i++)
+        o = json_sum(o, vn_reject_stats_json(&sw->dp[i]->rej));
     return o;
 }
 
@@ -64,7 +95,7 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
         json_array_append_new(
             out, list_one(json_string_value(json_object_get(req, "target")), kind, a, n));
         return json_pack("{s:o,s:o,s:o}", "acls", out, "conntrack", ct_json(sw), "reject",
-                         vn_reject_stats_json(&sw->rej));
+                         rej_json(sw));
     }
     for (unsigned i = 0; i < sw->nnets; i++)
         json_array_append_new(out, list_one(sw->nets[i]->conf.name, "network", &sw->nets[i]->acl,
@@ -74,7 +105,7 @@ static json_t *cmd_list(void *ctx, json_t *req, char *err, size_t errlen)
             json_array_append_new(
                 out, list_one(sw->ports[i]->conf.name, "port", &sw->ports[i]->fwd->acl, NULL));
     return json_pack("{s:o,s:o,s:o}", "acls", out, "conntrack", ct_json(sw), "reject",
-                     vn_reject_stats_json(&sw->rej));
+                     rej_json(sw));
 }
 
 static json_t *cmd_add(void *ctx, json_t *req, char *err, size_t errlen)

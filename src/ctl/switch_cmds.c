@@ -61,6 +61,7 @@ static json_t *net_json(struct vn_network *n)
     json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i}", "name", n->conf.name, "mode",
                           vn_net_mode_name(n->conf.mode), "vlan", n->conf.vlan, "mtu",
                           n->conf.mtu, "ports", n->nmembers);
+    json_object_set_new(o, "worker", json_integer(n->dp->id));
     json_object_set_new(o, "fdb", json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I}", "entries",
                                             n->fdb.count, "max", n->fdb.max, "aging",
                                             n->fdb.aging_s, "learned", (json_int_t)n->fdb.learned,
@@ -101,11 +102,12 @@ static json_t *cmd_status(void *ctx, json_t *req, char *err, size_t errlen)
         for (int d = 0; d < VN_DROP__COUNT; d++)
             drops += p->stats.rx_drops[d] + p->stats.tx_drops[d];
     }
-    return json_pack("{s:s,s:i,s:I,s:i,s:i,s:i,s:I,s:I,s:I}", "version", VN_VERSION, "pid",
+    return json_pack("{s:s,s:i,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:i}", "version", VN_VERSION, "pid",
                      (int)getpid(), "uptime_s",
                      (json_int_t)((vn_now_ns() - sw->start_ns) / 1000000000ull), "networks",
                      sw->nnets, "ports", nports, "ports_connected", connected, "rx_frames",
-                     (json_int_t)rx, "tx_frames", (json_int_t)tx, "drops", (json_int_t)drops);
+                     (json_int_t)rx, "tx_frames", (json_int_t)tx, "drops", (json_int_t)drops,
+                     "workers", sw->ndp);
 }
 
 static json_t *cmd_network_list(void *ctx, json_t *req, char *err, size_t errlen)

@@ -457,7 +457,7 @@ struct vn_gw *vn_gw_new(struct vn_switch *sw, struct vn_network *n, const char *
     const struct vn_net_conf *c = &n->conf;
     gw->sw = sw;
     gw->net = n;
-    gw->loop = sw->loop;
+    gw->loop = n->dp->loop; /* the worker of its network (docs/threading.md) */
     gw->conf = c;
     /* On host-only networks the host owns the gateway address; the services
      * answer on the DNS address instead. Isolated networks have no router. */

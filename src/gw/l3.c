@@ -15,7 +15,7 @@ uint8_t *vn_gw_frame_alloc(struct vn_gw *gw, size_t maxlen)
 {
     maxlen = (maxlen + 7) & ~(size_t)7;
     if (gw->ntx == VN_GW_TXMAX || gw->arena_used + maxlen > VN_GW_ARENA) {
-        if (gw->sw->depth) { /* inside the switch: cannot inject now */
+        if (gw->net->dp->depth) { /* inside the switch: cannot inject now */
             gw->stats.tx_arena_full++;
             return NULL;
         }
@@ -49,7 +49,7 @@ void vn_gw_frame_commit(struct vn_gw *gw, size_t len, const struct vn_offload *o
 
 void vn_gw_flush(struct vn_gw *gw)
 {
-    if (!gw->ntx || gw->sw->depth)
+    if (!gw->ntx || gw->net->dp->depth)
         return;
     unsigned n = gw->ntx;
     gw->stats.tx_frames += n;

@@ -78,6 +78,20 @@ struct vn_mirror *vn_mirror_add(struct vn_switch *sw, const char *name, struct v
             snprintf(err, errlen, "port '%s' cannot mirror to itself", to->conf.name);
             return NULL;
         }
+    /* A session is served by one worker (docs/threading.md): the daemon
+     * plans the mirrors of its file that way; a run-time one that would
+     * join two workers is refused. */
+    struct vn_swdp *dp = net >= 0 ? sw->nets[net]->dp : to ? to->fwd->dp : NULL;
+    for (unsigned i = 0; i < nfrom; i++) {
+        if (!dp)
+            dp = from[i]->fwd->dp;
+        if (from[i]->fwd->dp != dp || (to && to->fwd->dp != dp)) {
+            snprintf(err, errlen,
+                     "its sources and destination are served by different workers: a session "
+                     "joining them must be in the configuration file (or run with workers: 1)");
+            return NULL;
+        }
+    }
     m->in_use = true;
     vn_strlcpy(m->name, name, sizeof m->name);
     m->dir = dir;

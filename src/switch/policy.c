@@ -31,12 +31,12 @@ static void resume_tick(struct vn_timer *t)
     vn_bucket_refill(&pol->in_pkts, now);
     uint64_t wait = VN_MAX(vn_bucket_delay_ms(&pol->in_bits), vn_bucket_delay_ms(&pol->in_pkts));
     if (wait) {
-        vn_timer_arm(p->sw->loop, &pol->resume, wait);
+        vn_timer_arm(p->loop, &pol->resume, wait);
         return;
     }
     pol->paused = false;
     if (p->rx_io)
-        vn_io_mod(p->sw->loop, p->rx_io, p->rx_io->events | EPOLLIN);
+        vn_io_mod(p->loop, p->rx_io, p->rx_io->events | EPOLLIN);
     if (p->ops->rx_resume)
         p->ops->rx_resume(p);
 }
@@ -50,8 +50,9 @@ void vn_policy_after_rx(struct vn_switch *sw, struct vn_port *p)
     if (!wait)
         return;
     pol->paused = true;
-    vn_io_mod(sw->loop, p->rx_io, p->rx_io->events & ~(uint32_t)EPOLLIN);
-    vn_timer_arm(sw->loop, &pol->resume, wait);
+    (void)sw;
+    vn_io_mod(p->loop, p->rx_io, p->rx_io->events & ~(uint32_t)EPOLLIN);
+    vn_timer_arm(p->loop, &pol->resume, wait);
 }
 
 int vn_policy_init(struct vn_port *p)
@@ -103,8 +104,8 @@ void vn_policy_free(struct vn_port *p)
         for (unsigned i = 0; i < p->sw->nnets; i++)
             if (vn_port_carries(p, i))
                 vn_bind_forget_port(&p->sw->nets[i]->bind, p->id);
-    vn_timer_cancel(p->sw->loop, &p->fwd->policy.resume);
-    vn_timer_cancel(p->sw->loop, &p->fwd->policy.q.timer);
+    vn_timer_cancel(p->loop, &p->fwd->policy.resume);
+    vn_timer_cancel(p->loop, &p->fwd->policy.q.timer);
     free(p->fwd->policy.q.ring);
     p->fwd->policy.q.ring = NULL;
     free(p->fwd->policy.macs);
@@ -189,9 +190,9 @@ static bool claim_ok(struct vn_bindings *b, const struct vn_addr *a, const uint8
     return o == VN_OWNER_NONE || o == VN_OWNER_SELF;
 }
 
-static enum vn_drop malformed(struct vn_switch *sw)
+static enum vn_drop malformed(struct vn_port *p)
 {
-    sw->malformed_total++;
+    p->fwd->dp->malformed_total++;
     return VN_DROP_MALFORMED;
 }
 
@@ -261,7 +262,7 @@ static enum vn_drop ingress6(struct vn_switch *sw, struct vn_port *p, const stru
     const uint8_t *src = f->data + 6;
     struct vn_ip6 ip;
     if (vn_ip6_parse(l3, l3len, &ip) != VN_IP_OK)
-        return malformed(sw); /* bad chain: too long, hop-by-hop not first, past the end */
+        return malformed(p); /* bad chain: too long, hop-by-hop not first, past the end */
     uint8_t proto = ip.proto;
     const uint8_t *l4 = ip.l4;
     size_t l4len = ip.l4_len;
@@ -273,10 +274,10 @@ static enum vn_drop ingress6(struct vn_switch *sw, struct vn_port *p, const stru
                                            proto == VN_IPPROTO_ROUTING)));
          n++) {
         if (n == VN_IP6_EXT_MAX || l4len < 8)
-            return malformed(sw);
+            return malformed(p);
         size_t hl = proto == IPPROTO_AH ? ((size_t)l4[1] + 2) * 4 : ((size_t)l4[1] + 1) * 8;
         if (hl > l4len)
-            return malformed(sw);
+            return malformed(p);
         proto = l4[0];
         l4 += hl;
         l4len -= hl;
@@ -288,7 +289,7 @@ static enum vn_drop ingress6(struct vn_switch *sw, struct vn_port *p, const stru
     if (!later && (proto == VN_IPPROTO_ICMPV6 || proto == VN_IPPROTO_UDP)) {
         if (l4len < (proto == VN_IPPROTO_UDP || ip.frag ? 8u : 4u)) {
             if (!ip.frag)
-                return malformed(sw);
+                return malformed(p);
             if (pol->guard) /* the upper-layer header is not in the first fragment (RFC 7112) */
                 return VN_DROP_GUARD;
         } else if (proto == VN_IPPROTO_ICMPV6) {
@@ -309,11 +310,11 @@ static enum vn_drop ingress6(struct vn_switch *sw, struct vn_port *p, const stru
     if (!ip.frag && (icmp == 133 || icmp == 135 || icmp == 136)) {
         size_t hl = icmp == 133 ? 8 : 24; /* RS; NS and NA have the target after 8 */
         if (l4len < hl)
-            return malformed(sw);
+            return malformed(p);
         bool has_lla;
         int lla = nd_lla_check(l4 + hl, l4len - hl, icmp == 136 ? 2 : 1, src, &has_lla);
         if (lla < 0)
-            return malformed(sw);
+            return malformed(p);
         if (lla)
             return VN_DROP_SPOOF; /* names a link-layer address other than its own */
         int64_t now = vn_wall_s();
@@ -517,12 +518,13 @@ static void q_tick(struct vn_timer *t)
             break;
     }
     if (q->frames)
-        vn_timer_arm(p->sw->loop, &q->timer, q_delay_ms(pol));
+        vn_timer_arm(p->loop, &q->timer, q_delay_ms(pol));
 }
 
 unsigned vn_policy_egress(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr,
                           unsigned n)
 {
+    (void)sw;
     struct vn_port_policy *pol = &p->fwd->policy;
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -536,7 +538,7 @@ unsigned vn_policy_egress(struct vn_switch *sw, struct vn_port *p, struct vn_fra
             continue;
         }
         if (!vn_timer_armed(&pol->q.timer))
-            vn_timer_arm(sw->loop, &pol->q.timer, q_delay_ms(pol));
+            vn_timer_arm(p->loop, &pol->q.timer, q_delay_ms(pol));
     }
     return k;
 }

@@ -11,6 +11,7 @@
 
 #include <linux/virtio_net.h>
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,18 +73,62 @@ unsigned vn_port_networks(const struct vn_port *p, uint16_t *ids, const struct v
 
 enum { AGE_INTERVAL_MS = 1000 };
 
-static uint32_t now_s(struct vn_switch *sw)
+/* The switch's clock in seconds, moved forward by whichever worker sees it
+ * change first (a relaxed store once a second; every worker reads it). */
+static uint32_t tick_now_s(struct vn_switch *sw)
 {
-    return (uint32_t)((vn_now_ns() - sw->start_ns) / 1000000000ull);
+    uint32_t s = (uint32_t)((vn_now_ns() - sw->start_ns) / 1000000000ull);
+    if (atomic_load_explicit(&sw->now_s, memory_order_relaxed) != s)
+        atomic_store_explicit(&sw->now_s, s, memory_order_relaxed);
+    return s;
 }
 
+/* Age the fdbs of the networks this worker serves. */
 static void age_tick(struct vn_timer *t)
 {
-    struct vn_switch *sw = VN_CONTAINER_OF(t, struct vn_switch, age_timer);
-    sw->now_s = now_s(sw);
+    struct vn_swdp *dp = VN_CONTAINER_OF(t, struct vn_swdp, age_timer);
+    struct vn_switch *sw = dp->sw;
+    uint32_t now = tick_now_s(sw);
     for (unsigned i = 0; i < sw->nnets; i++)
-        vn_fdb_age(&sw->nets[i]->fdb, sw->now_s);
-    vn_timer_arm(sw->loop, &sw->age_timer, AGE_INTERVAL_MS);
+        if (sw->nets[i]->dp == dp)
+            vn_fdb_age(&sw->nets[i]->fdb, now);
+    vn_timer_arm(dp->loop, &dp->age_timer, AGE_INTERVAL_MS);
+}
+
+static void dp_free(struct vn_swdp *dp)
+{
+    if (!dp)
+        return;
+    vn_timer_cancel(dp->loop, &dp->age_timer);
+    vn_ct_free(&dp->ct);
+    for (int i = 0; i < VN_BATCH; i++)
+        free(dp->rxbuf[i]);
+    free(dp->segbuf);
+    free(dp);
+}
+
+/* A worker's data path state on loop; NULL when out of memory. */
+static struct vn_swdp *dp_new(struct vn_switch *sw, unsigned id, struct vn_loop *loop)
+{
+    struct vn_swdp *dp = calloc(1, sizeof *dp);
+    if (!dp)
+        return NULL;
+    dp->sw = sw;
+    dp->id = id;
+    dp->loop = loop;
+    vn_timer_init(&dp->age_timer, age_tick);
+    dp->segbuf = malloc(VN_GSO_BUF_SIZE);
+    bool ok = dp->segbuf != NULL;
+    for (int i = 0; i < VN_GSO_MAX_SEGS; i++)
+        dp->segptrs[i] = &dp->segframes[i];
+    for (int i = 0; i < VN_BATCH; i++)
+        ok &= (dp->rxbuf[i] = malloc(VN_HEADROOM + VN_RXBUF_SIZE)) != NULL;
+    if (!ok) {
+        dp_free(dp);
+        return NULL;
+    }
+    vn_timer_arm(loop, &dp->age_timer, AGE_INTERVAL_MS);
+    return dp;
 }
 
 struct vn_switch *vn_switch_new(struct vn_loop *loop)
@@ -95,26 +140,54 @@ struct vn_switch *vn_switch_new(struct vn_loop *loop)
     sw->start_ns = vn_now_ns();
     for (int i = 0; i < 4096; i++)
         sw->vid_net[i] = -1;
-    sw->segbuf = malloc(VN_GSO_BUF_SIZE);
     sw->mirrors = calloc(VN_MIRROR_MAX, sizeof *sw->mirrors);
-    if (!sw->segbuf || !sw->mirrors) {
-        free(sw->segbuf);
-        free(sw->mirrors);
-        free(sw);
+    sw->dp[0] = dp_new(sw, 0, loop);
+    sw->ndp = 1;
+    if (!sw->mirrors || !sw->dp[0]) {
+        vn_switch_free(sw);
         return NULL;
     }
-    for (int i = 0; i < VN_GSO_MAX_SEGS; i++)
-        sw->segptrs[i] = &sw->segframes[i];
-    for (int i = 0; i < VN_BATCH; i++) {
-        sw->rxbuf[i] = malloc(VN_HEADROOM + VN_RXBUF_SIZE);
-        if (!sw->rxbuf[i]) {
-            vn_switch_free(sw);
-            return NULL;
-        }
-    }
-    vn_timer_init(&sw->age_timer, age_tick);
-    vn_timer_arm(loop, &sw->age_timer, AGE_INTERVAL_MS);
     return sw;
+}
+
+int vn_switch_set_workers(struct vn_switch *sw, struct vn_loop *const *loops, unsigned n)
+{
+    if (n < 1 || n > VN_SWITCH_MAX_DP || sw->nnets)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        if (i < sw->ndp) {
+            vn_timer_cancel(sw->dp[i]->loop, &sw->dp[i]->age_timer);
+            sw->dp[i]->loop = loops[i];
+            vn_timer_arm(loops[i], &sw->dp[i]->age_timer, AGE_INTERVAL_MS);
+        } else if (!(sw->dp[i] = dp_new(sw, i, loops[i]))) {
+            return -1;
+        }
+        sw->ndp = i + 1;
+    }
+    for (unsigned i = n; i < sw->ndp; i++) {
+        dp_free(sw->dp[i]);
+        sw->dp[i] = NULL;
+    }
+    sw->ndp = n;
+    return 0;
+}
+
+void vn_switch_net_set_worker(struct vn_network *n, unsigned w)
+{
+    n->dp = n->sw->dp[w < n->sw->ndp ? w : 0];
+}
+
+void vn_switch_totals(const struct vn_switch *sw, struct vn_switch_totals *t)
+{
+    *t = (struct vn_switch_totals){ 0 };
+    for (unsigned i = 0; i < sw->ndp; i++) {
+        const struct vn_swdp *dp = sw->dp[i];
+        t->ct_adopted += dp->ct_adopted;
+        t->malformed_total += dp->malformed_total;
+        t->gso_segmented += dp->gso_segmented;
+        t->gso_failed += dp->gso_failed;
+        t->csum_completed += dp->csum_completed;
+    }
 }
 
 void vn_switch_free(struct vn_switch *sw)
@@ -126,7 +199,6 @@ void vn_switch_free(struct vn_switch *sw)
     for (unsigned i = 0; i < sw->nports; i++)
         if (sw->ports[i])
             vn_switch_del_port(sw, sw->ports[i]);
-    vn_ct_free(&sw->ct);
     for (unsigned i = 0; i < sw->nnets; i++) {
         vn_acl_free(&sw->nets[i]->acl);
         vn_fdb_free(&sw->nets[i]->fdb);
@@ -136,11 +208,9 @@ void vn_switch_free(struct vn_switch *sw)
         explicit_bzero(sw->nets[i]->conf.vpn.private_key, sizeof sw->nets[i]->conf.vpn.private_key);
         free(sw->nets[i]);
     }
-    for (int i = 0; i < VN_BATCH; i++)
-        free(sw->rxbuf[i]);
-    free(sw->segbuf);
+    for (unsigned i = 0; i < sw->ndp; i++)
+        dp_free(sw->dp[i]);
     free(sw->mirrors);
-    vn_timer_cancel(sw->loop, &sw->age_timer);
     free(sw);
 }
 
@@ -163,8 +233,9 @@ int vn_switch_acl_changed(struct vn_switch *sw)
         active |= sw->nets[i]->acl.n || sw->nets[i]->acl_default_drop;
     for (unsigned i = 0; i < sw->nports; i++)
         active |= sw->ports[i] && sw->ports[i]->fwd->acl.n;
-    if (active && !sw->ct.e && vn_ct_init(&sw->ct, sw->ct_max ? sw->ct_max : 65536))
-        return -1;
+    for (unsigned i = 0; active && i < sw->ndp; i++)
+        if (!sw->dp[i]->ct.e && vn_ct_init(&sw->dp[i]->ct, sw->ct_max ? sw->ct_max : 65536))
+            return -1;
     /* Connections are tracked only while some ACL exists. When ACLs are
      * switched on at run time, TCP connections already open are unknown:
      * for a while, a non-SYN TCP segment of an untracked connection that
@@ -197,6 +268,7 @@ struct vn_network *vn_switch_add_network(struct vn_switch *sw, const struct vn_n
         return NULL;
     }
     n->sw = sw;
+    n->dp = sw->dp[0];
     n->id = (uint16_t)sw->nnets;
     n->conf = *nc;
     n->conf.acl = (struct vn_acl){ 0 };
@@ -282,6 +354,34 @@ static int port_set_role(struct vn_switch *sw, struct vn_port *p, char *err, siz
     return 0;
 }
 
+/* Serve p on the worker of its networks: all of them must be on one (the
+ * shards are planned at start, core/shard.h; a port added at run time
+ * that would join two workers' networks is refused). Returns 0 or -1. */
+static int port_set_worker(struct vn_switch *sw, struct vn_port *p, char *err, size_t errlen)
+{
+    struct vn_swdp *dp = NULL;
+    for (unsigned i = 0; i < sw->nnets; i++) {
+        if (!vn_port_carries(p, i))
+            continue;
+        if (dp && sw->nets[i]->dp != dp) {
+            snprintf(err, errlen,
+                     "its networks are served by different workers (network '%s' by worker %u, "
+                     "others by worker %u): shards are planned at start, so a port that joins "
+                     "them must be in the configuration file (or run with workers: 1)",
+                     sw->nets[i]->conf.name, sw->nets[i]->dp->id, dp->id);
+            return -1;
+        }
+        dp = sw->nets[i]->dp;
+    }
+    if (!dp)
+        dp = sw->dp[0];
+    p->fwd->dp = dp;
+    p->loop = dp->loop;
+    p->rxbuf = dp->rxbuf;
+    p->rxframes = dp->rxframes;
+    return 0;
+}
+
 int vn_switch_set_backend(struct vn_switch *sw, const struct vn_port_ops *ops)
 {
     for (unsigned i = 0; i < sw->nbackends; i++)
@@ -339,9 +439,11 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     p->fwd = &pa->fwd;
     p->fwd->port = p;
     p->sw = sw;
-    p->loop = sw->loop;
-    p->rxbuf = sw->rxbuf;
-    p->rxframes = sw->rxframes;
+    p->loop = sw->dp[0]->loop;
+    /* vn_policy_free() on the failure paths below may run before
+     * vn_policy_init(): its timers must read as not armed. */
+    vn_timer_init(&p->fwd->policy.resume, NULL);
+    vn_timer_init(&p->fwd->policy.q.timer, NULL);
     p->id = (uint16_t)id;
     p->ops = ops;
     p->conf = *pc;
@@ -356,8 +458,8 @@ struct vn_port *vn_switch_add_port_ops(struct vn_switch *sw, const struct vn_por
     /* Storm control: a fifth of a second's worth of burst. */
     vn_bucket_init(&p->fwd->storm_bcast, pc->storm_bcast, pc->storm_bcast / 5 + 1);
     vn_bucket_init(&p->fwd->storm_mcast, pc->storm_mcast, pc->storm_mcast / 5 + 1);
-    if (port_set_role(sw, p, err, errlen) || vn_policy_init(p) ||
-        ops->open(p, err, errlen)) {
+    if (port_set_role(sw, p, err, errlen) || port_set_worker(sw, p, err, errlen) ||
+        vn_policy_init(p) || ops->open(p, err, errlen)) {
         if (!err[0])
             snprintf(err, errlen, "out of memory");
         vn_policy_free(p);
@@ -394,12 +496,14 @@ void vn_switch_del_port(struct vn_switch *sw, struct vn_port *p)
 
 static inline void enqueue_raw(struct vn_switch *sw, struct vn_port *out, struct vn_frame *f)
 {
+    (void)sw;
     if (out->fwd->txn == VN_TXQ) {
         vn_port_drop_tx(out, VN_DROP_TX_FULL);
         return;
     }
+    struct vn_swdp *dp = out->fwd->dp;
     if (out->fwd->txn == 0)
-        sw->dirty[sw->ndirty++] = out;
+        dp->dirty[dp->ndirty++] = out;
     out->fwd->txq[out->fwd->txn++] = f;
 }
 
@@ -428,7 +532,7 @@ static int classify(struct vn_switch *sw, struct vn_port *in, struct vn_frame *f
     struct vn_eth_info ei;
     if (vn_eth_parse(f->data, f->len, &ei) != VN_ETH_OK) {
         vn_port_drop_rx(in, VN_DROP_MALFORMED);
-        sw->malformed_total++;
+        in->fwd->dp->malformed_total++;
         return -1;
     }
     int net;
@@ -504,6 +608,8 @@ static void emit(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, 
 
 void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame **fr, unsigned n)
 {
+    (void)sw;
+    struct vn_swdp *dp = p->fwd->dp;
     if (p->caps & VN_CAP_GSO) {
         p->ops->send(p, fr, n);
         return;
@@ -514,22 +620,22 @@ void vn_switch_emit_now(struct vn_switch *sw, struct vn_port *p, struct vn_frame
         if (f->off.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
             if ((f->off.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(p->caps & VN_CAP_CSUM)) {
                 if (vn_csum_complete(f) == 0)
-                    sw->csum_completed++;
+                    dp->csum_completed++;
             }
             continue;
         }
         if (i > start)
             p->ops->send(p, fr + start, i - start);
         start = i + 1;
-        int k = vn_gso_segment(f, sw->segbuf, VN_GSO_BUF_SIZE, sw->segframes, VN_GSO_MAX_SEGS);
+        int k = vn_gso_segment(f, dp->segbuf, VN_GSO_BUF_SIZE, dp->segframes, VN_GSO_MAX_SEGS);
         if (k < 0) {
-            sw->gso_failed++;
+            dp->gso_failed++;
             vn_port_drop_tx(p, VN_DROP_MALFORMED);
             continue;
         }
-        sw->gso_segmented++;
+        dp->gso_segmented++;
         for (int off = 0; off < k; off += VN_BATCH)
-            p->ops->send(p, sw->segptrs + off, (unsigned)VN_MIN(k - off, VN_BATCH));
+            p->ops->send(p, dp->segptrs + off, (unsigned)VN_MIN(k - off, VN_BATCH));
     }
     if (n > start)
         p->ops->send(p, fr + start, n - start);
@@ -544,6 +650,7 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
                        struct vn_frame *f, struct vn_acl_pkt *pkt, bool *have_pkt)
 {
     struct vn_network *net = sw->nets[f->net];
+    struct vn_swdp *dp = in->fwd->dp;
     uint64_t now = vn_now_ms();
     if (!*have_pkt) {
         vn_acl_classify(f, pkt);
@@ -553,7 +660,7 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
                 pkt->src_peer = net->tun_peer_of(net->tun_ctx, &pkt->src);
             pkt->dst_peer = net->tun_peer_of(net->tun_ctx, &pkt->dst);
         }
-        pkt->established = vn_ct_lookup(&sw->ct, f->net, pkt, now);
+        pkt->established = vn_ct_lookup(&dp->ct, f->net, pkt, now);
         *have_pkt = true;
     }
     struct vn_acl_rule *r = vn_acl_match(&in->fwd->acl, 1, pkt);
@@ -564,18 +671,18 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
     bool allow = r ? r->action == VN_ACL_ALLOW : vn_acl_default_allows(pkt, net->acl_default_drop);
     if (!allow && !pkt->established && pkt->proto == 6 && now < sw->ct_adopt_until_ms &&
         !(pkt->tcp_flags & (VN_TCP_SYN | VN_TCP_RST))) {
-        sw->ct_adopted++;
-        vn_ct_add(&sw->ct, f->net, pkt, now);
+        dp->ct_adopted++;
+        vn_ct_add(&dp->ct, f->net, pkt, now);
         return true;
     }
     if (r)
         r->hits++;
     if (allow && !pkt->established)
-        vn_ct_add(&sw->ct, f->net, pkt, now);
+        vn_ct_add(&dp->ct, f->net, pkt, now);
     if (!allow && r && r->action == VN_ACL_REJECT) {
-        size_t n = vn_reject_answer(&sw->rej, f->data, f->len, vn_now_ns());
+        size_t n = vn_reject_answer(&dp->rej, f->data, f->len, vn_now_ns());
         if (n) {
-            struct vn_frame rf = { .data = sw->rej.buf, .len = (uint32_t)n, .net = f->net };
+            struct vn_frame rf = { .data = dp->rej.buf, .len = (uint32_t)n, .net = f->net };
             struct vn_frame *rp = &rf;
             in->ops->send(in, &rp, 1);
         }
@@ -586,22 +693,24 @@ static bool acl_permit(struct vn_switch *sw, struct vn_port *in, struct vn_port 
 bool vn_switch_acl_route(struct vn_switch *sw, struct vn_network *n, struct vn_acl_pkt *pkt,
                          struct vn_acl_rule **hit)
 {
+    (void)sw;
     uint64_t now = vn_now_ms();
-    pkt->established = vn_ct_lookup(&sw->ct, n->id, pkt, now);
+    pkt->established = vn_ct_lookup(&n->dp->ct, n->id, pkt, now);
     struct vn_acl_rule *r = vn_acl_match(&n->acl, 3, pkt);
     bool allow = r ? r->action == VN_ACL_ALLOW : vn_acl_default_allows(pkt, n->acl_default_drop);
     if (r)
         r->hits++;
     if (allow && !pkt->established)
-        vn_ct_add(&sw->ct, n->id, pkt, now);
+        vn_ct_add(&n->dp->ct, n->id, pkt, now);
     *hit = r;
     return allow;
 }
 
 /* Switch one batch of at most VN_BATCH frames (each port's txq holds that many). */
 static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
-                        unsigned n)
+                        unsigned n, uint32_t now_s)
 {
+    struct vn_swdp *dp = in->fwd->dp;
     for (unsigned i = 0; i < n; i++) {
         struct vn_frame *f = &frames[i];
         in->stats.rx_frames++;
@@ -628,11 +737,11 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
                 continue;
             }
         }
-        vn_fdb_learn(&net->fdb, src, in->id, sw->now_s);
+        vn_fdb_learn(&net->fdb, src, in->id, now_s);
         struct vn_acl_pkt pkt;
         bool have_pkt = false;
         if (!vn_mac_is_multicast(dst)) {
-            int out = vn_fdb_lookup(&net->fdb, dst, sw->now_s);
+            int out = vn_fdb_lookup(&net->fdb, dst, now_s);
             if (out == in->id) {
                 net->stats.filtered++;
                 continue;
@@ -660,22 +769,23 @@ static void input_batch(struct vn_switch *sw, struct vn_port *in, struct vn_fram
         }
     }
     /* One write per egress port for the whole batch. */
-    for (unsigned d = 0; d < sw->ndirty; d++) {
-        struct vn_port *p = sw->dirty[d];
+    for (unsigned d = 0; d < dp->ndirty; d++) {
+        struct vn_port *p = dp->dirty[d];
         unsigned k = p->fwd->txn;
         p->fwd->txn = 0;
         emit(sw, p, p->fwd->txq, k);
     }
-    sw->ndirty = 0;
+    dp->ndirty = 0;
 }
 
 void vn_switch_input(struct vn_switch *sw, struct vn_port *in, struct vn_frame *frames,
                      unsigned n)
 {
-    sw->now_s = now_s(sw);
-    sw->depth++;
+    uint32_t now = tick_now_s(sw);
+    struct vn_swdp *dp = in->fwd->dp;
+    dp->depth++;
     for (unsigned off = 0; off < n; off += VN_BATCH)
-        input_batch(sw, in, frames + off, VN_MIN(n - off, VN_BATCH));
-    sw->depth--;
+        input_batch(sw, in, frames + off, VN_MIN(n - off, VN_BATCH), now);
+    dp->depth--;
     vn_policy_after_rx(sw, in);
 }

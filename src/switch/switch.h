@@ -65,8 +65,11 @@ struct vn_net_l3 {
     void (*arp_claim)(void *ctx, uint16_t port, const uint8_t mac[6], uint32_t ip);
 };
 
+struct vn_swdp;
+
 struct vn_network {
     struct vn_switch *sw;
+    struct vn_swdp *dp;        /* the worker that serves it (set before its ports, gateway) */
     uint16_t id;
     struct vn_net_conf conf;
     struct vn_fdb fdb;
@@ -99,6 +102,7 @@ struct vn_network {
  * struct vn_port, port/provider.h). Allocated with the port. */
 struct vn_port_fwd {
     struct vn_port *port;           /* the port this is the state of */
+    struct vn_swdp *dp;             /* the worker that serves it (that of its networks) */
     bool trunk;
     bool classifies;                /* the backend sets each frame's network (provider.h) */
     int access_net;                 /* access port: its network; trunk: -1 */
@@ -114,42 +118,69 @@ struct vn_port_fwd {
 };
 
 #define VN_MAX_BACKENDS 16
+#define VN_SWITCH_MAX_DP 64  /* workers (the config's workers: maximum) */
+
+/* What one worker's frames use: one per worker thread (docs/threading.md).
+ * Every frame a worker's ports receive is switched with its worker's
+ * buffers, egress list, connection table and counters, so two workers
+ * never share anything on the per-frame path. */
+struct vn_swdp {
+    struct vn_switch *sw;
+    unsigned id;
+    struct vn_loop *loop;                /* the worker's loop: its ports' fds and timers */
+    unsigned depth;                      /* >0 while vn_switch_input() runs on this worker */
+    /* Receive buffers shared by the worker's ports: a port fills them, the
+     * switch consumes them before the next port reads. */
+    uint8_t *rxbuf[VN_BATCH];
+    struct vn_frame rxframes[VN_BATCH];
+    struct vn_port *dirty[VN_MAX_PORTS]; /* ports with queued egress frames */
+    unsigned ndirty;
+    /* Scratch for segmenting a GSO frame toward a port without VN_CAP_GSO. */
+    uint8_t *segbuf;
+    struct vn_frame segframes[VN_GSO_MAX_SEGS];
+    struct vn_frame *segptrs[VN_GSO_MAX_SEGS];
+    struct vn_conntrack ct;              /* connections allowed by ACLs, of its networks */
+    struct vn_reject rej;                /* reject answers: buffer, rate, counters */
+    struct vn_timer age_timer;           /* ages the fdbs of its networks */
+    uint64_t ct_adopted;                 /* open TCP connections adopted */
+    uint64_t malformed_total;
+    uint64_t gso_segmented, gso_failed, csum_completed;
+};
 
 struct vn_switch {
-    struct vn_loop *loop;
+    struct vn_loop *loop;                /* the control plane's loop */
     struct vn_network *nets[VN_MAX_NETWORKS];
     unsigned nnets;
     struct vn_port *ports[VN_MAX_PORTS]; /* by id; NULL = free slot */
     unsigned nports;                     /* highest id + 1 */
     int16_t vid_net[4096];               /* VLAN id -> network index, -1 none */
-    struct vn_port *dirty[VN_MAX_PORTS]; /* ports with queued egress frames */
-    unsigned ndirty;
-    uint32_t now_s;                      /* seconds since start, for the fdb */
-    unsigned depth;                      /* >0 while vn_switch_input() runs */
+    _Atomic uint32_t now_s;              /* seconds since start, for the fdb (any worker moves it) */
     uint64_t start_ns;
-    struct vn_timer age_timer;
-    /* Receive buffers shared by all ports: a port fills them, the switch
-     * consumes them before the next port reads. */
-    uint8_t *rxbuf[VN_BATCH];
-    struct vn_frame rxframes[VN_BATCH];
-    /* Scratch for segmenting a GSO frame toward a port without VN_CAP_GSO. */
-    uint8_t *segbuf;
-    struct vn_frame segframes[VN_GSO_MAX_SEGS];
-    struct vn_frame *segptrs[VN_GSO_MAX_SEGS];
+    struct vn_swdp *dp[VN_SWITCH_MAX_DP]; /* the workers' data path state; dp[0] always */
+    unsigned ndp;
     struct vn_mirror *mirrors;           /* VN_MIRROR_MAX sessions (mirror.h) */
-    struct vn_conntrack ct;              /* connections allowed by ACLs */
-    uint32_t ct_max;
+    uint32_t ct_max;                     /* connection table size, per worker */
     bool acl_active;                     /* any rule or default-drop anywhere */
     bool running;                        /* set-up is over (run-time changes from now) */
     uint64_t ct_adopt_until_ms;          /* see vn_switch_acl_changed() */
-    uint64_t ct_adopted;                 /* open TCP connections adopted */
-    struct vn_reject rej;                /* reject answers: buffer, rate, counters */
-    uint64_t malformed_total;
-    uint64_t gso_segmented, gso_failed, csum_completed;
     const struct vn_port_ops *backends[VN_MAX_BACKENDS]; /* registered by type name */
     unsigned nbackends;
 };
 
+/* The sums of the workers' counters (struct vn_swdp). */
+struct vn_switch_totals {
+    uint64_t ct_adopted, malformed_total, gso_segmented, gso_failed, csum_completed;
+};
+void vn_switch_totals(const struct vn_switch *sw, struct vn_switch_totals *t);
+
+/* Give the switch n workers running loops[0..n-1] (1..VN_SWITCH_MAX_DP),
+ * before any network exists: dp[i] then uses loops[i]. Returns 0 or -1. */
+int vn_switch_set_workers(struct vn_switch *sw, struct vn_loop *const *loops, unsigned n);
+/* Serve network n on worker w (before any of its ports or its gateway). */
+void vn_switch_net_set_worker(struct vn_network *n, unsigned w);
+
+
+/* A switch whose control plane and one worker (dp[0]) use loop. */
 struct vn_switch *vn_switch_new(struct vn_loop *loop);
 /* Close every port and free everything. */
 void vn_switch_free(struct vn_switch *sw);

@@ -331,9 +331,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 nd = flush(w, x, dg, nd, sent, &rx_before);
             if (!nd)
                 train = 0;
-            uint8_t *b = w->sw->rxbuf[nd] + VN_HEADROOM - VN_VXLAN_HLEN;
+            uint8_t *b = w->sw->dp[0]->rxbuf[nd] + VN_HEADROOM - VN_VXLAN_HLEN;
             if (mode & 0x10) {
-                b = w->sw->rxbuf[0] + VN_HEADROOM - VN_VXLAN_HLEN + train;
+                b = w->sw->dp[0]->rxbuf[0] + VN_HEADROOM - VN_VXLAN_HLEN + train;
                 train += len;
             }
             memcpy(b, d, len);

@@ -180,13 +180,13 @@ void fz_world_input(struct fz_world *w, struct vn_port *p, const uint8_t *const 
     for (unsigned i = 0; i < n && k < VN_BATCH; i++) {
         if (lens[i] > VN_RXBUF_SIZE)
             continue;
-        uint8_t *buf = sw->rxbuf[k] + VN_HEADROOM;
+        uint8_t *buf = sw->dp[0]->rxbuf[k] + VN_HEADROOM;
         memcpy(buf, frames[i], lens[i]);
         readdress(sw, p, buf, lens[i]);
-        sw->rxframes[k] = (struct vn_frame){ .data = buf, .len = (uint32_t)lens[i] };
+        sw->dp[0]->rxframes[k] = (struct vn_frame){ .data = buf, .len = (uint32_t)lens[i] };
         k++;
     }
     if (k)
-        vn_switch_input(sw, p, sw->rxframes, k);
+        vn_switch_input(sw, p, sw->dp[0]->rxframes, k);
     vn_loop_once(w->loop, 0);
 }

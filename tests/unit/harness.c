@@ -173,10 +173,10 @@ void harness_csum6(uint8_t *l4, size_t l4len, const uint8_t src[16], const uint8
 
 void harness_input(struct vn_switch *sw, struct vn_port *in, const uint8_t *f, size_t len)
 {
-    uint8_t *buf = sw->rxbuf[0] + VN_HEADROOM;
+    uint8_t *buf = sw->dp[0]->rxbuf[0] + VN_HEADROOM;
     memcpy(buf, f, len);
-    sw->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
-    vn_switch_input(sw, in, sw->rxframes, 1);
+    sw->dp[0]->rxframes[0] = (struct vn_frame){ .data = buf, .len = (uint32_t)len };
+    vn_switch_input(sw, in, sw->dp[0]->rxframes, 1);
 }
 
 size_t harness_unhex(uint8_t *out, size_t cap, const char *hex)

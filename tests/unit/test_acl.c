@@ -1207,7 +1207,7 @@ static void test_switch6(void **state)
     harness_input(sw, pa, f, n);
     assert_int_equal(rec[1].n, 0);
     assert_int_equal(rec[0].n, 0);
-    assert_int_equal(sw->rej.sent, 2);
+    assert_int_equal(sw->dp[0]->rej.sent, 2);
 
     /* Run time: a rule naming NS drops it; a rule about all ICMPv6 does not. */
     struct vn_acl_rule r = parse_ok("drop proto=icmpv6 icmp_type=135");

@@ -189,6 +189,9 @@ static void test_errors_name_line(void **state)
     expect_error("networks:\n  - name: a\n    bogus: 1\n", 3, "unknown network key 'bogus'");
     expect_error("foo: bar\n", 1, "unknown key 'foo'");
     expect_error("log: loud\n", 1, "log: 'loud'");
+    expect_error("control: /tmp/x\nworkers: 0\n", 2, "workers");
+    expect_error("control: /tmp/x\nworkers: 65\n", 2, "workers");
+    expect_ok("workers: 64\nnetworks:\n  - name: a\n");
     expect_error("networks:\n  - name: a\n    mode: bridgez\n", 3, "mode: 'bridgez'");
     expect_error("networks:\n  - name: a\n  - name: a\n", 3, "defined twice");
     expect_error("networks:\n  - name: a\n    vlan: 5\n  - name: b\n    vlan: 5\n", 4,

@@ -405,7 +405,7 @@ static void test_malformed_ipv6(void **state)
 {
     struct world *w = *state;
     uint8_t f[600];
-    uint64_t before = w->sw->malformed_total;
+    uint64_t before = w->sw->dp[0]->malformed_total;
     /* Too many headers (the same one over and over). */
     uint8_t many[12];
     memset(many, VN_IPPROTO_DSTOPTS, sizeof many);
@@ -443,7 +443,7 @@ static void test_malformed_ipv6(void **state)
                      VN_DROP_MALFORMED);
     assert_int_equal(w->p[OPEN]->stats.rx_drops[VN_DROP_MALFORMED], 8);
     assert_int_equal(w->p[BOUND]->stats.rx_drops[VN_DROP_MALFORMED], 1);
-    assert_int_equal(w->sw->malformed_total - before, 9);
+    assert_int_equal(w->sw->dp[0]->malformed_total - before, 9);
     /* A trusted port without ip_binding is not looked into. */
     assert_int_equal(send_one(w, TRUSTED, f, mk_udp6(f, M2, LL2, LL1, 1, 2, EXT(many))),
                      VN_DROP__COUNT);

@@ -1412,19 +1412,19 @@ static void test_switch_classify(void **state)
     assert_int_equal(nc[1]->vni, 200);
     assert_int_equal(vn_port_networks(w->a, ids, nc, 4), 1);
     /* Straight into the switch: net 1 (mgmt) is taken as given ... */
-    uint8_t *b = w->sw->rxbuf[0] + VN_HEADROOM;
+    uint8_t *b = w->sw->dp[0]->rxbuf[0] + VN_HEADROOM;
     frame(b, BC, R1, 9);
-    w->sw->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 1 };
-    vn_switch_input(w->sw, w->vx, w->sw->rxframes, 1);
+    w->sw->dp[0]->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 1 };
+    vn_switch_input(w->sw, w->vx, w->sw->dp[0]->rxframes, 1);
     assert_int_equal(w->rm.n, 1);
     assert_int_equal(w->ra.n, 0);
     /* ... a network it does not carry, or a tagged frame, is a vlan drop. */
     uint64_t before = w->vx->stats.rx_drops[VN_DROP_VLAN];
-    w->sw->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 7 };
-    vn_switch_input(w->sw, w->vx, w->sw->rxframes, 1);
+    w->sw->dp[0]->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 7 };
+    vn_switch_input(w->sw, w->vx, w->sw->dp[0]->rxframes, 1);
     vn_put_be16(b + 12, VN_ETH_TYPE_VLAN);
-    w->sw->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 0 };
-    vn_switch_input(w->sw, w->vx, w->sw->rxframes, 1);
+    w->sw->dp[0]->rxframes[0] = (struct vn_frame){ .data = b, .len = 60, .net = 0 };
+    vn_switch_input(w->sw, w->vx, w->sw->dp[0]->rxframes, 1);
     assert_int_equal(w->vx->stats.rx_drops[VN_DROP_VLAN], before + 2);
     assert_int_equal(w->ra.n, 0);
 }
