@@ -58,9 +58,7 @@ void vn_loop_set_clock(struct vn_loop *l, uint64_t (*now_ns)(void *ctx), void *c
 static void wake_event(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
-    uint64_t v;
-    ssize_t r = read(io->fd, &v, sizeof v);
-    (void)r;
+    vn_eventfd_drain(io->fd);
 }
 
 struct vn_loop *vn_loop_new(void)

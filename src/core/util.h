@@ -51,6 +51,10 @@ int vn_set_nonblock(int fd);
 void vn_random_bytes(void *buf, size_t n);
 uint32_t vn_random_u32(void);
 
+/* Read an eventfd's counter to zero (nonblocking; nothing to report: the
+ * wake-up was the point). */
+void vn_eventfd_drain(int fd);
+
 /* Format a reason into err (errlen bytes; nothing when err is NULL or errlen
  * 0) and return -1: the error convention of calls that take (err, errlen). */
 int vn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

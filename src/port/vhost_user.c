@@ -29,8 +29,9 @@
  * chains of vring 0 (mergeable buffers when negotiated), publishes and
  * interrupts once per batch; with no room the frame is dropped (tx_full),
  * with the ring not running (no front end, not yet started, disabled or
- * broken) it is dropped as no_peer. An rx kick (the guest added buffers)
- * is only drained: nothing is queued for later.
+ * broken) it is dropped as no_peer. Nothing is queued for later, so the
+ * receive ring asks the guest for no kicks (proto.c); one that comes
+ * anyway is only drained.
  *
  * A ring the data path finds hostile (descriptors outside the memory table,
  * loops, over-long chains) stops both rings (vn_vhost_dev_break): counted,
@@ -162,24 +163,17 @@ static void ring_broken(struct vu_port *u, unsigned idx, const char *why)
     vn_vhost_dev_break(&u->dev, idx, why);
 }
 
-static void drain_eventfd(int fd)
-{
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof v);
-    (void)r;
-}
-
 static void kick_event(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
-    drain_eventfd(io->fd);
+    vn_eventfd_drain(io->fd);
 }
 
 static void kick_tx_event(struct vn_io *io, uint32_t ev)
 {
     (void)ev;
     struct vu_port *u = VN_CONTAINER_OF(io, struct vu_port, kick_io[VN_VHOST_TX]);
-    drain_eventfd(io->fd);
+    vn_eventfd_drain(io->fd);
     tx_process(u);
 }
 

@@ -143,6 +143,11 @@ static int ring_update(struct vn_vhost_dev *d, unsigned idx, bool restart, char 
         vq->last_avail = vq->used_idx;
         d->resyncs++;
     }
+    /* Nothing waits for receive buffers (a frame that finds none is dropped),
+     * so the guest need not kick when it adds some: each kick would be a
+     * wake-up of the daemon for nothing. */
+    if (idx == VN_VHOST_RX)
+        vn_vring_notify_enable(vq, false);
     return 0;
 }
 

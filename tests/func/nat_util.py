@@ -202,16 +202,14 @@ def sink_handler(conn, addr):
         h.update(b)
 
 
-class HttpServer:
-    """python's http.server serving directory on 127.0.0.1:port (thread)."""
+class ThreadedHttp:
+    """An http.server.ThreadingHTTPServer with request handler class handler
+    on (host, a free port), served by a thread; make(f) creates the server
+    (f()) where it must live, e.g. a namespace's in_ns. .port, .close()."""
 
-    def __init__(self, directory):
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        h = functools.partial(Quiet, directory=str(directory))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+    def __init__(self, handler, host="127.0.0.1", make=None):
+        mk = lambda: http.server.ThreadingHTTPServer((host, 0), handler)
+        self.httpd = make(mk) if make else mk()
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -221,6 +219,20 @@ class HttpServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._t.join(5)
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging each request."""
+
+    def log_message(self, *a):
+        pass
+
+
+class HttpServer(ThreadedHttp):
+    """python's http.server serving directory on 127.0.0.1:port (thread)."""
+
+    def __init__(self, directory):
+        super().__init__(functools.partial(QuietFiles, directory=str(directory)))
 
 
 def rss_settled(pid, timeout=10):

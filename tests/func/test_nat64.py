@@ -25,21 +25,19 @@ both (RFC 6147 5.1.2 and 5.1.1).
   left without AAAA, and a name with a real AAAA keeps it.
 """
 import hashlib
-import http.server
 import functools
 import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 import vnet
 from ipv6_util import ipv6_on, slaac_addr
-from nat_util import (HttpServer, TcpServer, UdpEcho, echo_handler, sink_handler, tap,
-                      write_random_file)
+from nat_util import (HttpServer, QuietFiles, TcpServer, ThreadedHttp, UdpEcho, echo_handler,
+                      sink_handler, tap, write_random_file)
 from test_dns import build_query, dig, free_port_both, parse_msg
 from vnet import wait_for
 
@@ -209,25 +207,11 @@ def guest_v6only(netns, procs):
 
 # ---------------------------------------------------------------- IPv6-only world
 
-class Http4Server:
+class Http4Server(ThreadedHttp):
     """python's http.server on (host, port 0), made inside namespace ns."""
 
     def __init__(self, directory, host, ns):
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        h = functools.partial(Quiet, directory=str(directory))
-        self.httpd = ns.in_ns(lambda: http.server.ThreadingHTTPServer((host, 0), h))
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._t.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._t.join(5)
+        super().__init__(functools.partial(QuietFiles, directory=str(directory)), host, ns.in_ns)
 
 
 def sock4(ns, kind, host=SERVER4):

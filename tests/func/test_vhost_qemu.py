@@ -28,7 +28,7 @@ import pytest
 
 import vnet
 from vnet import wait_for
-from nat_util import TcpServer, free_port, sink_handler
+from nat_util import TcpServer, ThreadedHttp, free_port, sink_handler
 
 pytestmark = pytest.mark.vm
 
@@ -58,7 +58,7 @@ def _need_qemu():
 
 # ---------------------------------------------------------------- host side
 
-class Web:
+class Web(ThreadedHttp):
     """An HTTP server on 127.0.0.1 for the guest: GET /blob (BLOB random
     bytes), /gate/NAME (200 once the test opened gate NAME, else 404),
     /count/NAME (1, 2, ... on successive requests)."""
@@ -96,16 +96,7 @@ class Web:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._t.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._t.join(5)
+        super().__init__(H)
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ import subprocess
 import tempfile
 import time
 
+import vnet
+
 # ------------------------------------------------------------ protocol constants
 
 VHOST_USER_VERSION = 0x1
@@ -468,20 +470,7 @@ class Frontend:
         """True once the back end has closed the connection (EOF or reset), or
         this side already closed it; anything it sends meanwhile is read and
         ignored."""
-        if self.sock.fileno() < 0:
-            return True
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                d = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except (ConnectionResetError, BrokenPipeError):
-                return True
-            if not d:
-                return True
-        return False
+        return vnet.sock_closed_by_peer(self.sock, timeout)
 
     # ---- memory and rings
     def make_memory(self, size=4 << 20, gpa=0x100000, uva=0x7f5500000000, nregions=1,

@@ -465,6 +465,26 @@ def parse_arp(frame):
     return op, mac_str(smac), socket.inet_ntoa(sip), mac_str(tmac), socket.inet_ntoa(tip)
 
 
+def sock_closed_by_peer(sock, timeout=5.0):
+    """True once the other end of connected socket sock has closed it (EOF or
+    reset) within timeout seconds, or sock is closed already; anything it
+    sends meanwhile is read and ignored."""
+    if sock.fileno() < 0:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        if not d:
+            return True
+    return False
+
+
 class StreamClient:
     """A QEMU-like client of a vnetd stream port."""
 
@@ -506,18 +526,7 @@ class StreamClient:
 
     def closed_by_peer(self, timeout=5):
         """True once the daemon has closed the connection (EOF or reset)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except (ConnectionResetError, BrokenPipeError):
-                return True
-            if not d:
-                return True
-        return False
+        return sock_closed_by_peer(self.sock, timeout)
 
     def close(self):
         self.sock.close()
